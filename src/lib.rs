@@ -1,1 +1,9 @@
-//! virt-pci library
+//! virt-pci: design and inspect the PCI / PCI Express topology of libvirt + QEMU guests.
+//!
+//! `core` is the pure model and its analyses; `libvirt` owns the lossless domain XML
+//! and maps it to and from the model; `render` turns the model into text and JSON.
+
+pub mod core;
+pub mod libvirt;
+pub mod cli;
+pub mod render;

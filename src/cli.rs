@@ -1,0 +1,185 @@
+//! The command-line front end: argument parsing, reading inputs, exit codes. Thin by
+//! design: every decision is made by the core.
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use clap::{Parser, Subcommand};
+
+use crate::core::topology::Topology;
+use crate::libvirt::{read_topology, Document};
+
+/// Exit status: success, or a clean check.
+pub const EXIT_OK: i32 = 0;
+/// Exit status: libvirt would refuse the domain, or `check` found errors.
+pub const EXIT_REFUSED: i32 = 1;
+/// Exit status: the input could not be read (I/O, not XML, not a domain) or bad usage.
+pub const EXIT_BAD_INPUT: i32 = 2;
+
+/// Design and inspect the PCI / PCI Express topology of libvirt + QEMU guests.
+#[derive(Parser, Debug)]
+#[command(name = "virt-pci", version, about, long_about = None)]
+pub struct Args {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Print the PCI topology as a tree (like `lspci -tv`, in libvirt's terms).
+    Tree {
+        /// Domain XML file, or `-` for standard input.
+        file: PathBuf,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+        /// Use ASCII connectors instead of box-drawing characters.
+        #[arg(long)]
+        ascii: bool,
+    },
+    /// Fill in every PCI address and controller the way libvirt does when it defines the guest.
+    Assign {
+        /// Domain XML file, or `-` for standard input.
+        file: PathBuf,
+        /// Write the result here instead of standard output.
+        #[arg(short, long, conflicts_with = "in_place")]
+        output: Option<PathBuf>,
+        /// Rewrite FILE atomically, keeping the original as FILE.bak.
+        #[arg(long)]
+        in_place: bool,
+    },
+    /// Report the problems libvirt would refuse the domain for.
+    Check {
+        /// Domain XML files (`-` for standard input).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// A failure that ends the command with an exit status and a message for stderr.
+#[derive(Debug)]
+pub struct Failure {
+    pub code: i32,
+    pub message: String,
+}
+
+impl Failure {
+    fn bad_input(message: String) -> Failure {
+        Failure {
+            code: EXIT_BAD_INPUT,
+            message,
+        }
+    }
+}
+
+/// A domain read from a file: its display name, the document and the model.
+pub struct Loaded {
+    pub path: String,
+    pub doc: Document,
+    pub topology: Topology,
+}
+
+/// Reads and parses `path` (`-` = stdin). Errors carry `file:line:col: error: ...`.
+pub fn load(path: &Path) -> Result<Loaded, Failure> {
+    let (display, bytes) = if path == Path::new("-") {
+        let mut buf = Vec::new();
+        std::io::stdin()
+            .read_to_end(&mut buf)
+            .map_err(|e| Failure::bad_input(format!("<stdin>: error: cannot read: {e}")))?;
+        ("<stdin>".to_string(), buf)
+    } else {
+        let display = path.display().to_string();
+        let bytes = std::fs::read(path).map_err(|e| Failure::bad_input(format!("{display}: error: cannot read: {e}")))?;
+        (display, bytes)
+    };
+    let doc = Document::parse_bytes(&bytes).map_err(|e| {
+        Failure::bad_input(format!("{display}:{}:{}: error: {}", e.pos.line, e.pos.column, e.message))
+    })?;
+    let topology = read_topology(&doc).map_err(|e| {
+        Failure::bad_input(format!("{display}:{}:{}: error: {}", e.pos.line, e.pos.column, e.message))
+    })?;
+    Ok(Loaded {
+        path: display,
+        doc,
+        topology,
+    })
+}
+
+/// Writes `text` to stdout, treating a closed pipe as success.
+pub fn print(text: &str) -> Result<(), Failure> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(Failure {
+            code: EXIT_BAD_INPUT,
+            message: format!("error: cannot write output: {e}"),
+        }),
+    }
+}
+
+/// Writes `text` to `path` atomically: a temporary file in the same directory,
+/// flushed, then renamed over the target. With `backup`, the old file is kept as
+/// `path.bak` first.
+pub fn write_atomic(path: &Path, text: &str, backup: bool) -> std::io::Result<()> {
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.virt-pci.{}.tmp", std::process::id()));
+    {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(text.as_bytes())?;
+        f.sync_all()?;
+    }
+    if let Ok(meta) = std::fs::metadata(path) {
+        std::fs::set_permissions(&tmp, meta.permissions())?;
+    }
+    if backup && path.exists() {
+        let mut bak = path.as_os_str().to_owned();
+        bak.push(".bak");
+        std::fs::copy(path, PathBuf::from(bak))?;
+    }
+    std::fs::rename(&tmp, path).inspect_err(|_| {
+        let _ = std::fs::remove_file(&tmp);
+    })
+}
+
+/// Runs the parsed command and returns the exit status.
+pub fn run(args: Args) -> i32 {
+    let result = match args.command {
+        Command::Tree { file, json, ascii } => cmd_tree(&file, json, ascii),
+        Command::Assign { file, output, in_place } => cmd_assign(&file, output.as_deref(), in_place),
+        Command::Check { files, json } => cmd_check(&files, json),
+    };
+    match result {
+        Ok(code) => code,
+        Err(f) => {
+            eprintln!("{}", f.message);
+            f.code
+        }
+    }
+}
+
+fn cmd_tree(file: &Path, json: bool, ascii: bool) -> Result<i32, Failure> {
+    let loaded = load(file)?;
+    let text = if json {
+        crate::render::tree::render_json(&loaded.topology)
+    } else {
+        crate::render::tree::render_text(&loaded.topology, ascii)
+    };
+    print(&text)?;
+    Ok(EXIT_OK)
+}
+
+fn cmd_assign(file: &Path, output: Option<&Path>, in_place: bool) -> Result<i32, Failure> {
+    let _ = (file, output, in_place);
+    Err(Failure::bad_input("assign: not yet available".into()))
+}
+
+fn cmd_check(files: &[PathBuf], json: bool) -> Result<i32, Failure> {
+    let _ = (files, json);
+    Err(Failure::bad_input("check: not yet available".into()))
+}

@@ -1,0 +1,462 @@
+//! Device knowledge: every device kind libvirt can put on PCI, the slot each model
+//! needs (conventional PCI, PCI Express, "virtio" which follows the machine), the QEMU
+//! device libvirt uses, and the models libvirt picks when the XML names none.
+
+use super::machine::{Arch, Machine, MachineClass};
+
+/// What kind of element under `<devices>` a device is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[allow(missing_docs)]
+pub enum Kind {
+    Disk,
+    Interface,
+    Controller,
+    Sound,
+    Video,
+    Hostdev,
+    Memballoon,
+    Rng,
+    Watchdog,
+    Input,
+    Shmem,
+    Filesystem,
+    Vsock,
+    Iommu,
+    Panic,
+    Crypto,
+    Redirdev,
+    Serial,
+    Parallel,
+    Channel,
+    Console,
+    Memory,
+    Pstore,
+    Tpm,
+    Smartcard,
+    Hub,
+    Graphics,
+    Audio,
+    Nvram,
+    Lease,
+    Emulator,
+    /// An element virt-pci does not know; kept and ignored.
+    Unknown,
+}
+
+/// Element names, in libvirt's device-iteration order (the order in which it collects
+/// addresses given in the XML).
+pub const KIND_TAGS: &[(Kind, &str)] = &[
+    (Kind::Disk, "disk"),
+    (Kind::Interface, "interface"),
+    (Kind::Sound, "sound"),
+    (Kind::Hostdev, "hostdev"),
+    (Kind::Video, "video"),
+    (Kind::Controller, "controller"),
+    (Kind::Smartcard, "smartcard"),
+    (Kind::Serial, "serial"),
+    (Kind::Parallel, "parallel"),
+    (Kind::Channel, "channel"),
+    (Kind::Console, "console"),
+    (Kind::Input, "input"),
+    (Kind::Filesystem, "filesystem"),
+    (Kind::Watchdog, "watchdog"),
+    (Kind::Memballoon, "memballoon"),
+    (Kind::Rng, "rng"),
+    (Kind::Nvram, "nvram"),
+    (Kind::Hub, "hub"),
+    (Kind::Shmem, "shmem"),
+    (Kind::Tpm, "tpm"),
+    (Kind::Panic, "panic"),
+    (Kind::Memory, "memory"),
+    (Kind::Redirdev, "redirdev"),
+    (Kind::Iommu, "iommu"),
+    (Kind::Vsock, "vsock"),
+    (Kind::Crypto, "crypto"),
+    (Kind::Pstore, "pstore"),
+    (Kind::Graphics, "graphics"),
+    (Kind::Audio, "audio"),
+    (Kind::Lease, "lease"),
+    (Kind::Emulator, "emulator"),
+];
+
+impl Kind {
+    /// The kind of a `<devices>` child element.
+    pub fn from_tag(tag: &str) -> Kind {
+        KIND_TAGS
+            .iter()
+            .find(|(_, t)| *t == tag)
+            .map_or(Kind::Unknown, |(k, _)| *k)
+    }
+
+    /// The element name.
+    pub fn tag(self) -> &'static str {
+        KIND_TAGS
+            .iter()
+            .find(|(k, _)| *k == self)
+            .map_or("?", |(_, t)| t)
+    }
+
+    /// Position in libvirt's device-iteration order.
+    pub fn iteration_rank(self) -> usize {
+        KIND_TAGS
+            .iter()
+            .position(|(k, _)| *k == self)
+            .unwrap_or(KIND_TAGS.len())
+    }
+}
+
+/// The kind of slot a device needs, before it is turned into connect flags.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum SlotClass {
+    /// Not a PCI device.
+    None,
+    /// Conventional PCI.
+    Pci,
+    /// PCI Express on PCIe machines, conventional PCI elsewhere.
+    Pcie,
+    /// "virtio": like Pcie (current QEMU has the (non-)transitional devices).
+    Virtio,
+}
+
+/// One row of the device table.
+#[derive(Debug)]
+pub struct ModelRow {
+    /// Device kind.
+    pub kind: Kind,
+    /// The model key (see [`model_key`]); `*` matches any other model.
+    pub key: &'static str,
+    /// The slot it needs.
+    pub slot: SlotClass,
+    /// Must sit on bus 0 (pcie-root / pci-root).
+    pub integrated: bool,
+    /// The QEMU device libvirt uses (empty when none or when it depends on more).
+    pub qemu: &'static str,
+    /// Whether it is a virtio device, and in which form.
+    pub virtio: VirtioForm,
+}
+
+/// How a virtio device is spelled in the XML.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum VirtioForm {
+    /// Not virtio.
+    No,
+    /// Plain `virtio`: transitional on conventional PCI, modern-only on PCIe.
+    Plain,
+    /// `virtio-transitional`: legacy + modern, always conventional PCI.
+    Transitional,
+    /// `virtio-non-transitional`: modern only.
+    NonTransitional,
+    /// A virtio device that only exists in modern form (virtio-gpu, input, iommu, ...).
+    ModernOnly,
+}
+
+const fn row(kind: Kind, key: &'static str, slot: SlotClass, qemu: &'static str, virtio: VirtioForm) -> ModelRow {
+    ModelRow {
+        kind,
+        key,
+        slot,
+        integrated: false,
+        qemu,
+        virtio,
+    }
+}
+
+use Kind as K;
+use SlotClass as S;
+use VirtioForm as V;
+
+/// Devices with the three virtio spellings: (kind, key of the plain model, QEMU base name).
+/// The key of the plain model differs for SCSI controllers (`virtio-scsi`).
+pub const VIRTIO_FAMILIES: &[(Kind, &str, &str)] = &[
+    (K::Disk, "virtio", "virtio-blk-pci"),
+    (K::Interface, "virtio", "virtio-net-pci"),
+    (K::Controller, "scsi/virtio-scsi", "virtio-scsi-pci"),
+    (K::Controller, "virtio-serial/virtio", "virtio-serial-pci"),
+    (K::Memballoon, "virtio", "virtio-balloon-pci"),
+    (K::Rng, "virtio", "virtio-rng-pci"),
+    (K::Filesystem, "virtio", "virtio-9p-pci"),
+    (K::Vsock, "virtio", "vhost-vsock-pci"),
+    (K::Hostdev, "scsi_host/virtio", "vhost-scsi-pci"),
+];
+
+/// The table of models that are not covered by [`VIRTIO_FAMILIES`].
+pub const MODEL_TABLE: &[ModelRow] = &[
+    row(K::Disk, "*", S::None, "", V::No),
+    row(K::Interface, "e1000e", S::Pcie, "e1000e", V::No),
+    row(K::Interface, "igb", S::Pcie, "igb", V::No),
+    row(K::Interface, "e1000", S::Pci, "e1000", V::No),
+    row(K::Interface, "rtl8139", S::Pci, "rtl8139", V::No),
+    row(K::Interface, "ne2k_pci", S::Pci, "ne2k_pci", V::No),
+    row(K::Interface, "pcnet", S::Pci, "pcnet", V::No),
+    row(K::Interface, "vmxnet3", S::Pci, "vmxnet3", V::No),
+    row(K::Interface, "usb-net", S::None, "usb-net", V::No),
+    row(K::Interface, "hostdev", S::Pcie, "vfio-pci", V::No),
+    row(K::Interface, "*", S::Pci, "", V::No),
+    row(K::Controller, "usb/qemu-xhci", S::Pcie, "qemu-xhci", V::No),
+    row(K::Controller, "usb/nec-xhci", S::Pcie, "nec-usb-xhci", V::No),
+    row(K::Controller, "usb/piix3-uhci", S::Pci, "piix3-usb-uhci", V::No),
+    row(K::Controller, "usb/piix4-uhci", S::Pci, "piix4-usb-uhci", V::No),
+    row(K::Controller, "usb/ehci", S::Pci, "usb-ehci", V::No),
+    row(K::Controller, "usb/ich9-ehci1", S::Pci, "ich9-usb-ehci1", V::No),
+    row(K::Controller, "usb/ich9-uhci1", S::Pci, "ich9-usb-uhci1", V::No),
+    row(K::Controller, "usb/ich9-uhci2", S::Pci, "ich9-usb-uhci2", V::No),
+    row(K::Controller, "usb/ich9-uhci3", S::Pci, "ich9-usb-uhci3", V::No),
+    row(K::Controller, "usb/vt82c686b-uhci", S::Pci, "vt82c686b-usb-uhci", V::No),
+    row(K::Controller, "usb/pci-ohci", S::Pci, "pci-ohci", V::No),
+    row(K::Controller, "usb/none", S::None, "", V::No),
+    row(K::Controller, "usb/qusb1", S::None, "", V::No),
+    row(K::Controller, "usb/qusb2", S::None, "", V::No),
+    row(K::Controller, "usb/*", S::Pci, "", V::No),
+    row(K::Controller, "sata/*", S::Pci, "ich9-ahci", V::No),
+    row(K::Controller, "ide/*", S::Pci, "piix3-ide", V::No),
+    row(K::Controller, "scsi/lsilogic", S::Pci, "lsi", V::No),
+    row(K::Controller, "scsi/lsisas1068", S::Pci, "mptsas1068", V::No),
+    row(K::Controller, "scsi/lsisas1078", S::Pci, "megasas", V::No),
+    row(K::Controller, "scsi/vmpvscsi", S::Pci, "pvscsi", V::No),
+    row(K::Controller, "scsi/ncr53c90", S::None, "", V::No),
+    row(K::Controller, "scsi/*", S::Pci, "", V::No),
+    row(K::Controller, "*", S::None, "", V::No),
+    row(K::Sound, "ich6", S::Pci, "intel-hda", V::No),
+    row(K::Sound, "ich9", S::Pci, "ich9-intel-hda", V::No),
+    row(K::Sound, "ac97", S::Pci, "AC97", V::No),
+    row(K::Sound, "es1370", S::Pci, "ES1370", V::No),
+    row(K::Sound, "virtio", S::Virtio, "virtio-sound-pci", V::ModernOnly),
+    row(K::Sound, "*", S::None, "", V::No),
+    row(K::Video, "vga", S::Pci, "VGA", V::No),
+    row(K::Video, "cirrus", S::Pci, "cirrus-vga", V::No),
+    row(K::Video, "vmvga", S::Pci, "vmware-svga", V::No),
+    row(K::Video, "qxl", S::Pci, "qxl-vga", V::No),
+    row(K::Video, "xen", S::Pci, "", V::No),
+    row(K::Video, "vbox", S::Pci, "", V::No),
+    row(K::Video, "parallels", S::Pci, "", V::No),
+    row(K::Video, "bochs", S::Pcie, "bochs-display", V::No),
+    row(K::Video, "virtio", S::Virtio, "virtio-vga", V::ModernOnly),
+    row(K::Video, "*", S::None, "", V::No),
+    row(K::Hostdev, "pci", S::Pcie, "vfio-pci", V::No),
+    row(K::Hostdev, "mdev", S::Pcie, "vfio-pci", V::No),
+    row(K::Hostdev, "*", S::None, "", V::No),
+    row(K::Memballoon, "*", S::None, "", V::No),
+    row(K::Rng, "*", S::None, "", V::No),
+    row(K::Watchdog, "i6300esb", S::Pci, "i6300esb", V::No),
+    row(K::Watchdog, "*", S::None, "", V::No),
+    row(K::Input, "virtio/keyboard", S::Virtio, "virtio-keyboard-pci", V::ModernOnly),
+    row(K::Input, "virtio/mouse", S::Virtio, "virtio-mouse-pci", V::ModernOnly),
+    row(K::Input, "virtio/tablet", S::Virtio, "virtio-tablet-pci", V::ModernOnly),
+    row(K::Input, "virtio/passthrough", S::Virtio, "virtio-input-host-pci", V::ModernOnly),
+    row(K::Input, "*", S::None, "", V::No),
+    row(K::Shmem, "ivshmem-doorbell", S::Pci, "ivshmem-doorbell", V::No),
+    row(K::Shmem, "*", S::Pci, "ivshmem-plain", V::No),
+    row(K::Filesystem, "virtiofs", S::Virtio, "vhost-user-fs-pci", V::ModernOnly),
+    row(K::Filesystem, "*", S::None, "", V::No),
+    row(K::Vsock, "*", S::None, "", V::No),
+    row(K::Memory, "virtio-pmem", S::Virtio, "virtio-pmem-pci", V::ModernOnly),
+    row(K::Memory, "virtio-mem", S::Virtio, "virtio-mem-pci", V::ModernOnly),
+    row(K::Memory, "*", S::None, "", V::No),
+    ModelRow {
+        kind: K::Iommu,
+        key: "virtio",
+        slot: S::Virtio,
+        integrated: true,
+        qemu: "virtio-iommu-pci",
+        virtio: V::ModernOnly,
+    },
+    row(K::Iommu, "*", S::None, "", V::No),
+    ModelRow {
+        kind: K::Panic,
+        key: "pvpanic",
+        slot: S::Pci,
+        integrated: true,
+        qemu: "pvpanic-pci",
+        virtio: V::No,
+    },
+    row(K::Panic, "*", S::None, "", V::No),
+    row(K::Crypto, "virtio", S::Pci, "virtio-crypto-pci", V::ModernOnly),
+    row(K::Crypto, "*", S::None, "", V::No),
+    row(K::Pstore, "acpi-erst", S::Pci, "acpi-erst", V::No),
+    row(K::Pstore, "*", S::None, "", V::No),
+    row(K::Serial, "pci-serial", S::Pci, "pci-serial", V::No),
+    row(K::Serial, "*", S::None, "", V::No),
+];
+
+/// What the device table says about one device.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Needs {
+    /// The slot it needs.
+    pub slot: SlotClass,
+    /// Must sit on bus 0.
+    pub integrated: bool,
+    /// QEMU device libvirt will use (may be empty when unknown).
+    pub qemu: String,
+    /// Its virtio form.
+    pub virtio: VirtioForm,
+}
+
+/// Looks up a device by kind and model key (see [`model_key`]).
+pub fn needs(kind: Kind, key: &str) -> Needs {
+    for &(k, plain, base) in VIRTIO_FAMILIES {
+        if k != kind {
+            continue;
+        }
+        // Keys of the form "type/model" share the type prefix.
+        let (prefix, plain_model) = match plain.rsplit_once('/') {
+            Some((p, m)) => (format!("{p}/"), m),
+            None => (String::new(), plain),
+        };
+        let Some(model) = key.strip_prefix(prefix.as_str()) else {
+            continue;
+        };
+        let (virtio, qemu) = match model {
+            m if m == plain_model => (V::Plain, base.to_string()),
+            "virtio-transitional" => (V::Transitional, format!("{base}-transitional")),
+            "virtio-non-transitional" => (V::NonTransitional, format!("{base}-non-transitional")),
+            _ => continue,
+        };
+        let slot = if virtio == V::Transitional { S::Pci } else { S::Virtio };
+        return Needs {
+            slot,
+            integrated: false,
+            qemu,
+            virtio,
+        };
+    }
+    let lookup = |key: &str| MODEL_TABLE.iter().find(|r| r.kind == kind && r.key == key);
+    let wildcard = key.rsplit_once('/').map(|(p, _)| format!("{p}/*"));
+    let row = lookup(key)
+        .or_else(|| wildcard.as_deref().and_then(lookup))
+        .or_else(|| lookup("*"));
+    match row {
+        Some(r) => Needs {
+            slot: r.slot,
+            integrated: r.integrated,
+            qemu: r.qemu.to_string(),
+            virtio: r.virtio,
+        },
+        None => Needs {
+            slot: S::None,
+            integrated: false,
+            qemu: String::new(),
+            virtio: V::No,
+        },
+    }
+}
+
+/// What the model-dependent attributes of a device say, as read from the XML.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ModelInput<'a> {
+    /// The element's `type` attribute (controller type, hostdev type, interface type,
+    /// filesystem type, shmem has none).
+    pub ty: Option<&'a str>,
+    /// The model as written (`model=` attribute or `<model type=>`).
+    pub model: Option<&'a str>,
+    /// Disk target bus or input bus.
+    pub bus: Option<&'a str>,
+    /// Filesystem driver type, serial target type, pstore backend.
+    pub sub: Option<&'a str>,
+}
+
+/// Resolves the model libvirt uses when the XML names none (post-parse defaults).
+pub fn default_model(kind: Kind, input: &ModelInput<'_>, machine: &Machine, implicit: bool) -> Option<&'static str> {
+    let arm_like = machine.arch.has_virtio_mmio();
+    match kind {
+        Kind::Interface => Some(if arm_like { "virtio" } else { "rtl8139" }),
+        Kind::Video => Some(match machine.arch {
+            Arch::X86_64 | Arch::I686 => "cirrus",
+            _ => "virtio",
+        }),
+        Kind::Controller => match input.ty {
+            Some("usb") => Some(match (machine.class, implicit) {
+                (MachineClass::Q35, true) => "qemu-xhci",
+                (MachineClass::Virt, _) => "qemu-xhci",
+                _ if arm_like => "qemu-xhci",
+                _ => "piix3-uhci",
+            }),
+            Some("scsi") => Some("lsilogic"),
+            Some("virtio-serial") => Some("virtio"),
+            _ => None,
+        },
+        Kind::Memballoon | Kind::Rng | Kind::Vsock | Kind::Crypto => Some("virtio"),
+        Kind::Filesystem => Some("virtio"),
+        Kind::Disk => Some("virtio"),
+        _ => None,
+    }
+}
+
+/// The key under which the tables list a device: usually its model, `type/model` for
+/// controllers, and the distinguishing attribute for the kinds that have no model.
+pub fn model_key(kind: Kind, input: &ModelInput<'_>, machine: &Machine) -> String {
+    let model = || {
+        input
+            .model
+            .filter(|m| !m.is_empty() && *m != "default")
+            .or_else(|| default_model(kind, input, machine, false))
+            .unwrap_or("")
+    };
+    match kind {
+        Kind::Disk => match input.bus {
+            Some("virtio") => model().to_string(),
+            _ => "-".into(),
+        },
+        Kind::Interface => match input.ty {
+            Some("hostdev") if input.model.is_none() => "hostdev".into(),
+            _ => model().to_string(),
+        },
+        Kind::Controller => format!("{}/{}", input.ty.unwrap_or(""), model()),
+        Kind::Hostdev => match input.ty {
+            Some("scsi_host") => format!("scsi_host/{}", model()),
+            Some(t) => t.to_string(),
+            None => String::new(),
+        },
+        Kind::Input => format!("{}/{}", input.bus.unwrap_or(""), input.ty.unwrap_or("")),
+        Kind::Filesystem => match input.sub {
+            Some("virtiofs") => "virtiofs".into(),
+            Some("mtp" | "loop" | "nbd" | "ploop") => "-".into(),
+            _ => model().to_string(),
+        },
+        Kind::Serial => input.sub.unwrap_or("").to_string(),
+        Kind::Pstore => input.sub.unwrap_or("").to_string(),
+        _ => model().to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(kind: Kind, ty: Option<&str>, model: Option<&str>, bus: Option<&str>) -> String {
+        let m = Machine::new("x86_64", "q35");
+        model_key(
+            kind,
+            &ModelInput {
+                ty,
+                model,
+                bus,
+                sub: None,
+            },
+            &m,
+        )
+    }
+
+    #[test]
+    fn virtio_families_expand_to_three_models() {
+        let n = needs(Kind::Disk, &key(Kind::Disk, None, Some("virtio-transitional"), Some("virtio")));
+        assert_eq!((n.slot, n.virtio), (SlotClass::Pci, VirtioForm::Transitional));
+        assert_eq!(n.qemu, "virtio-blk-pci-transitional");
+        let n = needs(Kind::Disk, &key(Kind::Disk, None, None, Some("virtio")));
+        assert_eq!((n.slot, n.qemu.as_str()), (SlotClass::Virtio, "virtio-blk-pci"));
+        let n = needs(Kind::Controller, &key(Kind::Controller, Some("scsi"), Some("virtio-scsi"), None));
+        assert_eq!(n.qemu, "virtio-scsi-pci");
+        let n = needs(Kind::Controller, &key(Kind::Controller, Some("scsi"), Some("virtio-transitional"), None));
+        assert_eq!(n.slot, SlotClass::Pci);
+        assert_eq!(needs(Kind::Disk, &key(Kind::Disk, None, None, Some("sata"))).slot, SlotClass::None);
+    }
+
+    #[test]
+    fn defaults_follow_the_machine() {
+        assert_eq!(key(Kind::Interface, Some("network"), None, None), "rtl8139");
+        assert_eq!(needs(Kind::Interface, "rtl8139").slot, SlotClass::Pci);
+        assert_eq!(needs(Kind::Interface, "e1000e").slot, SlotClass::Pcie);
+        assert_eq!(needs(Kind::Controller, "usb/qemu-xhci").slot, SlotClass::Pcie);
+        assert_eq!(needs(Kind::Controller, "usb/whatever").slot, SlotClass::Pci);
+        assert!(needs(Kind::Iommu, "virtio").integrated);
+    }
+}

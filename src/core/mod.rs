@@ -1,0 +1,14 @@
+//! The pure core: topology model, platform knowledge tables and the analyses. No I/O,
+//! no UI or XML crates (a tidy test enforces it).
+
+pub mod address;
+pub mod device;
+pub mod machine;
+pub mod pci;
+pub mod topology;
+
+pub use address::{Address, PciAddr};
+pub use device::Kind;
+pub use machine::{Arch, Machine, MachineClass};
+pub use pci::{Flags, PciModel};
+pub use topology::{Device, Origin, PciController, Topology};

@@ -1,0 +1,261 @@
+//! The topology model: the guest's machine, its PCI controllers and every device with
+//! its address, plus the chipset functions each machine class always has.
+
+use super::address::{Address, PciAddr};
+use super::device::{self, Kind, ModelInput, Needs};
+use super::machine::{Machine, MachineClass};
+use super::pci::PciModel;
+
+/// Opaque link from a model object back to the element it came from in the document
+/// layer; the core never looks inside.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Origin(pub u32);
+
+/// A PCI controller's own settings (`<controller type='pci'>`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PciController {
+    /// Its model.
+    pub model: PciModel,
+    /// `<model name=...>` (the QEMU device), as written.
+    pub model_name: Option<String>,
+    /// `<target chassisNr>` (pci-bridge).
+    pub chassis_nr: Option<u32>,
+    /// `<target chassis>` (ports).
+    pub chassis: Option<u32>,
+    /// `<target port>` (ports).
+    pub port: Option<u32>,
+    /// `<target busNr>` (expander buses).
+    pub bus_nr: Option<u32>,
+    /// `<target hotplug>`: `Some(false)` for `off`.
+    pub hotplug: Option<bool>,
+    /// `<target><node>` NUMA node.
+    pub numa_node: Option<u32>,
+}
+
+impl PciController {
+    /// A controller of `model` with nothing set.
+    pub fn new(model: PciModel) -> PciController {
+        PciController {
+            model,
+            model_name: None,
+            chassis_nr: None,
+            chassis: None,
+            port: None,
+            bus_nr: None,
+            hotplug: None,
+            numa_node: None,
+        }
+    }
+
+    /// The QEMU device: `<model name>` when given, else the model's default.
+    pub fn qemu_device(&self) -> &str {
+        self.model_name.as_deref().unwrap_or(self.model.info().qemu_device)
+    }
+
+    /// Whether its slots are hot-pluggable.
+    pub fn hotpluggable(&self) -> bool {
+        self.model.info().hotplug && self.hotplug != Some(false)
+    }
+}
+
+/// One element under `<devices>` that virt-pci cares about.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Device {
+    /// Where it came from in the document.
+    pub origin: Origin,
+    /// Its kind (element name).
+    pub kind: Kind,
+    /// The element's `type` attribute (or the attribute playing that role).
+    pub ty: Option<String>,
+    /// The model as written.
+    pub model: Option<String>,
+    /// Disk target bus or input bus.
+    pub bus: Option<String>,
+    /// Filesystem driver type, serial target type, pstore backend.
+    pub sub: Option<String>,
+    /// Disk target dev, interface MAC, or another short identifier for people.
+    pub name: Option<String>,
+    /// Controller index (`<controller index>`).
+    pub index: Option<u32>,
+    /// PCI controller settings when this is `<controller type='pci'>`.
+    pub pci: Option<PciController>,
+    /// The address as written.
+    pub address: Option<Address>,
+    /// USB companion controllers: `<master startport>`.
+    pub master_startport: Option<u32>,
+    /// 1-based source line, for messages.
+    pub line: u32,
+}
+
+impl Device {
+    /// A bare device of `kind`.
+    pub fn new(origin: Origin, kind: Kind) -> Device {
+        Device {
+            origin,
+            kind,
+            ty: None,
+            model: None,
+            bus: None,
+            sub: None,
+            name: None,
+            index: None,
+            pci: None,
+            address: None,
+            master_startport: None,
+            line: 0,
+        }
+    }
+
+    /// The inputs of the device tables.
+    pub fn model_input(&self) -> ModelInput<'_> {
+        ModelInput {
+            ty: self.ty.as_deref(),
+            model: self.model.as_deref(),
+            bus: self.bus.as_deref(),
+            sub: self.sub.as_deref(),
+        }
+    }
+
+    /// The model after libvirt's defaults (what the device really is).
+    pub fn effective_model(&self, machine: &Machine) -> Option<String> {
+        if let Some(p) = &self.pci {
+            return Some(p.model.name().to_string());
+        }
+        self.model
+            .clone()
+            .filter(|m| !m.is_empty() && m != "default")
+            .or_else(|| device::default_model(self.kind, &self.model_input(), machine, false).map(String::from))
+    }
+
+    /// What kind of slot the device needs and which QEMU device it becomes.
+    pub fn needs(&self, machine: &Machine) -> Needs {
+        if let Some(p) = &self.pci {
+            return Needs {
+                slot: device::SlotClass::None,
+                integrated: false,
+                qemu: p.qemu_device().to_string(),
+                virtio: device::VirtioForm::No,
+            };
+        }
+        device::needs(self.kind, &device::model_key(self.kind, &self.model_input(), machine))
+    }
+
+    /// The PCI address when it has one with a slot.
+    pub fn pci_addr(&self) -> Option<PciAddr> {
+        self.address.as_ref().and_then(Address::pci)
+    }
+
+    /// True for `<controller type='pci'>` of a root model.
+    pub fn is_pci_root(&self) -> bool {
+        self.pci.as_ref().is_some_and(|p| p.model.is_root())
+    }
+
+    /// A one-line description for people: kind, model and identifier.
+    pub fn describe(&self, machine: &Machine) -> String {
+        let mut s = String::from(self.kind.tag());
+        if let Some(t) = &self.ty {
+            if self.kind == Kind::Controller {
+                s = format!("{t} controller");
+            }
+        }
+        if let Some(m) = self.effective_model(machine) {
+            s.push(' ');
+            s.push_str(&m);
+        }
+        if let Some(i) = self.index {
+            s.push_str(&format!(" #{i}"));
+        }
+        if let Some(n) = &self.name {
+            s.push_str(&format!(" ({n})"));
+        }
+        s
+    }
+}
+
+/// A function that every machine of a class has built in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ChipsetFunction {
+    /// Where it sits.
+    pub addr: PciAddr,
+    /// What it is.
+    pub name: &'static str,
+    /// The device in the XML that stands for it, if any (`controller sata 0`, ...).
+    pub xml: Option<(Kind, &'static str, u32)>,
+}
+
+const fn chip(slot: u8, function: u8, name: &'static str, xml: Option<(Kind, &'static str, u32)>) -> ChipsetFunction {
+    ChipsetFunction {
+        addr: PciAddr::new(0, slot, function),
+        name,
+        xml,
+    }
+}
+
+/// The fixed chipset functions of q35.
+pub const Q35_CHIPSET: &[ChipsetFunction] = &[
+    chip(0x00, 0, "host bridge (MCH)", None),
+    chip(0x1f, 0, "ICH9 LPC/ISA bridge", None),
+    chip(0x1f, 2, "ICH9 SATA (AHCI)", Some((Kind::Controller, "sata", 0))),
+    chip(0x1f, 3, "ICH9 SMBus", None),
+];
+
+/// The fixed chipset functions of i440fx.
+pub const I440FX_CHIPSET: &[ChipsetFunction] = &[
+    chip(0x00, 0, "host bridge (i440FX)", None),
+    chip(0x01, 0, "PIIX3 ISA bridge", None),
+    chip(0x01, 1, "PIIX3 IDE", Some((Kind::Controller, "ide", 0))),
+    chip(0x01, 2, "PIIX3 USB (UHCI)", Some((Kind::Controller, "usb", 0))),
+    chip(0x01, 3, "PIIX4 power management", None),
+];
+
+/// The chipset functions of a machine class.
+pub fn chipset(class: MachineClass) -> &'static [ChipsetFunction] {
+    match class {
+        MachineClass::Q35 => Q35_CHIPSET,
+        MachineClass::I440fx => I440FX_CHIPSET,
+        MachineClass::Virt | MachineClass::Other => &[],
+    }
+}
+
+/// The guest as virt-pci sees it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Topology {
+    /// Domain name.
+    pub name: String,
+    /// The machine.
+    pub machine: Machine,
+    /// Every device under `<devices>` in document order (controllers included).
+    pub devices: Vec<Device>,
+}
+
+impl Topology {
+    /// The PCI controllers, sorted by index.
+    pub fn pci_controllers(&self) -> Vec<&Device> {
+        let mut v: Vec<&Device> = self.devices.iter().filter(|d| d.pci.is_some()).collect();
+        v.sort_by_key(|d| d.index);
+        v
+    }
+
+    /// The PCI controller with `index`.
+    pub fn controller(&self, index: u32) -> Option<&Device> {
+        self.devices.iter().find(|d| d.pci.is_some() && d.index == Some(index))
+    }
+
+    /// The model of bus `index` (the root when it is missing from the XML).
+    pub fn bus_model(&self, index: u32) -> Option<PciModel> {
+        match self.controller(index) {
+            Some(d) => d.pci.as_ref().map(|p| p.model),
+            None if index == 0 => self.default_root(),
+            None => None,
+        }
+    }
+
+    /// The root bus model libvirt adds when the XML has none.
+    pub fn default_root(&self) -> Option<PciModel> {
+        match self.machine.class {
+            MachineClass::Q35 | MachineClass::Virt => Some(PciModel::PcieRoot),
+            MachineClass::I440fx => Some(PciModel::PciRoot),
+            MachineClass::Other => None,
+        }
+    }
+}

@@ -1,0 +1,283 @@
+//! Reads the core's [`Topology`] out of a lossless domain [`Document`]; every model
+//! object keeps an [`Origin`] pointing back at its element so edits can be written
+//! to exactly that element.
+
+use std::fmt;
+
+use super::xml::{Document, NodeId, Pos};
+use crate::core::address::{Address, PciAddr};
+use crate::core::device::Kind;
+use crate::core::machine::Machine;
+use crate::core::pci::PciModel;
+use crate::core::topology::{Device, Origin, PciController, Topology};
+
+/// A domain that is well-formed XML but not a domain virt-pci can read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DomainError {
+    /// Where.
+    pub pos: Pos,
+    /// What is wrong and, where it helps, what to do.
+    pub message: String,
+}
+
+impl fmt::Display for DomainError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}: {}", self.pos.line, self.pos.column, self.message)
+    }
+}
+
+impl std::error::Error for DomainError {}
+
+/// The element behind an origin.
+pub fn node_of(origin: Origin) -> NodeId {
+    NodeId(origin.0)
+}
+
+struct Reader<'a> {
+    doc: &'a Document,
+}
+
+impl Reader<'_> {
+    fn err(&self, id: NodeId, message: String) -> DomainError {
+        DomainError {
+            pos: self.doc.element(id).pos,
+            message,
+        }
+    }
+
+    fn attr(&self, id: NodeId, name: &str) -> Option<String> {
+        self.doc.attr(id, name)
+    }
+
+    fn child_attr(&self, id: NodeId, child: &str, name: &str) -> Option<String> {
+        self.doc.child(id, child).and_then(|c| self.attr(c, name))
+    }
+
+    /// An unsigned number as libvirt reads it: decimal or `0x` hex.
+    fn number(&self, id: NodeId, name: &str, what: &str) -> Result<Option<u32>, DomainError> {
+        let Some(raw) = self.attr(id, name) else {
+            return Ok(None);
+        };
+        parse_number(raw.trim()).map(Some).ok_or_else(|| {
+            self.err(
+                id,
+                format!("{what} {name}='{raw}' is not a number; write a decimal or 0x-prefixed hex value"),
+            )
+        })
+    }
+
+    fn address(&self, dev: NodeId) -> Result<Option<Address>, DomainError> {
+        let Some(a) = self.doc.child(dev, "address") else {
+            return Ok(None);
+        };
+        let ty = self.attr(a, "type").unwrap_or_default();
+        Ok(Some(match ty.as_str() {
+            "pci" => {
+                let domain = self.number(a, "domain", "PCI address")?;
+                let bus = self.number(a, "bus", "PCI address")?;
+                let slot = self.number(a, "slot", "PCI address")?;
+                let function = self.number(a, "function", "PCI address")?;
+                let limits = [("domain", domain, 0xffff), ("bus", bus, 0xff), ("slot", slot, 0x1f), ("function", function, 7)];
+                for (name, v, max) in limits {
+                    if let Some(v) = v {
+                        if v > max {
+                            return Err(self.err(
+                                a,
+                                format!("invalid PCI address {name}='0x{v:x}': it must be <= 0x{max:x}"),
+                            ));
+                        }
+                    }
+                }
+                let multifunction = match self.attr(a, "multifunction").as_deref() {
+                    None => None,
+                    Some("on") => Some(true),
+                    Some("off") => Some(false),
+                    Some(other) => {
+                        return Err(self.err(a, format!("multifunction='{other}' must be 'on' or 'off'")));
+                    }
+                };
+                let addr = PciAddr {
+                    domain: domain.unwrap_or(0),
+                    bus: bus.unwrap_or(0),
+                    slot: slot.unwrap_or(0) as u8,
+                    function: function.unwrap_or(0) as u8,
+                };
+                if addr.domain == 0 && addr.bus == 0 && addr.slot == 0 {
+                    // libvirt treats domain, bus and slot all zero as "assign one for me"
+                    // (the function alone does not make an address).
+                    Address::PciRequest
+                } else {
+                    Address::Pci { addr, multifunction }
+                }
+            }
+            "virtio-mmio" => Address::VirtioMmio,
+            "unassigned" => Address::Unassigned,
+            "" => return Err(self.err(a, "<address> has no type; add type='pci' (or the bus it sits on)".into())),
+            other => Address::Other(other.to_string()),
+        }))
+    }
+
+    fn pci_controller(&self, id: NodeId, index: Option<u32>) -> Result<PciController, DomainError> {
+        let model_attr = self.attr(id, "model");
+        let model = match model_attr.as_deref() {
+            Some(m) => PciModel::from_name(m).ok_or_else(|| {
+                let names: Vec<&str> = PciModel::all().map(|m| m.name()).collect();
+                self.err(id, format!("unknown PCI controller model '{m}'; known models: {}", names.join(", ")))
+            })?,
+            // libvirt picks the root for index 0 and a bridge or root port for the others
+            // later; the reader records what it can and leaves the rest to the analyses.
+            None if index == Some(0) || index.is_none() => PciModel::PciRoot,
+            None => PciModel::PciBridge,
+        };
+        let mut c = PciController::new(model);
+        c.model_name = self.child_attr(id, "model", "name");
+        if let Some(t) = self.doc.child(id, "target") {
+            c.chassis_nr = self.number(t, "chassisNr", "controller target")?;
+            c.chassis = self.number(t, "chassis", "controller target")?;
+            c.port = self.number(t, "port", "controller target")?;
+            c.bus_nr = self.number(t, "busNr", "controller target")?;
+            c.hotplug = match self.attr(t, "hotplug").as_deref() {
+                None => None,
+                Some("on") => Some(true),
+                Some("off") => Some(false),
+                Some(o) => return Err(self.err(t, format!("hotplug='{o}' must be 'on' or 'off'"))),
+            };
+            if let Some(n) = self.doc.child(t, "node") {
+                let text = self.doc.text(n);
+                c.numa_node = Some(
+                    parse_number(text.trim())
+                        .ok_or_else(|| self.err(n, format!("NUMA node '{}' is not a number", text.trim())))?,
+                );
+            }
+        }
+        Ok(c)
+    }
+
+    fn device(&self, id: NodeId, machine: &Machine) -> Result<Device, DomainError> {
+        let tag = self.doc.element(id).name.clone();
+        let kind = Kind::from_tag(&tag);
+        let mut d = Device::new(Origin(id.0), kind);
+        d.line = self.doc.element(id).pos.line;
+        let attr = |n: &str| self.attr(id, n);
+        let child = |c: &str, n: &str| self.child_attr(id, c, n);
+        match kind {
+            Kind::Disk => {
+                d.ty = attr("device");
+                d.model = attr("model");
+                d.bus = child("target", "bus");
+                d.name = child("target", "dev");
+            }
+            Kind::Interface => {
+                d.ty = attr("type");
+                d.model = child("model", "type");
+                d.name = child("mac", "address");
+            }
+            Kind::Controller => {
+                d.ty = attr("type");
+                d.model = attr("model");
+                d.index = self.number(id, "index", "controller")?;
+                d.master_startport = self.doc.child(id, "master").map(|m| self.number(m, "startport", "controller master")).transpose()?.flatten();
+                if d.ty.as_deref() == Some("pci") {
+                    if let Some(i) = d.index {
+                        if i > 255 {
+                            return Err(self.err(
+                                id,
+                                format!("PCI controller index {i} is too high: the maximum is 255"),
+                            ));
+                        }
+                    }
+                    d.pci = Some(self.pci_controller(id, d.index)?);
+                    d.model = d.pci.as_ref().map(|p| p.model.name().to_string());
+                }
+            }
+            Kind::Video => {
+                d.model = child("model", "type");
+            }
+            Kind::Hostdev => {
+                d.ty = attr("type");
+                d.model = attr("model");
+                if let Some(src) = self.doc.child(id, "source") {
+                    if let Some(a) = self.doc.child(src, "address") {
+                        let get = |n: &str| self.attr(a, n).and_then(|v| parse_number(&v));
+                        if let (Some(b), Some(s), Some(f)) = (get("bus"), get("slot"), get("function")) {
+                            d.name = Some(format!("host {:04x}:{b:02x}:{s:02x}.{f:x}", get("domain").unwrap_or(0)));
+                        }
+                    }
+                }
+            }
+            Kind::Input => {
+                d.ty = attr("type");
+                d.bus = attr("bus");
+            }
+            Kind::Shmem => {
+                d.model = child("model", "type");
+                d.name = attr("name");
+            }
+            Kind::Filesystem => {
+                d.ty = attr("type");
+                d.model = attr("model");
+                d.sub = child("driver", "type");
+                d.name = child("target", "dir");
+            }
+            Kind::Serial => {
+                d.sub = child("target", "type");
+            }
+            Kind::Pstore => {
+                d.sub = attr("backend");
+            }
+            Kind::Redirdev => {
+                d.ty = attr("bus");
+            }
+            _ => {
+                d.model = attr("model");
+            }
+        }
+        d.address = self.address(id)?;
+        let _ = machine;
+        Ok(d)
+    }
+}
+
+/// Parses a libvirt number: `0x` hex or decimal.
+pub fn parse_number(s: &str) -> Option<u32> {
+    match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+        Some(h) => u32::from_str_radix(h, 16).ok(),
+        None => s.parse().ok(),
+    }
+}
+
+/// Reads the topology out of a domain document.
+pub fn read_topology(doc: &Document) -> Result<Topology, DomainError> {
+    let r = Reader { doc };
+    let root = doc.root();
+    let root_el = doc.element(root);
+    if root_el.name != "domain" {
+        return Err(r.err(
+            root,
+            format!(
+                "the root element is <{}>, not <domain>: this is not a libvirt domain (virsh dumpxml NAME gives one)",
+                root_el.name
+            ),
+        ));
+    }
+    let name = doc.child(root, "name").map(|n| doc.text(n)).unwrap_or_default();
+    let (arch, mt) = match doc.child(root, "os").and_then(|os| doc.child(os, "type")) {
+        Some(t) => (r.attr(t, "arch").unwrap_or_default(), r.attr(t, "machine").unwrap_or_default()),
+        None => (String::new(), String::new()),
+    };
+    // libvirt takes the host's arch when none is given; virt-pci's users are almost
+    // all on x86_64 hosts.
+    let arch = if arch.is_empty() { "x86_64".to_string() } else { arch };
+    let machine = Machine::new(&arch, &mt);
+    let mut devices = Vec::new();
+    if let Some(devs) = doc.child(root, "devices") {
+        for id in doc.child_elements(devs) {
+            let kind = Kind::from_tag(&doc.element(id).name);
+            if matches!(kind, Kind::Emulator) {
+                continue;
+            }
+            devices.push(r.device(id, &machine)?);
+        }
+    }
+    Ok(Topology { name, machine, devices })
+}

@@ -1,0 +1,7 @@
+//! The libvirt layer: owns the lossless domain XML document and maps it to and from the core model.
+
+pub mod domain;
+pub mod xml;
+
+pub use domain::{read_topology, DomainError};
+pub use xml::{Document, NodeId, XmlError};

@@ -1,0 +1,870 @@
+//! A lossless XML document: every byte of the input is kept, so an unedited document
+//! writes back byte-identical and an edit changes only the element it touches.
+//!
+//! quick-xml does the tokenising and the well-formedness checks; we slice the source at
+//! the reader's byte positions so that each node owns its exact raw text. Start tags are
+//! additionally split into attribute pieces (leading whitespace, name, `=` spelling,
+//! quote, raw value) so that one attribute can change without disturbing its
+//! neighbours. Entities are never resolved from outside the document: raw text is kept
+//! as written and only the predefined and numeric references are decoded on request.
+
+use std::fmt;
+
+use quick_xml::events::Event;
+use quick_xml::reader::Reader;
+
+/// Index of a node in a [`Document`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct NodeId(pub u32);
+
+/// Where something is in the source text (1-based line and column, byte offset).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct Pos {
+    /// Byte offset from the start of the input.
+    pub offset: usize,
+    /// 1-based line.
+    pub line: u32,
+    /// 1-based column, in characters.
+    pub column: u32,
+}
+
+/// A document that could not be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct XmlError {
+    /// Where the problem was found.
+    pub pos: Pos,
+    /// One line saying what is wrong.
+    pub message: String,
+}
+
+impl fmt::Display for XmlError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}: {}", self.pos.line, self.pos.column, self.message)
+    }
+}
+
+impl std::error::Error for XmlError {}
+
+/// One attribute of a start tag, split so that it can be written back exactly.
+#[derive(Clone, Debug)]
+pub struct Attr {
+    /// Whitespace before the name (at least one character in a well-formed tag).
+    pub lead: String,
+    /// Qualified name as written.
+    pub name: String,
+    /// Everything between the name and the opening quote, normally `=`.
+    pub eq: String,
+    /// `'` or `"`.
+    pub quote: char,
+    /// The value as written, references not decoded.
+    pub raw_value: String,
+}
+
+/// An element node.
+#[derive(Clone, Debug)]
+pub struct Element {
+    /// Qualified name as written (`domain`, `qemu:commandline`).
+    pub name: String,
+    /// Attributes in source order.
+    pub attrs: Vec<Attr>,
+    /// Whitespace between the last attribute and `>` or `/>`.
+    pub tag_tail: String,
+    /// `<x/>` rather than `<x></x>`.
+    pub self_closing: bool,
+    /// Child nodes in order.
+    pub children: Vec<NodeId>,
+    /// The raw end tag (`</x>`, possibly with whitespace), empty for self-closing tags.
+    pub end_tag: String,
+    /// Start-tag text as read; `None` once the tag was edited and must be rebuilt.
+    raw_start: Option<String>,
+    /// Where the start tag began.
+    pub pos: Pos,
+}
+
+/// What kind of non-element node.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RawKind {
+    /// Character data including references, as written.
+    Text,
+    /// `<!-- ... -->`.
+    Comment,
+    /// `<![CDATA[ ... ]]>`.
+    CData,
+    /// `<?target ...?>`, including the XML declaration.
+    Pi,
+    /// `<!DOCTYPE ...>`.
+    DocType,
+}
+
+/// A node of the document.
+#[derive(Clone, Debug)]
+pub enum Node {
+    /// An element with its subtree.
+    Element(Element),
+    /// Anything else, kept verbatim.
+    Raw(RawKind, String),
+}
+
+/// The whole document: a prefix (byte-order mark), top-level nodes, and the node arena.
+#[derive(Clone, Debug)]
+pub struct Document {
+    bom: bool,
+    nodes: Vec<Node>,
+    parents: Vec<Option<NodeId>>,
+    top: Vec<NodeId>,
+    root: NodeId,
+    newline: &'static str,
+}
+
+/// Maps byte offsets to line and column.
+struct LineIndex<'a> {
+    src: &'a str,
+    starts: Vec<usize>,
+}
+
+impl<'a> LineIndex<'a> {
+    fn new(src: &'a str) -> Self {
+        let mut starts = vec![0];
+        starts.extend(src.match_indices('\n').map(|(i, _)| i + 1));
+        LineIndex { src, starts }
+    }
+
+    fn pos(&self, offset: usize) -> Pos {
+        let offset = offset.min(self.src.len());
+        let line = self.starts.partition_point(|&s| s <= offset);
+        let start = self.starts[line - 1];
+        let column = self
+            .src
+            .get(start..offset)
+            .map_or(offset - start, |s| s.chars().count())
+            + 1;
+        Pos {
+            offset,
+            line: line as u32,
+            column: column as u32,
+        }
+    }
+}
+
+/// Position of the first invalid UTF-8 byte, for a precise message.
+fn utf8_error(bytes: &[u8], err: std::str::Utf8Error) -> XmlError {
+    let valid = err.valid_up_to();
+    let prefix = String::from_utf8_lossy(&bytes[..valid]);
+    let idx = LineIndex::new(&prefix);
+    XmlError {
+        pos: idx.pos(valid),
+        message: format!(
+            "the file is not UTF-8 (byte 0x{:02x}); libvirt domain XML is UTF-8: convert it, e.g. with iconv",
+            bytes[valid]
+        ),
+    }
+}
+
+impl Document {
+    /// Reads a document from bytes (must be UTF-8, as libvirt writes it).
+    pub fn parse_bytes(bytes: &[u8]) -> Result<Document, XmlError> {
+        match std::str::from_utf8(bytes) {
+            Ok(s) => Document::parse(s),
+            Err(e) => Err(utf8_error(bytes, e)),
+        }
+    }
+
+    /// Reads a document from text.
+    pub fn parse(input: &str) -> Result<Document, XmlError> {
+        let (bom, src) = match input.strip_prefix('\u{feff}') {
+            Some(rest) => (true, rest),
+            None => (false, input),
+        };
+        let lines = LineIndex::new(src);
+        let err = |offset: usize, message: String| XmlError {
+            pos: lines.pos(offset),
+            message,
+        };
+
+        let mut doc = Document {
+            bom,
+            nodes: Vec::new(),
+            parents: Vec::new(),
+            top: Vec::new(),
+            root: NodeId(0),
+            newline: if src.contains("\r\n") { "\r\n" } else { "\n" },
+        };
+        let mut root: Option<NodeId> = None;
+        let mut stack: Vec<NodeId> = Vec::new();
+        let mut reader = Reader::from_str(src);
+        reader.config_mut().check_end_names = true;
+        reader.config_mut().check_comments = true;
+        let mut last = 0usize;
+        loop {
+            let event = match reader.read_event() {
+                Ok(ev) => ev,
+                Err(e) => {
+                    let at = reader.error_position() as usize;
+                    return Err(err(at, describe_quick_xml_error(&e)));
+                }
+            };
+            let start = last;
+            let end = reader.buffer_position() as usize;
+            last = end;
+            let raw = &src[start..end];
+            let parent = stack.last().copied();
+            match event {
+                Event::Eof => break,
+                Event::Start(_) | Event::Empty(_) => {
+                    let self_closing = matches!(event, Event::Empty(_));
+                    let (name, attrs, tag_tail) =
+                        split_start_tag(raw, self_closing).map_err(|(off, m)| err(start + off, m))?;
+                    if parent.is_none() {
+                        if root.is_some() {
+                            return Err(err(
+                                start,
+                                format!("a second top-level element <{name}> after the root; a document has exactly one root"),
+                            ));
+                        }
+                    }
+                    let id = doc.push(
+                        parent,
+                        Node::Element(Element {
+                            name,
+                            attrs,
+                            tag_tail,
+                            self_closing,
+                            children: Vec::new(),
+                            end_tag: String::new(),
+                            raw_start: Some(raw.to_string()),
+                            pos: lines.pos(start),
+                        }),
+                    );
+                    if parent.is_none() {
+                        root = Some(id);
+                    }
+                    if !self_closing {
+                        stack.push(id);
+                    }
+                }
+                Event::End(_) => {
+                    let Some(id) = stack.pop() else {
+                        return Err(err(start, "an end tag without a start tag".into()));
+                    };
+                    if let Node::Element(e) = &mut doc.nodes[id.0 as usize] {
+                        e.end_tag = raw.to_string();
+                    }
+                }
+                Event::Text(_) | Event::GeneralRef(_) => {
+                    if parent.is_none() && !raw.trim().is_empty() {
+                        return Err(err(
+                            start + (raw.len() - raw.trim_start().len()),
+                            "text outside the root element".into(),
+                        ));
+                    }
+                    // quick-xml splits text at references; we keep one text node.
+                    if let Some(&prev) = doc.children_of(parent).last() {
+                        if let Node::Raw(RawKind::Text, t) = &mut doc.nodes[prev.0 as usize] {
+                            t.push_str(raw);
+                            continue;
+                        }
+                    }
+                    doc.push(parent, Node::Raw(RawKind::Text, raw.to_string()));
+                }
+                Event::Comment(_) => {
+                    doc.push(parent, Node::Raw(RawKind::Comment, raw.to_string()));
+                }
+                Event::CData(_) => {
+                    doc.push(parent, Node::Raw(RawKind::CData, raw.to_string()));
+                }
+                Event::Decl(_) | Event::PI(_) => {
+                    doc.push(parent, Node::Raw(RawKind::Pi, raw.to_string()));
+                }
+                Event::DocType(_) => {
+                    if root.is_some() || parent.is_some() {
+                        return Err(err(start, "<!DOCTYPE> must come before the root element".into()));
+                    }
+                    doc.push(parent, Node::Raw(RawKind::DocType, raw.to_string()));
+                }
+            }
+        }
+        if let Some(&open) = stack.last() {
+            let e = doc.element(open);
+            return Err(err(
+                src.len(),
+                format!(
+                    "the document ends inside <{}> (opened at line {}); add its end tag",
+                    e.name, e.pos.line
+                ),
+            ));
+        }
+        let Some(root) = root else {
+            return Err(err(0, "no root element: the input holds no XML element".into()));
+        };
+        doc.root = root;
+        Ok(doc)
+    }
+
+    fn push(&mut self, parent: Option<NodeId>, node: Node) -> NodeId {
+        let id = NodeId(self.nodes.len() as u32);
+        self.nodes.push(node);
+        self.parents.push(parent);
+        match parent {
+            Some(p) => {
+                if let Node::Element(e) = &mut self.nodes[p.0 as usize] {
+                    e.children.push(id);
+                }
+            }
+            None => self.top.push(id),
+        }
+        id
+    }
+
+    fn children_of(&self, parent: Option<NodeId>) -> &[NodeId] {
+        match parent {
+            Some(p) => match &self.nodes[p.0 as usize] {
+                Node::Element(e) => &e.children,
+                Node::Raw(..) => &[],
+            },
+            None => &self.top,
+        }
+    }
+
+    /// The root element.
+    pub fn root(&self) -> NodeId {
+        self.root
+    }
+
+    /// The line ending the document uses (`\r\n` when it has any CRLF).
+    pub fn newline(&self) -> &'static str {
+        self.newline
+    }
+
+    /// A node.
+    pub fn node(&self, id: NodeId) -> &Node {
+        &self.nodes[id.0 as usize]
+    }
+
+    /// The parent element of a node (`None` at the top level).
+    pub fn parent(&self, id: NodeId) -> Option<NodeId> {
+        self.parents[id.0 as usize]
+    }
+
+    /// An element; panics when `id` is not one, which would be a bug in the caller,
+    /// since element ids only come from this document's element accessors.
+    pub fn element(&self, id: NodeId) -> &Element {
+        match &self.nodes[id.0 as usize] {
+            Node::Element(e) => e,
+            Node::Raw(..) => unreachable!("node {id:?} is not an element"),
+        }
+    }
+
+    fn element_mut(&mut self, id: NodeId) -> &mut Element {
+        match &mut self.nodes[id.0 as usize] {
+            Node::Element(e) => e,
+            Node::Raw(..) => unreachable!("node {id:?} is not an element"),
+        }
+    }
+
+    /// Element children of `id`, in order.
+    pub fn child_elements(&self, id: NodeId) -> impl Iterator<Item = NodeId> + '_ {
+        self.element(id)
+            .children
+            .iter()
+            .copied()
+            .filter(|c| matches!(self.nodes[c.0 as usize], Node::Element(_)))
+    }
+
+    /// The first child element named `name`.
+    pub fn child(&self, id: NodeId, name: &str) -> Option<NodeId> {
+        self.child_elements(id).find(|&c| self.element(c).name == name)
+    }
+
+    /// The decoded value of attribute `name`, or `None` when absent or undecodable.
+    pub fn attr(&self, id: NodeId, name: &str) -> Option<String> {
+        self.element(id)
+            .attrs
+            .iter()
+            .find(|a| a.name == name)
+            .and_then(|a| decode(&a.raw_value).ok())
+    }
+
+    /// The attribute as written, for precise error messages.
+    pub fn attr_raw(&self, id: NodeId, name: &str) -> Option<&str> {
+        self.element(id)
+            .attrs
+            .iter()
+            .find(|a| a.name == name)
+            .map(|a| a.raw_value.as_str())
+    }
+
+    /// The decoded text content of an element (text and CDATA children).
+    pub fn text(&self, id: NodeId) -> String {
+        let mut out = String::new();
+        for &c in &self.element(id).children {
+            match &self.nodes[c.0 as usize] {
+                Node::Raw(RawKind::Text, t) => out.push_str(&decode(t).unwrap_or_else(|_| t.clone())),
+                Node::Raw(RawKind::CData, t) => {
+                    out.push_str(t.trim_start_matches("<![CDATA[").trim_end_matches("]]>"))
+                }
+                _ => {}
+            }
+        }
+        out
+    }
+
+    /// Sets (or adds) an attribute; the value is escaped for the element's quote style.
+    pub fn set_attr(&mut self, id: NodeId, name: &str, value: &str) {
+        let e = self.element_mut(id);
+        if let Some(a) = e.attrs.iter_mut().find(|a| a.name == name) {
+            let raw = escape_attr(value, a.quote);
+            if a.raw_value != raw {
+                a.raw_value = raw;
+                e.raw_start = None;
+            }
+            return;
+        }
+        let quote = e.attrs.first().map_or('\'', |a| a.quote);
+        e.attrs.push(Attr {
+            lead: " ".into(),
+            name: name.into(),
+            eq: "=".into(),
+            quote,
+            raw_value: escape_attr(value, quote),
+        });
+        e.raw_start = None;
+    }
+
+    /// Removes an attribute if present.
+    pub fn remove_attr(&mut self, id: NodeId, name: &str) {
+        let e = self.element_mut(id);
+        let before = e.attrs.len();
+        e.attrs.retain(|a| a.name != name);
+        if e.attrs.len() != before {
+            e.raw_start = None;
+        }
+    }
+
+    /// The whitespace that indents `id`'s own tag (the text before it on its line).
+    fn indent_of(&self, id: NodeId) -> String {
+        let Some(parent) = self.parent(id) else {
+            return String::new();
+        };
+        let siblings = &self.element(parent).children;
+        let pos = siblings.iter().position(|&c| c == id).unwrap_or(0);
+        if pos == 0 {
+            return String::new();
+        }
+        match &self.nodes[siblings[pos - 1].0 as usize] {
+            Node::Raw(RawKind::Text, t) => match t.rfind('\n') {
+                Some(i) => t[i + 1..].chars().take_while(|c| c.is_whitespace()).collect(),
+                None => String::new(),
+            },
+            _ => String::new(),
+        }
+    }
+
+    /// The indentation step the document uses (two spaces when it cannot tell).
+    fn indent_unit(&self) -> String {
+        let root = self.root;
+        for c in self.child_elements(root) {
+            let ind = self.indent_of(c);
+            if !ind.is_empty() {
+                return ind;
+            }
+        }
+        "  ".into()
+    }
+
+    /// Creates a detached element (no attributes, self-closing); attach it with
+    /// [`Document::append_child`] or [`Document::insert_after`].
+    pub fn new_element(&mut self, name: &str, attrs: &[(&str, &str)]) -> NodeId {
+        let id = NodeId(self.nodes.len() as u32);
+        self.nodes.push(Node::Element(Element {
+            name: name.into(),
+            attrs: Vec::new(),
+            tag_tail: String::new(),
+            self_closing: true,
+            children: Vec::new(),
+            end_tag: String::new(),
+            raw_start: None,
+            pos: Pos::default(),
+        }));
+        self.parents.push(None);
+        for (k, v) in attrs {
+            self.set_attr(id, k, v);
+        }
+        id
+    }
+
+    /// Appends `child` as the last element of `parent`, indented like its siblings.
+    pub fn append_child(&mut self, parent: NodeId, child: NodeId) {
+        let nl = self.newline;
+        let parent_indent = self.indent_of(parent);
+        let unit = self.indent_unit();
+        let existing = self.child_elements(parent).last();
+        let child_indent = match existing {
+            Some(sib) => self.indent_of(sib),
+            None => format!("{parent_indent}{unit}"),
+        };
+        self.parents[child.0 as usize] = Some(parent);
+        let text = |s: String| Node::Raw(RawKind::Text, s);
+        if self.element(parent).self_closing {
+            let name = self.element(parent).name.clone();
+            let a = self.push_detached(text(format!("{nl}{child_indent}")));
+            let b = self.push_detached(text(format!("{nl}{parent_indent}")));
+            let pe = self.element_mut(parent);
+            pe.self_closing = false;
+            pe.tag_tail = pe.tag_tail.trim_end().to_string();
+            pe.raw_start = None;
+            pe.end_tag = format!("</{name}>");
+            pe.children = vec![a, child, b];
+            self.parents[a.0 as usize] = Some(parent);
+            self.parents[b.0 as usize] = Some(parent);
+            return;
+        }
+        // Insert after the last element child, before the trailing whitespace.
+        let children = self.element(parent).children.clone();
+        let insert_at = match existing {
+            Some(sib) => children.iter().position(|&c| c == sib).map_or(children.len(), |p| p + 1),
+            None => 0,
+        };
+        let ws = self.push_detached(text(format!("{nl}{child_indent}")));
+        self.parents[ws.0 as usize] = Some(parent);
+        let pe = self.element_mut(parent);
+        if existing.is_none() && pe.children.is_empty() {
+            let close = format!("{nl}{parent_indent}");
+            pe.children = vec![ws, child];
+            let cl = self.push_detached(text(close));
+            self.parents[cl.0 as usize] = Some(parent);
+            self.element_mut(parent).children.push(cl);
+            return;
+        }
+        pe.children.splice(insert_at..insert_at, [ws, child]);
+    }
+
+    /// Inserts `new` as the next sibling element of `after`, on its own line with the
+    /// same indentation.
+    pub fn insert_after(&mut self, after: NodeId, new: NodeId) {
+        let Some(parent) = self.parent(after) else {
+            return;
+        };
+        let indent = self.indent_of(after);
+        let ws = self.push_detached(Node::Raw(RawKind::Text, format!("{}{indent}", self.newline)));
+        self.parents[ws.0 as usize] = Some(parent);
+        self.parents[new.0 as usize] = Some(parent);
+        let pe = self.element_mut(parent);
+        let at = pe.children.iter().position(|&c| c == after).map_or(pe.children.len(), |p| p + 1);
+        pe.children.splice(at..at, [ws, new]);
+    }
+
+    /// Inserts `new` as the previous sibling element of `before`.
+    pub fn insert_before(&mut self, before: NodeId, new: NodeId) {
+        let Some(parent) = self.parent(before) else {
+            return;
+        };
+        let indent = self.indent_of(before);
+        let ws = self.push_detached(Node::Raw(RawKind::Text, format!("{}{indent}", self.newline)));
+        self.parents[ws.0 as usize] = Some(parent);
+        self.parents[new.0 as usize] = Some(parent);
+        let pe = self.element_mut(parent);
+        let at = pe.children.iter().position(|&c| c == before).unwrap_or(0);
+        // The new element goes where `before` was; `before` keeps its own indentation
+        // text, and the new whitespace goes between the two.
+        pe.children.splice(at..at, [new, ws]);
+    }
+
+    /// Detaches an element from its parent, together with the whitespace that
+    /// introduced it on its own line.
+    pub fn remove(&mut self, id: NodeId) {
+        let Some(parent) = self.parent(id) else {
+            return;
+        };
+        let children = self.element(parent).children.clone();
+        let Some(at) = children.iter().position(|&c| c == id) else {
+            return;
+        };
+        let mut from = at;
+        if at > 0 {
+            if let Node::Raw(RawKind::Text, t) = &self.nodes[children[at - 1].0 as usize] {
+                if t.trim().is_empty() && t.contains('\n') && at + 1 < children.len() {
+                    from = at - 1;
+                }
+            }
+        }
+        self.element_mut(parent).children.drain(from..=at);
+        self.parents[id.0 as usize] = None;
+    }
+
+    fn push_detached(&mut self, node: Node) -> NodeId {
+        let id = NodeId(self.nodes.len() as u32);
+        self.nodes.push(node);
+        self.parents.push(None);
+        id
+    }
+
+    /// Writes the document; byte-identical to the input when nothing was edited.
+    pub fn write(&self) -> String {
+        let mut out = String::with_capacity(self.nodes.len() * 32);
+        if self.bom {
+            out.push('\u{feff}');
+        }
+        for &id in &self.top {
+            self.write_node(id, &mut out);
+        }
+        out
+    }
+
+    /// Writes one element and its subtree, as it would appear in the document.
+    pub fn write_subtree(&self, id: NodeId) -> String {
+        let mut out = String::new();
+        self.write_node(id, &mut out);
+        out
+    }
+
+    fn write_node(&self, id: NodeId, out: &mut String) {
+        match &self.nodes[id.0 as usize] {
+            Node::Raw(_, t) => out.push_str(t),
+            Node::Element(e) => {
+                match &e.raw_start {
+                    Some(raw) => out.push_str(raw),
+                    None => write_start_tag(e, out),
+                }
+                if !e.self_closing {
+                    for &c in &e.children {
+                        self.write_node(c, out);
+                    }
+                    out.push_str(&e.end_tag);
+                }
+            }
+        }
+    }
+}
+
+fn write_start_tag(e: &Element, out: &mut String) {
+    out.push('<');
+    out.push_str(&e.name);
+    for a in &e.attrs {
+        out.push_str(&a.lead);
+        out.push_str(&a.name);
+        out.push_str(&a.eq);
+        out.push(a.quote);
+        out.push_str(&a.raw_value);
+        out.push(a.quote);
+    }
+    out.push_str(&e.tag_tail);
+    out.push_str(if e.self_closing { "/>" } else { ">" });
+}
+
+/// Splits a raw start tag (`<name a='1' b = "2" />`) into its pieces. Errors carry the
+/// byte offset within `raw`.
+fn split_start_tag(raw: &str, self_closing: bool) -> Result<(String, Vec<Attr>, String), (usize, String)> {
+    let close = if self_closing { "/>" } else { ">" };
+    let inner_end = raw.len() - close.len();
+    let bytes = raw.as_bytes();
+    let is_ws = |b: u8| matches!(b, b' ' | b'\t' | b'\r' | b'\n');
+    let mut i = 1;
+    while i < inner_end && !is_ws(bytes[i]) {
+        i += 1;
+    }
+    let name = raw[1..i].to_string();
+    if name.is_empty() {
+        return Err((0, "an element without a name".into()));
+    }
+    let mut attrs: Vec<Attr> = Vec::new();
+    loop {
+        let ws_start = i;
+        while i < inner_end && is_ws(bytes[i]) {
+            i += 1;
+        }
+        if i >= inner_end {
+            let tail = raw[ws_start..inner_end].to_string();
+            return Ok((name, attrs, tail));
+        }
+        if i == ws_start {
+            return Err((i, format!("attributes of <{name}> must be separated by whitespace")));
+        }
+        let name_start = i;
+        while i < inner_end && !is_ws(bytes[i]) && bytes[i] != b'=' {
+            i += 1;
+        }
+        let attr_name = &raw[name_start..i];
+        let eq_start = i;
+        while i < inner_end && is_ws(bytes[i]) {
+            i += 1;
+        }
+        if i >= inner_end || bytes[i] != b'=' {
+            return Err((
+                name_start,
+                format!("attribute '{attr_name}' of <{name}> has no value; write {attr_name}='...'"),
+            ));
+        }
+        i += 1;
+        while i < inner_end && is_ws(bytes[i]) {
+            i += 1;
+        }
+        let eq = raw[eq_start..i].to_string();
+        let quote = match bytes.get(i) {
+            Some(b'\'') => '\'',
+            Some(b'"') => '"',
+            _ => {
+                return Err((
+                    i,
+                    format!("the value of attribute '{attr_name}' of <{name}> must be quoted"),
+                ));
+            }
+        };
+        i += 1;
+        let value_start = i;
+        while i < inner_end && bytes[i] != quote as u8 {
+            i += 1;
+        }
+        if i >= inner_end {
+            return Err((value_start, format!("the value of attribute '{attr_name}' is not closed")));
+        }
+        let raw_value = raw[value_start..i].to_string();
+        i += 1;
+        if raw_value.contains('<') {
+            return Err((value_start, format!("attribute '{attr_name}' contains '<'; write &lt;")));
+        }
+        if attrs.iter().any(|a| a.name == attr_name) {
+            return Err((name_start, format!("attribute '{attr_name}' appears twice in <{name}>")));
+        }
+        if let Err(m) = decode(&raw_value) {
+            return Err((value_start, format!("attribute '{attr_name}': {m}")));
+        }
+        attrs.push(Attr {
+            lead: raw[ws_start..name_start].to_string(),
+            name: attr_name.to_string(),
+            eq,
+            quote,
+            raw_value,
+        });
+    }
+}
+
+fn describe_quick_xml_error(e: &quick_xml::Error) -> String {
+    use quick_xml::errors::{IllFormedError, SyntaxError};
+    match e {
+        quick_xml::Error::IllFormed(IllFormedError::MismatchedEndTag { expected, found }) => {
+            format!("end tag </{found}> does not match the open element <{expected}>")
+        }
+        quick_xml::Error::IllFormed(IllFormedError::UnmatchedEndTag(name)) => {
+            format!("end tag </{name}> has no matching start tag")
+        }
+        quick_xml::Error::IllFormed(IllFormedError::MissingEndTag(name)) => {
+            format!("element <{name}> is never closed")
+        }
+        quick_xml::Error::Syntax(SyntaxError::UnclosedTag) => "a tag is not closed with '>'".into(),
+        quick_xml::Error::Syntax(SyntaxError::UnclosedComment) => "a comment is not closed with '-->'".into(),
+        quick_xml::Error::Syntax(SyntaxError::UnclosedCData) => "a CDATA section is not closed with ']]>'".into(),
+        quick_xml::Error::Syntax(s) => format!("not well-formed XML: {s}"),
+        other => format!("not well-formed XML: {other}"),
+    }
+}
+
+/// Decodes the five predefined entities and numeric character references. Any other
+/// entity is an error: values we interpret must not depend on a DTD.
+pub fn decode(raw: &str) -> Result<String, String> {
+    if !raw.contains('&') {
+        return Ok(raw.to_string());
+    }
+    let mut out = String::with_capacity(raw.len());
+    let mut rest = raw;
+    while let Some(amp) = rest.find('&') {
+        out.push_str(&rest[..amp]);
+        let after = &rest[amp + 1..];
+        let Some(semi) = after.find(';') else {
+            return Err("a '&' that starts no reference; write &amp;".into());
+        };
+        let name = &after[..semi];
+        let ch = match name {
+            "amp" => Some('&'),
+            "lt" => Some('<'),
+            "gt" => Some('>'),
+            "quot" => Some('"'),
+            "apos" => Some('\''),
+            _ if name.starts_with("#x") => u32::from_str_radix(&name[2..], 16).ok().and_then(char::from_u32),
+            _ if name.starts_with('#') => name[1..].parse::<u32>().ok().and_then(char::from_u32),
+            _ => return Err(format!("entity '&{name};' is not one of XML's predefined entities")),
+        };
+        match ch {
+            Some(c) => out.push(c),
+            None => return Err(format!("'&{name};' is not a valid character reference")),
+        }
+        rest = &after[semi + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+/// Escapes a value for an attribute quoted with `quote`.
+pub fn escape_attr(value: &str, quote: char) -> String {
+    let mut out = String::with_capacity(value.len());
+    for c in value.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '\'' if quote == '\'' => out.push_str("&apos;"),
+            '"' if quote == '"' => out.push_str("&quot;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip_keeps_every_byte() {
+        let src = "<?xml version=\"1.0\"?>\r\n<!-- c -->\r\n<domain  type = 'kvm'\tid=\"1\" >\r\n  <a x='&amp;&#65;'/><![CDATA[<x>]]>\r\n  <b></b >\r\n</domain>\r\n<!-- tail -->";
+        let doc = Document::parse(src).unwrap();
+        assert_eq!(doc.write(), src);
+        assert_eq!(doc.newline(), "\r\n");
+    }
+
+    #[test]
+    fn editing_an_attribute_keeps_the_rest_of_the_tag() {
+        let src = "<domain>\n  <address  type = 'pci'   bus=\"0x01\"\n   slot='0x00' />\n</domain>\n";
+        let mut doc = Document::parse(src).unwrap();
+        let a = doc.child(doc.root(), "address").unwrap();
+        doc.set_attr(a, "slot", "0x02");
+        doc.set_attr(a, "function", "0x0");
+        assert_eq!(
+            doc.write(),
+            "<domain>\n  <address  type = 'pci'   bus=\"0x01\"\n   slot='0x02' function='0x0' />\n</domain>\n"
+        );
+    }
+
+    #[test]
+    fn appended_children_follow_the_document_indentation() {
+        let src = "<domain>\n    <devices>\n        <disk/>\n    </devices>\n    <x/>\n</domain>";
+        let mut doc = Document::parse(src).unwrap();
+        let devices = doc.child(doc.root(), "devices").unwrap();
+        let disk = doc.child(devices, "disk").unwrap();
+        let addr = doc.new_element("address", &[("type", "pci")]);
+        doc.append_child(disk, addr);
+        let c = doc.new_element("controller", &[("type", "pci"), ("index", "1")]);
+        doc.append_child(devices, c);
+        assert_eq!(
+            doc.write(),
+            "<domain>\n    <devices>\n        <disk>\n            <address type='pci'/>\n        </disk>\n        <controller type='pci' index='1'/>\n    </devices>\n    <x/>\n</domain>"
+        );
+    }
+
+    #[test]
+    fn errors_point_at_line_and_column() {
+        let e = Document::parse("<domain>\n  <a>\n  </b>\n</domain>").unwrap_err();
+        assert_eq!(e.pos.line, 3, "{e}");
+        let e = Document::parse("<domain>\n <a slot=0x1/>\n</domain>").unwrap_err();
+        assert_eq!((e.pos.line, e.pos.column), (2, 10), "{e}");
+        let e = Document::parse("<domain>\n <a>").unwrap_err();
+        assert!(e.message.contains("<a>"), "{e}");
+        assert!(Document::parse("").is_err());
+        assert!(Document::parse("<a x='1' x='2'/>").is_err());
+    }
+
+    #[test]
+    fn decode_refuses_unknown_entities() {
+        assert_eq!(decode("a&amp;b&#x41;&#66;").unwrap(), "a&bAB");
+        assert!(decode("&foo;").is_err());
+        assert_eq!(escape_attr("a'b\"&", '\''), "a&apos;b\"&amp;");
+    }
+}

@@ -1,0 +1,3 @@
+//! Renderers: turn the core's topology and analyses into text and JSON for the CLI.
+
+pub mod tree;

@@ -174,9 +174,46 @@ fn cmd_tree(file: &Path, json: bool, ascii: bool) -> Result<i32, Failure> {
     Ok(EXIT_OK)
 }
 
+/// Formats a diagnostic for stderr: `FILE:LINE: error [CODE]: message` plus the hint.
+pub fn format_diagnostic(path: &str, topology: &Topology, d: &crate::core::diag::Diagnostic) -> String {
+    let line = d.device.and_then(|i| topology.devices.get(i)).map(|dev| dev.line);
+    let mut s = match line {
+        Some(l) => format!("{path}:{l}: {} [{}]: {}", d.severity.name(), d.code, d.message),
+        None => format!("{path}: {} [{}]: {}", d.severity.name(), d.code, d.message),
+    };
+    if let Some(h) = &d.hint {
+        s.push_str(&format!("\n  hint: {h}"));
+    }
+    s
+}
+
 fn cmd_assign(file: &Path, output: Option<&Path>, in_place: bool) -> Result<i32, Failure> {
-    let _ = (file, output, in_place);
-    Err(Failure::bad_input("assign: not yet available".into()))
+    let mut loaded = load(file)?;
+    let plan = match crate::core::assign::assign(&loaded.topology) {
+        Ok(p) => p,
+        Err(d) => {
+            eprintln!("{}", format_diagnostic(&loaded.path, &loaded.topology, &d));
+            return Ok(EXIT_REFUSED);
+        }
+    };
+    crate::libvirt::apply_plan(&mut loaded.doc, &loaded.topology, &plan);
+    let text = loaded.doc.write();
+    let dest = if in_place {
+        if file == Path::new("-") {
+            return Err(Failure::bad_input("error: --in-place needs a file, not standard input".into()));
+        }
+        Some((file, true))
+    } else {
+        output.filter(|o| *o != Path::new("-")).map(|o| (o, false))
+    };
+    match dest {
+        Some((path, backup)) => write_atomic(path, &text, backup).map_err(|e| Failure {
+            code: EXIT_BAD_INPUT,
+            message: format!("{}: error: cannot write: {e}", path.display()),
+        })?,
+        None => print(&text)?,
+    }
+    Ok(EXIT_OK)
 }
 
 fn cmd_check(files: &[PathBuf], json: bool) -> Result<i32, Failure> {

@@ -2,10 +2,13 @@
 //! no UI or XML crates (a tidy test enforces it).
 
 pub mod address;
+pub mod assign;
 pub mod device;
+pub mod diag;
 pub mod machine;
 pub mod pci;
 pub mod topology;
+pub mod view;
 
 pub use address::{Address, PciAddr};
 pub use device::Kind;

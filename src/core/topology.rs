@@ -183,6 +183,22 @@ pub struct ChipsetFunction {
     pub xml: Option<(Kind, &'static str, u32)>,
 }
 
+impl ChipsetFunction {
+    /// Whether `dev` is the XML element that stands for this function: the primary
+    /// SATA or IDE controller, or USB index 0 when it is the PIIX3 UHCI (libvirt only
+    /// pins that model to 00:01.2; a qemu-xhci at index 0 is an ordinary device).
+    pub fn stands_for(&self, dev: &Device, machine: &Machine) -> bool {
+        let Some((kind, ty, index)) = self.xml else {
+            return false;
+        };
+        // A controller without `index` gets the lowest free one, 0 for the first.
+        if dev.kind != kind || dev.ty.as_deref() != Some(ty) || dev.index.unwrap_or(0) != index {
+            return false;
+        }
+        ty != "usb" || dev.effective_model(machine).as_deref() == Some("piix3-uhci")
+    }
+}
+
 const fn chip(slot: u8, function: u8, name: &'static str, xml: Option<(Kind, &'static str, u32)>) -> ChipsetFunction {
     ChipsetFunction {
         addr: PciAddr::new(0, slot, function),

@@ -1,7 +1,9 @@
 //! The libvirt layer: owns the lossless domain XML document and maps it to and from the core model.
 
+pub mod apply;
 pub mod domain;
 pub mod xml;
 
+pub use apply::apply_plan;
 pub use domain::{read_topology, DomainError};
 pub use xml::{Document, NodeId, XmlError};

@@ -1,14 +1,391 @@
-//! The `tree` view: the PCI topology as text (like `lspci -tv`) and as JSON.
+//! The `tree` view: the PCI topology as text (like `lspci -tv`, in libvirt's terms) and
+//! as JSON, both drawn from the core's [`TreeView`](crate::core::view::TreeView).
 
-use crate::core::topology::Topology;
+use std::fmt::Write as _;
+
+use serde_json::{json, Map, Value};
+
+use crate::core::address::PciAddr;
+use crate::core::topology::{PciController, Topology};
+use crate::core::view::{tree_view, BusNode, Dangling, DeviceNode, SlotNode, TreeView};
+
+/// The connectors of one drawing style.
+struct Style {
+    tee: &'static str,
+    last: &'static str,
+    pipe: &'static str,
+    blank: &'static str,
+    dash: &'static str,
+}
+
+const UNICODE: Style = Style {
+    tee: "├─ ",
+    last: "└─ ",
+    pipe: "│  ",
+    blank: "   ",
+    dash: " — ",
+};
+
+const ASCII: Style = Style {
+    tee: "+- ",
+    last: "\\- ",
+    pipe: "|  ",
+    blank: "   ",
+    dash: " -- ",
+};
 
 /// The tree as text.
 pub fn render_text(topology: &Topology, ascii: bool) -> String {
-    let _ = ascii;
-    format!("{} ({})\n", topology.name, topology.machine.machine_type)
+    let view = tree_view(topology);
+    let style = if ascii { &ASCII } else { &UNICODE };
+    let mut out = String::new();
+    let name = if view.name.is_empty() { "(unnamed)" } else { view.name.as_str() };
+    let m = &view.machine;
+    let mt = if m.machine_type.is_empty() { "?" } else { m.machine_type.as_str() };
+    let _ = writeln!(out, "{name}  machine={mt} ({}, {})", m.class.name(), m.arch_name);
+    match &view.root {
+        Some(root) => {
+            let mut line = format!("{} #{}", root.model().name(), root.index);
+            if root.implicit {
+                line.push_str(" (implicit)");
+            }
+            line.push_str(&controller_attrs(&root.controller));
+            let _ = writeln!(out, "{line}");
+            bus_children(&mut out, root, "", style);
+        }
+        None => out.push_str("(no PCI root bus)\n"),
+    }
+    if !view.virtio_mmio.is_empty() {
+        out.push_str("\nvirtio-mmio\n");
+        let items: Vec<Item> = view.virtio_mmio.iter().map(|d| Item::Device(device_line(d, None), d)).collect();
+        items_text(&mut out, &items, "", style);
+    }
+    if !view.unassigned.is_empty() {
+        out.push_str("\nunassigned (no PCI address yet)\n");
+        let items: Vec<Item> = view
+            .unassigned
+            .iter()
+            .map(|d| {
+                let mut line = device_line(d, None);
+                if d.address_type.as_deref() == Some("unassigned") {
+                    line.push_str(" (address type='unassigned': hidden from the guest)");
+                }
+                Item::Device(line, d)
+            })
+            .collect();
+        items_text(&mut out, &items, "", style);
+    }
+    if !view.dangling.is_empty() {
+        out.push_str("\ndangling (not attached to the tree)\n");
+        let items: Vec<Item> = view
+            .dangling
+            .iter()
+            .map(|Dangling { device, problem }| {
+                let line = format!("{}{}{}", device_line(device, device.pci), style.dash, problem.message());
+                Item::Device(line, device)
+            })
+            .collect();
+        items_text(&mut out, &items, "", style);
+    }
+    out
 }
 
-/// The tree as JSON.
+/// One line of a listing and, for a controller, the bus drawn beneath it.
+enum Item<'a> {
+    Device(String, &'a DeviceNode),
+    Text(String),
+}
+
+fn items_text(out: &mut String, items: &[Item<'_>], prefix: &str, style: &Style) {
+    for (n, item) in items.iter().enumerate() {
+        let last = n + 1 == items.len();
+        let connector = if last { style.last } else { style.tee };
+        let (line, device) = match item {
+            Item::Device(line, d) => (line.as_str(), Some(*d)),
+            Item::Text(line) => (line.as_str(), None),
+        };
+        let _ = writeln!(out, "{prefix}{connector}{line}");
+        if let Some(bus) = device.and_then(|d| d.bus.as_deref()) {
+            let deeper = format!("{prefix}{}", if last { style.blank } else { style.pipe });
+            bus_children(out, bus, &deeper, style);
+        }
+    }
+}
+
+/// The occupied slots of `bus`, then a line for its free slots.
+fn bus_children(out: &mut String, bus: &BusNode, prefix: &str, style: &Style) {
+    let mut items: Vec<Item> = bus.slots.iter().map(slot_item).collect();
+    if let Some(free) = free_line(bus) {
+        items.push(Item::Text(free));
+    }
+    items_text(out, &items, prefix, style);
+}
+
+fn slot_item(slot: &SlotNode) -> Item<'_> {
+    match (&slot.device, slot.chipset) {
+        (Some(d), chipset) => {
+            let mut line = device_line(d, Some(slot.addr));
+            if chipset.is_some() {
+                line.push_str(" locked");
+            }
+            Item::Device(line, d)
+        }
+        (None, Some(name)) => Item::Text(format!("{} {name} locked", slot.addr.bdf())),
+        // The view never makes a slot with neither; say so rather than hide it.
+        (None, None) => Item::Text(format!("{} ?", slot.addr.bdf())),
+    }
+}
+
+/// `01:00.0 disk virtio (vda) [virtio-blk-pci]`, with the controller's target
+/// settings for PCI controllers.
+fn device_line(d: &DeviceNode, addr: Option<PciAddr>) -> String {
+    let mut line = String::new();
+    if let Some(a) = addr {
+        line.push_str(&a.bdf());
+        line.push(' ');
+    }
+    line.push_str(&d.label);
+    if let Some(q) = &d.qemu_device {
+        let _ = write!(line, " [{q}]");
+    }
+    if let Some(c) = &d.controller {
+        line.push_str(&controller_attrs(c));
+    }
+    if d.multifunction == Some(true) {
+        line.push_str(" multifunction=on");
+    }
+    line
+}
+
+/// ` chassis=1 port=0x10`: the `<target>` settings under libvirt's attribute names,
+/// with port in hex as libvirt writes it.
+fn controller_attrs(c: &PciController) -> String {
+    let mut s = String::new();
+    if let Some(v) = c.chassis_nr {
+        let _ = write!(s, " chassisNr={v}");
+    }
+    if let Some(v) = c.chassis {
+        let _ = write!(s, " chassis={v}");
+    }
+    if let Some(v) = c.port {
+        let _ = write!(s, " port=0x{v:x}");
+    }
+    if let Some(v) = c.bus_nr {
+        let _ = write!(s, " busNr={v}");
+    }
+    if let Some(v) = c.numa_node {
+        let _ = write!(s, " node={v}");
+    }
+    if c.hotplug == Some(false) {
+        s.push_str(" hotplug=off");
+    }
+    s
+}
+
+/// `(empty, hotplug slot)` for a port with nothing behind it, `(27 free slots: 03-1d)`
+/// for a bigger bus; `None` when the bus is full.
+fn free_line(bus: &BusNode) -> Option<String> {
+    if bus.free_slots.is_empty() {
+        return None;
+    }
+    if bus.is_empty_port() {
+        return Some(if bus.hotplug { "(empty, hotplug slot)" } else { "(empty, hotplug off)" }.into());
+    }
+    let n = bus.free_slots.len();
+    let plural = if n == 1 { "" } else { "s" };
+    let hotplug = if bus.hotplug { ", hotplug" } else { "" };
+    Some(format!("({n} free slot{plural}: {}{hotplug})", slot_ranges(&bus.free_slots)))
+}
+
+/// `03-1d, 1f`: sorted slot numbers folded into hex ranges.
+fn slot_ranges(slots: &[u8]) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < slots.len() {
+        let start = slots[i];
+        let mut end = start;
+        while i + 1 < slots.len() && slots[i + 1] == end.wrapping_add(1) {
+            i += 1;
+            end = slots[i];
+        }
+        parts.push(if start == end { format!("{start:02x}") } else { format!("{start:02x}-{end:02x}") });
+        i += 1;
+    }
+    parts.join(", ")
+}
+
+/// The tree as JSON (pretty-printed, with a final newline). The fields are documented
+/// in the README ("tree --json").
 pub fn render_json(topology: &Topology) -> String {
-    format!("{{\"name\":{:?}}}\n", topology.name)
+    let view = tree_view(topology);
+    let mut s = serde_json::to_string_pretty(&view_json(&view)).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
+    s.push('\n');
+    s
+}
+
+fn view_json(v: &TreeView) -> Value {
+    json!({
+        "name": v.name,
+        "machine": {
+            "type": v.machine.machine_type,
+            "class": v.machine.class.name(),
+            "arch": v.machine.arch_name,
+        },
+        "root": v.root.as_ref().map_or(Value::Null, bus_json),
+        "virtio_mmio": v.virtio_mmio.iter().map(device_json).collect::<Vec<_>>(),
+        "unassigned": v.unassigned.iter().map(device_json).collect::<Vec<_>>(),
+        "dangling": v.dangling.iter().map(|d| json!({
+            "problem": d.problem.code(),
+            "reason": d.problem.message(),
+            "device": device_json(&d.device),
+        })).collect::<Vec<_>>(),
+    })
+}
+
+fn bus_json(b: &BusNode) -> Value {
+    let c = &b.controller;
+    let qemu = c.qemu_device();
+    json!({
+        "index": b.index,
+        "model": b.model().name(),
+        "qemu_device": if qemu.is_empty() { Value::Null } else { qemu.into() },
+        "implicit": b.implicit,
+        "target": target_json(c),
+        "hotplug": b.hotplug,
+        "empty_port": b.is_empty_port(),
+        "free_slots": b.free_slots,
+        "slots": b.slots.iter().map(|s| json!({
+            "address": s.addr.bdf(),
+            "slot": s.addr.slot,
+            "function": s.addr.function,
+            "locked": s.locked(),
+            "chipset": s.chipset,
+            "device": s.device.as_ref().map_or(Value::Null, device_json),
+        })).collect::<Vec<_>>(),
+    })
+}
+
+/// The `<target>` attributes that are set, under libvirt's names.
+fn target_json(c: &PciController) -> Value {
+    let mut t = Map::new();
+    let fields = [
+        ("chassisNr", c.chassis_nr),
+        ("chassis", c.chassis),
+        ("port", c.port),
+        ("busNr", c.bus_nr),
+        ("node", c.numa_node),
+    ];
+    for (k, v) in fields {
+        if let Some(v) = v {
+            t.insert(k.into(), v.into());
+        }
+    }
+    if let Some(h) = c.hotplug {
+        t.insert("hotplug".into(), if h { "on" } else { "off" }.into());
+    }
+    Value::Object(t)
+}
+
+fn device_json(d: &DeviceNode) -> Value {
+    json!({
+        "kind": d.kind.tag(),
+        "type": d.ty,
+        "label": d.label,
+        "model": d.model,
+        "qemu_device": d.qemu_device,
+        "name": d.name,
+        "index": d.index,
+        "line": d.line,
+        "address": d.pci.map(|a| a.bdf()),
+        "address_type": d.address_type,
+        "multifunction": d.multifunction,
+        "bus": d.bus.as_deref().map_or(Value::Null, bus_json),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::libvirt::{read_topology, Document};
+
+    fn topo(xml: &str) -> Topology {
+        let doc = Document::parse(xml).expect("test XML parses");
+        read_topology(&doc).expect("test XML is a domain")
+    }
+
+    const Q35: &str = "<domain type='kvm'><name>g</name>\
+        <os><type arch='x86_64' machine='pc-q35-7.2'>hvm</type></os><devices>\
+        <controller type='pci' index='0' model='pcie-root'/>\
+        <controller type='pci' index='1' model='pcie-root-port'><target chassis='1' port='0x10'/>\
+          <address type='pci' domain='0x0000' bus='0x00' slot='0x02' function='0x0' multifunction='on'/></controller>\
+        <controller type='pci' index='2' model='pcie-root-port'><target chassis='2' port='0x11' hotplug='off'/>\
+          <address type='pci' domain='0x0000' bus='0x00' slot='0x02' function='0x1'/></controller>\
+        <disk type='file' device='disk'><target dev='vda' bus='virtio'/>\
+          <address type='pci' domain='0x0000' bus='0x01' slot='0x00' function='0x0'/></disk>\
+        <disk type='file' device='disk'><target dev='vdb' bus='virtio'/>\
+          <address type='pci' domain='0x0000' bus='0x05' slot='0x00' function='0x0'/></disk>\
+        </devices></domain>";
+
+    #[test]
+    fn text_nests_buses_and_marks_empty_ports() {
+        let text = render_text(&topo(Q35), false);
+        let want = "\
+g  machine=pc-q35-7.2 (q35, x86_64)
+pcie-root #0
+├─ 00:00.0 host bridge (MCH) locked
+├─ 00:02.0 pcie-root-port #1 [pcie-root-port] chassis=1 port=0x10 multifunction=on
+│  └─ 01:00.0 disk virtio (vda) [virtio-blk-pci]
+├─ 00:02.1 pcie-root-port #2 [pcie-root-port] chassis=2 port=0x11 hotplug=off
+│  └─ (empty, hotplug off)
+├─ 00:1f.0 ICH9 LPC/ISA bridge locked
+├─ 00:1f.2 ICH9 SATA (AHCI) locked
+├─ 00:1f.3 ICH9 SMBus locked
+└─ (29 free slots: 01, 03-1e)
+
+dangling (not attached to the tree)
+└─ 05:00.0 disk virtio (vdb) [virtio-blk-pci] — no PCI controller has index 5
+";
+        assert_eq!(text, want);
+        let ascii = render_text(&topo(Q35), true);
+        assert!(ascii.is_ascii(), "{ascii}");
+        assert!(ascii.contains("+- 00:02.0 pcie-root-port #1"));
+        assert!(ascii.contains("|  \\- 01:00.0 disk virtio (vda)"));
+    }
+
+    #[test]
+    fn json_has_the_documented_fields() {
+        let v: Value = serde_json::from_str(&render_json(&topo(Q35))).expect("valid JSON");
+        assert_eq!(v["name"], "g");
+        assert_eq!(v["machine"]["class"], "q35");
+        assert_eq!(v["machine"]["type"], "pc-q35-7.2");
+        assert_eq!(v["machine"]["arch"], "x86_64");
+        let root = &v["root"];
+        assert_eq!(root["model"], "pcie-root");
+        assert_eq!(root["qemu_device"], Value::Null);
+        assert_eq!(root["implicit"], false);
+        let slots = root["slots"].as_array().expect("slots");
+        assert_eq!(slots[0]["address"], "00:00.0");
+        assert_eq!(slots[0]["locked"], true);
+        assert_eq!(slots[0]["device"], Value::Null);
+        let port = &slots[1]["device"];
+        assert_eq!(port["kind"], "controller");
+        assert_eq!(port["address"], "00:02.0");
+        assert_eq!(port["bus"]["target"]["port"], 16);
+        assert_eq!(port["bus"]["slots"][0]["device"]["qemu_device"], "virtio-blk-pci");
+        assert_eq!(port["bus"]["slots"][0]["device"]["name"], "vda");
+        let off = &slots[2]["device"]["bus"];
+        assert_eq!(off["empty_port"], true);
+        assert_eq!(off["hotplug"], false);
+        assert_eq!(off["target"]["hotplug"], "off");
+        assert_eq!(v["dangling"][0]["problem"], "no-controller");
+        assert_eq!(v["dangling"][0]["device"]["address"], "05:00.0");
+        assert!(v["unassigned"].as_array().is_some_and(Vec::is_empty));
+        assert!(v["virtio_mmio"].as_array().is_some_and(Vec::is_empty));
+    }
+
+    #[test]
+    fn slot_ranges_fold() {
+        assert_eq!(slot_ranges(&[1, 3, 4, 5, 0x1f]), "01, 03-05, 1f");
+        assert_eq!(slot_ranges(&[]), "");
+    }
 }

@@ -1,0 +1,1402 @@
+//! PCI address assignment as libvirt's QEMU driver does it when a guest is defined:
+//! implicit devices, controller indexes, a dry-run pass that decides which controllers
+//! must be added, the real pass that places everything, and the controller defaults.
+//!
+//! The result is a [`Plan`]: what to add and what to fill in. The libvirt layer writes
+//! it into the document; nothing here touches XML.
+
+use super::address::{Address, PciAddr};
+use super::device::{Kind, SlotClass, VirtioForm};
+use super::diag::Diagnostic;
+use super::machine::{Arch, MachineClass};
+use super::pci::{Flags, PciModel};
+use super::topology::{Device, PciController, Topology};
+
+/// Which device an entry of the plan is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Target {
+    /// `Topology::devices[i]`.
+    Existing(usize),
+    /// `Plan::added[i]`.
+    Added(usize),
+}
+
+/// A device libvirt adds to the domain.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewDevice {
+    /// Kind (element name).
+    pub kind: Kind,
+    /// `type=` for controllers.
+    pub ty: Option<String>,
+    /// The model to write.
+    pub model: Option<String>,
+    /// Controller index.
+    pub index: Option<u32>,
+    /// Why it was added, for people.
+    pub reason: &'static str,
+}
+
+/// `<target>` and `<model name>` values of a PCI controller that were filled in.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ControllerFill {
+    /// `<model name>`.
+    pub model_name: Option<String>,
+    /// `chassisNr`.
+    pub chassis_nr: Option<u32>,
+    /// `chassis`.
+    pub chassis: Option<u32>,
+    /// `port`.
+    pub port: Option<u32>,
+    /// `busNr`.
+    pub bus_nr: Option<u32>,
+}
+
+impl ControllerFill {
+    fn is_empty(&self) -> bool {
+        *self == ControllerFill::default()
+    }
+}
+
+/// What to write for one device.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Fill {
+    /// Controller index, when it was missing.
+    pub index: Option<u32>,
+    /// The PCI address, when it was missing.
+    pub address: Option<PciAddr>,
+    /// `multifunction='on'` must be written on the (new or existing) address.
+    pub multifunction: bool,
+    /// The device goes on virtio-mmio.
+    pub virtio_mmio: bool,
+    /// PCI controller settings that were missing.
+    pub controller: ControllerFill,
+}
+
+/// The outcome of assignment.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Plan {
+    /// Devices libvirt adds, in the order it adds them.
+    pub added: Vec<NewDevice>,
+    /// What to fill in, per device; devices with nothing to fill are absent.
+    pub fills: Vec<(Target, Fill)>,
+}
+
+impl Plan {
+    /// True when assignment changes nothing.
+    pub fn is_empty(&self) -> bool {
+        self.added.is_empty() && self.fills.is_empty()
+    }
+
+    /// The final PCI address of a device (from the plan, or as it was).
+    pub fn fill_of(&self, t: Target) -> Option<&Fill> {
+        self.fills.iter().find(|(x, _)| *x == t).map(|(_, f)| f)
+    }
+}
+
+/// One device as the assigner sees it.
+#[derive(Clone, Debug)]
+struct Item {
+    target: Target,
+    kind: Kind,
+    ty: Option<String>,
+    model: Option<String>,
+    index: Option<u32>,
+    index_filled: bool,
+    pci: Option<PciController>,
+    flags: Flags,
+    /// Address present in the config (or set by a chipset rule).
+    addr: Option<PciAddr>,
+    /// Written multifunction attribute.
+    mf_attr: Option<bool>,
+    /// Wants a PCI address assigned.
+    want: bool,
+    /// Address filled in by the assigner.
+    assigned: bool,
+    mmio: bool,
+    iface_hostdev: bool,
+    needs_slot: SlotClass,
+}
+
+impl Item {
+    fn dev(&self) -> Option<usize> {
+        match self.target {
+            Target::Existing(i) => Some(i),
+            Target::Added(_) => None,
+        }
+    }
+
+    fn is_ctl(&self, ty: &str) -> bool {
+        self.kind == Kind::Controller && self.ty.as_deref() == Some(ty)
+    }
+
+    fn pci_model(&self) -> Option<PciModel> {
+        self.pci.as_ref().map(|p| p.model)
+    }
+}
+
+#[derive(Clone, Debug)]
+struct Bus {
+    model: PciModel,
+    flags: Flags,
+    min_slot: u8,
+    max_slot: u8,
+    /// Bit i set = function i in use, per slot.
+    used: [u8; 32],
+    aggregate: [bool; 32],
+}
+
+impl Bus {
+    fn new(model: PciModel, hotplug: bool) -> Bus {
+        let info = model.info();
+        let mut flags = info.accepts;
+        if info.hotplug && hotplug {
+            flags = flags.or(Flags::HOTPLUGGABLE);
+        }
+        Bus {
+            model,
+            flags,
+            min_slot: info.slots.0,
+            max_slot: info.slots.1,
+            used: [0; 32],
+            aggregate: [false; 32],
+        }
+    }
+}
+
+struct Set {
+    buses: Vec<Bus>,
+    dry_run: bool,
+}
+
+/// Formats an address for messages, the way libvirt prints it.
+fn show(a: &PciAddr) -> String {
+    a.to_string()
+}
+
+impl Set {
+    /// Adds buses so that `bus` exists, choosing models from what `flags` needs.
+    fn grow(&mut self, bus: u32, flags: Flags) -> Result<u32, Diagnostic> {
+        let n = self.buses.len() as u32;
+        if bus < n {
+            return Ok(bus);
+        }
+        let mut add = bus - n + 1;
+        let model;
+        let mut pcie_to_pci = false;
+        if flags.has(Flags::PCI_DEVICE) {
+            model = PciModel::PciBridge;
+            if !self.buses.iter().any(|b| b.flags.has(Flags::PCI_BRIDGE)) {
+                pcie_to_pci = true;
+                add += 1;
+            }
+        } else if flags.any(Flags::PCIE_DEVICE.or(Flags::UPSTREAM_PORT)) {
+            model = PciModel::PcieRootPort;
+        } else {
+            return Err(Diagnostic::new(
+                "VP0107",
+                format!(
+                    "Cannot automatically add a new PCI bus for a device with connect flags {:02x}",
+                    flags.0
+                ),
+            )
+            .hint("add the controller it needs by hand"));
+        }
+        let mut remaining = add;
+        let mut device_bus = bus;
+        if pcie_to_pci {
+            let mut port = Bus::new(PciModel::PcieRootPort, true);
+            // The port exists only to carry the bridge.
+            port.flags = Flags::PCIE_TO_PCI_BRIDGE;
+            self.buses.push(port);
+            self.buses.push(Bus::new(PciModel::PcieToPciBridge, true));
+            remaining -= 2;
+            device_bus = n + 1;
+        }
+        for _ in 0..remaining {
+            self.buses.push(Bus::new(model, true));
+        }
+        if pcie_to_pci {
+            Ok(device_bus.max(bus))
+        } else {
+            Ok(bus)
+        }
+    }
+
+    /// libvirt's compatibility test between a device's and a bus's flags.
+    fn compatible(&self, addr: &PciAddr, dev: Flags, from_config: bool, fail: bool) -> Result<bool, Diagnostic> {
+        let bus = &self.buses[addr.bus as usize];
+        let mut bf = bus.flags;
+        let mut df = dev;
+        if df.has(Flags::INTEGRATED) {
+            if addr.bus == 0 {
+                bf = bf.or(Flags::AUTOASSIGN).or(Flags::PCI_DEVICE);
+            } else {
+                return if fail {
+                    Err(Diagnostic::new(
+                        "VP0106",
+                        format!("The device at PCI address {} needs to be an integrated device (bus=0)", show(addr)),
+                    )
+                    .hint("put it on bus 0 (the root bus), or remove its address and let it be assigned"))
+                } else {
+                    Ok(false)
+                };
+            }
+        }
+        if from_config {
+            if bf.any(Flags::ENDPOINTS) {
+                bf = bf.or(Flags::ENDPOINTS);
+            }
+            if df.has(Flags::PCI_BRIDGE) {
+                df = df.or(Flags::PCI_DEVICE);
+            }
+        } else if df.has(Flags::AUTOASSIGN) && !bf.has(Flags::AUTOASSIGN) {
+            return if fail {
+                Err(Diagnostic::new(
+                    "VP0105",
+                    format!(
+                        "The device at PCI address {} was auto-assigned this address, but the PCI controller with index='{}' doesn't allow auto-assignment",
+                        show(addr),
+                        addr.bus
+                    ),
+                ))
+            } else {
+                Ok(false)
+            };
+        }
+        if !df.and(bf).any(Flags::TYPES) {
+            return if fail {
+                Err(Diagnostic::new(
+                    "VP0105",
+                    format!(
+                        "The device at PCI address {} cannot be plugged into the PCI controller with index='{}'. It requires a controller that accepts a {}.",
+                        show(addr),
+                        addr.bus,
+                        df.slot_description()
+                    ),
+                )
+                .hint(format!(
+                    "controller {} is a {}; move the device to a controller that accepts a {}",
+                    addr.bus,
+                    bus.model.name(),
+                    df.slot_description()
+                )))
+            } else {
+                Ok(false)
+            };
+        }
+        Ok(true)
+    }
+
+    fn validate(&self, addr: &PciAddr) -> Result<(), Diagnostic> {
+        if self.buses.is_empty() {
+            return Err(Diagnostic::new("VP0103", "No PCI buses available"));
+        }
+        if addr.domain != 0 {
+            return Err(Diagnostic::new(
+                "VP0104",
+                format!("Invalid PCI address {}. Only PCI domain 0 is available", show(addr)),
+            )
+            .hint("use domain='0x0000'"));
+        }
+        if addr.bus as usize >= self.buses.len() {
+            return Err(Diagnostic::new(
+                "VP0103",
+                format!(
+                    "Invalid PCI address {}. Only PCI buses up to {} are available",
+                    show(addr),
+                    self.buses.len() - 1
+                ),
+            )
+            .hint(format!("add a PCI controller with index='{}' or move the device", addr.bus)));
+        }
+        let bus = &self.buses[addr.bus as usize];
+        if addr.slot < bus.min_slot {
+            return Err(Diagnostic::new(
+                "VP0102",
+                format!("Invalid PCI address {}. slot must be >= {}", show(addr), bus.min_slot),
+            )
+            .hint(format!("controller {} is a {}", addr.bus, bus.model.name())));
+        }
+        if addr.slot > bus.max_slot {
+            return Err(Diagnostic::new(
+                "VP0102",
+                format!("Invalid PCI address {}. slot must be <= {}", show(addr), bus.max_slot),
+            )
+            .hint(format!(
+                "controller {} is a {}{}",
+                addr.bus,
+                bus.model.name(),
+                if bus.max_slot == 0 { " with a single slot 0" } else { "" }
+            )));
+        }
+        Ok(())
+    }
+
+    /// Reserves an address given in the config (or fixed by the chipset).
+    fn reserve_config(&mut self, addr: &mut PciAddr, flags: Flags) -> Result<(), Diagnostic> {
+        if self.dry_run && addr.bus as usize >= self.buses.len() {
+            self.grow(addr.bus, flags)?;
+        }
+        self.validate(addr)?;
+        self.compatible(addr, flags, true, true)?;
+        self.mark(addr, flags)
+    }
+
+    fn mark(&mut self, addr: &PciAddr, flags: Flags) -> Result<(), Diagnostic> {
+        let bus = &mut self.buses[addr.bus as usize];
+        let bit = 1u8 << addr.function;
+        if bus.used[addr.slot as usize] & bit != 0 {
+            return Err(Diagnostic::new("VP0101", format!("Attempted double use of PCI Address {}", show(addr)))
+                .hint("give one of the devices another slot, or remove its address to let it be assigned"));
+        }
+        if flags.has(Flags::AGGREGATE_SLOT) {
+            bus.aggregate[addr.slot as usize] = true;
+        }
+        bus.used[addr.slot as usize] |= bit;
+        Ok(())
+    }
+
+    fn slot_free(&self, bus: u32, slot: u8) -> bool {
+        self.buses[bus as usize].used[slot as usize] == 0
+    }
+
+    /// Finds the next free address for a device with `flags` (function -1 = any).
+    fn next(&mut self, flags: Flags, function: Option<u8>) -> Result<PciAddr, Diagnostic> {
+        if self.buses.is_empty() {
+            return Err(Diagnostic::new("VP0103", "No PCI buses available"));
+        }
+        for b in 0..self.buses.len() as u32 {
+            let probe = PciAddr::new(b, 0, 0);
+            if !self.compatible(&probe, flags, false, false)? {
+                continue;
+            }
+            let bus = &self.buses[b as usize];
+            for slot in bus.min_slot..=bus.max_slot {
+                let used = bus.used[slot as usize];
+                if flags.has(Flags::AGGREGATE_SLOT) && bus.aggregate[slot as usize] && used != 0xff {
+                    let f = (0..8).find(|f| used & (1 << f) == 0).unwrap_or(0);
+                    return Ok(PciAddr::new(b, slot, f));
+                }
+                if used == 0 {
+                    return Ok(PciAddr::new(b, slot, function.unwrap_or(0)));
+                }
+            }
+        }
+        if self.dry_run {
+            let first_new = self.buses.len() as u32;
+            let bus = self.grow(first_new, flags)?;
+            let min = self.buses[bus as usize].min_slot;
+            return Ok(PciAddr::new(bus, min, function.unwrap_or(0)));
+        }
+        Err(Diagnostic::new("VP0107", "No more available PCI slots")
+            .hint("add a pcie-root-port, a pcie-to-pci-bridge or a pci-bridge controller"))
+    }
+
+    fn reserve_next(&mut self, flags: Flags, function: Option<u8>) -> Result<PciAddr, Diagnostic> {
+        let a = self.next(flags, function)?;
+        // In the dry run growth may have placed the device on a bus whose flags
+        // say otherwise (a port reserved for a bridge); libvirt does not check there.
+        self.mark(&a, flags)?;
+        Ok(a)
+    }
+
+    fn all_full(&self) -> bool {
+        self.buses.iter().all(|b| (b.min_slot..=b.max_slot).all(|s| b.used[s as usize] != 0))
+    }
+}
+
+/// Models of USB2 companion controllers and the function each takes in its slot.
+const USB2_COMPANIONS: &[(&str, u8)] = &[
+    ("ich9-ehci1", 7),
+    ("ich9-uhci1", 0),
+    ("ich9-uhci2", 1),
+    ("ich9-uhci3", 2),
+];
+
+struct Assigner<'t> {
+    topo: &'t Topology,
+    items: Vec<Item>,
+    added: Vec<NewDevice>,
+    pcie_root: bool,
+    class: MachineClass,
+}
+
+fn err_on(d: Diagnostic, item: &Item) -> Diagnostic {
+    let dev = item.dev();
+    d.on(dev)
+}
+
+impl<'t> Assigner<'t> {
+    fn new(topo: &'t Topology) -> Assigner<'t> {
+        Assigner {
+            topo,
+            items: Vec::new(),
+            added: Vec::new(),
+            pcie_root: false,
+            class: topo.machine.class,
+        }
+    }
+
+    fn add(&mut self, nd: NewDevice, pci: Option<PciController>) -> usize {
+        let t = Target::Added(self.added.len());
+        self.items.push(Item {
+            target: t,
+            kind: nd.kind,
+            ty: nd.ty.clone(),
+            model: nd.model.clone(),
+            index: nd.index,
+            index_filled: false,
+            pci,
+            flags: Flags::NONE,
+            addr: None,
+            mf_attr: None,
+            want: true,
+            assigned: false,
+            mmio: false,
+            iface_hostdev: false,
+            needs_slot: SlotClass::None,
+        });
+        self.added.push(nd);
+        self.items.len() - 1
+    }
+
+    /// Builds the item list from the topology, with libvirt's post-parse defaults.
+    fn prepare(&mut self) -> Result<(), Diagnostic> {
+        let machine = &self.topo.machine;
+        for (i, d) in self.topo.devices.iter().enumerate() {
+            let needs = d.needs(machine);
+            let (addr, mf, want, mmio) = match &d.address {
+                Some(Address::Pci { addr, multifunction }) => (Some(*addr), *multifunction, false, false),
+                Some(Address::PciRequest) => (None, None, true, false),
+                None => (None, None, true, false),
+                Some(Address::VirtioMmio) => (None, None, false, true),
+                Some(_) => (None, None, false, false),
+            };
+            self.items.push(Item {
+                target: Target::Existing(i),
+                kind: d.kind,
+                ty: d.ty.clone(),
+                model: d.effective_model(machine),
+                index: d.index,
+                index_filled: false,
+                pci: d.pci.clone(),
+                flags: Flags::NONE,
+                addr,
+                mf_attr: mf,
+                want: want && (needs.slot != SlotClass::None || d.pci.is_some()),
+                assigned: false,
+                mmio,
+                iface_hostdev: d.kind == Kind::Interface && d.ty.as_deref() == Some("hostdev"),
+                needs_slot: needs.slot,
+            });
+            self.validate_virtio_model(d, i)?;
+        }
+        self.fill_indexes()?;
+        self.add_root()?;
+        self.add_implicit();
+        Ok(())
+    }
+
+    fn validate_virtio_model(&self, d: &Device, i: usize) -> Result<(), Diagnostic> {
+        let m = d.model.as_deref().unwrap_or("");
+        if !matches!(m, "virtio-transitional" | "virtio-non-transitional") {
+            return Ok(());
+        }
+        if d.kind == Kind::Input {
+            return Err(Diagnostic::new(
+                "VP0301",
+                format!(
+                    "virtio (non-)transitional models are not supported for input type={}",
+                    d.ty.as_deref().unwrap_or("")
+                ),
+            )
+            .on(Some(i))
+            .hint("virtio input devices exist only as model 'virtio'"));
+        }
+        if let Some(a) = &d.address {
+            let t = match a {
+                Address::VirtioMmio => Some("virtio-mmio"),
+                Address::Other(t) => Some(t.as_str()),
+                _ => None,
+            };
+            if let Some(t) = t {
+                if !(d.kind == Kind::Disk && t == "drive") {
+                    return Err(Diagnostic::new(
+                        "VP0301",
+                        format!("virtio (non-)transitional models are not supported for address type={t}"),
+                    )
+                    .on(Some(i))
+                    .hint("use model 'virtio', or give it a PCI address"));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Controllers without `index` get the lowest unused one of their type, in
+    /// document order.
+    fn fill_indexes(&mut self) -> Result<(), Diagnostic> {
+        for i in 0..self.items.len() {
+            if self.items[i].kind != Kind::Controller || self.items[i].index.is_some() {
+                continue;
+            }
+            let ty = self.items[i].ty.clone();
+            let mut n = 0;
+            while self
+                .items
+                .iter()
+                .any(|o| o.kind == Kind::Controller && o.ty == ty && o.index == Some(n))
+            {
+                n += 1;
+            }
+            self.items[i].index = Some(n);
+            self.items[i].index_filled = true;
+            // A PCI controller without a model becomes the root at index 0 and a
+            // machine-appropriate bus elsewhere; the reader guessed before the index was known.
+            if let Some(p) = &mut self.items[i].pci {
+                if self.topo.devices[i].model.is_none() {
+                    p.model = if n == 0 {
+                        self.topo.default_root().unwrap_or(PciModel::PciRoot)
+                    } else if self.topo.default_root() == Some(PciModel::PcieRoot) {
+                        PciModel::PcieRootPort
+                    } else {
+                        PciModel::PciBridge
+                    };
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn add_root(&mut self) -> Result<(), Diagnostic> {
+        let want = self.topo.default_root();
+        let existing = self.items.iter().position(|i| i.pci.is_some() && i.index == Some(0));
+        match (existing, want) {
+            (Some(i), Some(w)) => {
+                let m = self.items[i].pci_model();
+                if m != Some(w) {
+                    return Err(Diagnostic::new(
+                        "VP0202",
+                        format!(
+                            "The PCI controller with index='0' must be model='{}' for this machine type, but model='{}' was found instead",
+                            w.name(),
+                            m.map_or("?", |m| m.name())
+                        ),
+                    )
+                    .on(self.items[i].dev())
+                    .hint(format!("{} machines have a {} root bus", self.class.name(), w.name())));
+                }
+            }
+            (None, Some(w)) => {
+                self.add(
+                    NewDevice {
+                        kind: Kind::Controller,
+                        ty: Some("pci".into()),
+                        model: Some(w.name().into()),
+                        index: Some(0),
+                        reason: "the machine's PCI root bus",
+                    },
+                    Some(PciController::new(w)),
+                );
+            }
+            _ => {}
+        }
+        self.pcie_root = self
+            .items
+            .iter()
+            .any(|i| i.index == Some(0) && i.pci_model() == Some(PciModel::PcieRoot));
+        Ok(())
+    }
+
+    fn has_ctl(&self, ty: &str, index: Option<u32>) -> bool {
+        self.items
+            .iter()
+            .any(|i| i.is_ctl(ty) && (index.is_none() || i.index == index))
+    }
+
+    fn add_ctl(&mut self, ty: &str, model: Option<&str>, index: u32, reason: &'static str) {
+        self.add(
+            NewDevice {
+                kind: Kind::Controller,
+                ty: Some(ty.into()),
+                model: model.map(String::from),
+                index: Some(index),
+                reason,
+            },
+            None,
+        );
+    }
+
+    /// The devices libvirt adds on its own (post-parse defaults and implicit controllers).
+    fn add_implicit(&mut self) {
+        let machine = &self.topo.machine;
+        let devices = &self.topo.devices;
+        // USB controller 0 unless the domain has any USB controller.
+        if !self.has_ctl("usb", None) {
+            match self.class {
+                MachineClass::Q35 => self.add_ctl("usb", Some("qemu-xhci"), 0, "default USB controller"),
+                MachineClass::I440fx => self.add_ctl("usb", Some("piix3-uhci"), 0, "default USB controller"),
+                _ => {}
+            }
+        }
+        if self.class == MachineClass::Q35 && !self.has_ctl("sata", Some(0)) {
+            self.add_ctl("sata", None, 0, "the q35 chipset's SATA controller");
+        }
+        let balloon_default = machine.arch.is_x86() || machine.arch == Arch::Riscv64;
+        if balloon_default && self.class != MachineClass::Other && !devices.iter().any(|d| d.kind == Kind::Memballoon) {
+            self.add(
+                NewDevice {
+                    kind: Kind::Memballoon,
+                    ty: None,
+                    model: Some("virtio".into()),
+                    index: None,
+                    reason: "default memory balloon",
+                },
+                None,
+            );
+        }
+        // Controllers that disks on a bus need.
+        for (bus, ty) in [("scsi", "scsi"), ("ide", "ide"), ("sata", "sata")] {
+            let mut needed: Vec<u32> = devices
+                .iter()
+                .filter(|d| d.kind == Kind::Disk && d.bus.as_deref() == Some(bus))
+                .map(|_| 0)
+                .collect();
+            needed.dedup();
+            for idx in needed {
+                if !self.has_ctl(ty, Some(idx)) {
+                    let model = if ty == "scsi" { Some("lsilogic") } else { None };
+                    self.add_ctl(ty, model, idx, "needed by a disk on that bus");
+                }
+            }
+        }
+        let wants_vserial = devices.iter().any(|d| {
+            matches!(d.kind, Kind::Channel | Kind::Console) && d.sub.as_deref().is_none_or(|_| true) && d.ty.as_deref() == Some("virtio")
+        });
+        if wants_vserial && !self.has_ctl("virtio-serial", None) {
+            self.add_ctl("virtio-serial", None, 0, "needed by a virtio channel or console");
+        }
+        if devices.iter().any(|d| d.kind == Kind::Graphics) && !devices.iter().any(|d| d.kind == Kind::Video) {
+            let model = if machine.arch.is_x86() { "cirrus" } else { "virtio" };
+            self.add(
+                NewDevice {
+                    kind: Kind::Video,
+                    ty: None,
+                    model: Some(model.into()),
+                    index: None,
+                    reason: "graphics need a video device",
+                },
+                None,
+            );
+        }
+        // Flags and slot classes of the added devices.
+        for it in &mut self.items {
+            if let Target::Added(_) = it.target {
+                if it.pci.is_none() {
+                    let key = super::device::model_key(
+                        it.kind,
+                        &super::device::ModelInput {
+                            ty: it.ty.as_deref(),
+                            model: it.model.as_deref(),
+                            bus: None,
+                            sub: None,
+                        },
+                        machine,
+                    );
+                    it.needs_slot = super::device::needs(it.kind, &key).slot;
+                }
+            }
+        }
+    }
+
+    /// The virtio-mmio rule of ARM and RISC-V `virt`: when the machine has a PCIe root
+    /// and no device already sits on virtio-mmio, virtio devices go on PCI; otherwise
+    /// every address-less one in the list goes on virtio-mmio.
+    fn virtio_mmio(&mut self) {
+        if !self.topo.machine.arch.has_virtio_mmio() {
+            return;
+        }
+        let any_mmio = self.items.iter().any(|i| i.mmio);
+        let pci_ok = self.pcie_root && !any_mmio;
+        if pci_ok {
+            return;
+        }
+        let machine = &self.topo.machine;
+        for it in &mut self.items {
+            if !it.want || it.addr.is_some() {
+                continue;
+            }
+            // Only address-less devices (not `<address type='pci'/>` requests).
+            if let Target::Existing(i) = it.target {
+                if self.topo.devices[i].address.is_some() {
+                    continue;
+                }
+            }
+            let in_list = match it.kind {
+                Kind::Disk | Kind::Memballoon | Kind::Rng | Kind::Crypto => it.needs_slot == SlotClass::Virtio || it.needs_slot == SlotClass::Pci && it.kind != Kind::Crypto,
+                Kind::Interface | Kind::Video | Kind::Input | Kind::Sound | Kind::Memory => {
+                    it.needs_slot == SlotClass::Virtio
+                }
+                Kind::Controller => {
+                    it.is_ctl("scsi") || (it.is_ctl("virtio-serial"))
+                }
+                Kind::Hostdev => it.ty.as_deref() == Some("scsi_host"),
+                _ => false,
+            };
+            let virtio = match it.target {
+                Target::Existing(i) => self.topo.devices[i].needs(machine).virtio != VirtioForm::No,
+                Target::Added(_) => it.kind == Kind::Memballoon,
+            };
+            if in_list && (virtio || it.is_ctl("scsi")) {
+                it.mmio = true;
+                it.want = false;
+            }
+        }
+    }
+
+    fn compute_flags(&mut self) {
+        let pci = Flags::PCI_DEVICE.or(Flags::AUTOASSIGN);
+        let pcie = if self.pcie_root {
+            Flags::PCIE_DEVICE.or(Flags::AUTOASSIGN)
+        } else {
+            pci
+        };
+        let machine = &self.topo.machine;
+        for it in &mut self.items {
+            let mut f = if let Some(p) = &it.pci {
+                p.model.info().connect
+            } else {
+                match it.needs_slot {
+                    SlotClass::None => Flags::NONE,
+                    SlotClass::Pci => pci,
+                    SlotClass::Pcie | SlotClass::Virtio => pcie,
+                }
+            };
+            if let Target::Existing(i) = it.target {
+                let d = &self.topo.devices[i];
+                if d.pci.is_none() && d.needs(machine).integrated {
+                    f = f.or(Flags::INTEGRATED);
+                }
+                // A PCI host device counts as conventional where PCI and PCIe are the same.
+                if d.kind == Kind::Hostdev && it.needs_slot == SlotClass::Pcie && pci == pcie {
+                    f = pci;
+                }
+            }
+            if f == Flags::NONE && it.addr.is_some() {
+                // libvirt keeps old configs loading: reserve it as a PCI device.
+                f = Flags::PCI_DEVICE;
+            }
+            if f == Flags::NONE {
+                it.want = false;
+            }
+            it.flags = f;
+        }
+    }
+
+    fn validate_controllers(&self) -> Result<(), Diagnostic> {
+        let mut seen: Vec<(&str, u32)> = Vec::new();
+        for it in &self.items {
+            if it.kind != Kind::Controller {
+                continue;
+            }
+            let ty = it.ty.as_deref().unwrap_or("");
+            let idx = it.index.unwrap_or(0);
+            if ty != "usb" {
+                if seen.contains(&(ty, idx)) {
+                    return Err(Diagnostic::new(
+                        "VP0201",
+                        format!("Multiple '{ty}' controllers with index '{idx}'"),
+                    )
+                    .on(it.dev())
+                    .hint("give each controller its own index"));
+                }
+                seen.push((ty, idx));
+            }
+            if ty == "ide" && self.class == MachineClass::Q35 {
+                return Err(Diagnostic::new(
+                    "VP0302",
+                    "IDE controllers are unsupported for this QEMU binary or machine type",
+                )
+                .on(it.dev())
+                .hint("q35 has SATA: use bus='sata' for disks"));
+            }
+            let Some(p) = &it.pci else { continue };
+            let name = p.model.name();
+            if p.model.is_root() {
+                if idx != 0 {
+                    return Err(Diagnostic::new("VP0201", "pci-root and pcie-root controllers should have index 0")
+                        .on(it.dev()));
+                }
+                if it.addr.is_some() {
+                    return Err(Diagnostic::new("VP0201", "pci-root and pcie-root controllers should not have an address")
+                        .on(it.dev()));
+                }
+            } else if idx == 0 {
+                return Err(Diagnostic::new("VP0201", format!("Index for '{name}' controllers must be > 0"))
+                    .on(it.dev())
+                    .hint("index 0 is the root bus; give this controller index 1 or higher"));
+            }
+            if p.model == PciModel::PciExpanderBus && self.class != MachineClass::I440fx {
+                return Err(Diagnostic::new(
+                    "VP0204",
+                    "pci-expander-bus controllers are only supported on 440fx-based machinetypes",
+                )
+                .on(it.dev())
+                .hint("on PCIe machines use pcie-expander-bus"));
+            }
+            if p.model == PciModel::PcieExpanderBus && !matches!(self.class, MachineClass::Q35 | MachineClass::Virt) {
+                return Err(Diagnostic::new(
+                    "VP0204",
+                    "pcie-expander-bus controllers are not supported with this machine type",
+                )
+                .on(it.dev()));
+            }
+            let opt_err = |opt: &str| {
+                Diagnostic::new(
+                    "VP0203",
+                    format!(
+                        "Option '{opt}' is not valid for PCI controller with index '{idx}', model '{name}' and modelName '{}'",
+                        p.qemu_device()
+                    ),
+                )
+                .on(it.dev())
+            };
+            if p.chassis_nr.is_some() && p.model != PciModel::PciBridge {
+                return Err(opt_err("chassisNr"));
+            }
+            if (p.chassis.is_some() || p.port.is_some()) && !p.model.is_port() {
+                return Err(opt_err(if p.chassis.is_some() { "chassis" } else { "port" }));
+            }
+            if p.bus_nr.is_some() && !p.model.is_expander() {
+                return Err(opt_err("busNr"));
+            }
+            if p.hotplug.is_some() && !(p.model.is_port() || p.model == PciModel::PciRoot) {
+                return Err(opt_err("hotplug"));
+            }
+            if let Some(c) = p.chassis_nr {
+                if !(1..=255).contains(&c) {
+                    return Err(Diagnostic::new(
+                        "VP0203",
+                        format!("PCI controller chassisNr '{c}' out of range - must be 1-255"),
+                    )
+                    .on(it.dev()));
+                }
+            }
+            for (n, v) in [("chassis", p.chassis), ("port", p.port)] {
+                if let Some(v) = v {
+                    if v > 255 {
+                        return Err(Diagnostic::new(
+                            "VP0203",
+                            format!("PCI controller {n} '{v}' out of range - must be 0-255"),
+                        )
+                        .on(it.dev()));
+                    }
+                }
+            }
+            if let Some(b) = p.bus_nr {
+                if !(1..=254).contains(&b) {
+                    return Err(Diagnostic::new(
+                        "VP0203",
+                        format!("PCI controller busNr '{b}' out of range - must be 1-254"),
+                    )
+                    .on(it.dev()));
+                }
+            }
+            if let Some(m) = &p.model_name {
+                let info = p.model.info();
+                if !p.model.is_root() && m != info.qemu_device && !info.alt_qemu_devices.contains(&m.as_str()) {
+                    return Err(Diagnostic::new(
+                        "VP0203",
+                        format!("PCI controller model name '{m}' is not valid for a PCI controller with model '{name}'"),
+                    )
+                    .on(it.dev())
+                    .hint(format!("use <model name='{}'/> or leave it out", info.qemu_device)));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Sorts controllers the way libvirt keeps them: grouped by type in order of first
+    /// appearance, ascending index within a type. Other items keep document order.
+    fn controller_order(&self) -> Vec<usize> {
+        let mut types: Vec<Option<String>> = Vec::new();
+        for it in &self.items {
+            if it.kind == Kind::Controller && !types.contains(&it.ty) {
+                types.push(it.ty.clone());
+            }
+        }
+        let mut order: Vec<usize> = (0..self.items.len()).filter(|&i| self.items[i].kind == Kind::Controller).collect();
+        order.sort_by_key(|&i| {
+            let it = &self.items[i];
+            (types.iter().position(|t| *t == it.ty), it.index, i)
+        });
+        order
+    }
+
+    fn new_set(&self, nbuses: u32, dry_run: bool) -> Set {
+        let mut buses = Vec::new();
+        for b in 0..nbuses {
+            let ctl = self.items.iter().find(|i| i.pci.is_some() && i.index == Some(b));
+            let (model, hotplug) = match ctl {
+                Some(c) => {
+                    let p = c.pci.as_ref().map(|p| (p.model, p.hotplug != Some(false)));
+                    p.unwrap_or((PciModel::PciRoot, true))
+                }
+                None if b == 0 => (PciModel::PciRoot, true),
+                None if self.pcie_root => (PciModel::PcieRootPort, true),
+                None => (PciModel::PciBridge, true),
+            };
+            buses.push(Bus::new(model, hotplug));
+        }
+        Set { buses, dry_run }
+    }
+
+    fn is_piix3_fixed(&self, it: &Item) -> bool {
+        self.class == MachineClass::I440fx
+            && it.index == Some(0)
+            && (it.is_ctl("ide") || (it.is_ctl("usb") && matches!(it.model.as_deref(), None | Some("piix3-uhci"))))
+    }
+
+    /// Reserves every address the config gives, in libvirt's device-iteration order.
+    fn collect(&mut self, set: &mut Set) -> Result<(), Diagnostic> {
+        let mut order: Vec<usize> = (0..self.items.len()).collect();
+        order.sort_by_key(|&i| (self.items[i].kind.iteration_rank(), i));
+        for i in order {
+            let it = &self.items[i];
+            let Some(mut a) = it.addr else { continue };
+            if it.assigned || self.is_piix3_fixed(it) {
+                continue;
+            }
+            let flags = it.flags;
+            set.reserve_config(&mut a, flags).map_err(|d| err_on(d, it))?;
+        }
+        Ok(())
+    }
+
+    /// Records an address chosen by the assigner. In the dry run only the `want`
+    /// flag changes (the items are restored afterwards), so nothing is placed twice.
+    fn set_addr(&mut self, i: usize, a: PciAddr, dry: bool) {
+        self.items[i].want = false;
+        if !dry {
+            self.items[i].addr = Some(a);
+            self.items[i].assigned = true;
+        }
+    }
+
+    /// Fixed and preferred chipset addresses (§5).
+    fn chipset(&mut self, set: &mut Set, dry: bool) -> Result<(), Diagnostic> {
+        let pci = Flags::PCI_DEVICE;
+        match self.class {
+            MachineClass::I440fx => {
+                for i in 0..self.items.len() {
+                    if !self.is_piix3_fixed(&self.items[i]) {
+                        continue;
+                    }
+                    let (want, msg) = if self.items[i].is_ctl("ide") {
+                        (PciAddr::new(0, 1, 1), "Primary IDE controller must have PCI address 0:0:1.1")
+                    } else {
+                        (PciAddr::new(0, 1, 2), "PIIX3 USB controller at index 0 must have PCI address 0:0:1.2")
+                    };
+                    match self.items[i].addr {
+                        Some(a) if a != want => {
+                            return Err(Diagnostic::new("VP0108", msg).on(self.items[i].dev()));
+                        }
+                        Some(_) => {}
+                        None => self.set_addr(i, want, dry),
+                    }
+                    let mut a = want;
+                    set.reserve_config(&mut a, pci).map_err(|d| err_on(d, &self.items[i]))?;
+                }
+                for f in [0, 3] {
+                    let mut a = PciAddr::new(0, 1, f);
+                    if set.buses[0].used[1] & (1 << f) == 0 {
+                        set.reserve_config(&mut a, pci)?;
+                    }
+                }
+                self.primary_video(set, 2, dry)?;
+            }
+            MachineClass::Q35 => {
+                for i in 0..self.items.len() {
+                    if self.items[i].is_ctl("sata") && self.items[i].index == Some(0) {
+                        let want = PciAddr::new(0, 0x1f, 2);
+                        match self.items[i].addr {
+                            Some(a) if a != want => {
+                                return Err(Diagnostic::new(
+                                    "VP0108",
+                                    "Primary SATA controller must have PCI address 0:0:1f.2",
+                                )
+                                .on(self.items[i].dev()));
+                            }
+                            Some(_) => {}
+                            None => {
+                                let mut a = want;
+                                set.reserve_config(&mut a, pci).map_err(|d| err_on(d, &self.items[i]))?;
+                                self.set_addr(i, want, dry);
+                            }
+                        }
+                    }
+                }
+                // Preferred slots for the first ICH9 UHCI controllers and the DMI bridge.
+                let mut uhci_slots = vec![0x1d, 0x1a];
+                for i in 0..self.items.len() {
+                    let it = &self.items[i];
+                    if it.is_ctl("usb") && it.want && it.model.as_deref() == Some("ich9-uhci1") {
+                        if let Some(slot) = uhci_slots.first().copied() {
+                            uhci_slots.remove(0);
+                            if set.slot_free(0, slot) {
+                                let mut a = PciAddr::new(0, slot, 0);
+                                set.reserve_config(&mut a, it.flags)?;
+                                self.set_addr(i, a, dry);
+                            }
+                        }
+                    }
+                }
+                if let Some(i) = self
+                    .items
+                    .iter()
+                    .position(|it| it.want && it.pci_model() == Some(PciModel::DmiToPciBridge))
+                {
+                    if set.slot_free(0, 0x1e) {
+                        let mut a = PciAddr::new(0, 0x1e, 0);
+                        set.reserve_config(&mut a, self.items[i].flags)?;
+                        self.set_addr(i, a, dry);
+                    }
+                }
+                for f in [0, 3] {
+                    let mut a = PciAddr::new(0, 0x1f, f);
+                    if set.buses[0].used[0x1f] & (1 << f) == 0 {
+                        set.reserve_config(&mut a, pci)?;
+                    }
+                }
+                self.primary_video(set, 1, dry)?;
+                if let Some(i) = self
+                    .items
+                    .iter()
+                    .position(|it| it.kind == Kind::Sound && it.want && it.model.as_deref() == Some("ich9"))
+                {
+                    if set.slot_free(0, 0x1b) {
+                        let mut a = PciAddr::new(0, 0x1b, 0);
+                        set.reserve_config(&mut a, self.items[i].flags)?;
+                        self.set_addr(i, a, dry);
+                    }
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn primary_video(&mut self, set: &mut Set, slot: u8, dry: bool) -> Result<(), Diagnostic> {
+        let Some(i) = self.items.iter().position(|it| it.kind == Kind::Video) else {
+            return Ok(());
+        };
+        if !self.items[i].want || self.items[i].flags == Flags::NONE {
+            return Ok(());
+        }
+        if set.slot_free(0, slot) {
+            let mut a = PciAddr::new(0, slot, 0);
+            set.reserve_config(&mut a, self.items[i].flags)?;
+            self.set_addr(i, a, dry);
+        }
+        Ok(())
+    }
+
+    /// The auto-assignment order of §6.4: groups of item indexes.
+    fn assignment_order(&self) -> Vec<usize> {
+        let ctl_order = self.controller_order();
+        let mut out = Vec::new();
+        // 1. PCI controllers.
+        out.extend(ctl_order.iter().copied().filter(|&i| self.items[i].pci.is_some()));
+        let by_kind = |k: Kind| (0..self.items.len()).filter(move |&i| self.items[i].kind == k);
+        out.extend(by_kind(Kind::Filesystem));
+        out.extend(by_kind(Kind::Interface).filter(|&i| !self.items[i].iface_hostdev));
+        out.extend(by_kind(Kind::Sound));
+        out.extend(ctl_order.iter().copied().filter(|&i| {
+            let it = &self.items[i];
+            it.pci.is_none() && !(it.is_ctl("ide") && it.index == Some(0)) && !it.is_ctl("fdc") && !it.is_ctl("ccid")
+        }));
+        out.extend(by_kind(Kind::Disk));
+        out.extend(by_kind(Kind::Interface).filter(|&i| self.items[i].iface_hostdev));
+        out.extend(by_kind(Kind::Hostdev));
+        for k in [
+            Kind::Memballoon,
+            Kind::Rng,
+            Kind::Watchdog,
+            Kind::Video,
+            Kind::Shmem,
+            Kind::Input,
+            Kind::Serial,
+            Kind::Iommu,
+            Kind::Vsock,
+            Kind::Memory,
+            Kind::Crypto,
+            Kind::Panic,
+            Kind::Pstore,
+        ] {
+            out.extend(by_kind(k));
+        }
+        out
+    }
+
+    fn assign_all(&mut self, set: &mut Set, dry: bool) -> Result<(), Diagnostic> {
+        let order = self.assignment_order();
+        // USB2 companions share one slot per controller index.
+        let mut usb2_slot: Vec<(u32, PciAddr)> = Vec::new();
+        for (i, it) in self.items.iter().enumerate() {
+            if let (true, Some(a)) = (it.is_ctl("usb"), it.addr) {
+                if USB2_COMPANIONS.iter().any(|(m, _)| it.model.as_deref() == Some(m)) {
+                    let _ = i;
+                    if !usb2_slot.iter().any(|(x, _)| Some(*x) == it.index) {
+                        usb2_slot.push((it.index.unwrap_or(0), a));
+                    }
+                }
+            }
+        }
+        for i in order {
+            let it = &self.items[i];
+            if !it.want || it.flags == Flags::NONE || it.pci_model().is_some_and(|m| m.is_root()) {
+                continue;
+            }
+            let companion = if it.is_ctl("usb") {
+                USB2_COMPANIONS.iter().find(|(m, _)| it.model.as_deref() == Some(m)).map(|(_, f)| *f)
+            } else {
+                None
+            };
+            let flags = it.flags;
+            let a = match companion {
+                Some(func) => {
+                    let idx = it.index.unwrap_or(0);
+                    match usb2_slot.iter().find(|(x, _)| *x == idx) {
+                        Some((_, s)) => {
+                            let mut a = PciAddr::new(s.bus, s.slot, func);
+                            set.reserve_config(&mut a, flags).map_err(|d| err_on(d, &self.items[i]))?;
+                            a
+                        }
+                        None => {
+                            let a = set.reserve_next(flags, Some(func)).map_err(|d| err_on(d, &self.items[i]))?;
+                            usb2_slot.push((idx, a));
+                            a
+                        }
+                    }
+                }
+                None => set.reserve_next(flags, None).map_err(|d| err_on(d, &self.items[i]))?,
+            };
+            self.set_addr(i, a, dry);
+        }
+        Ok(())
+    }
+
+    fn max_index(&self) -> u32 {
+        self.items
+            .iter()
+            .filter(|i| i.pci.is_some())
+            .filter_map(|i| i.index)
+            .max()
+            .unwrap_or(0)
+    }
+
+    fn run(mut self) -> Result<Plan, Diagnostic> {
+        self.prepare()?;
+        self.validate_controllers()?;
+        if self.topo.default_root().is_none() && !self.items.iter().any(|i| i.pci.is_some()) {
+            // No PCI on this machine: only the implicit devices and mmio priming.
+            self.virtio_mmio();
+            return Ok(self.plan());
+        }
+        self.virtio_mmio();
+        self.compute_flags();
+        let max_idx = self.max_index();
+
+        // Pass 1: a dry run that grows the bus list as needed.
+        let saved = self.items.clone();
+        let mut set = self.new_set(max_idx + 1, true);
+        self.collect(&mut set)?;
+        self.chipset(&mut set, true)?;
+        if !self.pcie_root && !set.all_full() {
+            // Keep one conventional slot free for a future pci-bridge.
+            set.reserve_next(Flags::PCI_DEVICE.or(Flags::AUTOASSIGN), None)?;
+        }
+        self.assign_all(&mut set, true)?;
+        if max_idx == 0 && set.buses.len() > 1 && self.pcie_root {
+            // One spare root port for hotplug.
+            set.reserve_next(Flags::PCIE_DEVICE.or(Flags::AUTOASSIGN), None)?;
+        }
+        self.items = saved;
+        let mut b = 1;
+        while b < set.buses.len() as u32 {
+            if !self.items.iter().any(|i| i.pci.is_some() && i.index == Some(b)) {
+                let model = set.buses[b as usize].model;
+                let pos = self.add(
+                    NewDevice {
+                        kind: Kind::Controller,
+                        ty: Some("pci".into()),
+                        model: Some(model.name().into()),
+                        index: Some(b),
+                        reason: "a bus libvirt adds to place the devices",
+                    },
+                    Some(PciController::new(model)),
+                );
+                self.items[pos].flags = model.info().connect;
+                set.reserve_next(model.info().connect, None)?;
+            }
+            b += 1;
+        }
+        let nbuses = set.buses.len() as u32;
+
+        // Pass 2: the real assignment.
+        let mut set = self.new_set(nbuses, false);
+        self.collect(&mut set)?;
+        self.chipset(&mut set, false)?;
+        self.assign_all(&mut set, false)?;
+        self.controller_defaults()?;
+        Ok(self.plan_with_multifunction(&set))
+    }
+
+    fn controller_defaults(&mut self) -> Result<(), Diagnostic> {
+        let mut order: Vec<usize> = (0..self.items.len()).filter(|&i| self.items[i].pci.is_some()).collect();
+        order.sort_by_key(|&i| self.items[i].index);
+        let mut lowest_bus_nr = self
+            .items
+            .iter()
+            .filter_map(|i| i.pci.as_ref().and_then(|p| p.bus_nr))
+            .min()
+            .unwrap_or(256);
+        for i in order {
+            let idx = self.items[i].index.unwrap_or(0);
+            let addr = self.items[i].addr;
+            let Some(p) = self.items[i].pci.as_mut() else { continue };
+            if p.model.is_root() {
+                continue;
+            }
+            if p.model_name.is_none() {
+                p.model_name = Some(p.model.info().qemu_device.to_string());
+            }
+            match p.model {
+                PciModel::PciBridge => {
+                    p.chassis_nr.get_or_insert(idx);
+                }
+                PciModel::PcieRootPort => {
+                    p.chassis.get_or_insert(idx);
+                    if let Some(a) = addr {
+                        p.port.get_or_insert(u32::from(a.slot) * 8 + u32::from(a.function));
+                    }
+                }
+                PciModel::PcieSwitchDownstreamPort => {
+                    p.chassis.get_or_insert(idx);
+                    if let Some(a) = addr {
+                        p.port.get_or_insert(u32::from(a.slot));
+                    }
+                }
+                PciModel::PciExpanderBus | PciModel::PcieExpanderBus => {
+                    if p.bus_nr.is_none() {
+                        if lowest_bus_nr <= 2 {
+                            return Err(Diagnostic::new(
+                                "VP0205",
+                                format!(
+                                    "No free busNr lower than current lowest busNr is available to auto-assign to bus {idx}. Must be manually assigned"
+                                ),
+                            )
+                            .on(self.items[i].dev())
+                            .hint("set <target busNr='...'/> by hand"));
+                        }
+                        lowest_bus_nr -= 2;
+                        p.bus_nr = Some(lowest_bus_nr);
+                    }
+                }
+                _ => {}
+            }
+            if p.model == PciModel::PciBridge {
+                if let Some(a) = addr {
+                    if idx <= a.bus {
+                        return Err(Diagnostic::new(
+                            "VP0206",
+                            format!(
+                                "PCI controller at index {idx} (0x{idx:02x}) has bus='0x{:02x}', but index must be larger than bus",
+                                a.bus
+                            ),
+                        )
+                        .on(self.items[i].dev())
+                        .hint("renumber the controllers so that a bridge's index exceeds its parent's"));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn plan(&self) -> Plan {
+        let mut plan = Plan {
+            added: self.added.clone(),
+            fills: Vec::new(),
+        };
+        for it in &self.items {
+            let mut f = Fill::default();
+            if it.index_filled || matches!(it.target, Target::Added(_)) {
+                f.index = it.index.filter(|_| it.kind == Kind::Controller);
+            }
+            if it.assigned {
+                f.address = it.addr;
+            }
+            if it.mmio {
+                if let Target::Existing(i) = it.target {
+                    f.virtio_mmio = self.topo.devices[i].address.is_none();
+                } else {
+                    f.virtio_mmio = true;
+                }
+            }
+            if let Some(p) = &it.pci {
+                let orig = match it.target {
+                    Target::Existing(i) => self.topo.devices[i].pci.clone(),
+                    Target::Added(_) => None,
+                };
+                let o = orig.unwrap_or_else(|| PciController::new(p.model));
+                let pick = |new: Option<u32>, old: Option<u32>| if old.is_none() { new } else { None };
+                f.controller = ControllerFill {
+                    model_name: if o.model_name.is_none() { p.model_name.clone() } else { None },
+                    chassis_nr: pick(p.chassis_nr, o.chassis_nr),
+                    chassis: pick(p.chassis, o.chassis),
+                    port: pick(p.port, o.port),
+                    bus_nr: pick(p.bus_nr, o.bus_nr),
+                };
+            }
+            if f != Fill::default() || matches!(it.target, Target::Added(_)) {
+                plan.fills.push((it.target, f));
+            }
+        }
+        plan
+    }
+
+    fn plan_with_multifunction(&self, set: &Set) -> Plan {
+        let mut plan = self.plan();
+        for it in &self.items {
+            let Some(a) = it.addr else { continue };
+            if a.function != 0 || it.mf_attr.is_some() {
+                continue;
+            }
+            let used = set.buses.get(a.bus as usize).map_or(0, |b| b.used[a.slot as usize]);
+            if used & !1 == 0 {
+                continue;
+            }
+            match plan.fills.iter_mut().find(|(t, _)| *t == it.target) {
+                Some((_, f)) => f.multifunction = true,
+                None => plan.fills.push((
+                    it.target,
+                    Fill {
+                        multifunction: true,
+                        ..Fill::default()
+                    },
+                )),
+            }
+        }
+        plan.fills.retain(|(t, f)| matches!(t, Target::Added(_)) || *f != Fill::default());
+        plan.fills.sort_by_key(|(t, _)| *t);
+        let _ = ControllerFill::is_empty;
+        plan
+    }
+}
+
+/// Runs libvirt's address assignment on a topology.
+pub fn assign(topology: &Topology) -> Result<Plan, Diagnostic> {
+    Assigner::new(topology).run()
+}

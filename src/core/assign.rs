@@ -115,6 +115,7 @@ struct Item {
     mmio: bool,
     iface_hostdev: bool,
     needs_slot: SlotClass,
+    virtio: VirtioForm,
 }
 
 impl Item {
@@ -455,6 +456,7 @@ impl<'t> Assigner<'t> {
             mmio: false,
             iface_hostdev: false,
             needs_slot: SlotClass::None,
+            virtio: VirtioForm::No,
         });
         self.added.push(nd);
         self.items.len() - 1
@@ -488,6 +490,7 @@ impl<'t> Assigner<'t> {
                 mmio,
                 iface_hostdev: d.kind == Kind::Interface && d.ty.as_deref() == Some("hostdev"),
                 needs_slot: needs.slot,
+                virtio: needs.virtio,
             });
             self.validate_virtio_model(d, i)?;
         }
@@ -655,13 +658,14 @@ impl<'t> Assigner<'t> {
                 None,
             );
         }
-        // Controllers that disks on a bus need.
+        // Controllers that disks on a bus need (the drive address names the index).
         for (bus, ty) in [("scsi", "scsi"), ("ide", "ide"), ("sata", "sata")] {
             let mut needed: Vec<u32> = devices
                 .iter()
                 .filter(|d| d.kind == Kind::Disk && d.bus.as_deref() == Some(bus))
-                .map(|_| 0)
+                .map(|d| d.addr_controller.unwrap_or(0))
                 .collect();
+            needed.sort_unstable();
             needed.dedup();
             for idx in needed {
                 if !self.has_ctl(ty, Some(idx)) {
@@ -670,12 +674,7 @@ impl<'t> Assigner<'t> {
                 }
             }
         }
-        let wants_vserial = devices.iter().any(|d| {
-            matches!(d.kind, Kind::Channel | Kind::Console) && d.sub.as_deref().is_none_or(|_| true) && d.ty.as_deref() == Some("virtio")
-        });
-        if wants_vserial && !self.has_ctl("virtio-serial", None) {
-            self.add_ctl("virtio-serial", None, 0, "needed by a virtio channel or console");
-        }
+        self.add_virtio_serial();
         if devices.iter().any(|d| d.kind == Kind::Graphics) && !devices.iter().any(|d| d.kind == Kind::Video) {
             let model = if machine.arch.is_x86() { "cirrus" } else { "virtio" };
             self.add(
@@ -703,9 +702,60 @@ impl<'t> Assigner<'t> {
                         },
                         machine,
                     );
-                    it.needs_slot = super::device::needs(it.kind, &key).slot;
+                    let n = super::device::needs(it.kind, &key);
+                    it.needs_slot = n.slot;
+                    it.virtio = n.virtio;
                 }
             }
+        }
+    }
+
+    /// virtio-serial controllers for virtio channels and consoles. Channels without an
+    /// address take the first free port (port 0 is kept for a console) of the first
+    /// controller with room; when none has room, another controller is added.
+    fn add_virtio_serial(&mut self) {
+        let ports_of = |items: &[Item], devs: &[Device], idx: u32| -> u32 {
+            items
+                .iter()
+                .find(|i| i.is_ctl("virtio-serial") && i.index == Some(idx))
+                .and_then(|i| match i.target {
+                    Target::Existing(d) => devs[d].ports,
+                    Target::Added(_) => None,
+                })
+                .unwrap_or(31)
+        };
+        let devices = &self.topo.devices;
+        let mut used: Vec<(u32, u32)> = Vec::new();
+        let mut pending = 0u32;
+        for d in devices {
+            if !(matches!(d.kind, Kind::Channel | Kind::Console) && d.sub.as_deref() == Some("virtio")) {
+                continue;
+            }
+            match (d.kind, d.addr_controller) {
+                (_, Some(c)) => {
+                    if !self.has_ctl("virtio-serial", Some(c)) {
+                        self.add_ctl("virtio-serial", None, c, "needed by a virtio channel or console");
+                    }
+                    used.push((c, u32::MAX));
+                }
+                (Kind::Console, None) => {
+                    if !self.has_ctl("virtio-serial", None) {
+                        self.add_ctl("virtio-serial", None, 0, "needed by a virtio console");
+                    }
+                }
+                _ => pending += 1,
+            }
+        }
+        let mut idx = 0;
+        while pending > 0 {
+            if !self.has_ctl("virtio-serial", Some(idx)) {
+                self.add_ctl("virtio-serial", None, idx, "needed by a virtio channel");
+            }
+            let cap = ports_of(&self.items, devices, idx).saturating_sub(1);
+            let taken = used.iter().filter(|(c, _)| *c == idx).count() as u32;
+            let room = cap.saturating_sub(taken);
+            pending = pending.saturating_sub(room);
+            idx += 1;
         }
     }
 
@@ -721,7 +771,6 @@ impl<'t> Assigner<'t> {
         if pci_ok {
             return;
         }
-        let machine = &self.topo.machine;
         for it in &mut self.items {
             if !it.want || it.addr.is_some() {
                 continue;
@@ -743,10 +792,7 @@ impl<'t> Assigner<'t> {
                 Kind::Hostdev => it.ty.as_deref() == Some("scsi_host"),
                 _ => false,
             };
-            let virtio = match it.target {
-                Target::Existing(i) => self.topo.devices[i].needs(machine).virtio != VirtioForm::No,
-                Target::Added(_) => it.kind == Kind::Memballoon,
-            };
+            let virtio = it.virtio != VirtioForm::No;
             if in_list && (virtio || it.is_ctl("scsi")) {
                 it.mmio = true;
                 it.want = false;
@@ -965,7 +1011,8 @@ impl<'t> Assigner<'t> {
         for i in order {
             let it = &self.items[i];
             let Some(mut a) = it.addr else { continue };
-            if it.assigned || self.is_piix3_fixed(it) {
+            // A console of a serial port is the same device as the serial port.
+            if it.assigned || self.is_piix3_fixed(it) || it.kind == Kind::Console {
                 continue;
             }
             let flags = it.flags;

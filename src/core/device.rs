@@ -364,10 +364,11 @@ pub fn default_model(kind: Kind, input: &ModelInput<'_>, machine: &Machine, impl
             _ => "virtio",
         }),
         Kind::Controller => match input.ty {
+            // ARM boards get USB 3; everything else an explicit model-less
+            // controller gets PIIX3 UHCI (only q35's implicit one is qemu-xhci).
             Some("usb") => Some(match (machine.class, implicit) {
                 (MachineClass::Q35, true) => "qemu-xhci",
-                (MachineClass::Virt, _) => "qemu-xhci",
-                _ if arm_like => "qemu-xhci",
+                _ if matches!(machine.arch, Arch::Aarch64 | Arch::Armv7l) => "qemu-xhci",
                 _ => "piix3-uhci",
             }),
             Some("scsi") => Some("lsilogic"),
@@ -375,6 +376,12 @@ pub fn default_model(kind: Kind, input: &ModelInput<'_>, machine: &Machine, impl
             _ => None,
         },
         Kind::Memballoon | Kind::Rng | Kind::Vsock | Kind::Crypto => Some("virtio"),
+        Kind::Panic => Some(match machine.arch {
+            Arch::X86_64 | Arch::I686 => "isa",
+            _ if machine.class == MachineClass::Virt => "pvpanic",
+            _ => "",
+        }),
+        Kind::Hostdev if input.ty == Some("scsi_host") => Some("virtio"),
         Kind::Filesystem => Some("virtio"),
         Kind::Disk => Some("virtio"),
         _ => None,

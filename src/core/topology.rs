@@ -83,6 +83,10 @@ pub struct Device {
     pub address: Option<Address>,
     /// USB companion controllers: `<master startport>`.
     pub master_startport: Option<u32>,
+    /// For non-PCI addresses (drive, virtio-serial, ...): the `controller` they name.
+    pub addr_controller: Option<u32>,
+    /// virtio-serial controllers: `ports=`.
+    pub ports: Option<u32>,
     /// 1-based source line, for messages.
     pub line: u32,
 }
@@ -102,6 +106,8 @@ impl Device {
             pci: None,
             address: None,
             master_startport: None,
+            addr_controller: None,
+            ports: None,
             line: 0,
         }
     }
@@ -192,7 +198,10 @@ impl ChipsetFunction {
             return false;
         };
         // A controller without `index` gets the lowest free one, 0 for the first.
-        if dev.kind != kind || dev.ty.as_deref() != Some(ty) || dev.index.unwrap_or(0) != index {
+        if dev.kind != kind
+            || dev.ty.as_deref() != Some(ty)
+            || dev.index.unwrap_or(0) != index
+        {
             return false;
         }
         ty != "usb" || dev.effective_model(machine).as_deref() == Some("piix3-uhci")

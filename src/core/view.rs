@@ -13,7 +13,7 @@ use super::address::{Address, PciAddr};
 use super::device::{Kind, SlotClass};
 use super::machine::Machine;
 use super::pci::PciModel;
-use super::topology::{chipset, Device, Origin, PciController, Topology};
+use super::topology::{Device, Origin, PciController, Topology, chipset};
 
 /// The whole view of one guest.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -177,8 +177,8 @@ impl Problem {
         match self {
             Problem::NoController(b) => format!("no PCI controller has index {b}"),
             Problem::NoRoot => "the machine has no PCI root bus".into(),
-            Problem::Conflict { addr, with } => format!("{} is already used by {with}", addr.bdf()),
-            Problem::Reserved { addr, chipset } => format!("{} is reserved for the {chipset}", addr.bdf()),
+            Problem::Conflict { with, .. } => format!("address taken by {with}"),
+            Problem::Reserved { chipset, .. } => format!("address reserved for the {chipset}"),
             Problem::DuplicateIndex(i) => format!("another PCI controller already has index {i}"),
             Problem::Unreachable(b) => format!("bus {b:02x} is not connected to the root bus"),
             Problem::Domain(d) => format!("PCI domain {d:04x}: QEMU guests only have domain 0000"),
@@ -197,7 +197,20 @@ fn mmio_qemu_device(pci: &str) -> Option<String> {
     match pci {
         // The VGA-compatible variant only exists on PCI; on mmio it is the plain GPU.
         "virtio-vga" => Some("virtio-gpu-device".into()),
-        _ => pci.strip_suffix("-pci").map(|base| format!("{base}-device")),
+        _ => pci
+            .strip_suffix("-pci")
+            .map(|base| format!("{base}-device")),
+    }
+}
+
+/// [`Device::describe`], plus the `type` for inputs and hostdevs, which have no model
+/// and would otherwise read as a bare `input` or `hostdev`.
+fn label(dev: &Device, machine: &Machine) -> String {
+    let described = dev.describe(machine);
+    let tag = dev.kind.tag();
+    match (&dev.ty, dev.kind, described.strip_prefix(tag)) {
+        (Some(ty), Kind::Input | Kind::Hostdev, Some(rest)) => format!("{tag} {ty}{rest}"),
+        _ => described,
     }
 }
 
@@ -266,7 +279,9 @@ impl<'a> Builder<'a> {
             }
             match &d.address {
                 Some(Address::VirtioMmio) => virtio_mmio.push(self.device_node(i)),
-                None | Some(Address::PciRequest | Address::Unassigned) if pci_capable(d, machine) => {
+                None | Some(Address::PciRequest | Address::Unassigned)
+                    if pci_capable(d, machine) =>
+                {
                     unassigned.push(self.device_node(i));
                 }
                 _ => {}
@@ -300,7 +315,13 @@ impl<'a> Builder<'a> {
         }
     }
 
-    fn bus(&mut self, index: u32, controller: PciController, implicit: bool, origin: Option<Origin>) -> BusNode {
+    fn bus(
+        &mut self,
+        index: u32,
+        controller: PciController,
+        implicit: bool,
+        origin: Option<Origin>,
+    ) -> BusNode {
         self.expanded.insert(index);
         // Group the devices addressed to this bus by (slot, function), document order
         // within a group so the first element written wins a contested address.
@@ -315,7 +336,9 @@ impl<'a> Builder<'a> {
         let mut slots = Vec::new();
         if index == 0 {
             for cf in chipset(self.topo.machine.class) {
-                let group = groups.remove(&(cf.addr.slot, cf.addr.function)).unwrap_or_default();
+                let group = groups
+                    .remove(&(cf.addr.slot, cf.addr.function))
+                    .unwrap_or_default();
                 let slot = self.chipset_slot(cf, group);
                 slots.push(slot);
             }
@@ -359,18 +382,26 @@ impl<'a> Builder<'a> {
     /// A chipset function's slot: the XML element standing for it (addressed there,
     /// or without an address, since libvirt pins it there anyway), else the bare
     /// function. Anything else addressed there is dangling.
-    fn chipset_slot(&mut self, cf: &super::topology::ChipsetFunction, group: Vec<usize>) -> SlotNode {
+    fn chipset_slot(
+        &mut self,
+        cf: &super::topology::ChipsetFunction,
+        group: Vec<usize>,
+    ) -> SlotNode {
         let machine = &self.topo.machine;
         let devices = &self.topo.devices;
         let stands = |i: &usize| cf.stands_for(&devices[*i], machine);
-        let holder = group.iter().copied().find(|i| !self.placed[*i] && stands(i)).or_else(|| {
-            (0..devices.len()).find(|i| {
-                !self.placed[*i]
-                    && !self.duplicates.contains(i)
-                    && matches!(devices[*i].address, None | Some(Address::PciRequest))
-                    && stands(i)
-            })
-        });
+        let holder = group
+            .iter()
+            .copied()
+            .find(|i| !self.placed[*i] && stands(i))
+            .or_else(|| {
+                (0..devices.len()).find(|i| {
+                    !self.placed[*i]
+                        && !self.duplicates.contains(i)
+                        && matches!(devices[*i].address, None | Some(Address::PciRequest))
+                        && stands(i)
+                })
+            });
         let device = holder.map(|i| self.device_node(i));
         for i in group {
             if !self.placed[i] {
@@ -411,7 +442,9 @@ impl<'a> Builder<'a> {
                 match addr {
                     Some(a) if a.domain != 0 => Some(Problem::Domain(a.domain)),
                     Some(a) if a.bus == 0 && !has_root => Some(Problem::NoRoot),
-                    Some(a) if a.bus != 0 && !self.owner.contains_key(&a.bus) => Some(Problem::NoController(a.bus)),
+                    Some(a) if a.bus != 0 && !self.owner.contains_key(&a.bus) => {
+                        Some(Problem::NoController(a.bus))
+                    }
                     _ => None,
                 }
             };
@@ -444,10 +477,13 @@ impl<'a> Builder<'a> {
         let label = match (&d.pci, d.index) {
             (Some(p), Some(index)) => format!("{} #{index}", p.model.name()),
             (Some(p), None) => p.model.name().to_string(),
-            (None, _) => d.describe(machine),
+            (None, _) => label(d, machine),
         };
         let (pci, multifunction, address_type) = match &d.address {
-            Some(Address::Pci { addr, multifunction }) => (Some(*addr), *multifunction, Some("pci".to_string())),
+            Some(Address::Pci {
+                addr,
+                multifunction,
+            }) => (Some(*addr), *multifunction, Some("pci".to_string())),
             Some(Address::PciRequest) => (None, None, Some("pci".to_string())),
             Some(Address::VirtioMmio) => (None, None, Some("virtio-mmio".to_string())),
             Some(Address::Unassigned) => (None, None, Some("unassigned".to_string())),
@@ -544,7 +580,10 @@ mod tests {
         let v = tree_view(&t);
         let root = v.root.as_ref().expect("q35 has a root");
         assert!(!root.implicit);
-        let port = slot(root, 2, 0).device.as_ref().expect("root port at 00:02.0");
+        let port = slot(root, 2, 0)
+            .device
+            .as_ref()
+            .expect("root port at 00:02.0");
         assert_eq!(port.label, "pcie-root-port #1");
         assert_eq!(port.qemu_device.as_deref(), Some("pcie-root-port"));
         let bus = port.bus.as_ref().expect("root port has a bus");
@@ -573,10 +612,18 @@ mod tests {
         let root = v.root.as_ref().expect("implicit root");
         assert!(root.implicit);
         assert_eq!(root.model(), PciModel::PcieRoot);
-        let on = slot(root, 2, 0).device.as_ref().and_then(|d| d.bus.as_ref()).expect("bus 1");
+        let on = slot(root, 2, 0)
+            .device
+            .as_ref()
+            .and_then(|d| d.bus.as_ref())
+            .expect("bus 1");
         assert!(on.is_empty_port() && on.hotplug);
         assert_eq!(on.free_slots, vec![0]);
-        let off = slot(root, 2, 1).device.as_ref().and_then(|d| d.bus.as_ref()).expect("bus 2");
+        let off = slot(root, 2, 1)
+            .device
+            .as_ref()
+            .and_then(|d| d.bus.as_ref())
+            .expect("bus 2");
         assert!(off.is_empty_port() && !off.hotplug);
     }
 
@@ -632,7 +679,11 @@ mod tests {
         let v = tree_view(&t);
         assert_eq!(v.dangling.len(), 2);
         assert_eq!(v.dangling[0].problem, Problem::NoController(7));
-        let bus = v.dangling[0].device.bus.as_ref().expect("the port keeps its bus");
+        let bus = v.dangling[0]
+            .device
+            .bus
+            .as_ref()
+            .expect("the port keeps its bus");
         assert_eq!(slot(bus, 0, 0).device.as_ref().map(|d| d.line), Some(1));
         assert_eq!(v.dangling[1].problem, Problem::NoController(9));
         assert_eq!(v.dangling[1].device.name.as_deref(), Some("vdb"));
@@ -655,13 +706,26 @@ mod tests {
         );
         let v = tree_view(&t);
         let root = v.root.as_ref().expect("root");
-        assert_eq!(slot(root, 3, 0).device.as_ref().and_then(|d| d.name.as_deref()), Some("vda"));
+        assert_eq!(
+            slot(root, 3, 0)
+                .device
+                .as_ref()
+                .and_then(|d| d.name.as_deref()),
+            Some("vda")
+        );
         assert!(slot(root, 0x1f, 0).device.is_none());
         let problems: Vec<&str> = v.dangling.iter().map(|d| d.problem.code()).collect();
-        assert_eq!(problems, ["conflict", "reserved", "unreachable", "duplicate-index"]);
+        assert_eq!(
+            problems,
+            ["conflict", "reserved", "unreachable", "duplicate-index"]
+        );
         // The loop shows up once: controller 4 with controller 5 behind it.
         let looped = &v.dangling[2].device;
-        let inner = looped.bus.as_ref().and_then(|b| b.slots.first()).and_then(|s| s.device.as_ref());
+        let inner = looped
+            .bus
+            .as_ref()
+            .and_then(|b| b.slots.first())
+            .and_then(|s| s.device.as_ref());
         assert_eq!(inner.and_then(|d| d.index), Some(5));
         assert!(inner.is_some_and(|d| d.bus.as_ref().is_some_and(|b| b.slots.is_empty())));
     }
@@ -674,13 +738,24 @@ mod tests {
         req.address = Some(Address::PciRequest);
         let mut sata_disk = disk(3, "sda");
         sata_disk.bus = Some("sata".into());
-        let t = topo("virt", "aarch64", vec![mmio, req, sata_disk, dev(4, Kind::Graphics)]);
+        let t = topo(
+            "virt",
+            "aarch64",
+            vec![mmio, req, sata_disk, dev(4, Kind::Graphics)],
+        );
         let v = tree_view(&t);
         assert_eq!(v.virtio_mmio.len(), 1);
-        assert_eq!(v.virtio_mmio[0].qemu_device.as_deref(), Some("virtio-blk-device"));
+        assert_eq!(
+            v.virtio_mmio[0].qemu_device.as_deref(),
+            Some("virtio-blk-device")
+        );
         let names: Vec<_> = v.unassigned.iter().map(|d| d.name.as_deref()).collect();
         assert_eq!(names, [Some("vdb")]);
-        assert!(v.root.as_ref().is_some_and(|r| r.slots.is_empty() && r.free_slots.len() == 31));
+        assert!(
+            v.root
+                .as_ref()
+                .is_some_and(|r| r.slots.is_empty() && r.free_slots.len() == 31)
+        );
     }
 
     #[test]

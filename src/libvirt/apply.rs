@@ -115,12 +115,7 @@ fn new_device_element(doc: &mut Document, nd: &NewDevice, f: &Fill) -> NodeId {
             }
             element(doc, "controller", &attrs)
         }
-        Kind::Video => {
-            let v = element(doc, "video", &[]);
-            let m = element(doc, "model", &[("type", nd.model.clone().unwrap_or_default())]);
-            doc.append_child(v, m);
-            v
-        }
+        Kind::Video => element(doc, "video", &[]),
         kind => {
             let attrs: Vec<(&str, String)> = nd.model.iter().map(|m| ("model", m.clone())).collect();
             element(doc, kind.tag(), &attrs)
@@ -166,8 +161,7 @@ pub fn apply_plan(doc: &mut Document, topology: &Topology, plan: &Plan) {
             Target::Added(a) => {
                 let nd = &plan.added[a];
                 let el = new_device_element(doc, nd, f);
-                write_controller_fill(doc, el, &f.controller);
-                write_address(doc, el, f);
+                // Attach first so that children are indented like the rest of the document.
                 if nd.kind == Kind::Controller {
                     let is_pci = nd.ty.as_deref() == Some("pci");
                     let anchor = if is_pci { last_pci.or(last_ctl) } else { last_ctl };
@@ -184,6 +178,12 @@ pub fn apply_plan(doc: &mut Document, topology: &Topology, plan: &Plan) {
                 } else {
                     doc.append_child(devices, el);
                 }
+                if nd.kind == Kind::Video {
+                    let m = element(doc, "model", &[("type", nd.model.clone().unwrap_or_default())]);
+                    doc.append_child(el, m);
+                }
+                write_controller_fill(doc, el, &f.controller);
+                write_address(doc, el, f);
             }
         }
     }

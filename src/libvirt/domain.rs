@@ -176,6 +176,7 @@ impl Reader<'_> {
                 d.ty = attr("type");
                 d.model = attr("model");
                 d.index = self.number(id, "index", "controller")?;
+                d.ports = self.number(id, "ports", "controller")?;
                 d.master_startport = self.doc.child(id, "master").map(|m| self.number(m, "startport", "controller master")).transpose()?.flatten();
                 if d.ty.as_deref() == Some("pci") {
                     if let Some(i) = d.index {
@@ -219,7 +220,8 @@ impl Reader<'_> {
                 d.sub = child("driver", "type");
                 d.name = child("target", "dir");
             }
-            Kind::Serial => {
+            Kind::Serial | Kind::Channel | Kind::Console => {
+                d.ty = attr("type");
                 d.sub = child("target", "type");
             }
             Kind::Pstore => {
@@ -233,6 +235,11 @@ impl Reader<'_> {
             }
         }
         d.address = self.address(id)?;
+        if let Some(a) = self.doc.child(id, "address") {
+            if self.attr(a, "type").as_deref() != Some("pci") {
+                d.addr_controller = self.number(a, "controller", "address")?;
+            }
+        }
         let _ = machine;
         Ok(d)
     }

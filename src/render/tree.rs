@@ -3,11 +3,11 @@
 
 use std::fmt::Write as _;
 
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value, json};
 
 use crate::core::address::PciAddr;
 use crate::core::topology::{PciController, Topology};
-use crate::core::view::{tree_view, BusNode, Dangling, DeviceNode, SlotNode, TreeView};
+use crate::core::view::{BusNode, Dangling, DeviceNode, SlotNode, TreeView, tree_view};
 
 /// The connectors of one drawing style.
 struct Style {
@@ -39,10 +39,23 @@ pub fn render_text(topology: &Topology, ascii: bool) -> String {
     let view = tree_view(topology);
     let style = if ascii { &ASCII } else { &UNICODE };
     let mut out = String::new();
-    let name = if view.name.is_empty() { "(unnamed)" } else { view.name.as_str() };
+    let name = if view.name.is_empty() {
+        "(unnamed)"
+    } else {
+        view.name.as_str()
+    };
     let m = &view.machine;
-    let mt = if m.machine_type.is_empty() { "?" } else { m.machine_type.as_str() };
-    let _ = writeln!(out, "{name}  machine={mt} ({}, {})", m.class.name(), m.arch_name);
+    let mt = if m.machine_type.is_empty() {
+        "?"
+    } else {
+        m.machine_type.as_str()
+    };
+    let _ = writeln!(
+        out,
+        "{name}  machine={mt} ({}, {})",
+        m.class.name(),
+        m.arch_name
+    );
     match &view.root {
         Some(root) => {
             let mut line = format!("{} #{}", root.model().name(), root.index);
@@ -57,7 +70,11 @@ pub fn render_text(topology: &Topology, ascii: bool) -> String {
     }
     if !view.virtio_mmio.is_empty() {
         out.push_str("\nvirtio-mmio\n");
-        let items: Vec<Item> = view.virtio_mmio.iter().map(|d| Item::Device(device_line(d, None), d)).collect();
+        let items: Vec<Item> = view
+            .virtio_mmio
+            .iter()
+            .map(|d| Item::Device(device_line(d, None), d))
+            .collect();
         items_text(&mut out, &items, "", style);
     }
     if !view.unassigned.is_empty() {
@@ -81,7 +98,12 @@ pub fn render_text(topology: &Topology, ascii: bool) -> String {
             .dangling
             .iter()
             .map(|Dangling { device, problem }| {
-                let line = format!("{}{}{}", device_line(device, device.pci), style.dash, problem.message());
+                let line = format!(
+                    "{}{}{}",
+                    device_line(device, device.pci),
+                    style.dash,
+                    problem.message()
+                );
                 Item::Device(line, device)
             })
             .collect();
@@ -189,12 +211,22 @@ fn free_line(bus: &BusNode) -> Option<String> {
         return None;
     }
     if bus.is_empty_port() {
-        return Some(if bus.hotplug { "(empty, hotplug slot)" } else { "(empty, hotplug off)" }.into());
+        return Some(
+            if bus.hotplug {
+                "(empty, hotplug slot)"
+            } else {
+                "(empty, hotplug off)"
+            }
+            .into(),
+        );
     }
     let n = bus.free_slots.len();
     let plural = if n == 1 { "" } else { "s" };
     let hotplug = if bus.hotplug { ", hotplug" } else { "" };
-    Some(format!("({n} free slot{plural}: {}{hotplug})", slot_ranges(&bus.free_slots)))
+    Some(format!(
+        "({n} free slot{plural}: {}{hotplug})",
+        slot_ranges(&bus.free_slots)
+    ))
 }
 
 /// `03-1d, 1f`: sorted slot numbers folded into hex ranges.
@@ -208,7 +240,11 @@ fn slot_ranges(slots: &[u8]) -> String {
             i += 1;
             end = slots[i];
         }
-        parts.push(if start == end { format!("{start:02x}") } else { format!("{start:02x}-{end:02x}") });
+        parts.push(if start == end {
+            format!("{start:02x}")
+        } else {
+            format!("{start:02x}-{end:02x}")
+        });
         i += 1;
     }
     parts.join(", ")
@@ -218,7 +254,8 @@ fn slot_ranges(slots: &[u8]) -> String {
 /// in the README ("tree --json").
 pub fn render_json(topology: &Topology) -> String {
     let view = tree_view(topology);
-    let mut s = serde_json::to_string_pretty(&view_json(&view)).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
+    let mut s = serde_json::to_string_pretty(&view_json(&view))
+        .unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
     s.push('\n');
     s
 }
@@ -306,7 +343,7 @@ fn device_json(d: &DeviceNode) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::libvirt::{read_topology, Document};
+    use crate::libvirt::{Document, read_topology};
 
     fn topo(xml: &str) -> Topology {
         let doc = Document::parse(xml).expect("test XML parses");
@@ -371,7 +408,10 @@ dangling (not attached to the tree)
         assert_eq!(port["kind"], "controller");
         assert_eq!(port["address"], "00:02.0");
         assert_eq!(port["bus"]["target"]["port"], 16);
-        assert_eq!(port["bus"]["slots"][0]["device"]["qemu_device"], "virtio-blk-pci");
+        assert_eq!(
+            port["bus"]["slots"][0]["device"]["qemu_device"],
+            "virtio-blk-pci"
+        );
         assert_eq!(port["bus"]["slots"][0]["device"]["name"], "vda");
         let off = &slots[2]["device"]["bus"];
         assert_eq!(off["empty_port"], true);

@@ -1244,6 +1244,7 @@ impl<'t> Assigner<'t> {
     }
 
     fn run(mut self) -> Result<Plan, Diagnostic> {
+        validate_devices(self.topo)?;
         self.prepare()?;
         self.validate_controllers()?;
         if self.topo.default_root().is_none() && !self.items.iter().any(|i| i.pci.is_some()) {
@@ -1441,6 +1442,108 @@ impl<'t> Assigner<'t> {
         let _ = ControllerFill::is_empty;
         plan
     }
+}
+
+/// Device rules libvirt checks when it parses and validates a domain, beyond slots.
+fn validate_devices(topo: &Topology) -> Result<(), Diagnostic> {
+    let x86 = topo.machine.arch.is_x86();
+    let e = |code: &'static str, i: usize, msg: String| Diagnostic::new(code, msg).on(Some(i));
+    if x86 && topo.efi && !topo.acpi {
+        return Err(Diagnostic::new("VP0302", "UEFI requires ACPI on this architecture")
+            .hint("add <acpi/> to <features>"));
+    }
+    let mut primaries = 0;
+    let mut host_addrs: Vec<&str> = Vec::new();
+    for (i, d) in topo.devices.iter().enumerate() {
+        let non_pci = matches!(&d.address, Some(Address::Other(_) | Address::VirtioMmio | Address::Unassigned));
+        let model = d.model.as_deref().unwrap_or("");
+        match d.kind {
+            Kind::Controller if d.is_pci_root() && d.address.is_some() => {
+                return Err(e("VP0201", i, "pci-root and pcie-root controllers should not have an address".into())
+                    .hint("remove the <address> of the root controller"));
+            }
+            Kind::Controller => {
+                if let Some(p) = &d.pci {
+                    if let Some(n) = p.numa_node {
+                        if n >= topo.numa_cells {
+                            return Err(e(
+                                "VP0203",
+                                i,
+                                format!(
+                                    "{} with index {} is configured for a NUMA node ({n}) not present in the domain's <cpu><numa> array ({})",
+                                    p.model.name(),
+                                    d.index.unwrap_or(0),
+                                    topo.numa_cells
+                                ),
+                            )
+                            .hint("define the NUMA cell under <cpu><numa> or pick an existing node"));
+                        }
+                    }
+                }
+                if d.ty.as_deref() == Some("usb") && d.master_startport.is_some() {
+                    let has_master = topo.devices.iter().any(|o| {
+                        o.kind == Kind::Controller
+                            && o.ty.as_deref() == Some("usb")
+                            && o.index == d.index
+                            && o.master_startport.is_none()
+                    });
+                    if !has_master {
+                        return Err(e("VP0302", i, "No master USB controller specified".into())
+                            .hint("add the ich9-ehci1 controller with the same index"));
+                    }
+                }
+            }
+            Kind::Video => {
+                if d.primary {
+                    primaries += 1;
+                    if primaries > 1 {
+                        return Err(e("VP0302", i, "Only one primary video device is supported".into()));
+                    }
+                }
+                if model == "ramfb" && d.address.is_some() {
+                    return Err(e("VP0302", i, "address not supported for video type ramfb".into())
+                        .hint("ramfb is not a PCI device: remove its <address>"));
+                }
+            }
+            Kind::Iommu if model == "virtio" => {
+                if d.driver_attrs {
+                    return Err(e("VP0302", i, "iommu model 'virtio' doesn't support additional attributes".into()));
+                }
+                if non_pci {
+                    return Err(e("VP0302", i, "IOMMU device: 'virtio' needs a PCI address".into()));
+                }
+                if x86 && !topo.acpi {
+                    return Err(e("VP0302", i, "IOMMU device: 'virtio' requires ACPI".into())
+                        .hint("add <acpi/> to <features>"));
+                }
+            }
+            Kind::Panic if d.effective_model(&topo.machine).as_deref() == Some("pvpanic") && non_pci => {
+                return Err(e("VP0302", i, "pvpanic is supported only with PCI address type".into()));
+            }
+            Kind::Disk if d.bus.as_deref() == Some("usb") && d.pci_addr().is_some() => {
+                return Err(e("VP0302", i, "unexpected address type for usb disk".into())
+                    .hint("a USB disk sits on a USB port, not a PCI slot: remove its PCI address"));
+            }
+            Kind::Hostdev => {
+                if let Some(a) = &d.source_addr {
+                    if host_addrs.contains(&a.as_str()) {
+                        return Err(e("VP0302", i, "Hostdev already exists in the domain configuration".into())
+                            .hint(format!("host device {a} is assigned twice")));
+                    }
+                    host_addrs.push(a);
+                }
+                if d.ty.as_deref() == Some("scsi_host") && d.boot {
+                    return Err(e(
+                        "VP0302",
+                        i,
+                        "booting from assigned devices is not supported by vhost SCSI devices".into(),
+                    ));
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 /// Runs libvirt's address assignment on a topology.

@@ -87,6 +87,14 @@ pub struct Device {
     pub addr_controller: Option<u32>,
     /// virtio-serial controllers: `ports=`.
     pub ports: Option<u32>,
+    /// `<model primary='yes'>` on a video device.
+    pub primary: bool,
+    /// The element has a `<driver>` child with attributes.
+    pub driver_attrs: bool,
+    /// The element has a `<boot order>`.
+    pub boot: bool,
+    /// Host device source address (`0000:00:19.0`), for duplicates.
+    pub source_addr: Option<String>,
     /// 1-based source line, for messages.
     pub line: u32,
 }
@@ -108,6 +116,10 @@ impl Device {
             master_startport: None,
             addr_controller: None,
             ports: None,
+            primary: false,
+            driver_attrs: false,
+            boot: false,
+            source_addr: None,
             line: 0,
         }
     }
@@ -251,6 +263,12 @@ pub struct Topology {
     pub machine: Machine,
     /// Every device under `<devices>` in document order (controllers included).
     pub devices: Vec<Device>,
+    /// `<features><acpi/>` is present.
+    pub acpi: bool,
+    /// UEFI firmware (`<os firmware='efi'>` or a pflash `<loader>`).
+    pub efi: bool,
+    /// Number of `<cpu><numa><cell>` elements.
+    pub numa_cells: u32,
 }
 
 impl Topology {

@@ -7,6 +7,7 @@
 //! view never fails; judging whether libvirt would accept the layout is the job of the
 //! diagnostics, not of this module.
 
+use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::address::{Address, PciAddr};
@@ -244,16 +245,19 @@ impl<'a> Builder<'a> {
         let mut on_bus: BTreeMap<u32, Vec<usize>> = BTreeMap::new();
         for (i, d) in topo.devices.iter().enumerate() {
             if let (Some(_), Some(index)) = (&d.pci, d.index) {
-                if owner.contains_key(&index) {
-                    duplicates.insert(i);
-                } else {
-                    owner.insert(index, i);
+                match owner.entry(index) {
+                    Entry::Vacant(e) => {
+                        e.insert(i);
+                    }
+                    Entry::Occupied(_) => {
+                        duplicates.insert(i);
+                    }
                 }
             }
-            if let Some(a) = d.pci_addr() {
-                if a.domain == 0 {
-                    on_bus.entry(a.bus).or_default().push(i);
-                }
+            if let Some(a) = d.pci_addr()
+                && a.domain == 0
+            {
+                on_bus.entry(a.bus).or_default().push(i);
             }
         }
         Builder {
@@ -327,10 +331,11 @@ impl<'a> Builder<'a> {
         // within a group so the first element written wins a contested address.
         let mut groups: BTreeMap<(u8, u8), Vec<usize>> = BTreeMap::new();
         for &i in self.on_bus.get(&index).map(Vec::as_slice).unwrap_or(&[]) {
-            if !self.placed[i] && !self.duplicates.contains(&i) {
-                if let Some(a) = self.topo.devices[i].pci_addr() {
-                    groups.entry((a.slot, a.function)).or_default().push(i);
-                }
+            if !self.placed[i]
+                && !self.duplicates.contains(&i)
+                && let Some(a) = self.topo.devices[i].pci_addr()
+            {
+                groups.entry((a.slot, a.function)).or_default().push(i);
             }
         }
         let mut slots = Vec::new();
@@ -453,10 +458,10 @@ impl<'a> Builder<'a> {
             }
         }
         for i in 0..self.topo.devices.len() {
-            if !self.placed[i] {
-                if let Some(a) = self.topo.devices[i].pci_addr() {
-                    self.dangle(i, Problem::Unreachable(a.bus));
-                }
+            if !self.placed[i]
+                && let Some(a) = self.topo.devices[i].pci_addr()
+            {
+                self.dangle(i, Problem::Unreachable(a.bus));
             }
         }
     }
@@ -506,11 +511,12 @@ impl<'a> Builder<'a> {
             controller: d.pci.clone(),
             bus: None,
         };
-        if let (Some(p), Some(index)) = (&d.pci, d.index) {
-            if self.owner.get(&index) == Some(&i) && !self.expanded.contains(&index) {
-                let bus = self.bus(index, p.clone(), false, Some(d.origin));
-                node.bus = Some(Box::new(bus));
-            }
+        if let (Some(p), Some(index)) = (&d.pci, d.index)
+            && self.owner.get(&index) == Some(&i)
+            && !self.expanded.contains(&index)
+        {
+            let bus = self.bus(index, p.clone(), false, Some(d.origin));
+            node.bus = Some(Box::new(bus));
         }
         node
     }

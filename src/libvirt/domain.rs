@@ -193,6 +193,7 @@ impl Reader<'_> {
             }
             Kind::Video => {
                 d.model = child("model", "type");
+                d.primary = child("model", "primary").as_deref() == Some("yes");
             }
             Kind::Hostdev => {
                 d.ty = attr("type");
@@ -201,7 +202,9 @@ impl Reader<'_> {
                     if let Some(a) = self.doc.child(src, "address") {
                         let get = |n: &str| self.attr(a, n).and_then(|v| parse_number(&v));
                         if let (Some(b), Some(s), Some(f)) = (get("bus"), get("slot"), get("function")) {
-                            d.name = Some(format!("host {:04x}:{b:02x}:{s:02x}.{f:x}", get("domain").unwrap_or(0)));
+                            let bdf = format!("{:04x}:{b:02x}:{s:02x}.{f:x}", get("domain").unwrap_or(0));
+                            d.name = Some(format!("host {bdf}"));
+                            d.source_addr = Some(bdf);
                         }
                     }
                 }
@@ -209,6 +212,7 @@ impl Reader<'_> {
             Kind::Input => {
                 d.ty = attr("type");
                 d.bus = attr("bus");
+                d.model = attr("model");
             }
             Kind::Shmem => {
                 d.model = child("model", "type");
@@ -235,6 +239,8 @@ impl Reader<'_> {
             }
         }
         d.address = self.address(id)?;
+        d.driver_attrs = self.doc.child(id, "driver").is_some_and(|dr| !self.doc.element(dr).attrs.is_empty());
+        d.boot = self.doc.child(id, "boot").is_some();
         if let Some(a) = self.doc.child(id, "address") {
             if self.attr(a, "type").as_deref() != Some("pci") {
                 d.addr_controller = self.number(a, "controller", "address")?;
@@ -286,5 +292,23 @@ pub fn read_topology(doc: &Document) -> Result<Topology, DomainError> {
             devices.push(r.device(id, &machine)?);
         }
     }
-    Ok(Topology { name, machine, devices })
+    let features = doc.child(root, "features");
+    let acpi = features.is_some_and(|f| doc.child(f, "acpi").is_some());
+    let os = doc.child(root, "os");
+    let efi = os.is_some_and(|os| {
+        r.attr(os, "firmware").as_deref() == Some("efi")
+            || doc.child(os, "loader").is_some_and(|l| r.attr(l, "type").as_deref() == Some("pflash"))
+    });
+    let numa_cells = doc
+        .child(root, "cpu")
+        .and_then(|c| doc.child(c, "numa"))
+        .map_or(0, |n| doc.child_elements(n).filter(|&c| doc.element(c).name == "cell").count() as u32);
+    Ok(Topology {
+        name,
+        machine,
+        devices,
+        acpi,
+        efi,
+        numa_cells,
+    })
 }

@@ -1,3 +1,7 @@
-//! Integration tests, one module per area.
+//! Integration tests, one module per area, in one test binary.
 
+mod conformance;
+mod roundtrip;
+mod support;
+mod tidy;
 mod tree;

@@ -20,9 +20,15 @@ fn guests(dir: &str) -> Vec<PathBuf> {
 }
 
 fn load(path: &Path) -> Topology {
-    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let doc = Document::parse_bytes(&bytes).unwrap_or_else(|e| panic!("{}: {e:?}", path.display()));
-    read_topology(&doc).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    try_load(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// The topology, or the error `virt-pci tree` would report instead of a tree.
+fn try_load(path: &Path) -> Result<Topology, String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("cannot read: {e}"))?;
+    let doc = Document::parse_bytes(&bytes)
+        .map_err(|e| format!("{}:{}: error: {}", e.pos.line, e.pos.column, e.message))?;
+    read_topology(&doc).map_err(|e| format!("{e}"))
 }
 
 fn stem(path: &Path) -> String {
@@ -48,7 +54,9 @@ fn text_tree_of_every_guest() {
     for (prefix, dir) in [("guests", "tests/guests"), ("examples", "assets/examples")] {
         for path in guests(dir) {
             seen += 1;
-            let text = render_text(&load(&path), false);
+            // A guest the reader refuses has its error as the snapshot, so that a
+            // fixture meant for the parser does not stop the others.
+            let text = try_load(&path).map_or_else(|e| e, |t| render_text(&t, false));
             let name = format!("{prefix}__{}", stem(&path));
             if !snapshot(&path, || insta::assert_snapshot!(name.clone(), text)) {
                 failed.push(name);

@@ -539,9 +539,38 @@ impl<'t> Assigner<'t> {
     /// Controllers without `index` get the lowest unused one of their type, in
     /// document order.
     fn fill_indexes(&mut self) -> Result<(), Diagnostic> {
+        let is_usb2 = |it: &Item| it.is_ctl("usb") && USB2_COMPANIONS.iter().any(|(m, _)| it.model.as_deref() == Some(m));
+        // The USB controller seen last, for index-less USB2 companions: they join the
+        // group of the controller before them unless that group already has their model.
+        let mut last_usb: Option<usize> = None;
         for i in 0..self.items.len() {
-            if self.items[i].kind != Kind::Controller || self.items[i].index.is_some() {
+            if self.items[i].kind != Kind::Controller {
                 continue;
+            }
+            if self.items[i].index.is_some() {
+                if self.items[i].is_ctl("usb") {
+                    last_usb = Some(i);
+                }
+                continue;
+            }
+            if is_usb2(&self.items[i]) {
+                if let Some(prev) = last_usb.filter(|&p| is_usb2(&self.items[p])) {
+                    let group = self.items[prev].index;
+                    let model = self.items[i].model.clone();
+                    let taken = self
+                        .items
+                        .iter()
+                        .any(|o| o.is_ctl("usb") && o.index == group && o.model == model);
+                    if !taken {
+                        self.items[i].index = group;
+                        self.items[i].index_filled = true;
+                        last_usb = Some(i);
+                        continue;
+                    }
+                }
+            }
+            if self.items[i].is_ctl("usb") {
+                last_usb = Some(i);
             }
             let ty = self.items[i].ty.clone();
             let mut n = 0;

@@ -14,7 +14,7 @@ use super::address::{Address, PciAddr};
 use super::device::{Kind, SlotClass};
 use super::machine::Machine;
 use super::pci::PciModel;
-use super::topology::{Device, Origin, PciController, Topology, chipset};
+use super::topology::{ChipsetFunction, Device, Origin, PciController, Topology, chipset};
 
 /// The whole view of one guest.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -211,6 +211,8 @@ fn label(dev: &Device, machine: &Machine) -> String {
     let tag = dev.kind.tag();
     match (&dev.ty, dev.kind, described.strip_prefix(tag)) {
         (Some(ty), Kind::Input | Kind::Hostdev, Some(rest)) => format!("{tag} {ty}{rest}"),
+        // The model does not keep the name of elements it does not know.
+        (_, Kind::Unknown, Some(rest)) => format!("unknown element{rest}"),
         _ => described,
     }
 }
@@ -259,6 +261,16 @@ impl<'a> Builder<'a> {
             {
                 on_bus.entry(a.bus).or_default().push(i);
             }
+        }
+        // A root written without `index` is the root: libvirt gives a controller with
+        // no index the lowest free one, which is 0 when nothing else claims it.
+        if !owner.contains_key(&0)
+            && let Some(i) = topo
+                .devices
+                .iter()
+                .position(|d| d.index.is_none() && d.is_pci_root())
+        {
+            owner.insert(0, i);
         }
         Builder {
             topo,
@@ -341,6 +353,9 @@ impl<'a> Builder<'a> {
         let mut slots = Vec::new();
         if index == 0 {
             for cf in chipset(self.topo.machine.class) {
+                if self.replaced(cf) {
+                    continue;
+                }
                 let group = groups
                     .remove(&(cf.addr.slot, cf.addr.function))
                     .unwrap_or_default();
@@ -384,14 +399,25 @@ impl<'a> Builder<'a> {
         }
     }
 
+    /// True when the XML element that would stand for `cf` is there but is something
+    /// else (USB index 0 as qemu-xhci or `none` on i440fx): then the function does not
+    /// exist and its address is an ordinary free one.
+    fn replaced(&self, cf: &ChipsetFunction) -> bool {
+        let Some((kind, ty, index)) = cf.xml else {
+            return false;
+        };
+        self.topo.devices.iter().any(|d| {
+            d.kind == kind
+                && d.ty.as_deref() == Some(ty)
+                && d.index.unwrap_or(0) == index
+                && !cf.stands_for(d, &self.topo.machine)
+        })
+    }
+
     /// A chipset function's slot: the XML element standing for it (addressed there,
     /// or without an address, since libvirt pins it there anyway), else the bare
     /// function. Anything else addressed there is dangling.
-    fn chipset_slot(
-        &mut self,
-        cf: &super::topology::ChipsetFunction,
-        group: Vec<usize>,
-    ) -> SlotNode {
+    fn chipset_slot(&mut self, cf: &ChipsetFunction, group: Vec<usize>) -> SlotNode {
         let machine = &self.topo.machine;
         let devices = &self.topo.devices;
         let stands = |i: &usize| cf.stands_for(&devices[*i], machine);
@@ -531,6 +557,9 @@ mod tests {
             name: "t".into(),
             machine: Machine::new(arch, machine),
             devices,
+            acpi: true,
+            efi: false,
+            numa_cells: 0,
         }
     }
 
@@ -667,7 +696,8 @@ mod tests {
         assert!(slot(root, 1, 2).device.is_some());
         let v = tree_view(&topo("pc", "x86_64", vec![xhci]));
         let root = v.root.as_ref().expect("root");
-        assert!(slot(root, 1, 2).device.is_none());
+        // No UHCI, so 00:01.2 is not part of the machine: not locked, not listed.
+        assert!(root.slots.iter().all(|s| s.addr != PciAddr::new(0, 1, 2)));
         assert_eq!(v.unassigned.len(), 1);
     }
 
@@ -762,6 +792,19 @@ mod tests {
                 .as_ref()
                 .is_some_and(|r| r.slots.is_empty() && r.free_slots.len() == 31)
         );
+    }
+
+    #[test]
+    fn root_without_index_is_the_root() {
+        let mut root = pci_ctl(1, 0, PciModel::PcieRoot);
+        root.index = None;
+        let v = tree_view(&topo("virt", "riscv64", vec![root]));
+        assert!(
+            v.root
+                .as_ref()
+                .is_some_and(|r| !r.implicit && r.origin == Some(Origin(1)))
+        );
+        assert!(v.unassigned.is_empty());
     }
 
     #[test]

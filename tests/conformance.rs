@@ -1,0 +1,183 @@
+//! libvirt's own test cases: our assigner must give every device the address libvirt
+//! gives it and refuse what libvirt refuses. The comparison mirrors
+//! `../shared/conformance/score.py`. Cases that still differ are listed, each with its
+//! reason, in `tests/conformance-known-differences.tsv`; the test fails when a listed
+//! case starts to pass (so the list only shrinks) or an unlisted case fails.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use crate::support;
+use virt_pci::core::assign::assign;
+use virt_pci::libvirt::{apply_plan, read_topology, Document, NodeId};
+
+type Key = (String, String, Option<i64>);
+type Value = (Option<Vec<i64>>, Vec<String>);
+
+fn int(v: Option<String>) -> Option<i64> {
+    let v = v?;
+    let v = v.trim();
+    match v.strip_prefix("0x") {
+        Some(h) => i64::from_str_radix(h, 16).ok(),
+        None => v.parse().ok(),
+    }
+}
+
+fn address(doc: &Document, el: NodeId) -> Option<Vec<i64>> {
+    let a = doc.child(el, "address")?;
+    match doc.attr(a, "type").as_deref() {
+        Some("pci") => Some(vec![
+            0,
+            int(doc.attr(a, "domain")).unwrap_or(0),
+            int(doc.attr(a, "bus")).unwrap_or(0),
+            int(doc.attr(a, "slot")).unwrap_or(0),
+            int(doc.attr(a, "function")).unwrap_or(0),
+            i64::from(doc.attr(a, "multifunction").as_deref() == Some("on")),
+        ]),
+        Some("virtio-mmio") => Some(vec![1]),
+        _ => None,
+    }
+}
+
+/// Device identity -> (address, PCI controller facts), as score.py computes it.
+pub fn address_map(text: &str) -> BTreeMap<Key, Value> {
+    let doc = Document::parse(text).unwrap();
+    let mut out = BTreeMap::new();
+    let Some(devices) = doc.child(doc.root(), "devices") else { return out };
+    let mut ordinals: BTreeMap<String, i64> = BTreeMap::new();
+    for el in doc.child_elements(devices) {
+        let tag = doc.element(el).name.clone();
+        let key = match tag.as_str() {
+            "controller" => (tag.clone(), doc.attr(el, "type").unwrap_or_default(), int(doc.attr(el, "index"))),
+            "disk" => (
+                tag.clone(),
+                doc.child(el, "target").and_then(|t| doc.attr(t, "dev")).unwrap_or_default(),
+                None,
+            ),
+            _ => {
+                let n = ordinals.entry(tag.clone()).or_insert(0);
+                *n += 1;
+                (tag.clone(), String::new(), Some(*n - 1))
+            }
+        };
+        let addr = address(&doc, el);
+        let mut extra = Vec::new();
+        if tag == "controller" && doc.attr(el, "type").as_deref() == Some("pci") {
+            extra.push(doc.attr(el, "model").unwrap_or_default());
+            extra.push(doc.child(el, "model").and_then(|m| doc.attr(m, "name")).unwrap_or_default());
+            if let Some(t) = doc.child(el, "target") {
+                for k in ["chassisNr", "chassis", "port", "busNr"] {
+                    if let Some(v) = int(doc.attr(t, k)) {
+                        extra.push(format!("{k}={v}"));
+                    }
+                }
+                if let Some(n) = doc.child(t, "node") {
+                    extra.push(format!("node={}", doc.text(n).trim()));
+                }
+            }
+        }
+        if addr.is_none() && extra.is_empty() {
+            continue;
+        }
+        out.insert(key, (addr, extra));
+    }
+    out
+}
+
+/// Runs our assigner on one input; `Err` when we refuse it.
+pub fn run_assign(input: &str) -> Result<String, String> {
+    let mut doc = Document::parse(input).map_err(|e| e.to_string())?;
+    let topo = read_topology(&doc).map_err(|e| e.to_string())?;
+    let plan = assign(&topo).map_err(|d| d.to_string())?;
+    apply_plan(&mut doc, &topo, &plan);
+    Ok(doc.write())
+}
+
+/// Whether our answer matches libvirt's for the case `name` in `dir`.
+fn case_matches(dir: &Path, name: &str) -> Result<(), String> {
+    let input = std::fs::read_to_string(dir.join(format!("{name}.in.xml"))).unwrap();
+    let ours = run_assign(&input);
+    let out = dir.join(format!("{name}.out.xml"));
+    if out.exists() {
+        let ours = ours.map_err(|e| format!("rejected, libvirt accepts: {e}"))?;
+        let want = address_map(&std::fs::read_to_string(out).unwrap());
+        let got = address_map(&ours);
+        if want != got {
+            let first = want
+                .iter()
+                .find(|(k, v)| got.get(*k) != Some(*v))
+                .map(|(k, v)| format!("{k:?}: libvirt={v:?} ours={:?}", got.get(k)))
+                .or_else(|| got.keys().find(|k| !want.contains_key(*k)).map(|k| format!("{k:?}: only ours")))
+                .unwrap_or_default();
+            return Err(format!("differs: {first}"));
+        }
+        Ok(())
+    } else if ours.is_ok() {
+        Err("accepted, libvirt rejects".into())
+    } else {
+        Ok(())
+    }
+}
+
+fn known_differences() -> BTreeMap<String, String> {
+    let text = std::fs::read_to_string(support::root().join("tests/conformance-known-differences.tsv")).unwrap();
+    text.lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .filter_map(|l| l.split_once('\t'))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+#[test]
+fn libvirt_conformance() {
+    let Some(shared) = support::shared() else { return };
+    let known = known_differences();
+    let mut total = 0;
+    let mut passed = 0;
+    let mut unexpected = Vec::new();
+    let mut fixed = Vec::new();
+    for version in ["libvirt-11.3.0", "libvirt-9.0.0"] {
+        let dir = shared.join("conformance").join(version);
+        for f in support::files(&dir, ".in.xml") {
+            let name = f.file_name().unwrap().to_string_lossy().trim_end_matches(".in.xml").to_string();
+            if !dir.join(format!("{name}.out.xml")).exists() && !dir.join(format!("{name}.err.txt")).exists() {
+                continue;
+            }
+            total += 1;
+            let id = format!("{version}/{name}");
+            match (case_matches(&dir, &name), known.contains_key(&id)) {
+                (Ok(()), false) => passed += 1,
+                (Ok(()), true) => fixed.push(id),
+                (Err(_), true) => {}
+                (Err(e), false) => unexpected.push(format!("{id}: {e}")),
+            }
+        }
+    }
+    eprintln!(
+        "libvirt conformance: {} of {total} cases match ({} known differences)",
+        passed + fixed.len(),
+        known.len()
+    );
+    assert!(unexpected.is_empty(), "cases that differ from libvirt and are not listed:\n{}", unexpected.join("\n"));
+    assert!(
+        fixed.is_empty(),
+        "listed as differing but now match libvirt; remove them from tests/conformance-known-differences.tsv:\n{}",
+        fixed.join("\n")
+    );
+}
+
+#[test]
+fn assign_is_idempotent_on_the_corpus() {
+    let Some(shared) = support::shared() else { return };
+    let mut checked = 0;
+    for version in ["libvirt-11.3.0", "libvirt-9.0.0"] {
+        for f in support::files(&shared.join("conformance").join(version), ".in.xml") {
+            let input = std::fs::read_to_string(&f).unwrap();
+            let Ok(once) = run_assign(&input) else { continue };
+            let twice = run_assign(&once).unwrap_or_else(|e| panic!("{}: second assign refused: {e}", f.display()));
+            assert!(once == twice, "{}: assign(assign(x)) != assign(x)", f.display());
+            checked += 1;
+        }
+    }
+    assert!(checked > 250, "only {checked} cases checked");
+}

@@ -192,13 +192,19 @@ impl Set {
             }
         } else if flags.any(Flags::PCIE_DEVICE.or(Flags::UPSTREAM_PORT)) {
             model = PciModel::PcieRootPort;
-        } else {
+        } else if flags.any(Flags::TYPES.without(Flags::ENDPOINTS)) {
             return Err(Diagnostic::new(
                 "VP0107",
                 format!(
-                    "Cannot automatically add a new PCI bus for a device with connect flags {:02x}",
-                    flags.0
+                    "a PCI slot is needed to connect a PCI controller model='{}', but none is available, and it cannot be automatically added",
+                    flags.slot_description()
                 ),
+            )
+            .hint("the root bus is full: use a pcie-expander-bus or a switch, or fewer controllers"));
+        } else {
+            return Err(Diagnostic::new(
+                "VP0107",
+                "Cannot automatically add a new PCI bus for a device of this kind",
             )
             .hint("add the controller it needs by hand"));
         }

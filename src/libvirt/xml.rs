@@ -725,8 +725,12 @@ fn split_start_tag(raw: &str, self_closing: bool) -> Result<(String, Vec<Attr>, 
         if attrs.iter().any(|a| a.name == attr_name) {
             return Err((name_start, format!("attribute '{attr_name}' appears twice in <{name}>")));
         }
+        // Entities declared in the document's own DTD are legal; they are kept as
+        // written and never expanded. Only a stray '&' is an error.
         if let Err(m) = decode(&raw_value) {
-            return Err((value_start, format!("attribute '{attr_name}': {m}")));
+            if !m.starts_with("entity ") {
+                return Err((value_start, format!("attribute '{attr_name}': {m}")));
+            }
         }
         attrs.push(Attr {
             lead: raw[ws_start..name_start].to_string(),

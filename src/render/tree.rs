@@ -159,7 +159,8 @@ fn slot_item(slot: &SlotNode) -> Item<'_> {
 }
 
 /// `01:00.0 disk virtio (vda) [virtio-blk-pci]`, with the controller's target
-/// settings for PCI controllers.
+/// settings for PCI controllers. `multifunction` is left to the JSON: the functions
+/// of a slot already show next to each other, and it keeps port lines in 80 columns.
 fn device_line(d: &DeviceNode, addr: Option<PciAddr>) -> String {
     let mut line = String::new();
     if let Some(a) = addr {
@@ -172,9 +173,6 @@ fn device_line(d: &DeviceNode, addr: Option<PciAddr>) -> String {
     }
     if let Some(c) = &d.controller {
         line.push_str(&controller_attrs(c));
-    }
-    if d.multifunction == Some(true) {
-        line.push_str(" multifunction=on");
     }
     line
 }
@@ -370,7 +368,7 @@ mod tests {
 g  machine=pc-q35-7.2 (q35, x86_64)
 pcie-root #0
 ├─ 00:00.0 host bridge (MCH) locked
-├─ 00:02.0 pcie-root-port #1 [pcie-root-port] chassis=1 port=0x10 multifunction=on
+├─ 00:02.0 pcie-root-port #1 [pcie-root-port] chassis=1 port=0x10
 │  └─ 01:00.0 disk virtio (vda) [virtio-blk-pci]
 ├─ 00:02.1 pcie-root-port #2 [pcie-root-port] chassis=2 port=0x11 hotplug=off
 │  └─ (empty, hotplug off)

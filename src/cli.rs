@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use clap::{Parser, Subcommand};
 
 use crate::core::topology::Topology;
-use crate::libvirt::{read_topology, Document};
+use crate::libvirt::{Document, read_topology};
 
 /// Exit status: success, or a clean check.
 pub const EXIT_OK: i32 = 0;
@@ -93,14 +93,21 @@ pub fn load(path: &Path) -> Result<Loaded, Failure> {
         ("<stdin>".to_string(), buf)
     } else {
         let display = path.display().to_string();
-        let bytes = std::fs::read(path).map_err(|e| Failure::bad_input(format!("{display}: error: cannot read: {e}")))?;
+        let bytes = std::fs::read(path)
+            .map_err(|e| Failure::bad_input(format!("{display}: error: cannot read: {e}")))?;
         (display, bytes)
     };
     let doc = Document::parse_bytes(&bytes).map_err(|e| {
-        Failure::bad_input(format!("{display}:{}:{}: error: {}", e.pos.line, e.pos.column, e.message))
+        Failure::bad_input(format!(
+            "{display}:{}:{}: error: {}",
+            e.pos.line, e.pos.column, e.message
+        ))
     })?;
     let topology = read_topology(&doc).map_err(|e| {
-        Failure::bad_input(format!("{display}:{}:{}: error: {}", e.pos.line, e.pos.column, e.message))
+        Failure::bad_input(format!(
+            "{display}:{}:{}: error: {}",
+            e.pos.line, e.pos.column, e.message
+        ))
     })?;
     Ok(Loaded {
         path: display,
@@ -126,8 +133,14 @@ pub fn print(text: &str) -> Result<(), Failure> {
 /// flushed, then renamed over the target. With `backup`, the old file is kept as
 /// `path.bak` first.
 pub fn write_atomic(path: &Path, text: &str, backup: bool) -> std::io::Result<()> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let tmp = dir.join(format!(".{name}.virt-pci.{}.tmp", std::process::id()));
     {
         let mut f = std::fs::File::create(&tmp)?;
@@ -151,7 +164,11 @@ pub fn write_atomic(path: &Path, text: &str, backup: bool) -> std::io::Result<()
 pub fn run(args: Args) -> i32 {
     let result = match args.command {
         Command::Tree { file, json, ascii } => cmd_tree(&file, json, ascii),
-        Command::Assign { file, output, in_place } => cmd_assign(&file, output.as_deref(), in_place),
+        Command::Assign {
+            file,
+            output,
+            in_place,
+        } => cmd_assign(&file, output.as_deref(), in_place),
         Command::Check { files, json } => cmd_check(&files, json),
     };
     match result {
@@ -175,10 +192,22 @@ fn cmd_tree(file: &Path, json: bool, ascii: bool) -> Result<i32, Failure> {
 }
 
 /// Formats a diagnostic for stderr: `FILE:LINE: error [CODE]: message` plus the hint.
-pub fn format_diagnostic(path: &str, topology: &Topology, d: &crate::core::diag::Diagnostic) -> String {
-    let line = d.device.and_then(|i| topology.devices.get(i)).map(|dev| dev.line);
+pub fn format_diagnostic(
+    path: &str,
+    topology: &Topology,
+    d: &crate::core::diag::Diagnostic,
+) -> String {
+    let line = d
+        .device
+        .and_then(|i| topology.devices.get(i))
+        .map(|dev| dev.line);
     let mut s = match line {
-        Some(l) => format!("{path}:{l}: {} [{}]: {}", d.severity.name(), d.code, d.message),
+        Some(l) => format!(
+            "{path}:{l}: {} [{}]: {}",
+            d.severity.name(),
+            d.code,
+            d.message
+        ),
         None => format!("{path}: {} [{}]: {}", d.severity.name(), d.code, d.message),
     };
     if let Some(h) = &d.hint {
@@ -200,7 +229,9 @@ fn cmd_assign(file: &Path, output: Option<&Path>, in_place: bool) -> Result<i32,
     let text = loaded.doc.write();
     let dest = if in_place {
         if file == Path::new("-") {
-            return Err(Failure::bad_input("error: --in-place needs a file, not standard input".into()));
+            return Err(Failure::bad_input(
+                "error: --in-place needs a file, not standard input".into(),
+            ));
         }
         Some((file, true))
     } else {
@@ -232,11 +263,16 @@ fn cmd_check(files: &[PathBuf], json: bool) -> Result<i32, Failure> {
                 continue;
             }
         };
-        let diags: Vec<crate::core::diag::Diagnostic> = match crate::core::assign::assign(&loaded.topology) {
-            Ok(_) => Vec::new(),
-            Err(d) => vec![d],
-        };
-        if diags.iter().any(|d| d.severity == crate::core::diag::Severity::Error) && worst == EXIT_OK {
+        let diags: Vec<crate::core::diag::Diagnostic> =
+            match crate::core::assign::assign(&loaded.topology) {
+                Ok(_) => Vec::new(),
+                Err(d) => vec![d],
+            };
+        if diags
+            .iter()
+            .any(|d| d.severity == crate::core::diag::Severity::Error)
+            && worst == EXIT_OK
+        {
             worst = EXIT_REFUSED;
         }
         if diags.is_empty() {
@@ -260,10 +296,12 @@ fn cmd_check(files: &[PathBuf], json: bool) -> Result<i32, Failure> {
                 })
             })
             .collect();
-        reports.push(serde_json::json!({"file": loaded.path, "readable": true, "diagnostics": items}));
+        reports
+            .push(serde_json::json!({"file": loaded.path, "readable": true, "diagnostics": items}));
     }
     if json {
-        let out = serde_json::to_string_pretty(&serde_json::json!({ "files": reports })).unwrap_or_default();
+        let out = serde_json::to_string_pretty(&serde_json::json!({ "files": reports }))
+            .unwrap_or_default();
         print(&format!("{out}\n"))?;
     } else {
         print(&text)?;

@@ -3,7 +3,7 @@
 //! `core` is the pure model and its analyses; `libvirt` owns the lossless domain XML
 //! and maps it to and from the model; `render` turns the model into text and JSON.
 
+pub mod cli;
 pub mod core;
 pub mod libvirt;
-pub mod cli;
 pub mod render;

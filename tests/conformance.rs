@@ -9,7 +9,7 @@ use std::path::Path;
 
 use crate::support;
 use virt_pci::core::assign::assign;
-use virt_pci::libvirt::{apply_plan, read_topology, Document, NodeId};
+use virt_pci::libvirt::{Document, NodeId, apply_plan, read_topology};
 
 type Key = (String, String, Option<i64>);
 type Value = (Option<Vec<i64>>, Vec<String>);
@@ -43,15 +43,23 @@ fn address(doc: &Document, el: NodeId) -> Option<Vec<i64>> {
 pub fn address_map(text: &str) -> BTreeMap<Key, Value> {
     let doc = Document::parse(text).unwrap();
     let mut out = BTreeMap::new();
-    let Some(devices) = doc.child(doc.root(), "devices") else { return out };
+    let Some(devices) = doc.child(doc.root(), "devices") else {
+        return out;
+    };
     let mut ordinals: BTreeMap<String, i64> = BTreeMap::new();
     for el in doc.child_elements(devices) {
         let tag = doc.element(el).name.clone();
         let key = match tag.as_str() {
-            "controller" => (tag.clone(), doc.attr(el, "type").unwrap_or_default(), int(doc.attr(el, "index"))),
+            "controller" => (
+                tag.clone(),
+                doc.attr(el, "type").unwrap_or_default(),
+                int(doc.attr(el, "index")),
+            ),
             "disk" => (
                 tag.clone(),
-                doc.child(el, "target").and_then(|t| doc.attr(t, "dev")).unwrap_or_default(),
+                doc.child(el, "target")
+                    .and_then(|t| doc.attr(t, "dev"))
+                    .unwrap_or_default(),
                 None,
             ),
             _ => {
@@ -64,7 +72,11 @@ pub fn address_map(text: &str) -> BTreeMap<Key, Value> {
         let mut extra = Vec::new();
         if tag == "controller" && doc.attr(el, "type").as_deref() == Some("pci") {
             extra.push(doc.attr(el, "model").unwrap_or_default());
-            extra.push(doc.child(el, "model").and_then(|m| doc.attr(m, "name")).unwrap_or_default());
+            extra.push(
+                doc.child(el, "model")
+                    .and_then(|m| doc.attr(m, "name"))
+                    .unwrap_or_default(),
+            );
             if let Some(t) = doc.child(el, "target") {
                 for k in ["chassisNr", "chassis", "port", "busNr"] {
                     if let Some(v) = int(doc.attr(t, k)) {
@@ -107,7 +119,11 @@ fn case_matches(dir: &Path, name: &str) -> Result<(), String> {
                 .iter()
                 .find(|(k, v)| got.get(*k) != Some(*v))
                 .map(|(k, v)| format!("{k:?}: libvirt={v:?} ours={:?}", got.get(k)))
-                .or_else(|| got.keys().find(|k| !want.contains_key(*k)).map(|k| format!("{k:?}: only ours")))
+                .or_else(|| {
+                    got.keys()
+                        .find(|k| !want.contains_key(*k))
+                        .map(|k| format!("{k:?}: only ours"))
+                })
                 .unwrap_or_default();
             return Err(format!("differs: {first}"));
         }
@@ -120,7 +136,9 @@ fn case_matches(dir: &Path, name: &str) -> Result<(), String> {
 }
 
 fn known_differences() -> BTreeMap<String, String> {
-    let text = std::fs::read_to_string(support::root().join("tests/conformance-known-differences.tsv")).unwrap();
+    let text =
+        std::fs::read_to_string(support::root().join("tests/conformance-known-differences.tsv"))
+            .unwrap();
     text.lines()
         .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
         .filter_map(|l| l.split_once('\t'))
@@ -130,7 +148,9 @@ fn known_differences() -> BTreeMap<String, String> {
 
 #[test]
 fn libvirt_conformance() {
-    let Some(shared) = support::shared() else { return };
+    let Some(shared) = support::shared() else {
+        return;
+    };
     let known = known_differences();
     let mut total = 0;
     let mut passed = 0;
@@ -139,8 +159,15 @@ fn libvirt_conformance() {
     for version in ["libvirt-11.3.0", "libvirt-9.0.0"] {
         let dir = shared.join("conformance").join(version);
         for f in support::files(&dir, ".in.xml") {
-            let name = f.file_name().unwrap().to_string_lossy().trim_end_matches(".in.xml").to_string();
-            if !dir.join(format!("{name}.out.xml")).exists() && !dir.join(format!("{name}.err.txt")).exists() {
+            let name = f
+                .file_name()
+                .unwrap()
+                .to_string_lossy()
+                .trim_end_matches(".in.xml")
+                .to_string();
+            if !dir.join(format!("{name}.out.xml")).exists()
+                && !dir.join(format!("{name}.err.txt")).exists()
+            {
                 continue;
             }
             total += 1;
@@ -158,7 +185,11 @@ fn libvirt_conformance() {
         passed + fixed.len(),
         known.len()
     );
-    assert!(unexpected.is_empty(), "cases that differ from libvirt and are not listed:\n{}", unexpected.join("\n"));
+    assert!(
+        unexpected.is_empty(),
+        "cases that differ from libvirt and are not listed:\n{}",
+        unexpected.join("\n")
+    );
     assert!(
         fixed.is_empty(),
         "listed as differing but now match libvirt; remove them from tests/conformance-known-differences.tsv:\n{}",
@@ -168,14 +199,23 @@ fn libvirt_conformance() {
 
 #[test]
 fn assign_is_idempotent_on_the_corpus() {
-    let Some(shared) = support::shared() else { return };
+    let Some(shared) = support::shared() else {
+        return;
+    };
     let mut checked = 0;
     for version in ["libvirt-11.3.0", "libvirt-9.0.0"] {
         for f in support::files(&shared.join("conformance").join(version), ".in.xml") {
             let input = std::fs::read_to_string(&f).unwrap();
-            let Ok(once) = run_assign(&input) else { continue };
-            let twice = run_assign(&once).unwrap_or_else(|e| panic!("{}: second assign refused: {e}", f.display()));
-            assert!(once == twice, "{}: assign(assign(x)) != assign(x)", f.display());
+            let Ok(once) = run_assign(&input) else {
+                continue;
+            };
+            let twice = run_assign(&once)
+                .unwrap_or_else(|e| panic!("{}: second assign refused: {e}", f.display()));
+            assert!(
+                once == twice,
+                "{}: assign(assign(x)) != assign(x)",
+                f.display()
+            );
             checked += 1;
         }
     }

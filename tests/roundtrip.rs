@@ -7,14 +7,24 @@ fn assert_round_trip(path: &std::path::Path) {
     let bytes = std::fs::read(path).unwrap();
     let doc = Document::parse_bytes(&bytes).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let out = doc.write();
-    assert!(out.as_bytes() == bytes.as_slice(), "{} does not round-trip byte for byte", path.display());
+    assert!(
+        out.as_bytes() == bytes.as_slice(),
+        "{} does not round-trip byte for byte",
+        path.display()
+    );
 }
 
 #[test]
 fn every_conformance_xml_round_trips() {
-    let Some(shared) = support::shared() else { return };
+    let Some(shared) = support::shared() else {
+        return;
+    };
     let files = support::files(&shared.join("conformance"), ".xml");
-    assert!(files.len() > 600, "expected the whole corpus, found {}", files.len());
+    assert!(
+        files.len() > 600,
+        "expected the whole corpus, found {}",
+        files.len()
+    );
     for f in &files {
         assert_round_trip(f);
     }

@@ -14,7 +14,9 @@ pub fn shared() -> Option<PathBuf> {
     if p.join("conformance").is_dir() {
         Some(p)
     } else {
-        eprintln!("SKIP: ../shared/conformance is not present next to the project; corpus tests did not run");
+        eprintln!(
+            "SKIP: ../shared/conformance is not present next to the project; corpus tests did not run"
+        );
         None
     }
 }
@@ -24,7 +26,9 @@ pub fn files(dir: &Path, suffix: &str) -> Vec<PathBuf> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
-        let Ok(rd) = std::fs::read_dir(&d) else { continue };
+        let Ok(rd) = std::fs::read_dir(&d) else {
+            continue;
+        };
         for e in rd.flatten() {
             let p = e.path();
             if p.is_dir() {

@@ -39,6 +39,10 @@ fn every_module_starts_with_a_doc_line() {
     files.extend(support::files(&support::root().join("tests"), ".rs"));
     for f in files {
         let text = std::fs::read_to_string(&f).unwrap();
-        assert!(text.starts_with("//!"), "{} does not start with a `//!` line saying what it owns", f.display());
+        assert!(
+            text.starts_with("//!"),
+            "{} does not start with a `//!` line saying what it owns",
+            f.display()
+        );
     }
 }

@@ -230,7 +230,13 @@ impl Set {
     }
 
     /// libvirt's compatibility test between a device's and a bus's flags.
-    fn compatible(&self, addr: &PciAddr, dev: Flags, from_config: bool, fail: bool) -> Result<bool, Diagnostic> {
+    fn compatible(
+        &self,
+        addr: &PciAddr,
+        dev: Flags,
+        from_config: bool,
+        fail: bool,
+    ) -> Result<bool, Diagnostic> {
         let bus = &self.buses[addr.bus as usize];
         let mut bf = bus.flags;
         let mut df = dev;
@@ -301,7 +307,10 @@ impl Set {
         if addr.domain != 0 {
             return Err(Diagnostic::new(
                 "VP0104",
-                format!("Invalid PCI address {}. Only PCI domain 0 is available", show(addr)),
+                format!(
+                    "Invalid PCI address {}. Only PCI domain 0 is available",
+                    show(addr)
+                ),
             )
             .hint("use domain='0x0000'"));
         }
@@ -314,26 +323,41 @@ impl Set {
                     self.buses.len() - 1
                 ),
             )
-            .hint(format!("add a PCI controller with index='{}' or move the device", addr.bus)));
+            .hint(format!(
+                "add a PCI controller with index='{}' or move the device",
+                addr.bus
+            )));
         }
         let bus = &self.buses[addr.bus as usize];
         if addr.slot < bus.min_slot {
             return Err(Diagnostic::new(
                 "VP0102",
-                format!("Invalid PCI address {}. slot must be >= {}", show(addr), bus.min_slot),
+                format!(
+                    "Invalid PCI address {}. slot must be >= {}",
+                    show(addr),
+                    bus.min_slot
+                ),
             )
             .hint(format!("controller {} is a {}", addr.bus, bus.model.name())));
         }
         if addr.slot > bus.max_slot {
             return Err(Diagnostic::new(
                 "VP0102",
-                format!("Invalid PCI address {}. slot must be <= {}", show(addr), bus.max_slot),
+                format!(
+                    "Invalid PCI address {}. slot must be <= {}",
+                    show(addr),
+                    bus.max_slot
+                ),
             )
             .hint(format!(
                 "controller {} is a {}{}",
                 addr.bus,
                 bus.model.name(),
-                if bus.max_slot == 0 { " with a single slot 0" } else { "" }
+                if bus.max_slot == 0 {
+                    " with a single slot 0"
+                } else {
+                    ""
+                }
             )));
         }
         Ok(())
@@ -353,8 +377,13 @@ impl Set {
         let bus = &mut self.buses[addr.bus as usize];
         let bit = 1u8 << addr.function;
         if bus.used[addr.slot as usize] & bit != 0 {
-            return Err(Diagnostic::new("VP0101", format!("Attempted double use of PCI Address {}", show(addr)))
-                .hint("give one of the devices another slot, or remove its address to let it be assigned"));
+            return Err(Diagnostic::new(
+                "VP0101",
+                format!("Attempted double use of PCI Address {}", show(addr)),
+            )
+            .hint(
+                "give one of the devices another slot, or remove its address to let it be assigned",
+            ));
         }
         if flags.has(Flags::AGGREGATE_SLOT) {
             bus.aggregate[addr.slot as usize] = true;
@@ -380,7 +409,8 @@ impl Set {
             let bus = &self.buses[b as usize];
             for slot in bus.min_slot..=bus.max_slot {
                 let used = bus.used[slot as usize];
-                if flags.has(Flags::AGGREGATE_SLOT) && bus.aggregate[slot as usize] && used != 0xff {
+                if flags.has(Flags::AGGREGATE_SLOT) && bus.aggregate[slot as usize] && used != 0xff
+                {
                     let f = (0..8).find(|f| used & (1 << f) == 0).unwrap_or(0);
                     return Ok(PciAddr::new(b, slot, f));
                 }
@@ -408,7 +438,9 @@ impl Set {
     }
 
     fn all_full(&self) -> bool {
-        self.buses.iter().all(|b| (b.min_slot..=b.max_slot).all(|s| b.used[s as usize] != 0))
+        self.buses
+            .iter()
+            .all(|b| (b.min_slot..=b.max_slot).all(|s| b.used[s as usize] != 0))
     }
 }
 
@@ -474,7 +506,10 @@ impl<'t> Assigner<'t> {
         for (i, d) in self.topo.devices.iter().enumerate() {
             let needs = d.needs(machine);
             let (addr, mf, want, mmio) = match &d.address {
-                Some(Address::Pci { addr, multifunction }) => (Some(*addr), *multifunction, false, false),
+                Some(Address::Pci {
+                    addr,
+                    multifunction,
+                }) => (Some(*addr), *multifunction, false, false),
                 Some(Address::PciRequest) => (None, None, true, false),
                 None => (None, None, true, false),
                 Some(Address::VirtioMmio) => (None, None, false, true),
@@ -545,7 +580,12 @@ impl<'t> Assigner<'t> {
     /// Controllers without `index` get the lowest unused one of their type, in
     /// document order.
     fn fill_indexes(&mut self) -> Result<(), Diagnostic> {
-        let is_usb2 = |it: &Item| it.is_ctl("usb") && USB2_COMPANIONS.iter().any(|(m, _)| it.model.as_deref() == Some(m));
+        let is_usb2 = |it: &Item| {
+            it.is_ctl("usb")
+                && USB2_COMPANIONS
+                    .iter()
+                    .any(|(m, _)| it.model.as_deref() == Some(m))
+        };
         // The USB controller seen last, for index-less USB2 companions: they join the
         // group of the controller before them unless that group already has their model.
         let mut last_usb: Option<usize> = None;
@@ -608,7 +648,10 @@ impl<'t> Assigner<'t> {
 
     fn add_root(&mut self) -> Result<(), Diagnostic> {
         let want = self.topo.default_root();
-        let existing = self.items.iter().position(|i| i.pci.is_some() && i.index == Some(0));
+        let existing = self
+            .items
+            .iter()
+            .position(|i| i.pci.is_some() && i.index == Some(0));
         match (existing, want) {
             (Some(i), Some(w)) => {
                 let m = self.items[i].pci_model();
@@ -672,8 +715,12 @@ impl<'t> Assigner<'t> {
         // USB controller 0 unless the domain has any USB controller.
         if !self.has_ctl("usb", None) {
             match self.class {
-                MachineClass::Q35 => self.add_ctl("usb", Some("qemu-xhci"), 0, "default USB controller"),
-                MachineClass::I440fx => self.add_ctl("usb", Some("piix3-uhci"), 0, "default USB controller"),
+                MachineClass::Q35 => {
+                    self.add_ctl("usb", Some("qemu-xhci"), 0, "default USB controller")
+                }
+                MachineClass::I440fx => {
+                    self.add_ctl("usb", Some("piix3-uhci"), 0, "default USB controller")
+                }
                 _ => {}
             }
         }
@@ -681,7 +728,10 @@ impl<'t> Assigner<'t> {
             self.add_ctl("sata", None, 0, "the q35 chipset's SATA controller");
         }
         let balloon_default = machine.arch.is_x86() || machine.arch == Arch::Riscv64;
-        if balloon_default && self.class != MachineClass::Other && !devices.iter().any(|d| d.kind == Kind::Memballoon) {
+        if balloon_default
+            && self.class != MachineClass::Other
+            && !devices.iter().any(|d| d.kind == Kind::Memballoon)
+        {
             self.add(
                 NewDevice {
                     kind: Kind::Memballoon,
@@ -710,8 +760,14 @@ impl<'t> Assigner<'t> {
             }
         }
         self.add_virtio_serial();
-        if devices.iter().any(|d| d.kind == Kind::Graphics) && !devices.iter().any(|d| d.kind == Kind::Video) {
-            let model = if machine.arch.is_x86() { "cirrus" } else { "virtio" };
+        if devices.iter().any(|d| d.kind == Kind::Graphics)
+            && !devices.iter().any(|d| d.kind == Kind::Video)
+        {
+            let model = if machine.arch.is_x86() {
+                "cirrus"
+            } else {
+                "virtio"
+            };
             self.add(
                 NewDevice {
                     kind: Kind::Video,
@@ -763,13 +819,20 @@ impl<'t> Assigner<'t> {
         let mut used: Vec<(u32, u32)> = Vec::new();
         let mut pending = 0u32;
         for d in devices {
-            if !(matches!(d.kind, Kind::Channel | Kind::Console) && d.sub.as_deref() == Some("virtio")) {
+            if !(matches!(d.kind, Kind::Channel | Kind::Console)
+                && d.sub.as_deref() == Some("virtio"))
+            {
                 continue;
             }
             match (d.kind, d.addr_controller) {
                 (_, Some(c)) => {
                     if !self.has_ctl("virtio-serial", Some(c)) {
-                        self.add_ctl("virtio-serial", None, c, "needed by a virtio channel or console");
+                        self.add_ctl(
+                            "virtio-serial",
+                            None,
+                            c,
+                            "needed by a virtio channel or console",
+                        );
                     }
                     used.push((c, u32::MAX));
                 }
@@ -817,13 +880,14 @@ impl<'t> Assigner<'t> {
                 }
             }
             let in_list = match it.kind {
-                Kind::Disk | Kind::Memballoon | Kind::Rng | Kind::Crypto => it.needs_slot == SlotClass::Virtio || it.needs_slot == SlotClass::Pci && it.kind != Kind::Crypto,
+                Kind::Disk | Kind::Memballoon | Kind::Rng | Kind::Crypto => {
+                    it.needs_slot == SlotClass::Virtio
+                        || it.needs_slot == SlotClass::Pci && it.kind != Kind::Crypto
+                }
                 Kind::Interface | Kind::Video | Kind::Input | Kind::Sound | Kind::Memory => {
                     it.needs_slot == SlotClass::Virtio
                 }
-                Kind::Controller => {
-                    it.is_ctl("scsi") || (it.is_ctl("virtio-serial"))
-                }
+                Kind::Controller => it.is_ctl("scsi") || (it.is_ctl("virtio-serial")),
                 Kind::Hostdev => it.ty.as_deref() == Some("scsi_host"),
                 _ => false,
             };
@@ -905,17 +969,26 @@ impl<'t> Assigner<'t> {
             let name = p.model.name();
             if p.model.is_root() {
                 if idx != 0 {
-                    return Err(Diagnostic::new("VP0201", "pci-root and pcie-root controllers should have index 0")
-                        .on(it.dev()));
+                    return Err(Diagnostic::new(
+                        "VP0201",
+                        "pci-root and pcie-root controllers should have index 0",
+                    )
+                    .on(it.dev()));
                 }
                 if it.addr.is_some() {
-                    return Err(Diagnostic::new("VP0201", "pci-root and pcie-root controllers should not have an address")
-                        .on(it.dev()));
+                    return Err(Diagnostic::new(
+                        "VP0201",
+                        "pci-root and pcie-root controllers should not have an address",
+                    )
+                    .on(it.dev()));
                 }
             } else if idx == 0 {
-                return Err(Diagnostic::new("VP0201", format!("Index for '{name}' controllers must be > 0"))
-                    .on(it.dev())
-                    .hint("index 0 is the root bus; give this controller index 1 or higher"));
+                return Err(Diagnostic::new(
+                    "VP0201",
+                    format!("Index for '{name}' controllers must be > 0"),
+                )
+                .on(it.dev())
+                .hint("index 0 is the root bus; give this controller index 1 or higher"));
             }
             if p.model == PciModel::PciExpanderBus && self.class != MachineClass::I440fx {
                 return Err(Diagnostic::new(
@@ -925,7 +998,9 @@ impl<'t> Assigner<'t> {
                 .on(it.dev())
                 .hint("on PCIe machines use pcie-expander-bus"));
             }
-            if p.model == PciModel::PcieExpanderBus && !matches!(self.class, MachineClass::Q35 | MachineClass::Virt) {
+            if p.model == PciModel::PcieExpanderBus
+                && !matches!(self.class, MachineClass::Q35 | MachineClass::Virt)
+            {
                 return Err(Diagnostic::new(
                     "VP0204",
                     "pcie-expander-bus controllers are not supported with this machine type",
@@ -946,7 +1021,11 @@ impl<'t> Assigner<'t> {
                 return Err(opt_err("chassisNr"));
             }
             if (p.chassis.is_some() || p.port.is_some()) && !p.model.is_port() {
-                return Err(opt_err(if p.chassis.is_some() { "chassis" } else { "port" }));
+                return Err(opt_err(if p.chassis.is_some() {
+                    "chassis"
+                } else {
+                    "port"
+                }));
             }
             if p.bus_nr.is_some() && !p.model.is_expander() {
                 return Err(opt_err("busNr"));
@@ -985,7 +1064,10 @@ impl<'t> Assigner<'t> {
             }
             if let Some(m) = &p.model_name {
                 let info = p.model.info();
-                if !p.model.is_root() && m != info.qemu_device && !info.alt_qemu_devices.contains(&m.as_str()) {
+                if !p.model.is_root()
+                    && m != info.qemu_device
+                    && !info.alt_qemu_devices.contains(&m.as_str())
+                {
                     return Err(Diagnostic::new(
                         "VP0203",
                         format!("PCI controller model name '{m}' is not valid for a PCI controller with model '{name}'"),
@@ -1007,7 +1089,9 @@ impl<'t> Assigner<'t> {
                 types.push(it.ty.clone());
             }
         }
-        let mut order: Vec<usize> = (0..self.items.len()).filter(|&i| self.items[i].kind == Kind::Controller).collect();
+        let mut order: Vec<usize> = (0..self.items.len())
+            .filter(|&i| self.items[i].kind == Kind::Controller)
+            .collect();
         order.sort_by_key(|&i| {
             let it = &self.items[i];
             (types.iter().position(|t| *t == it.ty), it.index, i)
@@ -1018,7 +1102,10 @@ impl<'t> Assigner<'t> {
     fn new_set(&self, nbuses: u32, dry_run: bool) -> Set {
         let mut buses = Vec::new();
         for b in 0..nbuses {
-            let ctl = self.items.iter().find(|i| i.pci.is_some() && i.index == Some(b));
+            let ctl = self
+                .items
+                .iter()
+                .find(|i| i.pci.is_some() && i.index == Some(b));
             let (model, hotplug) = match ctl {
                 Some(c) => {
                     let p = c.pci.as_ref().map(|p| (p.model, p.hotplug != Some(false)));
@@ -1036,7 +1123,8 @@ impl<'t> Assigner<'t> {
     fn is_piix3_fixed(&self, it: &Item) -> bool {
         self.class == MachineClass::I440fx
             && it.index == Some(0)
-            && (it.is_ctl("ide") || (it.is_ctl("usb") && matches!(it.model.as_deref(), None | Some("piix3-uhci"))))
+            && (it.is_ctl("ide")
+                || (it.is_ctl("usb") && matches!(it.model.as_deref(), None | Some("piix3-uhci"))))
     }
 
     /// Reserves every address the config gives, in libvirt's device-iteration order.
@@ -1051,7 +1139,8 @@ impl<'t> Assigner<'t> {
                 continue;
             }
             let flags = it.flags;
-            set.reserve_config(&mut a, flags).map_err(|d| err_on(d, it))?;
+            set.reserve_config(&mut a, flags)
+                .map_err(|d| err_on(d, it))?;
         }
         Ok(())
     }
@@ -1076,9 +1165,15 @@ impl<'t> Assigner<'t> {
                         continue;
                     }
                     let (want, msg) = if self.items[i].is_ctl("ide") {
-                        (PciAddr::new(0, 1, 1), "Primary IDE controller must have PCI address 0:0:1.1")
+                        (
+                            PciAddr::new(0, 1, 1),
+                            "Primary IDE controller must have PCI address 0:0:1.1",
+                        )
                     } else {
-                        (PciAddr::new(0, 1, 2), "PIIX3 USB controller at index 0 must have PCI address 0:0:1.2")
+                        (
+                            PciAddr::new(0, 1, 2),
+                            "PIIX3 USB controller at index 0 must have PCI address 0:0:1.2",
+                        )
                     };
                     match self.items[i].addr {
                         Some(a) if a != want => {
@@ -1088,7 +1183,8 @@ impl<'t> Assigner<'t> {
                         None => self.set_addr(i, want, dry),
                     }
                     let mut a = want;
-                    set.reserve_config(&mut a, pci).map_err(|d| err_on(d, &self.items[i]))?;
+                    set.reserve_config(&mut a, pci)
+                        .map_err(|d| err_on(d, &self.items[i]))?;
                 }
                 for f in [0, 3] {
                     let mut a = PciAddr::new(0, 1, f);
@@ -1113,7 +1209,8 @@ impl<'t> Assigner<'t> {
                             Some(_) => {}
                             None => {
                                 let mut a = want;
-                                set.reserve_config(&mut a, pci).map_err(|d| err_on(d, &self.items[i]))?;
+                                set.reserve_config(&mut a, pci)
+                                    .map_err(|d| err_on(d, &self.items[i]))?;
                                 self.set_addr(i, want, dry);
                             }
                         }
@@ -1152,11 +1249,9 @@ impl<'t> Assigner<'t> {
                     }
                 }
                 self.primary_video(set, 1, dry)?;
-                if let Some(i) = self
-                    .items
-                    .iter()
-                    .position(|it| it.kind == Kind::Sound && it.want && it.model.as_deref() == Some("ich9"))
-                {
+                if let Some(i) = self.items.iter().position(|it| {
+                    it.kind == Kind::Sound && it.want && it.model.as_deref() == Some("ich9")
+                }) {
                     if set.slot_free(0, 0x1b) {
                         let mut a = PciAddr::new(0, 0x1b, 0);
                         set.reserve_config(&mut a, self.items[i].flags)?;
@@ -1189,14 +1284,22 @@ impl<'t> Assigner<'t> {
         let ctl_order = self.controller_order();
         let mut out = Vec::new();
         // 1. PCI controllers.
-        out.extend(ctl_order.iter().copied().filter(|&i| self.items[i].pci.is_some()));
+        out.extend(
+            ctl_order
+                .iter()
+                .copied()
+                .filter(|&i| self.items[i].pci.is_some()),
+        );
         let by_kind = |k: Kind| (0..self.items.len()).filter(move |&i| self.items[i].kind == k);
         out.extend(by_kind(Kind::Filesystem));
         out.extend(by_kind(Kind::Interface).filter(|&i| !self.items[i].iface_hostdev));
         out.extend(by_kind(Kind::Sound));
         out.extend(ctl_order.iter().copied().filter(|&i| {
             let it = &self.items[i];
-            it.pci.is_none() && !(it.is_ctl("ide") && it.index == Some(0)) && !it.is_ctl("fdc") && !it.is_ctl("ccid")
+            it.pci.is_none()
+                && !(it.is_ctl("ide") && it.index == Some(0))
+                && !it.is_ctl("fdc")
+                && !it.is_ctl("ccid")
         }));
         out.extend(by_kind(Kind::Disk));
         out.extend(by_kind(Kind::Interface).filter(|&i| self.items[i].iface_hostdev));
@@ -1227,7 +1330,10 @@ impl<'t> Assigner<'t> {
         let mut usb2_slot: Vec<(u32, PciAddr)> = Vec::new();
         for (i, it) in self.items.iter().enumerate() {
             if let (true, Some(a)) = (it.is_ctl("usb"), it.addr) {
-                if USB2_COMPANIONS.iter().any(|(m, _)| it.model.as_deref() == Some(m)) {
+                if USB2_COMPANIONS
+                    .iter()
+                    .any(|(m, _)| it.model.as_deref() == Some(m))
+                {
                     let _ = i;
                     if !usb2_slot.iter().any(|(x, _)| Some(*x) == it.index) {
                         usb2_slot.push((it.index.unwrap_or(0), a));
@@ -1241,7 +1347,10 @@ impl<'t> Assigner<'t> {
                 continue;
             }
             let companion = if it.is_ctl("usb") {
-                USB2_COMPANIONS.iter().find(|(m, _)| it.model.as_deref() == Some(m)).map(|(_, f)| *f)
+                USB2_COMPANIONS
+                    .iter()
+                    .find(|(m, _)| it.model.as_deref() == Some(m))
+                    .map(|(_, f)| *f)
             } else {
                 None
             };
@@ -1252,17 +1361,22 @@ impl<'t> Assigner<'t> {
                     match usb2_slot.iter().find(|(x, _)| *x == idx) {
                         Some((_, s)) => {
                             let mut a = PciAddr::new(s.bus, s.slot, func);
-                            set.reserve_config(&mut a, flags).map_err(|d| err_on(d, &self.items[i]))?;
+                            set.reserve_config(&mut a, flags)
+                                .map_err(|d| err_on(d, &self.items[i]))?;
                             a
                         }
                         None => {
-                            let a = set.reserve_next(flags, Some(func)).map_err(|d| err_on(d, &self.items[i]))?;
+                            let a = set
+                                .reserve_next(flags, Some(func))
+                                .map_err(|d| err_on(d, &self.items[i]))?;
                             usb2_slot.push((idx, a));
                             a
                         }
                     }
                 }
-                None => set.reserve_next(flags, None).map_err(|d| err_on(d, &self.items[i]))?,
+                None => set
+                    .reserve_next(flags, None)
+                    .map_err(|d| err_on(d, &self.items[i]))?,
             };
             self.set_addr(i, a, dry);
         }
@@ -1308,7 +1422,11 @@ impl<'t> Assigner<'t> {
         self.items = saved;
         let mut b = 1;
         while b < set.buses.len() as u32 {
-            if !self.items.iter().any(|i| i.pci.is_some() && i.index == Some(b)) {
+            if !self
+                .items
+                .iter()
+                .any(|i| i.pci.is_some() && i.index == Some(b))
+            {
                 let model = set.buses[b as usize].model;
                 let pos = self.add(
                     NewDevice {
@@ -1337,7 +1455,9 @@ impl<'t> Assigner<'t> {
     }
 
     fn controller_defaults(&mut self) -> Result<(), Diagnostic> {
-        let mut order: Vec<usize> = (0..self.items.len()).filter(|&i| self.items[i].pci.is_some()).collect();
+        let mut order: Vec<usize> = (0..self.items.len())
+            .filter(|&i| self.items[i].pci.is_some())
+            .collect();
         order.sort_by_key(|&i| self.items[i].index);
         let mut lowest_bus_nr = self
             .items
@@ -1348,7 +1468,9 @@ impl<'t> Assigner<'t> {
         for i in order {
             let idx = self.items[i].index.unwrap_or(0);
             let addr = self.items[i].addr;
-            let Some(p) = self.items[i].pci.as_mut() else { continue };
+            let Some(p) = self.items[i].pci.as_mut() else {
+                continue;
+            };
             if p.model.is_root() {
                 continue;
             }
@@ -1362,7 +1484,8 @@ impl<'t> Assigner<'t> {
                 PciModel::PcieRootPort => {
                     p.chassis.get_or_insert(idx);
                     if let Some(a) = addr {
-                        p.port.get_or_insert(u32::from(a.slot) * 8 + u32::from(a.function));
+                        p.port
+                            .get_or_insert(u32::from(a.slot) * 8 + u32::from(a.function));
                     }
                 }
                 PciModel::PcieSwitchDownstreamPort => {
@@ -1434,9 +1557,14 @@ impl<'t> Assigner<'t> {
                     Target::Added(_) => None,
                 };
                 let o = orig.unwrap_or_else(|| PciController::new(p.model));
-                let pick = |new: Option<u32>, old: Option<u32>| if old.is_none() { new } else { None };
+                let pick =
+                    |new: Option<u32>, old: Option<u32>| if old.is_none() { new } else { None };
                 f.controller = ControllerFill {
-                    model_name: if o.model_name.is_none() { p.model_name.clone() } else { None },
+                    model_name: if o.model_name.is_none() {
+                        p.model_name.clone()
+                    } else {
+                        None
+                    },
                     chassis_nr: pick(p.chassis_nr, o.chassis_nr),
                     chassis: pick(p.chassis, o.chassis),
                     port: pick(p.port, o.port),
@@ -1457,7 +1585,10 @@ impl<'t> Assigner<'t> {
             if a.function != 0 || it.mf_attr.is_some() {
                 continue;
             }
-            let used = set.buses.get(a.bus as usize).map_or(0, |b| b.used[a.slot as usize]);
+            let used = set
+                .buses
+                .get(a.bus as usize)
+                .map_or(0, |b| b.used[a.slot as usize]);
             if used & !1 == 0 {
                 continue;
             }
@@ -1472,7 +1603,8 @@ impl<'t> Assigner<'t> {
                 )),
             }
         }
-        plan.fills.retain(|(t, f)| matches!(t, Target::Added(_)) || *f != Fill::default());
+        plan.fills
+            .retain(|(t, f)| matches!(t, Target::Added(_)) || *f != Fill::default());
         plan.fills.sort_by_key(|(t, _)| *t);
         let _ = ControllerFill::is_empty;
         plan
@@ -1484,18 +1616,27 @@ fn validate_devices(topo: &Topology) -> Result<(), Diagnostic> {
     let x86 = topo.machine.arch.is_x86();
     let e = |code: &'static str, i: usize, msg: String| Diagnostic::new(code, msg).on(Some(i));
     if x86 && topo.efi && !topo.acpi {
-        return Err(Diagnostic::new("VP0302", "UEFI requires ACPI on this architecture")
-            .hint("add <acpi/> to <features>"));
+        return Err(
+            Diagnostic::new("VP0302", "UEFI requires ACPI on this architecture")
+                .hint("add <acpi/> to <features>"),
+        );
     }
     let mut primaries = 0;
     let mut host_addrs: Vec<&str> = Vec::new();
     for (i, d) in topo.devices.iter().enumerate() {
-        let non_pci = matches!(&d.address, Some(Address::Other(_) | Address::VirtioMmio | Address::Unassigned));
+        let non_pci = matches!(
+            &d.address,
+            Some(Address::Other(_) | Address::VirtioMmio | Address::Unassigned)
+        );
         let model = d.model.as_deref().unwrap_or("");
         match d.kind {
             Kind::Controller if d.is_pci_root() && d.address.is_some() => {
-                return Err(e("VP0201", i, "pci-root and pcie-root controllers should not have an address".into())
-                    .hint("remove the <address> of the root controller"));
+                return Err(e(
+                    "VP0201",
+                    i,
+                    "pci-root and pcie-root controllers should not have an address".into(),
+                )
+                .hint("remove the <address> of the root controller"));
             }
             Kind::Controller => {
                 if let Some(p) = &d.pci {
@@ -1532,38 +1673,69 @@ fn validate_devices(topo: &Topology) -> Result<(), Diagnostic> {
                 if d.primary {
                     primaries += 1;
                     if primaries > 1 {
-                        return Err(e("VP0302", i, "Only one primary video device is supported".into()));
+                        return Err(e(
+                            "VP0302",
+                            i,
+                            "Only one primary video device is supported".into(),
+                        ));
                     }
                 }
                 if model == "ramfb" && d.address.is_some() {
-                    return Err(e("VP0302", i, "address not supported for video type ramfb".into())
-                        .hint("ramfb is not a PCI device: remove its <address>"));
+                    return Err(e(
+                        "VP0302",
+                        i,
+                        "address not supported for video type ramfb".into(),
+                    )
+                    .hint("ramfb is not a PCI device: remove its <address>"));
                 }
             }
             Kind::Iommu if model == "virtio" => {
                 if d.driver_attrs {
-                    return Err(e("VP0302", i, "iommu model 'virtio' doesn't support additional attributes".into()));
+                    return Err(e(
+                        "VP0302",
+                        i,
+                        "iommu model 'virtio' doesn't support additional attributes".into(),
+                    ));
                 }
                 if non_pci {
-                    return Err(e("VP0302", i, "IOMMU device: 'virtio' needs a PCI address".into()));
+                    return Err(e(
+                        "VP0302",
+                        i,
+                        "IOMMU device: 'virtio' needs a PCI address".into(),
+                    ));
                 }
                 if x86 && !topo.acpi {
-                    return Err(e("VP0302", i, "IOMMU device: 'virtio' requires ACPI".into())
-                        .hint("add <acpi/> to <features>"));
+                    return Err(
+                        e("VP0302", i, "IOMMU device: 'virtio' requires ACPI".into())
+                            .hint("add <acpi/> to <features>"),
+                    );
                 }
             }
-            Kind::Panic if d.effective_model(&topo.machine).as_deref() == Some("pvpanic") && non_pci => {
-                return Err(e("VP0302", i, "pvpanic is supported only with PCI address type".into()));
+            Kind::Panic
+                if d.effective_model(&topo.machine).as_deref() == Some("pvpanic") && non_pci =>
+            {
+                return Err(e(
+                    "VP0302",
+                    i,
+                    "pvpanic is supported only with PCI address type".into(),
+                ));
             }
             Kind::Disk if d.bus.as_deref() == Some("usb") && d.pci_addr().is_some() => {
-                return Err(e("VP0302", i, "unexpected address type for usb disk".into())
-                    .hint("a USB disk sits on a USB port, not a PCI slot: remove its PCI address"));
+                return Err(
+                    e("VP0302", i, "unexpected address type for usb disk".into()).hint(
+                        "a USB disk sits on a USB port, not a PCI slot: remove its PCI address",
+                    ),
+                );
             }
             Kind::Hostdev => {
                 if let Some(a) = &d.source_addr {
                     if host_addrs.contains(&a.as_str()) {
-                        return Err(e("VP0302", i, "Hostdev already exists in the domain configuration".into())
-                            .hint(format!("host device {a} is assigned twice")));
+                        return Err(e(
+                            "VP0302",
+                            i,
+                            "Hostdev already exists in the domain configuration".into(),
+                        )
+                        .hint(format!("host device {a} is assigned twice")));
                     }
                     host_addrs.push(a);
                 }
@@ -1571,7 +1743,8 @@ fn validate_devices(topo: &Topology) -> Result<(), Diagnostic> {
                     return Err(e(
                         "VP0302",
                         i,
-                        "booting from assigned devices is not supported by vhost SCSI devices".into(),
+                        "booting from assigned devices is not supported by vhost SCSI devices"
+                            .into(),
                     ));
                 }
             }

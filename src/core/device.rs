@@ -150,7 +150,13 @@ pub enum VirtioForm {
     ModernOnly,
 }
 
-const fn row(kind: Kind, key: &'static str, slot: SlotClass, qemu: &'static str, virtio: VirtioForm) -> ModelRow {
+const fn row(
+    kind: Kind,
+    key: &'static str,
+    slot: SlotClass,
+    qemu: &'static str,
+    virtio: VirtioForm,
+) -> ModelRow {
     ModelRow {
         kind,
         key,
@@ -193,15 +199,63 @@ pub const MODEL_TABLE: &[ModelRow] = &[
     row(K::Interface, "hostdev", S::Pcie, "vfio-pci", V::No),
     row(K::Interface, "*", S::Pci, "", V::No),
     row(K::Controller, "usb/qemu-xhci", S::Pcie, "qemu-xhci", V::No),
-    row(K::Controller, "usb/nec-xhci", S::Pcie, "nec-usb-xhci", V::No),
-    row(K::Controller, "usb/piix3-uhci", S::Pci, "piix3-usb-uhci", V::No),
-    row(K::Controller, "usb/piix4-uhci", S::Pci, "piix4-usb-uhci", V::No),
+    row(
+        K::Controller,
+        "usb/nec-xhci",
+        S::Pcie,
+        "nec-usb-xhci",
+        V::No,
+    ),
+    row(
+        K::Controller,
+        "usb/piix3-uhci",
+        S::Pci,
+        "piix3-usb-uhci",
+        V::No,
+    ),
+    row(
+        K::Controller,
+        "usb/piix4-uhci",
+        S::Pci,
+        "piix4-usb-uhci",
+        V::No,
+    ),
     row(K::Controller, "usb/ehci", S::Pci, "usb-ehci", V::No),
-    row(K::Controller, "usb/ich9-ehci1", S::Pci, "ich9-usb-ehci1", V::No),
-    row(K::Controller, "usb/ich9-uhci1", S::Pci, "ich9-usb-uhci1", V::No),
-    row(K::Controller, "usb/ich9-uhci2", S::Pci, "ich9-usb-uhci2", V::No),
-    row(K::Controller, "usb/ich9-uhci3", S::Pci, "ich9-usb-uhci3", V::No),
-    row(K::Controller, "usb/vt82c686b-uhci", S::Pci, "vt82c686b-usb-uhci", V::No),
+    row(
+        K::Controller,
+        "usb/ich9-ehci1",
+        S::Pci,
+        "ich9-usb-ehci1",
+        V::No,
+    ),
+    row(
+        K::Controller,
+        "usb/ich9-uhci1",
+        S::Pci,
+        "ich9-usb-uhci1",
+        V::No,
+    ),
+    row(
+        K::Controller,
+        "usb/ich9-uhci2",
+        S::Pci,
+        "ich9-usb-uhci2",
+        V::No,
+    ),
+    row(
+        K::Controller,
+        "usb/ich9-uhci3",
+        S::Pci,
+        "ich9-usb-uhci3",
+        V::No,
+    ),
+    row(
+        K::Controller,
+        "usb/vt82c686b-uhci",
+        S::Pci,
+        "vt82c686b-usb-uhci",
+        V::No,
+    ),
     row(K::Controller, "usb/pci-ohci", S::Pci, "pci-ohci", V::No),
     row(K::Controller, "usb/none", S::None, "", V::No),
     row(K::Controller, "usb/qusb1", S::None, "", V::No),
@@ -210,7 +264,13 @@ pub const MODEL_TABLE: &[ModelRow] = &[
     row(K::Controller, "sata/*", S::Pci, "ich9-ahci", V::No),
     row(K::Controller, "ide/*", S::Pci, "piix3-ide", V::No),
     row(K::Controller, "scsi/lsilogic", S::Pci, "lsi", V::No),
-    row(K::Controller, "scsi/lsisas1068", S::Pci, "mptsas1068", V::No),
+    row(
+        K::Controller,
+        "scsi/lsisas1068",
+        S::Pci,
+        "mptsas1068",
+        V::No,
+    ),
     row(K::Controller, "scsi/lsisas1078", S::Pci, "megasas", V::No),
     row(K::Controller, "scsi/vmpvscsi", S::Pci, "pvscsi", V::No),
     row(K::Controller, "scsi/ncr53c90", S::None, "", V::No),
@@ -220,7 +280,13 @@ pub const MODEL_TABLE: &[ModelRow] = &[
     row(K::Sound, "ich9", S::Pci, "ich9-intel-hda", V::No),
     row(K::Sound, "ac97", S::Pci, "AC97", V::No),
     row(K::Sound, "es1370", S::Pci, "ES1370", V::No),
-    row(K::Sound, "virtio", S::Virtio, "virtio-sound-pci", V::ModernOnly),
+    row(
+        K::Sound,
+        "virtio",
+        S::Virtio,
+        "virtio-sound-pci",
+        V::ModernOnly,
+    ),
     row(K::Sound, "*", S::None, "", V::No),
     row(K::Video, "vga", S::Pci, "VGA", V::No),
     row(K::Video, "cirrus", S::Pci, "cirrus-vga", V::No),
@@ -239,18 +305,66 @@ pub const MODEL_TABLE: &[ModelRow] = &[
     row(K::Rng, "*", S::None, "", V::No),
     row(K::Watchdog, "i6300esb", S::Pci, "i6300esb", V::No),
     row(K::Watchdog, "*", S::None, "", V::No),
-    row(K::Input, "virtio/keyboard", S::Virtio, "virtio-keyboard-pci", V::ModernOnly),
-    row(K::Input, "virtio/mouse", S::Virtio, "virtio-mouse-pci", V::ModernOnly),
-    row(K::Input, "virtio/tablet", S::Virtio, "virtio-tablet-pci", V::ModernOnly),
-    row(K::Input, "virtio/passthrough", S::Virtio, "virtio-input-host-pci", V::ModernOnly),
+    row(
+        K::Input,
+        "virtio/keyboard",
+        S::Virtio,
+        "virtio-keyboard-pci",
+        V::ModernOnly,
+    ),
+    row(
+        K::Input,
+        "virtio/mouse",
+        S::Virtio,
+        "virtio-mouse-pci",
+        V::ModernOnly,
+    ),
+    row(
+        K::Input,
+        "virtio/tablet",
+        S::Virtio,
+        "virtio-tablet-pci",
+        V::ModernOnly,
+    ),
+    row(
+        K::Input,
+        "virtio/passthrough",
+        S::Virtio,
+        "virtio-input-host-pci",
+        V::ModernOnly,
+    ),
     row(K::Input, "*", S::None, "", V::No),
-    row(K::Shmem, "ivshmem-doorbell", S::Pci, "ivshmem-doorbell", V::No),
+    row(
+        K::Shmem,
+        "ivshmem-doorbell",
+        S::Pci,
+        "ivshmem-doorbell",
+        V::No,
+    ),
     row(K::Shmem, "*", S::Pci, "ivshmem-plain", V::No),
-    row(K::Filesystem, "virtiofs", S::Virtio, "vhost-user-fs-pci", V::ModernOnly),
+    row(
+        K::Filesystem,
+        "virtiofs",
+        S::Virtio,
+        "vhost-user-fs-pci",
+        V::ModernOnly,
+    ),
     row(K::Filesystem, "*", S::None, "", V::No),
     row(K::Vsock, "*", S::None, "", V::No),
-    row(K::Memory, "virtio-pmem", S::Virtio, "virtio-pmem-pci", V::ModernOnly),
-    row(K::Memory, "virtio-mem", S::Virtio, "virtio-mem-pci", V::ModernOnly),
+    row(
+        K::Memory,
+        "virtio-pmem",
+        S::Virtio,
+        "virtio-pmem-pci",
+        V::ModernOnly,
+    ),
+    row(
+        K::Memory,
+        "virtio-mem",
+        S::Virtio,
+        "virtio-mem-pci",
+        V::ModernOnly,
+    ),
     row(K::Memory, "*", S::None, "", V::No),
     ModelRow {
         kind: K::Iommu,
@@ -270,7 +384,13 @@ pub const MODEL_TABLE: &[ModelRow] = &[
         virtio: V::No,
     },
     row(K::Panic, "*", S::None, "", V::No),
-    row(K::Crypto, "virtio", S::Pci, "virtio-crypto-pci", V::ModernOnly),
+    row(
+        K::Crypto,
+        "virtio",
+        S::Pci,
+        "virtio-crypto-pci",
+        V::ModernOnly,
+    ),
     row(K::Crypto, "*", S::None, "", V::No),
     row(K::Pstore, "acpi-erst", S::Pci, "acpi-erst", V::No),
     row(K::Pstore, "*", S::None, "", V::No),
@@ -311,7 +431,11 @@ pub fn needs(kind: Kind, key: &str) -> Needs {
             "virtio-non-transitional" => (V::NonTransitional, format!("{base}-non-transitional")),
             _ => continue,
         };
-        let slot = if virtio == V::Transitional { S::Pci } else { S::Virtio };
+        let slot = if virtio == V::Transitional {
+            S::Pci
+        } else {
+            S::Virtio
+        };
         return Needs {
             slot,
             integrated: false,
@@ -355,9 +479,16 @@ pub struct ModelInput<'a> {
 }
 
 /// Resolves the model libvirt uses when the XML names none (post-parse defaults).
-pub fn default_model(kind: Kind, input: &ModelInput<'_>, machine: &Machine, implicit: bool) -> Option<&'static str> {
+pub fn default_model(
+    kind: Kind,
+    input: &ModelInput<'_>,
+    machine: &Machine,
+    implicit: bool,
+) -> Option<&'static str> {
     let arm_like = machine.arch.has_virtio_mmio();
     match kind {
+        // A host device interface is the VF itself: no emulated model.
+        Kind::Interface if input.ty == Some("hostdev") => None,
         Kind::Interface => Some(if arm_like { "virtio" } else { "rtl8139" }),
         Kind::Video => Some(match machine.arch {
             Arch::X86_64 | Arch::I686 => "cirrus",
@@ -445,16 +576,44 @@ mod tests {
 
     #[test]
     fn virtio_families_expand_to_three_models() {
-        let n = needs(Kind::Disk, &key(Kind::Disk, None, Some("virtio-transitional"), Some("virtio")));
-        assert_eq!((n.slot, n.virtio), (SlotClass::Pci, VirtioForm::Transitional));
+        let n = needs(
+            Kind::Disk,
+            &key(
+                Kind::Disk,
+                None,
+                Some("virtio-transitional"),
+                Some("virtio"),
+            ),
+        );
+        assert_eq!(
+            (n.slot, n.virtio),
+            (SlotClass::Pci, VirtioForm::Transitional)
+        );
         assert_eq!(n.qemu, "virtio-blk-pci-transitional");
         let n = needs(Kind::Disk, &key(Kind::Disk, None, None, Some("virtio")));
-        assert_eq!((n.slot, n.qemu.as_str()), (SlotClass::Virtio, "virtio-blk-pci"));
-        let n = needs(Kind::Controller, &key(Kind::Controller, Some("scsi"), Some("virtio-scsi"), None));
+        assert_eq!(
+            (n.slot, n.qemu.as_str()),
+            (SlotClass::Virtio, "virtio-blk-pci")
+        );
+        let n = needs(
+            Kind::Controller,
+            &key(Kind::Controller, Some("scsi"), Some("virtio-scsi"), None),
+        );
         assert_eq!(n.qemu, "virtio-scsi-pci");
-        let n = needs(Kind::Controller, &key(Kind::Controller, Some("scsi"), Some("virtio-transitional"), None));
+        let n = needs(
+            Kind::Controller,
+            &key(
+                Kind::Controller,
+                Some("scsi"),
+                Some("virtio-transitional"),
+                None,
+            ),
+        );
         assert_eq!(n.slot, SlotClass::Pci);
-        assert_eq!(needs(Kind::Disk, &key(Kind::Disk, None, None, Some("sata"))).slot, SlotClass::None);
+        assert_eq!(
+            needs(Kind::Disk, &key(Kind::Disk, None, None, Some("sata"))).slot,
+            SlotClass::None
+        );
     }
 
     #[test]
@@ -462,7 +621,10 @@ mod tests {
         assert_eq!(key(Kind::Interface, Some("network"), None, None), "rtl8139");
         assert_eq!(needs(Kind::Interface, "rtl8139").slot, SlotClass::Pci);
         assert_eq!(needs(Kind::Interface, "e1000e").slot, SlotClass::Pcie);
-        assert_eq!(needs(Kind::Controller, "usb/qemu-xhci").slot, SlotClass::Pcie);
+        assert_eq!(
+            needs(Kind::Controller, "usb/qemu-xhci").slot,
+            SlotClass::Pcie
+        );
         assert_eq!(needs(Kind::Controller, "usb/whatever").slot, SlotClass::Pci);
         assert!(needs(Kind::Iommu, "virtio").integrated);
     }

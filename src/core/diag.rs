@@ -39,7 +39,12 @@ pub struct CodeInfo {
     pub summary: &'static str,
 }
 
-const fn code(code: &'static str, slug: &'static str, severity: Severity, summary: &'static str) -> CodeInfo {
+const fn code(
+    code: &'static str,
+    slug: &'static str,
+    severity: Severity,
+    summary: &'static str,
+) -> CodeInfo {
     CodeInfo {
         code,
         slug,
@@ -50,22 +55,102 @@ const fn code(code: &'static str, slug: &'static str, severity: Severity, summar
 
 /// Every diagnostic code virt-pci emits. Codes are never reused or renumbered.
 pub const CODES: &[CodeInfo] = &[
-    code("VP0101", "pci-double-use", Severity::Error, "two devices claim the same PCI function"),
-    code("VP0102", "pci-address-range", Severity::Error, "slot or function outside what the bus offers"),
-    code("VP0103", "pci-bus-missing", Severity::Error, "the address names a bus (controller index) that does not exist"),
-    code("VP0104", "pci-domain", Severity::Error, "PCI domain other than 0"),
-    code("VP0105", "pci-incompatible-slot", Severity::Error, "the device cannot plug into that controller"),
-    code("VP0106", "pci-integrated", Severity::Error, "an integrated device must sit on bus 0"),
-    code("VP0107", "pci-no-slot", Severity::Error, "no free slot and no controller can be added for it"),
-    code("VP0108", "pci-chipset-address", Severity::Error, "a chipset controller is not at its fixed address"),
-    code("VP0201", "controller-index", Severity::Error, "controller index invalid, duplicated or out of order"),
-    code("VP0202", "controller-root", Severity::Error, "the PCI root controller does not fit the machine"),
-    code("VP0203", "controller-target", Severity::Error, "a controller <target> setting is out of range or not allowed"),
-    code("VP0204", "controller-machine", Severity::Error, "the controller model is not supported on this machine type"),
-    code("VP0205", "controller-busnr", Severity::Error, "no busNr can be chosen for an expander bus"),
-    code("VP0206", "controller-bridge-order", Severity::Error, "a bridge's index must be larger than its bus"),
-    code("VP0301", "virtio-model", Severity::Error, "a (non-)transitional virtio model where it is not allowed"),
-    code("VP0302", "device-unsupported", Severity::Error, "the device is not supported on this machine type"),
+    code(
+        "VP0101",
+        "pci-double-use",
+        Severity::Error,
+        "two devices claim the same PCI function",
+    ),
+    code(
+        "VP0102",
+        "pci-address-range",
+        Severity::Error,
+        "slot or function outside what the bus offers",
+    ),
+    code(
+        "VP0103",
+        "pci-bus-missing",
+        Severity::Error,
+        "the address names a bus (controller index) that does not exist",
+    ),
+    code(
+        "VP0104",
+        "pci-domain",
+        Severity::Error,
+        "PCI domain other than 0",
+    ),
+    code(
+        "VP0105",
+        "pci-incompatible-slot",
+        Severity::Error,
+        "the device cannot plug into that controller",
+    ),
+    code(
+        "VP0106",
+        "pci-integrated",
+        Severity::Error,
+        "an integrated device must sit on bus 0",
+    ),
+    code(
+        "VP0107",
+        "pci-no-slot",
+        Severity::Error,
+        "no free slot and no controller can be added for it",
+    ),
+    code(
+        "VP0108",
+        "pci-chipset-address",
+        Severity::Error,
+        "a chipset controller is not at its fixed address",
+    ),
+    code(
+        "VP0201",
+        "controller-index",
+        Severity::Error,
+        "controller index invalid, duplicated or out of order",
+    ),
+    code(
+        "VP0202",
+        "controller-root",
+        Severity::Error,
+        "the PCI root controller does not fit the machine",
+    ),
+    code(
+        "VP0203",
+        "controller-target",
+        Severity::Error,
+        "a controller <target> setting is out of range or not allowed",
+    ),
+    code(
+        "VP0204",
+        "controller-machine",
+        Severity::Error,
+        "the controller model is not supported on this machine type",
+    ),
+    code(
+        "VP0205",
+        "controller-busnr",
+        Severity::Error,
+        "no busNr can be chosen for an expander bus",
+    ),
+    code(
+        "VP0206",
+        "controller-bridge-order",
+        Severity::Error,
+        "a bridge's index must be larger than its bus",
+    ),
+    code(
+        "VP0301",
+        "virtio-model",
+        Severity::Error,
+        "a (non-)transitional virtio model where it is not allowed",
+    ),
+    code(
+        "VP0302",
+        "device-unsupported",
+        Severity::Error,
+        "the device is not supported on this machine type",
+    ),
 ];
 
 /// Looks a code up.
@@ -116,7 +201,13 @@ impl Diagnostic {
 
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} [{}]: {}", self.severity.name(), self.code, self.message)?;
+        write!(
+            f,
+            "{} [{}]: {}",
+            self.severity.name(),
+            self.code,
+            self.message
+        )?;
         if let Some(h) = &self.hint {
             write!(f, " ({h})")?;
         }

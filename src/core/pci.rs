@@ -66,7 +66,10 @@ impl Flags {
             (Flags::PCIE_EXPANDER_BUS, "pcie-expander-bus"),
             (Flags::PCI_BRIDGE, "pci-bridge"),
         ];
-        ORDER.iter().find(|(f, _)| self.any(*f)).map_or("device", |(_, s)| s)
+        ORDER
+            .iter()
+            .find(|(f, _)| self.any(*f))
+            .map_or("device", |(_, s)| s)
     }
 }
 
@@ -122,7 +125,10 @@ pub const MODELS: &[ModelInfo] = &[
         qemu_device: "",
         alt_qemu_devices: &["spapr-pci-host-bridge"],
         connect: F::NONE,
-        accepts: F::PCI_DEVICE.or(F::PCI_BRIDGE).or(F::PCI_EXPANDER_BUS).or(F::AUTOASSIGN),
+        accepts: F::PCI_DEVICE
+            .or(F::PCI_BRIDGE)
+            .or(F::PCI_EXPANDER_BUS)
+            .or(F::AUTOASSIGN),
         hotplug: true,
         slots: (1, 31),
         express: false,
@@ -276,7 +282,10 @@ impl PciModel {
 
     /// True for the one-slot ports whose `<target>` carries chassis and port.
     pub fn is_port(self) -> bool {
-        matches!(self, PciModel::PcieRootPort | PciModel::PcieSwitchDownstreamPort)
+        matches!(
+            self,
+            PciModel::PcieRootPort | PciModel::PcieSwitchDownstreamPort
+        )
     }
 
     /// True for the expander buses, which carry a busNr.
@@ -308,7 +317,15 @@ mod tests {
 
     #[test]
     fn slot_descriptions_follow_the_first_type_bit() {
-        assert_eq!(Flags::PCI_DEVICE.or(Flags::AUTOASSIGN).slot_description(), "standard PCI device");
-        assert_eq!(Flags::ROOT_PORT.or(Flags::AGGREGATE_SLOT).slot_description(), "pcie-root-port");
+        assert_eq!(
+            Flags::PCI_DEVICE.or(Flags::AUTOASSIGN).slot_description(),
+            "standard PCI device"
+        );
+        assert_eq!(
+            Flags::ROOT_PORT
+                .or(Flags::AGGREGATE_SLOT)
+                .slot_description(),
+            "pcie-root-port"
+        );
     }
 }

@@ -49,7 +49,9 @@ impl PciController {
 
     /// The QEMU device: `<model name>` when given, else the model's default.
     pub fn qemu_device(&self) -> &str {
-        self.model_name.as_deref().unwrap_or(self.model.info().qemu_device)
+        self.model_name
+            .as_deref()
+            .unwrap_or(self.model.info().qemu_device)
     }
 
     /// Whether its slots are hot-pluggable.
@@ -142,7 +144,10 @@ impl Device {
         self.model
             .clone()
             .filter(|m| !m.is_empty() && m != "default")
-            .or_else(|| device::default_model(self.kind, &self.model_input(), machine, false).map(String::from))
+            .or_else(|| {
+                device::default_model(self.kind, &self.model_input(), machine, false)
+                    .map(String::from)
+            })
     }
 
     /// What kind of slot the device needs and which QEMU device it becomes.
@@ -155,7 +160,10 @@ impl Device {
                 virtio: device::VirtioForm::No,
             };
         }
-        device::needs(self.kind, &device::model_key(self.kind, &self.model_input(), machine))
+        device::needs(
+            self.kind,
+            &device::model_key(self.kind, &self.model_input(), machine),
+        )
     }
 
     /// The PCI address when it has one with a slot.
@@ -210,17 +218,19 @@ impl ChipsetFunction {
             return false;
         };
         // A controller without `index` gets the lowest free one, 0 for the first.
-        if dev.kind != kind
-            || dev.ty.as_deref() != Some(ty)
-            || dev.index.unwrap_or(0) != index
-        {
+        if dev.kind != kind || dev.ty.as_deref() != Some(ty) || dev.index.unwrap_or(0) != index {
             return false;
         }
         ty != "usb" || dev.effective_model(machine).as_deref() == Some("piix3-uhci")
     }
 }
 
-const fn chip(slot: u8, function: u8, name: &'static str, xml: Option<(Kind, &'static str, u32)>) -> ChipsetFunction {
+const fn chip(
+    slot: u8,
+    function: u8,
+    name: &'static str,
+    xml: Option<(Kind, &'static str, u32)>,
+) -> ChipsetFunction {
     ChipsetFunction {
         addr: PciAddr::new(0, slot, function),
         name,
@@ -232,7 +242,12 @@ const fn chip(slot: u8, function: u8, name: &'static str, xml: Option<(Kind, &'s
 pub const Q35_CHIPSET: &[ChipsetFunction] = &[
     chip(0x00, 0, "host bridge (MCH)", None),
     chip(0x1f, 0, "ICH9 LPC/ISA bridge", None),
-    chip(0x1f, 2, "ICH9 SATA (AHCI)", Some((Kind::Controller, "sata", 0))),
+    chip(
+        0x1f,
+        2,
+        "ICH9 SATA (AHCI)",
+        Some((Kind::Controller, "sata", 0)),
+    ),
     chip(0x1f, 3, "ICH9 SMBus", None),
 ];
 
@@ -241,7 +256,12 @@ pub const I440FX_CHIPSET: &[ChipsetFunction] = &[
     chip(0x00, 0, "host bridge (i440FX)", None),
     chip(0x01, 0, "PIIX3 ISA bridge", None),
     chip(0x01, 1, "PIIX3 IDE", Some((Kind::Controller, "ide", 0))),
-    chip(0x01, 2, "PIIX3 USB (UHCI)", Some((Kind::Controller, "usb", 0))),
+    chip(
+        0x01,
+        2,
+        "PIIX3 USB (UHCI)",
+        Some((Kind::Controller, "usb", 0)),
+    ),
     chip(0x01, 3, "PIIX4 power management", None),
 ];
 
@@ -281,7 +301,9 @@ impl Topology {
 
     /// The PCI controller with `index`.
     pub fn controller(&self, index: u32) -> Option<&Device> {
-        self.devices.iter().find(|d| d.pci.is_some() && d.index == Some(index))
+        self.devices
+            .iter()
+            .find(|d| d.pci.is_some() && d.index == Some(index))
     }
 
     /// The model of bus `index` (the root when it is missing from the XML).

@@ -207,6 +207,12 @@ fn mmio_qemu_device(pci: &str) -> Option<String> {
 /// [`Device::describe`], plus the `type` for inputs and hostdevs, which have no model
 /// and would otherwise read as a bare `input` or `hostdev`.
 fn label(dev: &Device, machine: &Machine) -> String {
+    if hostdev_interface(dev) {
+        return match &dev.name {
+            Some(mac) => format!("interface hostdev ({mac})"),
+            None => "interface hostdev".into(),
+        };
+    }
     let described = dev.describe(machine);
     let tag = dev.kind.tag();
     match (&dev.ty, dev.kind, described.strip_prefix(tag)) {
@@ -215,6 +221,12 @@ fn label(dev: &Device, machine: &Machine) -> String {
         (_, Kind::Unknown, Some(rest)) => format!("unknown element{rest}"),
         _ => described,
     }
+}
+
+/// `<interface type='hostdev'>` without a model: a VF passed through, which gets no
+/// default NIC model from libvirt ([`Device::effective_model`] would say rtl8139).
+fn hostdev_interface(dev: &Device) -> bool {
+    dev.kind == Kind::Interface && dev.ty.as_deref() == Some("hostdev") && dev.model.is_none()
 }
 
 /// Whether a device belongs in a PCI slot at all, for the "unassigned" section.
@@ -527,7 +539,11 @@ impl<'a> Builder<'a> {
             kind: d.kind,
             ty: d.ty.clone(),
             label,
-            model: d.effective_model(machine),
+            model: if hostdev_interface(d) {
+                None
+            } else {
+                d.effective_model(machine)
+            },
             qemu_device,
             name: d.name.clone(),
             index: d.index,
@@ -791,6 +807,24 @@ mod tests {
             v.root
                 .as_ref()
                 .is_some_and(|r| r.slots.is_empty() && r.free_slots.len() == 31)
+        );
+    }
+
+    #[test]
+    fn hostdev_interface_has_no_default_model() {
+        let mut vf = at(dev(1, Kind::Interface), 0, 3, 0);
+        vf.ty = Some("hostdev".into());
+        vf.name = Some("52:54:00:00:00:01".into());
+        let v = tree_view(&topo("q35", "x86_64", vec![vf]));
+        let d = v
+            .root
+            .as_ref()
+            .and_then(|r| slot(r, 3, 0).device.clone())
+            .expect("VF at 00:03.0");
+        assert_eq!(d.label, "interface hostdev (52:54:00:00:00:01)");
+        assert_eq!(
+            (d.model, d.qemu_device.as_deref()),
+            (None, Some("vfio-pci"))
         );
     }
 

@@ -117,7 +117,8 @@ fn new_device_element(doc: &mut Document, nd: &NewDevice, f: &Fill) -> NodeId {
         }
         Kind::Video => element(doc, "video", &[]),
         kind => {
-            let attrs: Vec<(&str, String)> = nd.model.iter().map(|m| ("model", m.clone())).collect();
+            let attrs: Vec<(&str, String)> =
+                nd.model.iter().map(|m| ("model", m.clone())).collect();
             element(doc, kind.tag(), &attrs)
         }
     }
@@ -164,7 +165,11 @@ pub fn apply_plan(doc: &mut Document, topology: &Topology, plan: &Plan) {
                 // Attach first so that children are indented like the rest of the document.
                 if nd.kind == Kind::Controller {
                     let is_pci = nd.ty.as_deref() == Some("pci");
-                    let anchor = if is_pci { last_pci.or(last_ctl) } else { last_ctl };
+                    let anchor = if is_pci {
+                        last_pci.or(last_ctl)
+                    } else {
+                        last_ctl
+                    };
                     match anchor.or(emulator) {
                         Some(after) => doc.insert_after(after, el),
                         None => doc.append_child(devices, el),
@@ -179,7 +184,11 @@ pub fn apply_plan(doc: &mut Document, topology: &Topology, plan: &Plan) {
                     doc.append_child(devices, el);
                 }
                 if nd.kind == Kind::Video {
-                    let m = element(doc, "model", &[("type", nd.model.clone().unwrap_or_default())]);
+                    let m = element(
+                        doc,
+                        "model",
+                        &[("type", nd.model.clone().unwrap_or_default())],
+                    );
                     doc.append_child(el, m);
                 }
                 write_controller_fill(doc, el, &f.controller);

@@ -77,13 +77,20 @@ impl Reader<'_> {
                 let bus = self.number(a, "bus", "PCI address")?;
                 let slot = self.number(a, "slot", "PCI address")?;
                 let function = self.number(a, "function", "PCI address")?;
-                let limits = [("domain", domain, 0xffff), ("bus", bus, 0xff), ("slot", slot, 0x1f), ("function", function, 7)];
+                let limits = [
+                    ("domain", domain, 0xffff),
+                    ("bus", bus, 0xff),
+                    ("slot", slot, 0x1f),
+                    ("function", function, 7),
+                ];
                 for (name, v, max) in limits {
                     if let Some(v) = v {
                         if v > max {
                             return Err(self.err(
                                 a,
-                                format!("invalid PCI address {name}='0x{v:x}': it must be <= 0x{max:x}"),
+                                format!(
+                                    "invalid PCI address {name}='0x{v:x}': it must be <= 0x{max:x}"
+                                ),
                             ));
                         }
                     }
@@ -93,7 +100,9 @@ impl Reader<'_> {
                     Some("on") => Some(true),
                     Some("off") => Some(false),
                     Some(other) => {
-                        return Err(self.err(a, format!("multifunction='{other}' must be 'on' or 'off'")));
+                        return Err(
+                            self.err(a, format!("multifunction='{other}' must be 'on' or 'off'"))
+                        );
                     }
                 };
                 let addr = PciAddr {
@@ -107,12 +116,20 @@ impl Reader<'_> {
                     // (the function alone does not make an address).
                     Address::PciRequest
                 } else {
-                    Address::Pci { addr, multifunction }
+                    Address::Pci {
+                        addr,
+                        multifunction,
+                    }
                 }
             }
             "virtio-mmio" => Address::VirtioMmio,
             "unassigned" => Address::Unassigned,
-            "" => return Err(self.err(a, "<address> has no type; add type='pci' (or the bus it sits on)".into())),
+            "" => {
+                return Err(self.err(
+                    a,
+                    "<address> has no type; add type='pci' (or the bus it sits on)".into(),
+                ));
+            }
             other => Address::Other(other.to_string()),
         }))
     }
@@ -122,7 +139,13 @@ impl Reader<'_> {
         let model = match model_attr.as_deref() {
             Some(m) => PciModel::from_name(m).ok_or_else(|| {
                 let names: Vec<&str> = PciModel::all().map(|m| m.name()).collect();
-                self.err(id, format!("unknown PCI controller model '{m}'; known models: {}", names.join(", ")))
+                self.err(
+                    id,
+                    format!(
+                        "unknown PCI controller model '{m}'; known models: {}",
+                        names.join(", ")
+                    ),
+                )
             })?,
             // libvirt picks the root for index 0 and a bridge or root port for the others
             // later; the reader records what it can and leaves the rest to the analyses.
@@ -144,10 +167,9 @@ impl Reader<'_> {
             };
             if let Some(n) = self.doc.child(t, "node") {
                 let text = self.doc.text(n);
-                c.numa_node = Some(
-                    parse_number(text.trim())
-                        .ok_or_else(|| self.err(n, format!("NUMA node '{}' is not a number", text.trim())))?,
-                );
+                c.numa_node = Some(parse_number(text.trim()).ok_or_else(|| {
+                    self.err(n, format!("NUMA node '{}' is not a number", text.trim()))
+                })?);
             }
         }
         Ok(c)
@@ -177,7 +199,12 @@ impl Reader<'_> {
                 d.model = attr("model");
                 d.index = self.number(id, "index", "controller")?;
                 d.ports = self.number(id, "ports", "controller")?;
-                d.master_startport = self.doc.child(id, "master").map(|m| self.number(m, "startport", "controller master")).transpose()?.flatten();
+                d.master_startport = self
+                    .doc
+                    .child(id, "master")
+                    .map(|m| self.number(m, "startport", "controller master"))
+                    .transpose()?
+                    .flatten();
                 if d.ty.as_deref() == Some("pci") {
                     if let Some(i) = d.index {
                         if i > 255 {
@@ -201,8 +228,11 @@ impl Reader<'_> {
                 if let Some(src) = self.doc.child(id, "source") {
                     if let Some(a) = self.doc.child(src, "address") {
                         let get = |n: &str| self.attr(a, n).and_then(|v| parse_number(&v));
-                        if let (Some(b), Some(s), Some(f)) = (get("bus"), get("slot"), get("function")) {
-                            let bdf = format!("{:04x}:{b:02x}:{s:02x}.{f:x}", get("domain").unwrap_or(0));
+                        if let (Some(b), Some(s), Some(f)) =
+                            (get("bus"), get("slot"), get("function"))
+                        {
+                            let bdf =
+                                format!("{:04x}:{b:02x}:{s:02x}.{f:x}", get("domain").unwrap_or(0));
                             d.name = Some(format!("host {bdf}"));
                             d.source_addr = Some(bdf);
                         }
@@ -239,7 +269,10 @@ impl Reader<'_> {
             }
         }
         d.address = self.address(id)?;
-        d.driver_attrs = self.doc.child(id, "driver").is_some_and(|dr| !self.doc.element(dr).attrs.is_empty());
+        d.driver_attrs = self
+            .doc
+            .child(id, "driver")
+            .is_some_and(|dr| !self.doc.element(dr).attrs.is_empty());
         d.boot = self.doc.child(id, "boot").is_some();
         if let Some(a) = self.doc.child(id, "address") {
             if self.attr(a, "type").as_deref() != Some("pci") {
@@ -273,14 +306,24 @@ pub fn read_topology(doc: &Document) -> Result<Topology, DomainError> {
             ),
         ));
     }
-    let name = doc.child(root, "name").map(|n| doc.text(n)).unwrap_or_default();
+    let name = doc
+        .child(root, "name")
+        .map(|n| doc.text(n))
+        .unwrap_or_default();
     let (arch, mt) = match doc.child(root, "os").and_then(|os| doc.child(os, "type")) {
-        Some(t) => (r.attr(t, "arch").unwrap_or_default(), r.attr(t, "machine").unwrap_or_default()),
+        Some(t) => (
+            r.attr(t, "arch").unwrap_or_default(),
+            r.attr(t, "machine").unwrap_or_default(),
+        ),
         None => (String::new(), String::new()),
     };
     // libvirt takes the host's arch when none is given; virt-pci's users are almost
     // all on x86_64 hosts.
-    let arch = if arch.is_empty() { "x86_64".to_string() } else { arch };
+    let arch = if arch.is_empty() {
+        "x86_64".to_string()
+    } else {
+        arch
+    };
     let machine = Machine::new(&arch, &mt);
     let mut devices = Vec::new();
     if let Some(devs) = doc.child(root, "devices") {
@@ -297,12 +340,18 @@ pub fn read_topology(doc: &Document) -> Result<Topology, DomainError> {
     let os = doc.child(root, "os");
     let efi = os.is_some_and(|os| {
         r.attr(os, "firmware").as_deref() == Some("efi")
-            || doc.child(os, "loader").is_some_and(|l| r.attr(l, "type").as_deref() == Some("pflash"))
+            || doc
+                .child(os, "loader")
+                .is_some_and(|l| r.attr(l, "type").as_deref() == Some("pflash"))
     });
     let numa_cells = doc
         .child(root, "cpu")
         .and_then(|c| doc.child(c, "numa"))
-        .map_or(0, |n| doc.child_elements(n).filter(|&c| doc.element(c).name == "cell").count() as u32);
+        .map_or(0, |n| {
+            doc.child_elements(n)
+                .filter(|&c| doc.element(c).name == "cell")
+                .count() as u32
+        });
     Ok(Topology {
         name,
         machine,

@@ -5,5 +5,5 @@ pub mod domain;
 pub mod xml;
 
 pub use apply::apply_plan;
-pub use domain::{read_topology, DomainError};
+pub use domain::{DomainError, read_topology};
 pub use xml::{Document, NodeId, XmlError};

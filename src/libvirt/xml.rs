@@ -212,13 +212,15 @@ impl Document {
                 Event::Eof => break,
                 Event::Start(_) | Event::Empty(_) => {
                     let self_closing = matches!(event, Event::Empty(_));
-                    let (name, attrs, tag_tail) =
-                        split_start_tag(raw, self_closing).map_err(|(off, m)| err(start + off, m))?;
+                    let (name, attrs, tag_tail) = split_start_tag(raw, self_closing)
+                        .map_err(|(off, m)| err(start + off, m))?;
                     if parent.is_none() {
                         if root.is_some() {
                             return Err(err(
                                 start,
-                                format!("a second top-level element <{name}> after the root; a document has exactly one root"),
+                                format!(
+                                    "a second top-level element <{name}> after the root; a document has exactly one root"
+                                ),
                             ));
                         }
                     }
@@ -277,7 +279,10 @@ impl Document {
                 }
                 Event::DocType(_) => {
                     if root.is_some() || parent.is_some() {
-                        return Err(err(start, "<!DOCTYPE> must come before the root element".into()));
+                        return Err(err(
+                            start,
+                            "<!DOCTYPE> must come before the root element".into(),
+                        ));
                     }
                     doc.push(parent, Node::Raw(RawKind::DocType, raw.to_string()));
                 }
@@ -294,7 +299,10 @@ impl Document {
             ));
         }
         let Some(root) = root else {
-            return Err(err(0, "no root element: the input holds no XML element".into()));
+            return Err(err(
+                0,
+                "no root element: the input holds no XML element".into(),
+            ));
         };
         doc.root = root;
         Ok(doc)
@@ -372,7 +380,8 @@ impl Document {
 
     /// The first child element named `name`.
     pub fn child(&self, id: NodeId, name: &str) -> Option<NodeId> {
-        self.child_elements(id).find(|&c| self.element(c).name == name)
+        self.child_elements(id)
+            .find(|&c| self.element(c).name == name)
     }
 
     /// The decoded value of attribute `name`, or `None` when absent or undecodable.
@@ -398,7 +407,9 @@ impl Document {
         let mut out = String::new();
         for &c in &self.element(id).children {
             match &self.nodes[c.0 as usize] {
-                Node::Raw(RawKind::Text, t) => out.push_str(&decode(t).unwrap_or_else(|_| t.clone())),
+                Node::Raw(RawKind::Text, t) => {
+                    out.push_str(&decode(t).unwrap_or_else(|_| t.clone()))
+                }
                 Node::Raw(RawKind::CData, t) => {
                     out.push_str(t.trim_start_matches("<![CDATA[").trim_end_matches("]]>"))
                 }
@@ -452,7 +463,10 @@ impl Document {
         }
         match &self.nodes[siblings[pos - 1].0 as usize] {
             Node::Raw(RawKind::Text, t) => match t.rfind('\n') {
-                Some(i) => t[i + 1..].chars().take_while(|c| c.is_whitespace()).collect(),
+                Some(i) => t[i + 1..]
+                    .chars()
+                    .take_while(|c| c.is_whitespace())
+                    .collect(),
                 None => String::new(),
             },
             _ => String::new(),
@@ -521,7 +535,10 @@ impl Document {
         // Insert after the last element child, before the trailing whitespace.
         let children = self.element(parent).children.clone();
         let insert_at = match existing {
-            Some(sib) => children.iter().position(|&c| c == sib).map_or(children.len(), |p| p + 1),
+            Some(sib) => children
+                .iter()
+                .position(|&c| c == sib)
+                .map_or(children.len(), |p| p + 1),
             None => 0,
         };
         let ws = self.push_detached(text(format!("{nl}{child_indent}")));
@@ -545,11 +562,18 @@ impl Document {
             return;
         };
         let indent = self.indent_of(after);
-        let ws = self.push_detached(Node::Raw(RawKind::Text, format!("{}{indent}", self.newline)));
+        let ws = self.push_detached(Node::Raw(
+            RawKind::Text,
+            format!("{}{indent}", self.newline),
+        ));
         self.parents[ws.0 as usize] = Some(parent);
         self.parents[new.0 as usize] = Some(parent);
         let pe = self.element_mut(parent);
-        let at = pe.children.iter().position(|&c| c == after).map_or(pe.children.len(), |p| p + 1);
+        let at = pe
+            .children
+            .iter()
+            .position(|&c| c == after)
+            .map_or(pe.children.len(), |p| p + 1);
         pe.children.splice(at..at, [ws, new]);
     }
 
@@ -559,7 +583,10 @@ impl Document {
             return;
         };
         let indent = self.indent_of(before);
-        let ws = self.push_detached(Node::Raw(RawKind::Text, format!("{}{indent}", self.newline)));
+        let ws = self.push_detached(Node::Raw(
+            RawKind::Text,
+            format!("{}{indent}", self.newline),
+        ));
         self.parents[ws.0 as usize] = Some(parent);
         self.parents[new.0 as usize] = Some(parent);
         let pe = self.element_mut(parent);
@@ -653,7 +680,10 @@ fn write_start_tag(e: &Element, out: &mut String) {
 
 /// Splits a raw start tag (`<name a='1' b = "2" />`) into its pieces. Errors carry the
 /// byte offset within `raw`.
-fn split_start_tag(raw: &str, self_closing: bool) -> Result<(String, Vec<Attr>, String), (usize, String)> {
+fn split_start_tag(
+    raw: &str,
+    self_closing: bool,
+) -> Result<(String, Vec<Attr>, String), (usize, String)> {
     let close = if self_closing { "/>" } else { ">" };
     let inner_end = raw.len() - close.len();
     let bytes = raw.as_bytes();
@@ -677,7 +707,10 @@ fn split_start_tag(raw: &str, self_closing: bool) -> Result<(String, Vec<Attr>, 
             return Ok((name, attrs, tail));
         }
         if i == ws_start {
-            return Err((i, format!("attributes of <{name}> must be separated by whitespace")));
+            return Err((
+                i,
+                format!("attributes of <{name}> must be separated by whitespace"),
+            ));
         }
         let name_start = i;
         while i < inner_end && !is_ws(bytes[i]) && bytes[i] != b'=' {
@@ -691,7 +724,9 @@ fn split_start_tag(raw: &str, self_closing: bool) -> Result<(String, Vec<Attr>, 
         if i >= inner_end || bytes[i] != b'=' {
             return Err((
                 name_start,
-                format!("attribute '{attr_name}' of <{name}> has no value; write {attr_name}='...'"),
+                format!(
+                    "attribute '{attr_name}' of <{name}> has no value; write {attr_name}='...'"
+                ),
             ));
         }
         i += 1;
@@ -715,15 +750,24 @@ fn split_start_tag(raw: &str, self_closing: bool) -> Result<(String, Vec<Attr>, 
             i += 1;
         }
         if i >= inner_end {
-            return Err((value_start, format!("the value of attribute '{attr_name}' is not closed")));
+            return Err((
+                value_start,
+                format!("the value of attribute '{attr_name}' is not closed"),
+            ));
         }
         let raw_value = raw[value_start..i].to_string();
         i += 1;
         if raw_value.contains('<') {
-            return Err((value_start, format!("attribute '{attr_name}' contains '<'; write &lt;")));
+            return Err((
+                value_start,
+                format!("attribute '{attr_name}' contains '<'; write &lt;"),
+            ));
         }
         if attrs.iter().any(|a| a.name == attr_name) {
-            return Err((name_start, format!("attribute '{attr_name}' appears twice in <{name}>")));
+            return Err((
+                name_start,
+                format!("attribute '{attr_name}' appears twice in <{name}>"),
+            ));
         }
         // Entities declared in the document's own DTD are legal; they are kept as
         // written and never expanded. Only a stray '&' is an error.
@@ -755,8 +799,12 @@ fn describe_quick_xml_error(e: &quick_xml::Error) -> String {
             format!("element <{name}> is never closed")
         }
         quick_xml::Error::Syntax(SyntaxError::UnclosedTag) => "a tag is not closed with '>'".into(),
-        quick_xml::Error::Syntax(SyntaxError::UnclosedComment) => "a comment is not closed with '-->'".into(),
-        quick_xml::Error::Syntax(SyntaxError::UnclosedCData) => "a CDATA section is not closed with ']]>'".into(),
+        quick_xml::Error::Syntax(SyntaxError::UnclosedComment) => {
+            "a comment is not closed with '-->'".into()
+        }
+        quick_xml::Error::Syntax(SyntaxError::UnclosedCData) => {
+            "a CDATA section is not closed with ']]>'".into()
+        }
         quick_xml::Error::Syntax(s) => format!("not well-formed XML: {s}"),
         other => format!("not well-formed XML: {other}"),
     }
@@ -783,9 +831,15 @@ pub fn decode(raw: &str) -> Result<String, String> {
             "gt" => Some('>'),
             "quot" => Some('"'),
             "apos" => Some('\''),
-            _ if name.starts_with("#x") => u32::from_str_radix(&name[2..], 16).ok().and_then(char::from_u32),
+            _ if name.starts_with("#x") => u32::from_str_radix(&name[2..], 16)
+                .ok()
+                .and_then(char::from_u32),
             _ if name.starts_with('#') => name[1..].parse::<u32>().ok().and_then(char::from_u32),
-            _ => return Err(format!("entity '&{name};' is not one of XML's predefined entities")),
+            _ => {
+                return Err(format!(
+                    "entity '&{name};' is not one of XML's predefined entities"
+                ));
+            }
         };
         match ch {
             Some(c) => out.push(c),
@@ -826,7 +880,8 @@ mod tests {
 
     #[test]
     fn editing_an_attribute_keeps_the_rest_of_the_tag() {
-        let src = "<domain>\n  <address  type = 'pci'   bus=\"0x01\"\n   slot='0x00' />\n</domain>\n";
+        let src =
+            "<domain>\n  <address  type = 'pci'   bus=\"0x01\"\n   slot='0x00' />\n</domain>\n";
         let mut doc = Document::parse(src).unwrap();
         let a = doc.child(doc.root(), "address").unwrap();
         doc.set_attr(a, "slot", "0x02");

@@ -563,15 +563,17 @@ impl<'t> Assigner<'t> {
                 Address::Other(t) => Some(t.as_str()),
                 _ => None,
             };
-            if let Some(t) = t {
-                if !(d.kind == Kind::Disk && t == "drive") {
-                    return Err(Diagnostic::new(
-                        "VP0301",
-                        format!("virtio (non-)transitional models are not supported for address type={t}"),
-                    )
-                    .on(Some(i))
-                    .hint("use model 'virtio', or give it a PCI address"));
-                }
+            if let Some(t) = t
+                && !(d.kind == Kind::Disk && t == "drive")
+            {
+                return Err(Diagnostic::new(
+                    "VP0301",
+                    format!(
+                        "virtio (non-)transitional models are not supported for address type={t}"
+                    ),
+                )
+                .on(Some(i))
+                .hint("use model 'virtio', or give it a PCI address"));
             }
         }
         Ok(())
@@ -599,20 +601,20 @@ impl<'t> Assigner<'t> {
                 }
                 continue;
             }
-            if is_usb2(&self.items[i]) {
-                if let Some(prev) = last_usb.filter(|&p| is_usb2(&self.items[p])) {
-                    let group = self.items[prev].index;
-                    let model = self.items[i].model.clone();
-                    let taken = self
-                        .items
-                        .iter()
-                        .any(|o| o.is_ctl("usb") && o.index == group && o.model == model);
-                    if !taken {
-                        self.items[i].index = group;
-                        self.items[i].index_filled = true;
-                        last_usb = Some(i);
-                        continue;
-                    }
+            if is_usb2(&self.items[i])
+                && let Some(prev) = last_usb.filter(|&p| is_usb2(&self.items[p]))
+            {
+                let group = self.items[prev].index;
+                let model = self.items[i].model.clone();
+                let taken = self
+                    .items
+                    .iter()
+                    .any(|o| o.is_ctl("usb") && o.index == group && o.model == model);
+                if !taken {
+                    self.items[i].index = group;
+                    self.items[i].index_filled = true;
+                    last_usb = Some(i);
+                    continue;
                 }
             }
             if self.items[i].is_ctl("usb") {
@@ -631,16 +633,16 @@ impl<'t> Assigner<'t> {
             self.items[i].index_filled = true;
             // A PCI controller without a model becomes the root at index 0 and a
             // machine-appropriate bus elsewhere; the reader guessed before the index was known.
-            if let Some(p) = &mut self.items[i].pci {
-                if self.topo.devices[i].model.is_none() {
-                    p.model = if n == 0 {
-                        self.topo.default_root().unwrap_or(PciModel::PciRoot)
-                    } else if self.topo.default_root() == Some(PciModel::PcieRoot) {
-                        PciModel::PcieRootPort
-                    } else {
-                        PciModel::PciBridge
-                    };
-                }
+            if let Some(p) = &mut self.items[i].pci
+                && self.topo.devices[i].model.is_none()
+            {
+                p.model = if n == 0 {
+                    self.topo.default_root().unwrap_or(PciModel::PciRoot)
+                } else if self.topo.default_root() == Some(PciModel::PcieRoot) {
+                    PciModel::PcieRootPort
+                } else {
+                    PciModel::PciBridge
+                };
             }
         }
         Ok(())
@@ -781,22 +783,22 @@ impl<'t> Assigner<'t> {
         }
         // Flags and slot classes of the added devices.
         for it in &mut self.items {
-            if let Target::Added(_) = it.target {
-                if it.pci.is_none() {
-                    let key = super::device::model_key(
-                        it.kind,
-                        &super::device::ModelInput {
-                            ty: it.ty.as_deref(),
-                            model: it.model.as_deref(),
-                            bus: None,
-                            sub: None,
-                        },
-                        machine,
-                    );
-                    let n = super::device::needs(it.kind, &key);
-                    it.needs_slot = n.slot;
-                    it.virtio = n.virtio;
-                }
+            if let Target::Added(_) = it.target
+                && it.pci.is_none()
+            {
+                let key = super::device::model_key(
+                    it.kind,
+                    &super::device::ModelInput {
+                        ty: it.ty.as_deref(),
+                        model: it.model.as_deref(),
+                        bus: None,
+                        sub: None,
+                    },
+                    machine,
+                );
+                let n = super::device::needs(it.kind, &key);
+                it.needs_slot = n.slot;
+                it.virtio = n.virtio;
             }
         }
     }
@@ -874,10 +876,10 @@ impl<'t> Assigner<'t> {
                 continue;
             }
             // Only address-less devices (not `<address type='pci'/>` requests).
-            if let Target::Existing(i) = it.target {
-                if self.topo.devices[i].address.is_some() {
-                    continue;
-                }
+            if let Target::Existing(i) = it.target
+                && self.topo.devices[i].address.is_some()
+            {
+                continue;
             }
             let in_list = match it.kind {
                 Kind::Disk | Kind::Memballoon | Kind::Rng | Kind::Crypto => {
@@ -1033,34 +1035,34 @@ impl<'t> Assigner<'t> {
             if p.hotplug.is_some() && !(p.model.is_port() || p.model == PciModel::PciRoot) {
                 return Err(opt_err("hotplug"));
             }
-            if let Some(c) = p.chassis_nr {
-                if !(1..=255).contains(&c) {
-                    return Err(Diagnostic::new(
-                        "VP0203",
-                        format!("PCI controller chassisNr '{c}' out of range - must be 1-255"),
-                    )
-                    .on(it.dev()));
-                }
+            if let Some(c) = p.chassis_nr
+                && !(1..=255).contains(&c)
+            {
+                return Err(Diagnostic::new(
+                    "VP0203",
+                    format!("PCI controller chassisNr '{c}' out of range - must be 1-255"),
+                )
+                .on(it.dev()));
             }
             for (n, v) in [("chassis", p.chassis), ("port", p.port)] {
-                if let Some(v) = v {
-                    if v > 255 {
-                        return Err(Diagnostic::new(
-                            "VP0203",
-                            format!("PCI controller {n} '{v}' out of range - must be 0-255"),
-                        )
-                        .on(it.dev()));
-                    }
-                }
-            }
-            if let Some(b) = p.bus_nr {
-                if !(1..=254).contains(&b) {
+                if let Some(v) = v
+                    && v > 255
+                {
                     return Err(Diagnostic::new(
                         "VP0203",
-                        format!("PCI controller busNr '{b}' out of range - must be 1-254"),
+                        format!("PCI controller {n} '{v}' out of range - must be 0-255"),
                     )
                     .on(it.dev()));
                 }
+            }
+            if let Some(b) = p.bus_nr
+                && !(1..=254).contains(&b)
+            {
+                return Err(Diagnostic::new(
+                    "VP0203",
+                    format!("PCI controller busNr '{b}' out of range - must be 1-254"),
+                )
+                .on(it.dev()));
             }
             if let Some(m) = &p.model_name {
                 let info = p.model.info();
@@ -1220,14 +1222,16 @@ impl<'t> Assigner<'t> {
                 let mut uhci_slots = vec![0x1d, 0x1a];
                 for i in 0..self.items.len() {
                     let it = &self.items[i];
-                    if it.is_ctl("usb") && it.want && it.model.as_deref() == Some("ich9-uhci1") {
-                        if let Some(slot) = uhci_slots.first().copied() {
-                            uhci_slots.remove(0);
-                            if set.slot_free(0, slot) {
-                                let mut a = PciAddr::new(0, slot, 0);
-                                set.reserve_config(&mut a, it.flags)?;
-                                self.set_addr(i, a, dry);
-                            }
+                    if it.is_ctl("usb")
+                        && it.want
+                        && it.model.as_deref() == Some("ich9-uhci1")
+                        && let Some(slot) = uhci_slots.first().copied()
+                    {
+                        uhci_slots.remove(0);
+                        if set.slot_free(0, slot) {
+                            let mut a = PciAddr::new(0, slot, 0);
+                            set.reserve_config(&mut a, it.flags)?;
+                            self.set_addr(i, a, dry);
                         }
                     }
                 }
@@ -1235,12 +1239,11 @@ impl<'t> Assigner<'t> {
                     .items
                     .iter()
                     .position(|it| it.want && it.pci_model() == Some(PciModel::DmiToPciBridge))
+                    && set.slot_free(0, 0x1e)
                 {
-                    if set.slot_free(0, 0x1e) {
-                        let mut a = PciAddr::new(0, 0x1e, 0);
-                        set.reserve_config(&mut a, self.items[i].flags)?;
-                        self.set_addr(i, a, dry);
-                    }
+                    let mut a = PciAddr::new(0, 0x1e, 0);
+                    set.reserve_config(&mut a, self.items[i].flags)?;
+                    self.set_addr(i, a, dry);
                 }
                 for f in [0, 3] {
                     let mut a = PciAddr::new(0, 0x1f, f);
@@ -1251,12 +1254,11 @@ impl<'t> Assigner<'t> {
                 self.primary_video(set, 1, dry)?;
                 if let Some(i) = self.items.iter().position(|it| {
                     it.kind == Kind::Sound && it.want && it.model.as_deref() == Some("ich9")
-                }) {
-                    if set.slot_free(0, 0x1b) {
-                        let mut a = PciAddr::new(0, 0x1b, 0);
-                        set.reserve_config(&mut a, self.items[i].flags)?;
-                        self.set_addr(i, a, dry);
-                    }
+                }) && set.slot_free(0, 0x1b)
+                {
+                    let mut a = PciAddr::new(0, 0x1b, 0);
+                    set.reserve_config(&mut a, self.items[i].flags)?;
+                    self.set_addr(i, a, dry);
                 }
             }
             _ => {}
@@ -1296,10 +1298,9 @@ impl<'t> Assigner<'t> {
         out.extend(by_kind(Kind::Sound));
         out.extend(ctl_order.iter().copied().filter(|&i| {
             let it = &self.items[i];
-            it.pci.is_none()
-                && !(it.is_ctl("ide") && it.index == Some(0))
-                && !it.is_ctl("fdc")
-                && !it.is_ctl("ccid")
+            // IDE 0 is part of PIIX3; FDC and CCID are not PCI devices.
+            let primary_ide = it.is_ctl("ide") && it.index == Some(0);
+            it.pci.is_none() && !primary_ide && !it.is_ctl("fdc") && !it.is_ctl("ccid")
         }));
         out.extend(by_kind(Kind::Disk));
         out.extend(by_kind(Kind::Interface).filter(|&i| self.items[i].iface_hostdev));
@@ -1329,15 +1330,14 @@ impl<'t> Assigner<'t> {
         // USB2 companions share one slot per controller index.
         let mut usb2_slot: Vec<(u32, PciAddr)> = Vec::new();
         for (i, it) in self.items.iter().enumerate() {
-            if let (true, Some(a)) = (it.is_ctl("usb"), it.addr) {
-                if USB2_COMPANIONS
+            if let (true, Some(a)) = (it.is_ctl("usb"), it.addr)
+                && USB2_COMPANIONS
                     .iter()
                     .any(|(m, _)| it.model.as_deref() == Some(m))
-                {
-                    let _ = i;
-                    if !usb2_slot.iter().any(|(x, _)| Some(*x) == it.index) {
-                        usb2_slot.push((it.index.unwrap_or(0), a));
-                    }
+            {
+                let _ = i;
+                if !usb2_slot.iter().any(|(x, _)| Some(*x) == it.index) {
+                    usb2_slot.push((it.index.unwrap_or(0), a));
                 }
             }
         }
@@ -1494,10 +1494,9 @@ impl<'t> Assigner<'t> {
                         p.port.get_or_insert(u32::from(a.slot));
                     }
                 }
-                PciModel::PciExpanderBus | PciModel::PcieExpanderBus => {
-                    if p.bus_nr.is_none() {
-                        if lowest_bus_nr <= 2 {
-                            return Err(Diagnostic::new(
+                PciModel::PciExpanderBus | PciModel::PcieExpanderBus if p.bus_nr.is_none() => {
+                    if lowest_bus_nr <= 2 {
+                        return Err(Diagnostic::new(
                                 "VP0205",
                                 format!(
                                     "No free busNr lower than current lowest busNr is available to auto-assign to bus {idx}. Must be manually assigned"
@@ -1505,17 +1504,17 @@ impl<'t> Assigner<'t> {
                             )
                             .on(self.items[i].dev())
                             .hint("set <target busNr='...'/> by hand"));
-                        }
-                        lowest_bus_nr -= 2;
-                        p.bus_nr = Some(lowest_bus_nr);
                     }
+                    lowest_bus_nr -= 2;
+                    p.bus_nr = Some(lowest_bus_nr);
                 }
                 _ => {}
             }
-            if p.model == PciModel::PciBridge {
-                if let Some(a) = addr {
-                    if idx <= a.bus {
-                        return Err(Diagnostic::new(
+            if p.model == PciModel::PciBridge
+                && let Some(a) = addr
+                && idx <= a.bus
+            {
+                return Err(Diagnostic::new(
                             "VP0206",
                             format!(
                                 "PCI controller at index {idx} (0x{idx:02x}) has bus='0x{:02x}', but index must be larger than bus",
@@ -1524,8 +1523,6 @@ impl<'t> Assigner<'t> {
                         )
                         .on(self.items[i].dev())
                         .hint("renumber the controllers so that a bridge's index exceeds its parent's"));
-                    }
-                }
             }
         }
         Ok(())
@@ -1639,10 +1636,11 @@ fn validate_devices(topo: &Topology) -> Result<(), Diagnostic> {
                 .hint("remove the <address> of the root controller"));
             }
             Kind::Controller => {
-                if let Some(p) = &d.pci {
-                    if let Some(n) = p.numa_node {
-                        if n >= topo.numa_cells {
-                            return Err(e(
+                if let Some(p) = &d.pci
+                    && let Some(n) = p.numa_node
+                    && n >= topo.numa_cells
+                {
+                    return Err(e(
                                 "VP0203",
                                 i,
                                 format!(
@@ -1653,8 +1651,6 @@ fn validate_devices(topo: &Topology) -> Result<(), Diagnostic> {
                                 ),
                             )
                             .hint("define the NUMA cell under <cpu><numa> or pick an existing node"));
-                        }
-                    }
                 }
                 if d.ty.as_deref() == Some("usb") && d.master_startport.is_some() {
                     let has_master = topo.devices.iter().any(|o| {

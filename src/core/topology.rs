@@ -179,10 +179,10 @@ impl Device {
     /// A one-line description for people: kind, model and identifier.
     pub fn describe(&self, machine: &Machine) -> String {
         let mut s = String::from(self.kind.tag());
-        if let Some(t) = &self.ty {
-            if self.kind == Kind::Controller {
-                s = format!("{t} controller");
-            }
+        if let Some(t) = &self.ty
+            && self.kind == Kind::Controller
+        {
+            s = format!("{t} controller");
         }
         if let Some(m) = self.effective_model(machine) {
             s.push(' ');

@@ -92,10 +92,10 @@ fn write_address(doc: &mut Document, el: NodeId, f: &Fill) {
                 doc.append_child(el, n);
             }
         }
-    } else if f.multifunction {
-        if let Some(existing) = doc.child(el, "address") {
-            doc.set_attr(existing, "multifunction", "on");
-        }
+    } else if f.multifunction
+        && let Some(existing) = doc.child(el, "address")
+    {
+        doc.set_attr(existing, "multifunction", "on");
     }
     if f.virtio_mmio && doc.child(el, "address").is_none() {
         let n = element(doc, "address", &[("type", "virtio-mmio".into())]);
@@ -145,8 +145,7 @@ pub fn apply_plan(doc: &mut Document, topology: &Topology, plan: &Plan) {
     let mut last_pci = controllers
         .iter()
         .copied()
-        .filter(|&c| doc.attr(c, "type").as_deref() == Some("pci"))
-        .last();
+        .rfind(|&c| doc.attr(c, "type").as_deref() == Some("pci"));
     let emulator = doc.child(devices, "emulator");
 
     for (t, f) in &plan.fills {

@@ -84,15 +84,15 @@ impl Reader<'_> {
                     ("function", function, 7),
                 ];
                 for (name, v, max) in limits {
-                    if let Some(v) = v {
-                        if v > max {
-                            return Err(self.err(
-                                a,
-                                format!(
-                                    "invalid PCI address {name}='0x{v:x}': it must be <= 0x{max:x}"
-                                ),
-                            ));
-                        }
+                    if let Some(v) = v
+                        && v > max
+                    {
+                        return Err(self.err(
+                            a,
+                            format!(
+                                "invalid PCI address {name}='0x{v:x}': it must be <= 0x{max:x}"
+                            ),
+                        ));
                     }
                 }
                 let multifunction = match self.attr(a, "multifunction").as_deref() {
@@ -206,13 +206,13 @@ impl Reader<'_> {
                     .transpose()?
                     .flatten();
                 if d.ty.as_deref() == Some("pci") {
-                    if let Some(i) = d.index {
-                        if i > 255 {
-                            return Err(self.err(
-                                id,
-                                format!("PCI controller index {i} is too high: the maximum is 255"),
-                            ));
-                        }
+                    if let Some(i) = d.index
+                        && i > 255
+                    {
+                        return Err(self.err(
+                            id,
+                            format!("PCI controller index {i} is too high: the maximum is 255"),
+                        ));
                     }
                     d.pci = Some(self.pci_controller(id, d.index)?);
                     d.model = d.pci.as_ref().map(|p| p.model.name().to_string());
@@ -225,17 +225,16 @@ impl Reader<'_> {
             Kind::Hostdev => {
                 d.ty = attr("type");
                 d.model = attr("model");
-                if let Some(src) = self.doc.child(id, "source") {
-                    if let Some(a) = self.doc.child(src, "address") {
-                        let get = |n: &str| self.attr(a, n).and_then(|v| parse_number(&v));
-                        if let (Some(b), Some(s), Some(f)) =
-                            (get("bus"), get("slot"), get("function"))
-                        {
-                            let bdf =
-                                format!("{:04x}:{b:02x}:{s:02x}.{f:x}", get("domain").unwrap_or(0));
-                            d.name = Some(format!("host {bdf}"));
-                            d.source_addr = Some(bdf);
-                        }
+                if let Some(src) = self.doc.child(id, "source")
+                    && let Some(a) = self.doc.child(src, "address")
+                {
+                    let get = |n: &str| self.attr(a, n).and_then(|v| parse_number(&v));
+                    if let (Some(b), Some(s), Some(f)) = (get("bus"), get("slot"), get("function"))
+                    {
+                        let bdf =
+                            format!("{:04x}:{b:02x}:{s:02x}.{f:x}", get("domain").unwrap_or(0));
+                        d.name = Some(format!("host {bdf}"));
+                        d.source_addr = Some(bdf);
                     }
                 }
             }
@@ -274,10 +273,10 @@ impl Reader<'_> {
             .child(id, "driver")
             .is_some_and(|dr| !self.doc.element(dr).attrs.is_empty());
         d.boot = self.doc.child(id, "boot").is_some();
-        if let Some(a) = self.doc.child(id, "address") {
-            if self.attr(a, "type").as_deref() != Some("pci") {
-                d.addr_controller = self.number(a, "controller", "address")?;
-            }
+        if let Some(a) = self.doc.child(id, "address")
+            && self.attr(a, "type").as_deref() != Some("pci")
+        {
+            d.addr_controller = self.number(a, "controller", "address")?;
         }
         let _ = machine;
         Ok(d)

@@ -214,15 +214,13 @@ impl Document {
                     let self_closing = matches!(event, Event::Empty(_));
                     let (name, attrs, tag_tail) = split_start_tag(raw, self_closing)
                         .map_err(|(off, m)| err(start + off, m))?;
-                    if parent.is_none() {
-                        if root.is_some() {
-                            return Err(err(
-                                start,
-                                format!(
-                                    "a second top-level element <{name}> after the root; a document has exactly one root"
-                                ),
-                            ));
-                        }
+                    if parent.is_none() && root.is_some() {
+                        return Err(err(
+                            start,
+                            format!(
+                                "a second top-level element <{name}> after the root; a document has exactly one root"
+                            ),
+                        ));
                     }
                     let id = doc.push(
                         parent,
@@ -260,11 +258,11 @@ impl Document {
                         ));
                     }
                     // quick-xml splits text at references; we keep one text node.
-                    if let Some(&prev) = doc.children_of(parent).last() {
-                        if let Node::Raw(RawKind::Text, t) = &mut doc.nodes[prev.0 as usize] {
-                            t.push_str(raw);
-                            continue;
-                        }
+                    if let Some(&prev) = doc.children_of(parent).last()
+                        && let Node::Raw(RawKind::Text, t) = &mut doc.nodes[prev.0 as usize]
+                    {
+                        t.push_str(raw);
+                        continue;
                     }
                     doc.push(parent, Node::Raw(RawKind::Text, raw.to_string()));
                 }
@@ -607,12 +605,13 @@ impl Document {
             return;
         };
         let mut from = at;
-        if at > 0 {
-            if let Node::Raw(RawKind::Text, t) = &self.nodes[children[at - 1].0 as usize] {
-                if t.trim().is_empty() && t.contains('\n') && at + 1 < children.len() {
-                    from = at - 1;
-                }
-            }
+        if at > 0
+            && let Node::Raw(RawKind::Text, t) = &self.nodes[children[at - 1].0 as usize]
+            && t.trim().is_empty()
+            && t.contains('\n')
+            && at + 1 < children.len()
+        {
+            from = at - 1;
         }
         self.element_mut(parent).children.drain(from..=at);
         self.parents[id.0 as usize] = None;
@@ -771,10 +770,10 @@ fn split_start_tag(
         }
         // Entities declared in the document's own DTD are legal; they are kept as
         // written and never expanded. Only a stray '&' is an error.
-        if let Err(m) = decode(&raw_value) {
-            if !m.starts_with("entity ") {
-                return Err((value_start, format!("attribute '{attr_name}': {m}")));
-            }
+        if let Err(m) = decode(&raw_value)
+            && !m.starts_with("entity ")
+        {
+            return Err((value_start, format!("attribute '{attr_name}': {m}")));
         }
         attrs.push(Attr {
             lead: raw[ws_start..name_start].to_string(),

@@ -1,5 +1,6 @@
 //! Integration tests, one module per area, in one test binary.
 
+mod cli;
 mod conformance;
 mod roundtrip;
 mod support;

@@ -287,14 +287,15 @@ impl Document {
             }
         }
         if let Some(&open) = stack.last() {
+            // Point at the element that is never closed: that is where the fix goes.
             let e = doc.element(open);
-            return Err(err(
-                src.len(),
-                format!(
-                    "the document ends inside <{}> (opened at line {}); add its end tag",
-                    e.name, e.pos.line
+            return Err(XmlError {
+                pos: e.pos,
+                message: format!(
+                    "the document ends inside <{}>, opened here; add its end tag </{}>",
+                    e.name, e.name
                 ),
-            ));
+            });
         }
         let Some(root) = root else {
             return Err(err(

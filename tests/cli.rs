@@ -1,0 +1,212 @@
+//! The real binary: exit codes, error messages with file and line, stdin, atomic
+//! in-place writes with a backup.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use crate::support;
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_virt-pci"))
+}
+
+fn tmpdir(name: &str) -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!("virt-pci-test-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+const Q35_HEAD: &str = "<domain type='kvm'>\n  <name>t</name>\n  <os>\n    <type arch='x86_64' machine='q35'>hvm</type>\n  </os>\n  <devices>\n";
+
+/// (what, document, line of the problem, words the message must contain)
+const BAD: &[(&str, &str, u32, &str)] = &[
+    (
+        "mismatched end tag",
+        "<domain>\n  <devices>\n  </device>\n</domain>\n",
+        3,
+        "does not match",
+    ),
+    (
+        "unclosed element",
+        "<domain>\n  <devices>\n",
+        2,
+        "ends inside",
+    ),
+    (
+        "unquoted attribute",
+        "<domain>\n  <devices>\n    <address slot=0x01/>\n",
+        3,
+        "quoted",
+    ),
+    (
+        "duplicate attribute",
+        "<domain>\n  <devices a='1' a='2'/>\n</domain>\n",
+        2,
+        "twice",
+    ),
+    ("empty file", "", 1, "no root element"),
+    (
+        "not a domain",
+        "<network>\n  <name>default</name>\n</network>\n",
+        1,
+        "not <domain>",
+    ),
+    (
+        "slot not a number",
+        "<domain>\n  <devices>\n    <disk>\n      <address type='pci' slot='0xzz'/>\n    </disk>\n  </devices>\n</domain>\n",
+        4,
+        "not a number",
+    ),
+    (
+        "slot too high",
+        "<domain>\n  <devices>\n    <disk>\n      <address type='pci' bus='0x01' slot='0x20'/>\n    </disk>\n  </devices>\n</domain>\n",
+        4,
+        "slot='0x20'",
+    ),
+    (
+        "function too high",
+        "<domain>\n  <devices>\n    <disk>\n      <address type='pci' bus='0x01' slot='0x01' function='8'/>\n    </disk>\n  </devices>\n</domain>\n",
+        4,
+        "function",
+    ),
+    (
+        "bus too high",
+        "<domain>\n  <devices>\n    <disk>\n      <address type='pci' bus='0x100' slot='0x01'/>\n    </disk>\n  </devices>\n</domain>\n",
+        4,
+        "bus",
+    ),
+    (
+        "controller index too high",
+        "<domain>\n  <devices>\n    <controller type='pci' index='300' model='pci-bridge'/>\n  </devices>\n</domain>\n",
+        3,
+        "maximum is 255",
+    ),
+    (
+        "controller index not a number",
+        "<domain>\n  <devices>\n    <controller type='pci' index='abc' model='pci-bridge'/>\n  </devices>\n</domain>\n",
+        3,
+        "not a number",
+    ),
+    (
+        "unknown controller model",
+        "<domain>\n  <devices>\n    <controller type='pci' index='1' model='pcie-rot-port'/>\n  </devices>\n</domain>\n",
+        3,
+        "unknown PCI controller model",
+    ),
+];
+
+#[test]
+fn bad_input_is_reported_with_file_line_and_exit_2() {
+    let dir = tmpdir("bad");
+    for (what, text, line, words) in BAD {
+        let path = dir.join("guest.xml");
+        std::fs::write(&path, text).unwrap();
+        for cmd in ["tree", "assign", "check"] {
+            let out = bin().arg(cmd).arg(&path).output().unwrap();
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{what} ({cmd}): {err}");
+            let prefix = format!("{}:{line}:", path.display());
+            assert!(
+                err.starts_with(&prefix),
+                "{what} ({cmd}): expected {prefix} in {err}"
+            );
+            assert!(
+                err.contains(words),
+                "{what} ({cmd}): expected '{words}' in {err}"
+            );
+            assert!(!err.contains("panicked"), "{what}: {err}");
+        }
+    }
+}
+
+#[test]
+fn non_utf8_and_external_entities_are_refused_safely() {
+    let dir = tmpdir("enc");
+    let path = dir.join("latin1.xml");
+    std::fs::write(&path, b"<domain>\n  <name>caf\xe9</name>\n</domain>\n").unwrap();
+    let out = bin().args(["tree"]).arg(&path).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains(":2:"));
+    // An external entity is never fetched: the text keeps the reference as written.
+    let path = dir.join("xxe.xml");
+    let doc = "<!DOCTYPE domain [<!ENTITY x SYSTEM \"file:///etc/passwd\">]>\n<domain>\n  <name>&x;</name>\n  <devices/>\n</domain>\n";
+    std::fs::write(&path, doc).unwrap();
+    let out = bin().args(["assign"]).arg(&path).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!text.contains("root:"), "the entity was expanded");
+}
+
+#[test]
+fn assign_reads_stdin_and_refuses_with_exit_1() {
+    let doc = format!(
+        "{Q35_HEAD}    <controller type='pci' index='0' model='pcie-root'/>\n    <controller type='pci' index='1' model='pcie-root-port'>\n      <address type='pci' domain='0x0000' bus='0x00' slot='0x02' function='0x0'/>\n    </controller>\n    <interface type='network'>\n      <model type='e1000e'/>\n      <address type='pci' domain='0x0000' bus='0x01' slot='0x03' function='0x0'/>\n    </interface>\n  </devices>\n</domain>\n"
+    );
+    let mut child = bin()
+        .args(["assign", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(doc.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("slot must be <= 0"), "{err}");
+    assert!(err.contains("[VP0102]"), "{err}");
+}
+
+#[test]
+fn assign_in_place_keeps_a_backup_and_is_a_fixed_point() {
+    let dir = tmpdir("inplace");
+    let path = dir.join("g.xml");
+    let original = format!(
+        "<!-- mine -->\n{Q35_HEAD}    <disk type='file' device='disk'>\n      <source file='/x.qcow2'/>\n      <target dev='vda' bus='virtio'/>\n    </disk>\n  </devices>\n</domain>\n"
+    );
+    std::fs::write(&path, &original).unwrap();
+    let st = bin()
+        .args(["assign", "--in-place"])
+        .arg(&path)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let bak = std::fs::read_to_string(dir.join("g.xml.bak")).unwrap();
+    assert_eq!(bak, original);
+    let assigned = std::fs::read_to_string(&path).unwrap();
+    assert!(assigned.starts_with("<!-- mine -->\n<domain type='kvm'>"));
+    assert!(
+        assigned.contains(
+            "<target dev='vda' bus='virtio'/>\n      <address type='pci' domain='0x0000' bus='0x02'"
+        ),
+        "{assigned}"
+    );
+    // Running it again changes nothing.
+    let out = bin().args(["assign"]).arg(&path).output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), assigned);
+}
+
+#[test]
+fn bundled_examples_are_clean_and_fixed_points() {
+    for f in support::files(&support::root().join("assets/examples"), ".xml") {
+        let out = bin().arg("check").arg(&f).output().unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}: {}",
+            f.display(),
+            String::from_utf8_lossy(&out.stdout)
+        );
+        let out = bin().arg("assign").arg(&f).output().unwrap();
+        assert!(
+            out.stdout == std::fs::read(&f).unwrap(),
+            "{} is not a fixed point of assign",
+            f.display()
+        );
+    }
+}

@@ -5,5 +5,6 @@
 
 pub mod cli;
 pub mod core;
+pub mod generate;
 pub mod libvirt;
 pub mod render;

@@ -210,3 +210,54 @@ fn bundled_examples_are_clean_and_fixed_points() {
         );
     }
 }
+
+/// Files of `tests/bad` that are readable but refused by libvirt's rules (exit 1), and
+/// files whose DTD tricks must be kept without expansion (exit 0).
+const BAD_REFUSED: &[&str] = &[
+    "domain-not-zero.xml",
+    "double-use-of-address.xml",
+    "duplicate-controller-index.xml",
+    "root-port-slot-not-zero.xml",
+];
+const BAD_BUT_SAFE: &[&str] = &["entity-expansion-bomb.xml", "external-entity.xml"];
+
+#[test]
+fn every_bad_fixture_gets_its_line_and_exit_code() {
+    let dir = support::root().join("tests/bad");
+    let expected = std::fs::read_to_string(dir.join("EXPECTED.tsv")).unwrap();
+    let mut seen = 0;
+    for row in expected.lines().filter(|l| !l.trim().is_empty()) {
+        let mut cols = row.split('\t');
+        let (Some(file), Some(line)) = (cols.next(), cols.next()) else {
+            continue;
+        };
+        let path = dir.join(file);
+        let out = bin().arg("check").arg(&path).output().unwrap();
+        let (stdout, stderr) = (
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr),
+        );
+        assert!(!stderr.contains("panicked"), "{file}: {stderr}");
+        if BAD_REFUSED.contains(&file) {
+            assert_eq!(out.status.code(), Some(1), "{file}: {stdout}{stderr}");
+            assert!(stdout.contains("error [VP"), "{file}: {stdout}");
+        } else if BAD_BUT_SAFE.contains(&file) {
+            assert_eq!(out.status.code(), Some(0), "{file}: {stderr}");
+            let tree = bin().arg("assign").arg(&path).output().unwrap();
+            let text = String::from_utf8_lossy(&tree.stdout);
+            assert!(
+                text.len() < 10_000 && !text.contains("root:x:"),
+                "{file}: an entity was expanded"
+            );
+        } else {
+            assert_eq!(out.status.code(), Some(2), "{file}: {stderr}");
+            let prefix = format!("{}:{line}:", path.display());
+            assert!(
+                stderr.starts_with(&prefix),
+                "{file}: expected {prefix} in {stderr}"
+            );
+        }
+        seen += 1;
+    }
+    assert!(seen >= 20, "only {seen} bad fixtures");
+}

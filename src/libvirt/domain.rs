@@ -197,7 +197,12 @@ impl Reader<'_> {
             Kind::Controller => {
                 d.ty = attr("type");
                 d.model = attr("model");
-                d.index = self.number(id, "index", "controller")?;
+                d.index = match self.attr(id, "index") {
+                    None => None,
+                    Some(raw) => Some(parse_index(&raw).ok_or_else(|| {
+                        self.err(id, format!("controller index='{raw}' is not a number; write a decimal number such as index='1'"))
+                    })?),
+                };
                 d.ports = self.number(id, "ports", "controller")?;
                 d.master_startport = self
                     .doc
@@ -283,12 +288,35 @@ impl Reader<'_> {
     }
 }
 
-/// Parses a libvirt number: `0x` hex or decimal.
+/// Parses a number the way libvirt reads addresses and `<target>` values (C `strtoul`
+/// with base 0): optional leading blanks and `+`, then `0x` hex, `0` octal or decimal.
+/// Trailing characters, `-` and an empty value are refused.
 pub fn parse_number(s: &str) -> Option<u32> {
-    match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
-        Some(h) => u32::from_str_radix(h, 16).ok(),
-        None => s.parse().ok(),
+    let s = s.trim_start_matches([' ', '\t', '\n', '\r']);
+    let s = s.strip_prefix('+').unwrap_or(s);
+    if let Some(h) = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+        return if h.is_empty() || h.starts_with('+') {
+            None
+        } else {
+            u32::from_str_radix(h, 16).ok()
+        };
     }
+    if s.len() > 1 && s.starts_with('0') {
+        return u32::from_str_radix(&s[1..], 8).ok();
+    }
+    if s.starts_with('+') {
+        return None;
+    }
+    s.parse().ok()
+}
+
+/// Parses a controller `index`: decimal only (leading zeros allowed), as libvirt does.
+pub fn parse_index(s: &str) -> Option<u32> {
+    let s = s.trim_start_matches([' ', '\t', '\n', '\r']);
+    if s.starts_with('+') {
+        return None;
+    }
+    s.parse().ok()
 }
 
 /// Reads the topology out of a domain document.
@@ -359,4 +387,32 @@ pub fn read_topology(doc: &Document) -> Result<Topology, DomainError> {
         efi,
         numa_cells,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_follow_strtoul_base_zero() {
+        for (text, want) in [
+            ("0x1f", Some(31)),
+            ("0X1F", Some(31)),
+            ("10", Some(10)),
+            ("011", Some(9)),
+            ("0", Some(0)),
+            ("+6", Some(6)),
+            (" 7", Some(7)),
+            ("08", None),
+            ("1f", None),
+            ("0x", None),
+            ("", None),
+            ("-0", None),
+            ("7 ", None),
+        ] {
+            assert_eq!(parse_number(text), want, "{text:?}");
+        }
+        assert_eq!(parse_index("010"), Some(10));
+        assert_eq!(parse_index("0x2"), None);
+    }
 }

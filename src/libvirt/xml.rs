@@ -195,6 +195,8 @@ impl Document {
         reader.config_mut().check_end_names = true;
         reader.config_mut().check_comments = true;
         let mut last = 0usize;
+        // General entities declared in the internal subset: legal to reference, never expanded.
+        let mut declared: Vec<String> = Vec::new();
         loop {
             let event = match reader.read_event() {
                 Ok(ev) => ev,
@@ -251,6 +253,7 @@ impl Document {
                     }
                 }
                 Event::Text(_) | Event::GeneralRef(_) => {
+                    check_references(raw, &declared).map_err(|(off, m)| err(start + off, m))?;
                     if parent.is_none() && !raw.trim().is_empty() {
                         return Err(err(
                             start + (raw.len() - raw.trim_start().len()),
@@ -276,6 +279,7 @@ impl Document {
                     doc.push(parent, Node::Raw(RawKind::Pi, raw.to_string()));
                 }
                 Event::DocType(_) => {
+                    declared = declared_entities(raw);
                     if root.is_some() || parent.is_some() {
                         return Err(err(
                             start,
@@ -808,6 +812,66 @@ fn describe_quick_xml_error(e: &quick_xml::Error) -> String {
         quick_xml::Error::Syntax(s) => format!("not well-formed XML: {s}"),
         other => format!("not well-formed XML: {other}"),
     }
+}
+
+/// Names of the general entities a DOCTYPE's internal subset declares.
+fn declared_entities(doctype: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = doctype;
+    while let Some(i) = rest.find("<!ENTITY") {
+        rest = &rest[i + "<!ENTITY".len()..];
+        let t = rest.trim_start();
+        if t.starts_with('%') {
+            continue;
+        }
+        let name: String = t.chars().take_while(|c| !c.is_whitespace()).collect();
+        out.push(name);
+    }
+    out
+}
+
+/// XML 1.0's Char production.
+fn is_xml_char(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{d7ff}' | '\u{e000}'..='\u{fffd}' | '\u{10000}'..='\u{10ffff}')
+}
+
+/// Checks the references in raw character data: predefined, numeric (naming a legal
+/// character) or declared in the internal subset. Errors carry the offset in `raw`.
+fn check_references(raw: &str, declared: &[String]) -> Result<(), (usize, String)> {
+    let mut from = 0;
+    while let Some(i) = raw[from..].find('&') {
+        let at = from + i;
+        let after = &raw[at + 1..];
+        let Some(semi) = after.find(';') else {
+            return Err((at, "a '&' that starts no reference; write &amp;".into()));
+        };
+        let name = &after[..semi];
+        let ok = match name {
+            "amp" | "lt" | "gt" | "quot" | "apos" => true,
+            _ if name.starts_with("#x") => u32::from_str_radix(&name[2..], 16)
+                .ok()
+                .and_then(char::from_u32)
+                .is_some_and(is_xml_char),
+            _ if name.starts_with('#') => name[1..]
+                .parse::<u32>()
+                .ok()
+                .and_then(char::from_u32)
+                .is_some_and(is_xml_char),
+            _ => declared.iter().any(|d| d == name),
+        };
+        if !ok {
+            let msg = if name.starts_with('#') {
+                format!("character reference &{name}; names a character XML does not allow")
+            } else {
+                format!(
+                    "entity &{name}; is not declared (only &amp; &lt; &gt; &quot; &apos; exist without a DTD)"
+                )
+            };
+            return Err((at, msg));
+        }
+        from = at + 1 + semi + 1;
+    }
+    Ok(())
 }
 
 /// Decodes the five predefined entities and numeric character references. Any other

@@ -144,6 +144,9 @@ struct Bus {
     /// Bit i set = function i in use, per slot.
     used: [u8; 32],
     aggregate: [bool; 32],
+    /// No slot below this one is completely free (slots are never freed, so it only
+    /// moves up); keeps the search linear in large guests.
+    first_free: u8,
 }
 
 impl Bus {
@@ -160,6 +163,7 @@ impl Bus {
             max_slot: info.slots.1,
             used: [0; 32],
             aggregate: [false; 32],
+            first_free: info.slots.0,
         }
     }
 }
@@ -167,6 +171,9 @@ impl Bus {
 struct Set {
     buses: Vec<Bus>,
     dry_run: bool,
+    /// For each set of device flags searched so far, the first bus that may still have
+    /// room for it; earlier buses never regain room.
+    start: Vec<(Flags, usize)>,
 }
 
 /// Formats an address for messages, the way libvirt prints it.
@@ -401,22 +408,45 @@ impl Set {
         if self.buses.is_empty() {
             return Err(Diagnostic::new("VP0103", "No PCI buses available"));
         }
-        for b in 0..self.buses.len() as u32 {
+        let aggregate = flags.has(Flags::AGGREGATE_SLOT);
+        let from = self
+            .start
+            .iter()
+            .find(|(f, _)| *f == flags)
+            .map_or(0, |(_, b)| *b);
+        for b in from as u32..self.buses.len() as u32 {
             let probe = PciAddr::new(b, 0, 0);
             if !self.compatible(&probe, flags, false, false)? {
                 continue;
             }
-            let bus = &self.buses[b as usize];
-            for slot in bus.min_slot..=bus.max_slot {
+            let bus = &mut self.buses[b as usize];
+            while bus.first_free <= bus.max_slot && bus.used[bus.first_free as usize] != 0 {
+                bus.first_free += 1;
+            }
+            let first = if aggregate {
+                bus.min_slot
+            } else {
+                bus.first_free
+            };
+            let mut found = None;
+            for slot in first..=bus.max_slot {
                 let used = bus.used[slot as usize];
-                if flags.has(Flags::AGGREGATE_SLOT) && bus.aggregate[slot as usize] && used != 0xff
-                {
+                if aggregate && bus.aggregate[slot as usize] && used != 0xff {
                     let f = (0..8).find(|f| used & (1 << f) == 0).unwrap_or(0);
-                    return Ok(PciAddr::new(b, slot, f));
+                    found = Some(PciAddr::new(b, slot, f));
+                    break;
                 }
                 if used == 0 {
-                    return Ok(PciAddr::new(b, slot, function.unwrap_or(0)));
+                    found = Some(PciAddr::new(b, slot, function.unwrap_or(0)));
+                    break;
                 }
+            }
+            if let Some(a) = found {
+                match self.start.iter_mut().find(|(f, _)| *f == flags) {
+                    Some(entry) => entry.1 = b as usize,
+                    None => self.start.push((flags, b as usize)),
+                }
+                return Ok(a);
             }
         }
         if self.dry_run {
@@ -1119,7 +1149,11 @@ impl<'t> Assigner<'t> {
             };
             buses.push(Bus::new(model, hotplug));
         }
-        Set { buses, dry_run }
+        Set {
+            buses,
+            dry_run,
+            start: Vec::new(),
+        }
     }
 
     fn is_piix3_fixed(&self, it: &Item) -> bool {

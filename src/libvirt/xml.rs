@@ -77,6 +77,9 @@ pub struct Element {
     pub end_tag: String,
     /// Start-tag text as read; `None` once the tag was edited and must be rebuilt.
     raw_start: Option<String>,
+    /// The whitespace before the tag on its own line (empty when other text precedes
+    /// it there); new siblings and children are indented from it.
+    indent: String,
     /// Where the start tag began.
     pub pos: Pos,
 }
@@ -143,6 +146,18 @@ impl<'a> LineIndex<'a> {
             line: line as u32,
             column: column as u32,
         }
+    }
+}
+
+/// The whitespace between the start of `offset`'s line and `offset`, or nothing when
+/// something else stands there.
+fn line_indent(src: &str, offset: usize) -> String {
+    let line_start = src[..offset].rfind('\n').map_or(0, |i| i + 1);
+    let prefix = &src[line_start..offset];
+    if prefix.chars().all(|c| c == ' ' || c == '\t') {
+        prefix.to_string()
+    } else {
+        String::new()
     }
 }
 
@@ -234,6 +249,7 @@ impl Document {
                             children: Vec::new(),
                             end_tag: String::new(),
                             raw_start: Some(raw.to_string()),
+                            indent: line_indent(src, start),
                             pos: lines.pos(start),
                         }),
                     );
@@ -454,25 +470,11 @@ impl Document {
         }
     }
 
-    /// The whitespace that indents `id`'s own tag (the text before it on its line).
+    /// The whitespace that indents `id`'s own tag.
     fn indent_of(&self, id: NodeId) -> String {
-        let Some(parent) = self.parent(id) else {
-            return String::new();
-        };
-        let siblings = &self.element(parent).children;
-        let pos = siblings.iter().position(|&c| c == id).unwrap_or(0);
-        if pos == 0 {
-            return String::new();
-        }
-        match &self.nodes[siblings[pos - 1].0 as usize] {
-            Node::Raw(RawKind::Text, t) => match t.rfind('\n') {
-                Some(i) => t[i + 1..]
-                    .chars()
-                    .take_while(|c| c.is_whitespace())
-                    .collect(),
-                None => String::new(),
-            },
-            _ => String::new(),
+        match &self.nodes[id.0 as usize] {
+            Node::Element(e) => e.indent.clone(),
+            Node::Raw(..) => String::new(),
         }
     }
 
@@ -500,6 +502,7 @@ impl Document {
             children: Vec::new(),
             end_tag: String::new(),
             raw_start: None,
+            indent: String::new(),
             pos: Pos::default(),
         }));
         self.parents.push(None);
@@ -520,6 +523,7 @@ impl Document {
             None => format!("{parent_indent}{unit}"),
         };
         self.parents[child.0 as usize] = Some(parent);
+        self.element_mut(child).indent = child_indent.clone();
         let text = |s: String| Node::Raw(RawKind::Text, s);
         if self.element(parent).self_closing {
             let name = self.element(parent).name.clone();

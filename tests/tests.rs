@@ -2,6 +2,7 @@
 
 mod cli;
 mod conformance;
+mod props;
 mod roundtrip;
 mod support;
 mod tidy;

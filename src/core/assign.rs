@@ -199,6 +199,15 @@ impl Set {
             }
         } else if flags.any(Flags::PCIE_DEVICE.or(Flags::UPSTREAM_PORT)) {
             model = PciModel::PcieRootPort;
+        } else if flags.any(Flags::PCIE_TO_PCI_BRIDGE.or(Flags::DOWNSTREAM_PORT)) {
+            return Err(Diagnostic::new(
+                "VP0107",
+                format!(
+                    "Cannot automatically add a new PCI bus for a {}: it needs a free pcie-root-port or switch port, and libvirt adds those only for endpoints",
+                    flags.slot_description()
+                ),
+            )
+            .hint("add a pcie-root-port controller for it"));
         } else if flags.any(Flags::TYPES.without(Flags::ENDPOINTS)) {
             return Err(Diagnostic::new(
                 "VP0107",

@@ -77,9 +77,9 @@ pub struct Element {
     pub end_tag: String,
     /// Start-tag text as read; `None` once the tag was edited and must be rebuilt.
     raw_start: Option<String>,
-    /// The whitespace before the tag on its own line (empty when other text precedes
+    /// The whitespace before the tag on its own line (`None` when other text precedes
     /// it there); new siblings and children are indented from it.
-    indent: String,
+    indent: Option<String>,
     /// Where the start tag began.
     pub pos: Pos,
 }
@@ -151,14 +151,13 @@ impl<'a> LineIndex<'a> {
 
 /// The whitespace between the start of `offset`'s line and `offset`, or nothing when
 /// something else stands there.
-fn line_indent(src: &str, offset: usize) -> String {
+fn line_indent(src: &str, offset: usize) -> Option<String> {
     let line_start = src[..offset].rfind('\n').map_or(0, |i| i + 1);
     let prefix = &src[line_start..offset];
-    if prefix.chars().all(|c| c == ' ' || c == '\t') {
-        prefix.to_string()
-    } else {
-        String::new()
-    }
+    prefix
+        .chars()
+        .all(|c| c == ' ' || c == '\t')
+        .then(|| prefix.to_string())
 }
 
 /// Position of the first invalid UTF-8 byte, for a precise message.
@@ -472,9 +471,14 @@ impl Document {
 
     /// The whitespace that indents `id`'s own tag.
     fn indent_of(&self, id: NodeId) -> String {
+        self.line_start_indent(id).unwrap_or_default()
+    }
+
+    /// The indentation of `id` when it starts its own line.
+    fn line_start_indent(&self, id: NodeId) -> Option<String> {
         match &self.nodes[id.0 as usize] {
             Node::Element(e) => e.indent.clone(),
-            Node::Raw(..) => String::new(),
+            Node::Raw(..) => None,
         }
     }
 
@@ -502,7 +506,7 @@ impl Document {
             children: Vec::new(),
             end_tag: String::new(),
             raw_start: None,
-            indent: String::new(),
+            indent: None,
             pos: Pos::default(),
         }));
         self.parents.push(None);
@@ -518,12 +522,11 @@ impl Document {
         let parent_indent = self.indent_of(parent);
         let unit = self.indent_unit();
         let existing = self.child_elements(parent).last();
-        let child_indent = match existing {
-            Some(sib) => self.indent_of(sib),
-            None => format!("{parent_indent}{unit}"),
-        };
+        let child_indent = existing
+            .and_then(|sib| self.line_start_indent(sib))
+            .unwrap_or_else(|| format!("{parent_indent}{unit}"));
         self.parents[child.0 as usize] = Some(parent);
-        self.element_mut(child).indent = child_indent.clone();
+        self.element_mut(child).indent = Some(child_indent.clone());
         let text = |s: String| Node::Raw(RawKind::Text, s);
         if self.element(parent).self_closing {
             let name = self.element(parent).name.clone();
@@ -569,6 +572,7 @@ impl Document {
             return;
         };
         let indent = self.indent_of(after);
+        self.element_mut(new).indent = Some(indent.clone());
         let ws = self.push_detached(Node::Raw(
             RawKind::Text,
             format!("{}{indent}", self.newline),
@@ -590,6 +594,7 @@ impl Document {
             return;
         };
         let indent = self.indent_of(before);
+        self.element_mut(new).indent = Some(indent.clone());
         let ws = self.push_detached(Node::Raw(
             RawKind::Text,
             format!("{}{indent}", self.newline),
@@ -973,6 +978,26 @@ mod tests {
         assert_eq!(
             doc.write(),
             "<domain>\n    <devices>\n        <disk>\n            <address type='pci'/>\n        </disk>\n        <controller type='pci' index='1'/>\n    </devices>\n    <x/>\n</domain>"
+        );
+    }
+
+    #[test]
+    fn inserted_siblings_and_their_children_are_indented() {
+        let src = "<domain>\n  <devices>\n    <a/>\n    <b><c/></b>\n  </devices>\n</domain>\n";
+        let mut doc = Document::parse(src).unwrap();
+        let devices = doc.child(doc.root(), "devices").unwrap();
+        let a = doc.child(devices, "a").unwrap();
+        let new = doc.new_element("n", &[]);
+        doc.insert_after(a, new);
+        let kid = doc.new_element("k", &[]);
+        doc.append_child(new, kid);
+        // An inline child gets its own line under the parent.
+        let b = doc.child(devices, "b").unwrap();
+        let kid2 = doc.new_element("k", &[]);
+        doc.append_child(b, kid2);
+        assert_eq!(
+            doc.write(),
+            "<domain>\n  <devices>\n    <a/>\n    <n>\n      <k/>\n    </n>\n    <b><c/>\n      <k/></b>\n  </devices>\n</domain>\n"
         );
     }
 

@@ -45,19 +45,44 @@ impl fmt::Display for XmlError {
 
 impl std::error::Error for XmlError {}
 
+/// A piece of text: a span of the source as read, or text written by an edit. Spans
+/// keep parsing to a handful of allocations however large the document is.
+#[derive(Clone, Debug)]
+enum Text {
+    Src(u32, u32),
+    Own(Box<str>),
+}
+
+impl Text {
+    fn get<'a>(&'a self, src: &'a str) -> &'a str {
+        match self {
+            Text::Src(a, b) => &src[*a as usize..*b as usize],
+            Text::Own(s) => s,
+        }
+    }
+
+    fn span(a: usize, b: usize) -> Text {
+        Text::Src(a as u32, b as u32)
+    }
+
+    fn own(s: impl Into<Box<str>>) -> Text {
+        Text::Own(s.into())
+    }
+}
+
 /// One attribute of a start tag, split so that it can be written back exactly.
 #[derive(Clone, Debug)]
 pub struct Attr {
     /// Whitespace before the name (at least one character in a well-formed tag).
-    pub lead: String,
+    lead: Text,
     /// Qualified name as written.
-    pub name: String,
+    name: Text,
     /// Everything between the name and the opening quote, normally `=`.
-    pub eq: String,
+    eq: Text,
     /// `'` or `"`.
-    pub quote: char,
+    quote: char,
     /// The value as written, references not decoded.
-    pub raw_value: String,
+    raw_value: Text,
 }
 
 /// An element node.
@@ -68,18 +93,18 @@ pub struct Element {
     /// Attributes in source order.
     pub attrs: Vec<Attr>,
     /// Whitespace between the last attribute and `>` or `/>`.
-    pub tag_tail: String,
+    tag_tail: Text,
     /// `<x/>` rather than `<x></x>`.
     pub self_closing: bool,
     /// Child nodes in order.
     pub children: Vec<NodeId>,
     /// The raw end tag (`</x>`, possibly with whitespace), empty for self-closing tags.
-    pub end_tag: String,
+    end_tag: Text,
     /// Start-tag text as read; `None` once the tag was edited and must be rebuilt.
-    raw_start: Option<String>,
+    raw_start: Option<Text>,
     /// The whitespace before the tag on its own line (`None` when other text precedes
     /// it there); new siblings and children are indented from it.
-    indent: Option<String>,
+    indent: Option<Text>,
     /// Where the start tag began.
     pub pos: Pos,
 }
@@ -105,12 +130,14 @@ pub enum Node {
     /// An element with its subtree.
     Element(Element),
     /// Anything else, kept verbatim.
-    Raw(RawKind, String),
+    Raw(RawKind, Text),
 }
 
 /// The whole document: a prefix (byte-order mark), top-level nodes, and the node arena.
 #[derive(Clone, Debug)]
 pub struct Document {
+    /// The input (without a byte-order mark); unedited nodes are spans of it.
+    src: String,
     bom: bool,
     nodes: Vec<Node>,
     parents: Vec<Option<NodeId>>,
@@ -151,13 +178,12 @@ impl<'a> LineIndex<'a> {
 
 /// The whitespace between the start of `offset`'s line and `offset`, or nothing when
 /// something else stands there.
-fn line_indent(src: &str, offset: usize) -> Option<String> {
+fn line_indent(src: &str, offset: usize) -> Option<Text> {
     let line_start = src[..offset].rfind('\n').map_or(0, |i| i + 1);
-    let prefix = &src[line_start..offset];
-    prefix
-        .chars()
-        .all(|c| c == ' ' || c == '\t')
-        .then(|| prefix.to_string())
+    src.as_bytes()[line_start..offset]
+        .iter()
+        .all(|&c| c == b' ' || c == b'\t')
+        .then(|| Text::span(line_start, offset))
 }
 
 /// Position of the first invalid UTF-8 byte, for a precise message.
@@ -196,6 +222,7 @@ impl Document {
         };
 
         let mut doc = Document {
+            src: src.to_string(),
             bom,
             nodes: Vec::new(),
             parents: Vec::new(),
@@ -228,7 +255,7 @@ impl Document {
                 Event::Eof => break,
                 Event::Start(_) | Event::Empty(_) => {
                     let self_closing = matches!(event, Event::Empty(_));
-                    let (name, attrs, tag_tail) = split_start_tag(raw, self_closing)
+                    let (name, attrs, tag_tail) = split_start_tag(raw, start, self_closing)
                         .map_err(|(off, m)| err(start + off, m))?;
                     if parent.is_none() && root.is_some() {
                         return Err(err(
@@ -246,8 +273,8 @@ impl Document {
                             tag_tail,
                             self_closing,
                             children: Vec::new(),
-                            end_tag: String::new(),
-                            raw_start: Some(raw.to_string()),
+                            end_tag: Text::span(end, end),
+                            raw_start: Some(Text::span(start, end)),
                             indent: line_indent(src, start),
                             pos: lines.pos(start),
                         }),
@@ -264,7 +291,7 @@ impl Document {
                         return Err(err(start, "an end tag without a start tag".into()));
                     };
                     if let Node::Element(e) = &mut doc.nodes[id.0 as usize] {
-                        e.end_tag = raw.to_string();
+                        e.end_tag = Text::span(start, end);
                     }
                 }
                 Event::Text(_) | Event::GeneralRef(_) => {
@@ -277,21 +304,23 @@ impl Document {
                     }
                     // quick-xml splits text at references; we keep one text node.
                     if let Some(&prev) = doc.children_of(parent).last()
-                        && let Node::Raw(RawKind::Text, t) = &mut doc.nodes[prev.0 as usize]
+                        && let Node::Raw(RawKind::Text, Text::Src(_, b)) =
+                            &mut doc.nodes[prev.0 as usize]
+                        && *b as usize == start
                     {
-                        t.push_str(raw);
+                        *b = end as u32;
                         continue;
                     }
-                    doc.push(parent, Node::Raw(RawKind::Text, raw.to_string()));
+                    doc.push(parent, Node::Raw(RawKind::Text, Text::span(start, end)));
                 }
                 Event::Comment(_) => {
-                    doc.push(parent, Node::Raw(RawKind::Comment, raw.to_string()));
+                    doc.push(parent, Node::Raw(RawKind::Comment, Text::span(start, end)));
                 }
                 Event::CData(_) => {
-                    doc.push(parent, Node::Raw(RawKind::CData, raw.to_string()));
+                    doc.push(parent, Node::Raw(RawKind::CData, Text::span(start, end)));
                 }
                 Event::Decl(_) | Event::PI(_) => {
-                    doc.push(parent, Node::Raw(RawKind::Pi, raw.to_string()));
+                    doc.push(parent, Node::Raw(RawKind::Pi, Text::span(start, end)));
                 }
                 Event::DocType(_) => {
                     declared = declared_entities(raw);
@@ -301,7 +330,7 @@ impl Document {
                             "<!DOCTYPE> must come before the root element".into(),
                         ));
                     }
-                    doc.push(parent, Node::Raw(RawKind::DocType, raw.to_string()));
+                    doc.push(parent, Node::Raw(RawKind::DocType, Text::span(start, end)));
                 }
             }
         }
@@ -407,8 +436,8 @@ impl Document {
         self.element(id)
             .attrs
             .iter()
-            .find(|a| a.name == name)
-            .and_then(|a| decode(&a.raw_value).ok())
+            .find(|a| a.name.get(&self.src) == name)
+            .and_then(|a| decode(a.raw_value.get(&self.src)).ok())
     }
 
     /// The attribute as written, for precise error messages.
@@ -416,8 +445,8 @@ impl Document {
         self.element(id)
             .attrs
             .iter()
-            .find(|a| a.name == name)
-            .map(|a| a.raw_value.as_str())
+            .find(|a| a.name.get(&self.src) == name)
+            .map(|a| a.raw_value.get(&self.src))
     }
 
     /// The decoded text content of an element (text and CDATA children).
@@ -426,11 +455,14 @@ impl Document {
         for &c in &self.element(id).children {
             match &self.nodes[c.0 as usize] {
                 Node::Raw(RawKind::Text, t) => {
-                    out.push_str(&decode(t).unwrap_or_else(|_| t.clone()))
+                    let t = t.get(&self.src);
+                    out.push_str(&decode(t).unwrap_or_else(|_| t.to_string()))
                 }
-                Node::Raw(RawKind::CData, t) => {
-                    out.push_str(t.trim_start_matches("<![CDATA[").trim_end_matches("]]>"))
-                }
+                Node::Raw(RawKind::CData, t) => out.push_str(
+                    t.get(&self.src)
+                        .trim_start_matches("<![CDATA[")
+                        .trim_end_matches("]]>"),
+                ),
                 _ => {}
             }
         }
@@ -439,31 +471,37 @@ impl Document {
 
     /// Sets (or adds) an attribute; the value is escaped for the element's quote style.
     pub fn set_attr(&mut self, id: NodeId, name: &str, value: &str) {
-        let e = self.element_mut(id);
-        if let Some(a) = e.attrs.iter_mut().find(|a| a.name == name) {
+        let src = &self.src;
+        let Node::Element(e) = &mut self.nodes[id.0 as usize] else {
+            return;
+        };
+        if let Some(a) = e.attrs.iter_mut().find(|a| a.name.get(src) == name) {
             let raw = escape_attr(value, a.quote);
-            if a.raw_value != raw {
-                a.raw_value = raw;
+            if a.raw_value.get(src) != raw {
+                a.raw_value = Text::own(raw);
                 e.raw_start = None;
             }
             return;
         }
         let quote = e.attrs.first().map_or('\'', |a| a.quote);
         e.attrs.push(Attr {
-            lead: " ".into(),
-            name: name.into(),
-            eq: "=".into(),
+            lead: Text::own(" "),
+            name: Text::own(name),
+            eq: Text::own("="),
             quote,
-            raw_value: escape_attr(value, quote),
+            raw_value: Text::own(escape_attr(value, quote)),
         });
         e.raw_start = None;
     }
 
     /// Removes an attribute if present.
     pub fn remove_attr(&mut self, id: NodeId, name: &str) {
-        let e = self.element_mut(id);
+        let src = &self.src;
+        let Node::Element(e) = &mut self.nodes[id.0 as usize] else {
+            return;
+        };
         let before = e.attrs.len();
-        e.attrs.retain(|a| a.name != name);
+        e.attrs.retain(|a| a.name.get(src) != name);
         if e.attrs.len() != before {
             e.raw_start = None;
         }
@@ -477,7 +515,7 @@ impl Document {
     /// The indentation of `id` when it starts its own line.
     fn line_start_indent(&self, id: NodeId) -> Option<String> {
         match &self.nodes[id.0 as usize] {
-            Node::Element(e) => e.indent.clone(),
+            Node::Element(e) => e.indent.as_ref().map(|t| t.get(&self.src).to_string()),
             Node::Raw(..) => None,
         }
     }
@@ -501,10 +539,10 @@ impl Document {
         self.nodes.push(Node::Element(Element {
             name: name.into(),
             attrs: Vec::new(),
-            tag_tail: String::new(),
+            tag_tail: Text::own(""),
             self_closing: true,
             children: Vec::new(),
-            end_tag: String::new(),
+            end_tag: Text::own(""),
             raw_start: None,
             indent: None,
             pos: Pos::default(),
@@ -526,17 +564,23 @@ impl Document {
             .and_then(|sib| self.line_start_indent(sib))
             .unwrap_or_else(|| format!("{parent_indent}{unit}"));
         self.parents[child.0 as usize] = Some(parent);
-        self.element_mut(child).indent = Some(child_indent.clone());
-        let text = |s: String| Node::Raw(RawKind::Text, s);
+        self.element_mut(child).indent = Some(Text::own(child_indent.as_str()));
+        let text = |s: String| Node::Raw(RawKind::Text, Text::own(s));
         if self.element(parent).self_closing {
             let name = self.element(parent).name.clone();
             let a = self.push_detached(text(format!("{nl}{child_indent}")));
             let b = self.push_detached(text(format!("{nl}{parent_indent}")));
+            let tail = self
+                .element(parent)
+                .tag_tail
+                .get(&self.src)
+                .trim_end()
+                .to_string();
             let pe = self.element_mut(parent);
             pe.self_closing = false;
-            pe.tag_tail = pe.tag_tail.trim_end().to_string();
+            pe.tag_tail = Text::own(tail);
             pe.raw_start = None;
-            pe.end_tag = format!("</{name}>");
+            pe.end_tag = Text::own(format!("</{name}>"));
             pe.children = vec![a, child, b];
             self.parents[a.0 as usize] = Some(parent);
             self.parents[b.0 as usize] = Some(parent);
@@ -572,10 +616,10 @@ impl Document {
             return;
         };
         let indent = self.indent_of(after);
-        self.element_mut(new).indent = Some(indent.clone());
+        self.element_mut(new).indent = Some(Text::own(indent.as_str()));
         let ws = self.push_detached(Node::Raw(
             RawKind::Text,
-            format!("{}{indent}", self.newline),
+            Text::own(format!("{}{indent}", self.newline)),
         ));
         self.parents[ws.0 as usize] = Some(parent);
         self.parents[new.0 as usize] = Some(parent);
@@ -594,10 +638,10 @@ impl Document {
             return;
         };
         let indent = self.indent_of(before);
-        self.element_mut(new).indent = Some(indent.clone());
+        self.element_mut(new).indent = Some(Text::own(indent.as_str()));
         let ws = self.push_detached(Node::Raw(
             RawKind::Text,
-            format!("{}{indent}", self.newline),
+            Text::own(format!("{}{indent}", self.newline)),
         ));
         self.parents[ws.0 as usize] = Some(parent);
         self.parents[new.0 as usize] = Some(parent);
@@ -621,6 +665,7 @@ impl Document {
         let mut from = at;
         if at > 0
             && let Node::Raw(RawKind::Text, t) = &self.nodes[children[at - 1].0 as usize]
+            && let t = t.get(&self.src)
             && t.trim().is_empty()
             && t.contains('\n')
             && at + 1 < children.len()
@@ -659,44 +704,46 @@ impl Document {
 
     fn write_node(&self, id: NodeId, out: &mut String) {
         match &self.nodes[id.0 as usize] {
-            Node::Raw(_, t) => out.push_str(t),
+            Node::Raw(_, t) => out.push_str(t.get(&self.src)),
             Node::Element(e) => {
                 match &e.raw_start {
-                    Some(raw) => out.push_str(raw),
-                    None => write_start_tag(e, out),
+                    Some(raw) => out.push_str(raw.get(&self.src)),
+                    None => write_start_tag(e, &self.src, out),
                 }
                 if !e.self_closing {
                     for &c in &e.children {
                         self.write_node(c, out);
                     }
-                    out.push_str(&e.end_tag);
+                    out.push_str(e.end_tag.get(&self.src));
                 }
             }
         }
     }
 }
 
-fn write_start_tag(e: &Element, out: &mut String) {
+fn write_start_tag(e: &Element, src: &str, out: &mut String) {
     out.push('<');
     out.push_str(&e.name);
     for a in &e.attrs {
-        out.push_str(&a.lead);
-        out.push_str(&a.name);
-        out.push_str(&a.eq);
+        out.push_str(a.lead.get(src));
+        out.push_str(a.name.get(src));
+        out.push_str(a.eq.get(src));
         out.push(a.quote);
-        out.push_str(&a.raw_value);
+        out.push_str(a.raw_value.get(src));
         out.push(a.quote);
     }
-    out.push_str(&e.tag_tail);
+    out.push_str(e.tag_tail.get(src));
     out.push_str(if e.self_closing { "/>" } else { ">" });
 }
 
-/// Splits a raw start tag (`<name a='1' b = "2" />`) into its pieces. Errors carry the
-/// byte offset within `raw`.
+/// Splits a raw start tag (`<name a='1' b = "2" />`), found at `base` in the source,
+/// into its pieces. Errors carry the byte offset within `raw`.
 fn split_start_tag(
     raw: &str,
+    base: usize,
     self_closing: bool,
-) -> Result<(String, Vec<Attr>, String), (usize, String)> {
+) -> Result<(String, Vec<Attr>, Text), (usize, String)> {
+    let span = |a: usize, b: usize| Text::span(base + a, base + b);
     let close = if self_closing { "/>" } else { ">" };
     let inner_end = raw.len() - close.len();
     let bytes = raw.as_bytes();
@@ -716,8 +763,7 @@ fn split_start_tag(
             i += 1;
         }
         if i >= inner_end {
-            let tail = raw[ws_start..inner_end].to_string();
-            return Ok((name, attrs, tail));
+            return Ok((name, attrs, span(ws_start, inner_end)));
         }
         if i == ws_start {
             return Err((
@@ -746,7 +792,7 @@ fn split_start_tag(
         while i < inner_end && is_ws(bytes[i]) {
             i += 1;
         }
-        let eq = raw[eq_start..i].to_string();
+        let eq = span(eq_start, i);
         let quote = match bytes.get(i) {
             Some(b'\'') => '\'',
             Some(b'"') => '"',
@@ -768,7 +814,8 @@ fn split_start_tag(
                 format!("the value of attribute '{attr_name}' is not closed"),
             ));
         }
-        let raw_value = raw[value_start..i].to_string();
+        let raw_value = &raw[value_start..i];
+        let value_end = i;
         i += 1;
         if raw_value.contains('<') {
             return Err((
@@ -776,7 +823,10 @@ fn split_start_tag(
                 format!("attribute '{attr_name}' contains '<'; write &lt;"),
             ));
         }
-        if attrs.iter().any(|a| a.name == attr_name) {
+        if attrs
+            .iter()
+            .any(|a| matches!(a.name, Text::Src(x, y) if &raw[x as usize - base..y as usize - base] == attr_name))
+        {
             return Err((
                 name_start,
                 format!("attribute '{attr_name}' appears twice in <{name}>"),
@@ -784,17 +834,17 @@ fn split_start_tag(
         }
         // Entities declared in the document's own DTD are legal; they are kept as
         // written and never expanded. Only a stray '&' is an error.
-        if let Err(m) = decode(&raw_value)
+        if let Err(m) = decode(raw_value)
             && !m.starts_with("entity ")
         {
             return Err((value_start, format!("attribute '{attr_name}': {m}")));
         }
         attrs.push(Attr {
-            lead: raw[ws_start..name_start].to_string(),
-            name: attr_name.to_string(),
+            lead: span(ws_start, name_start),
+            name: span(name_start, name_start + attr_name.len()),
             eq,
             quote,
-            raw_value,
+            raw_value: span(value_start, value_end),
         });
     }
 }

@@ -48,13 +48,16 @@ impl std::error::Error for XmlError {}
 /// A piece of text: a span of the source as read, or text written by an edit. Spans
 /// keep parsing to a handful of allocations however large the document is.
 #[derive(Clone, Debug)]
-enum Text {
+pub enum Text {
+    /// Bytes `start..end` of the document's source.
     Src(u32, u32),
+    /// Text written by an edit.
     Own(Box<str>),
 }
 
 impl Text {
-    fn get<'a>(&'a self, src: &'a str) -> &'a str {
+    /// The text, given the document's source.
+    pub fn get<'a>(&'a self, src: &'a str) -> &'a str {
         match self {
             Text::Src(a, b) => &src[*a as usize..*b as usize],
             Text::Own(s) => s,

@@ -53,6 +53,8 @@ pub enum Text {
     Src(u32, u32),
     /// Text written by an edit.
     Own(Box<str>),
+    /// Fixed text written by an edit (`=`, a space): no allocation.
+    Static(&'static str),
 }
 
 impl Text {
@@ -61,6 +63,7 @@ impl Text {
         match self {
             Text::Src(a, b) => &src[*a as usize..*b as usize],
             Text::Own(s) => s,
+            Text::Static(s) => s,
         }
     }
 
@@ -488,9 +491,9 @@ impl Document {
         }
         let quote = e.attrs.first().map_or('\'', |a| a.quote);
         e.attrs.push(Attr {
-            lead: Text::own(" "),
+            lead: Text::Static(" "),
             name: Text::own(name),
-            eq: Text::own("="),
+            eq: Text::Static("="),
             quote,
             raw_value: Text::own(escape_attr(value, quote)),
         });

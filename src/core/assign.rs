@@ -1669,6 +1669,14 @@ fn validate_devices(topo: &Topology) -> Result<(), Diagnostic> {
             Some(Address::Other(_) | Address::VirtioMmio | Address::Unassigned)
         );
         let model = d.model.as_deref().unwrap_or("");
+        if d.zpci && topo.machine.arch_name != "s390x" {
+            return Err(e(
+                "VP0302",
+                i,
+                "zPCI address extensions exist only on s390x guests".into(),
+            )
+            .hint("remove the <zpci> element from the address"));
+        }
         match d.kind {
             Kind::Controller if d.is_pci_root() && d.address.is_some() => {
                 return Err(e(

@@ -97,6 +97,8 @@ pub struct Device {
     pub boot: bool,
     /// Host device source address (`0000:00:19.0`), for duplicates.
     pub source_addr: Option<String>,
+    /// The PCI address carries an s390 `<zpci>` extension.
+    pub zpci: bool,
     /// 1-based source line, for messages.
     pub line: u32,
 }
@@ -122,6 +124,7 @@ impl Device {
             driver_attrs: false,
             boot: false,
             source_addr: None,
+            zpci: false,
             line: 0,
         }
     }

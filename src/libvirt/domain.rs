@@ -278,6 +278,10 @@ impl Reader<'_> {
             .child(id, "driver")
             .is_some_and(|dr| !self.doc.element(dr).attrs.is_empty());
         d.boot = self.doc.child(id, "boot").is_some();
+        d.zpci = self
+            .doc
+            .child(id, "address")
+            .is_some_and(|a| self.doc.child(a, "zpci").is_some());
         if let Some(a) = self.doc.child(id, "address")
             && self.attr(a, "type").as_deref() != Some("pci")
         {

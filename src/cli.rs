@@ -263,11 +263,7 @@ fn cmd_check(files: &[PathBuf], json: bool) -> Result<i32, Failure> {
                 continue;
             }
         };
-        let diags: Vec<crate::core::diag::Diagnostic> =
-            match crate::core::assign::assign(&loaded.topology) {
-                Ok(_) => Vec::new(),
-                Err(d) => vec![d],
-            };
+        let diags = crate::core::assign::check_all(&loaded.topology);
         if diags
             .iter()
             .any(|d| d.severity == crate::core::diag::Severity::Error)

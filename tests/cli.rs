@@ -261,3 +261,22 @@ fn every_bad_fixture_gets_its_line_and_exit_code() {
     }
     assert!(seen >= 20, "only {seen} bad fixtures");
 }
+
+#[test]
+fn check_lists_every_problem_not_just_the_first() {
+    let dir = tmpdir("checkall");
+    let path = dir.join("g.xml");
+    let doc = format!(
+        "{Q35_HEAD}    <controller type='pci' index='0' model='pcie-root'/>\n    <controller type='pci' index='1' model='pcie-root-port'/>\n    <disk type='file' device='disk'>\n      <target dev='vda' bus='virtio'/>\n      <address type='pci' domain='0x0000' bus='0x01' slot='0x02' function='0x0'/>\n    </disk>\n    <disk type='file' device='disk'>\n      <target dev='vdb' bus='virtio'/>\n      <address type='pci' domain='0x0001' bus='0x00' slot='0x05' function='0x0'/>\n    </disk>\n  </devices>\n</domain>\n"
+    );
+    std::fs::write(&path, doc).unwrap();
+    let out = bin().args(["check", "--json"]).arg(&path).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let diags = v["files"][0]["diagnostics"].as_array().unwrap();
+    let codes: Vec<&str> = diags.iter().map(|d| d["code"].as_str().unwrap()).collect();
+    assert_eq!(codes, ["VP0102", "VP0104"], "{v}");
+    // Each names its own element's line.
+    assert_eq!(diags[0]["line"], 9);
+    assert_eq!(diags[1]["line"], 13);
+}

@@ -1801,6 +1801,32 @@ fn validate_devices(topo: &Topology) -> Result<(), Diagnostic> {
     Ok(())
 }
 
+/// Every refusal, not just the first: libvirt stops at the first problem, which makes
+/// fixing a guest a loop of define-and-retry. After each error about a device, that
+/// device is set aside and assignment runs again, so the list names each problem once.
+/// The first diagnostic is exactly libvirt's; later ones are what remains after the
+/// earlier devices are set aside. Stops at an error not tied to a device.
+pub fn check_all(topology: &Topology) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    let mut topo = topology.clone();
+    // Original index of each device still in `topo`.
+    let mut index: Vec<usize> = (0..topology.devices.len()).collect();
+    while let Err(mut d) = assign(&topo) {
+        let Some(i) = d.device else {
+            out.push(d);
+            break;
+        };
+        d.device = Some(index[i]);
+        out.push(d);
+        topo.devices.remove(i);
+        index.remove(i);
+        if out.len() >= 100 {
+            break;
+        }
+    }
+    out
+}
+
 /// Runs libvirt's address assignment on a topology.
 pub fn assign(topology: &Topology) -> Result<Plan, Diagnostic> {
     Assigner::new(topology).run()

@@ -2,6 +2,7 @@
 
 mod cli;
 mod conformance;
+mod oracle_diff;
 mod props;
 mod roundtrip;
 mod support;

@@ -1225,7 +1225,7 @@ impl<'t> Assigner<'t> {
                             return Err(Diagnostic::new("VP0108", msg).on(self.items[i].dev()));
                         }
                         Some(_) => {}
-                        None => self.set_addr(i, want, dry),
+                        None => self.set_addr(i, want, false),
                     }
                     let mut a = want;
                     set.reserve_config(&mut a, pci)
@@ -1256,7 +1256,7 @@ impl<'t> Assigner<'t> {
                                 let mut a = want;
                                 set.reserve_config(&mut a, pci)
                                     .map_err(|d| err_on(d, &self.items[i]))?;
-                                self.set_addr(i, want, dry);
+                                self.set_addr(i, want, false);
                             }
                         }
                     }
@@ -1265,7 +1265,14 @@ impl<'t> Assigner<'t> {
                 let mut uhci_slots = vec![0x1d, 0x1a];
                 for i in 0..self.items.len() {
                     let it = &self.items[i];
-                    if it.is_ctl("usb")
+                    // Only controllers with no <address> at all; an empty
+                    // <address type='pci'/> gets ordinary placement.
+                    let bare = match it.target {
+                        Target::Existing(d) => self.topo.devices[d].address.is_none(),
+                        Target::Added(_) => true,
+                    };
+                    if bare
+                        && it.is_ctl("usb")
                         && it.want
                         && it.model.as_deref() == Some("ich9-uhci1")
                         && let Some(slot) = uhci_slots.first().copied()
@@ -1274,7 +1281,7 @@ impl<'t> Assigner<'t> {
                         if set.slot_free(0, slot) {
                             let mut a = PciAddr::new(0, slot, 0);
                             set.reserve_config(&mut a, it.flags)?;
-                            self.set_addr(i, a, dry);
+                            self.set_addr(i, a, false);
                         }
                     }
                 }
@@ -1286,7 +1293,7 @@ impl<'t> Assigner<'t> {
                 {
                     let mut a = PciAddr::new(0, 0x1e, 0);
                     set.reserve_config(&mut a, self.items[i].flags)?;
-                    self.set_addr(i, a, dry);
+                    self.set_addr(i, a, false);
                 }
                 for f in [0, 3] {
                     let mut a = PciAddr::new(0, 0x1f, f);
@@ -1301,7 +1308,7 @@ impl<'t> Assigner<'t> {
                 {
                     let mut a = PciAddr::new(0, 0x1b, 0);
                     set.reserve_config(&mut a, self.items[i].flags)?;
-                    self.set_addr(i, a, dry);
+                    self.set_addr(i, a, false);
                 }
             }
             _ => {}
@@ -1316,10 +1323,21 @@ impl<'t> Assigner<'t> {
         if !self.items[i].want || self.items[i].flags == Flags::NONE {
             return Ok(());
         }
+        // The preferred slot if free, otherwise the next free one right away, ahead of
+        // the controllers and every other device. libvirt writes the preferred slot onto
+        // the device even in the dry run, but not the fallback: there the video stays
+        // unplaced and takes a second slot in the video step, which can cost a bus.
         if set.slot_free(0, slot) {
             let mut a = PciAddr::new(0, slot, 0);
             set.reserve_config(&mut a, self.items[i].flags)?;
-            self.set_addr(i, a, dry);
+            self.set_addr(i, a, false);
+        } else {
+            let a = set
+                .reserve_next(self.items[i].flags, None)
+                .map_err(|d| err_on(d, &self.items[i]))?;
+            if !dry {
+                self.set_addr(i, a, false);
+            }
         }
         Ok(())
     }
@@ -1618,8 +1636,41 @@ impl<'t> Assigner<'t> {
         plan
     }
 
+    /// The first console of a serial port is the same device as the first serial; libvirt
+    /// writes the serial's PCI address on it too.
+    fn console_mirror(&self) -> Option<(Target, PciAddr)> {
+        let serial = self.items.iter().find(|it| it.kind == Kind::Serial)?;
+        let Target::Existing(ci) = self
+            .items
+            .iter()
+            .find(|it| it.kind == Kind::Console)?
+            .target
+        else {
+            return None;
+        };
+        let console = &self.topo.devices[ci];
+        let mirrors = match console.sub.as_deref() {
+            Some("serial") => true,
+            None => self.topo.machine.arch.is_x86(),
+            Some(_) => false,
+        };
+        let addr = serial
+            .addr
+            .filter(|_| serial.needs_slot != SlotClass::None)?;
+        (mirrors && console.address.is_none()).then_some((Target::Existing(ci), addr))
+    }
+
     fn plan_with_multifunction(&self, set: &Set) -> Plan {
         let mut plan = self.plan();
+        if let Some((t, a)) = self.console_mirror() {
+            plan.fills.push((
+                t,
+                Fill {
+                    address: Some(a),
+                    ..Fill::default()
+                },
+            ));
+        }
         for it in &self.items {
             let Some(a) = it.addr else { continue };
             if a.function != 0 || it.mf_attr.is_some() {
@@ -1751,7 +1802,15 @@ fn validate_devices(topo: &Topology) -> Result<(), Diagnostic> {
                         "IOMMU device: 'virtio' needs a PCI address".into(),
                     ));
                 }
-                if x86 && !topo.acpi {
+                if !matches!(topo.machine.class, MachineClass::Q35 | MachineClass::Virt) {
+                    return Err(e(
+                        "VP0302",
+                        i,
+                        "IOMMU device: 'virtio' is only supported with Q35 and ARM Virt machines"
+                            .into(),
+                    ));
+                }
+                if !topo.acpi {
                     return Err(
                         e("VP0302", i, "IOMMU device: 'virtio' requires ACPI".into())
                             .hint("add <acpi/> to <features>"),

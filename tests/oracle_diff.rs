@@ -1,0 +1,1843 @@
+//! Differential test against real libvirt. A seeded generator makes varied guests
+//! (q35, i440fx and aarch64 virt; every PCI controller model in legal and some illegal
+//! places; endpoints with and without addresses; a few guests with hundreds of devices)
+//! and each one goes both to `virt-pci assign` and to libvirt 9.0 + QEMU 7.2 through
+//! `../shared/oracle/libvirt-oracle.sh`. The verdicts (accept / refuse) must agree, and
+//! for accepted guests so must every PCI address and every PCI controller (index,
+//! model, `<model name>`, target chassis/port/chassisNr/busNr). Devices are matched as
+//! `../shared/conformance/score.py` matches them: controllers by (type, index), disks by
+//! target dev, every other element by its order among elements of its tag (controllers
+//! that share a (type, index), like USB2 companions, also by their order among those).
+//!
+//! Environment:
+//! - `VIRT_PCI_ORACLE`: path of `libvirt-oracle.sh`. `.ci/run` exports it only after the
+//!   oracle answered a smoke test; unset or empty, the test prints SKIP and passes.
+//! - `VIRT_PCI_ORACLE_CASES` (default 200), `VIRT_PCI_ORACLE_SEED` (default fixed),
+//!   `VIRT_PCI_ORACLE_THREADS` (default 4): how many guests, which ones, how many at once.
+//! - `VIRT_PCI_ORACLE_ONLY=3,17`: run only these case numbers (as printed on a difference).
+//! - `VIRT_PCI_ORACLE_KEEP=DIR`: write every differing case there as `NNNN.in.xml`,
+//!   `NNNN.libvirt.xml` or `.libvirt.err`, `NNNN.ours.xml` or `.ours.err`.
+//! - `VIRT_PCI_ORACLE_REPORT_ONLY=1`: print the differences but pass.
+//! - `VIRT_PCI_ORACLE_DUMP=DIR`: the generator test (which needs no oracle) writes every
+//!   generated guest there as `NNNN.xml`, for looking at or feeding to other tools.
+//!
+//! The generator uses only what QEMU 7.2 (Debian 12) has, so that libvirt's answers are
+//! about addressing and validation, not about missing emulator features.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use quick_xml::Reader;
+use quick_xml::events::Event;
+
+const ENV_ORACLE: &str = "VIRT_PCI_ORACLE";
+const DEFAULT_SEED: u64 = 0x005e_ed0f_1157_9a7e;
+
+// ------------------------------------------------------------------ generator
+
+/// xorshift64 seeded through splitmix64: tiny, deterministic, good enough for shapes.
+struct Rng(u64);
+
+impl Rng {
+    fn new(seed: u64) -> Rng {
+        let mut z = seed.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^= z >> 31;
+        Rng(if z == 0 { 1 } else { z })
+    }
+
+    fn next(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.0 = x;
+        x
+    }
+
+    /// 0..n (n > 0).
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+
+    /// lo..=hi.
+    fn range(&mut self, lo: usize, hi: usize) -> usize {
+        lo + self.below(hi - lo + 1)
+    }
+
+    fn percent(&mut self, p: usize) -> bool {
+        self.below(100) < p
+    }
+
+    fn pick<T: Copy>(&mut self, xs: &[T]) -> T {
+        xs[self.below(xs.len())]
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Class {
+    Q35,
+    Pc,
+    Virt,
+}
+
+impl Class {
+    fn name(self) -> &'static str {
+        match self {
+            Class::Q35 => "q35",
+            Class::Pc => "i440fx",
+            Class::Virt => "aarch64-virt",
+        }
+    }
+    fn pcie(self) -> bool {
+        self != Class::Pc
+    }
+    fn x86(self) -> bool {
+        self != Class::Virt
+    }
+}
+
+/// A bus the generator knows about (the root and every controller it wrote with an
+/// index), so that it can write explicit addresses that mostly make sense.
+struct Bus {
+    index: u32,
+    model: &'static str,
+    used: BTreeSet<(u32, u32)>,
+}
+
+impl Bus {
+    /// Slots on which an endpoint (or a controller) may be put by hand.
+    fn slots(&self, class: Class) -> Vec<u32> {
+        match self.model {
+            // 00:01.x is the PIIX3 on i440fx; 00:1f.x is LPC/SATA/SMBus on q35.
+            "pci-root" => (2..=31).collect(),
+            "pcie-root" if class == Class::Q35 => (1..=0x1e).collect(),
+            "pcie-root" => (1..=31).collect(),
+            "pci-bridge" | "pcie-to-pci-bridge" => (1..=31).collect(),
+            "dmi-to-pci-bridge" | "pci-expander-bus" | "pcie-switch-upstream-port" => {
+                (0..=31).collect()
+            }
+            "pcie-expander-bus" => (0..=31).collect(),
+            "pcie-root-port" | "pcie-switch-downstream-port" => vec![0],
+            _ => vec![],
+        }
+    }
+
+    fn accepts_endpoints(&self) -> bool {
+        !matches!(
+            self.model,
+            "pcie-switch-upstream-port" | "pcie-expander-bus"
+        )
+    }
+
+    fn slot_free(&self, slot: u32) -> bool {
+        !self.used.iter().any(|&(s, _)| s == slot)
+    }
+}
+
+/// Which bus models a controller model may be plugged into (the legal placements).
+fn parents_of(model: &str) -> &'static [&'static str] {
+    match model {
+        "pci-bridge" => &[
+            "pci-root",
+            "pci-bridge",
+            "dmi-to-pci-bridge",
+            "pcie-to-pci-bridge",
+            "pci-expander-bus",
+        ],
+        "dmi-to-pci-bridge" => &["pcie-root", "pcie-expander-bus"],
+        "pcie-to-pci-bridge" => &["pcie-root-port", "pcie-switch-downstream-port"],
+        "pcie-root-port" => &["pcie-root", "pcie-expander-bus"],
+        "pcie-switch-upstream-port" => &["pcie-root-port", "pcie-switch-downstream-port"],
+        "pcie-switch-downstream-port" => &["pcie-switch-upstream-port"],
+        "pci-expander-bus" => &["pci-root"],
+        "pcie-expander-bus" => &["pcie-root"],
+        _ => &[],
+    }
+}
+
+/// Document groups, so the generated XML is ordered like libvirt's own.
+const G_DISK: u8 = 0;
+const G_CTRL: u8 = 1;
+const G_FS: u8 = 2;
+const G_NET: u8 = 3;
+const G_CHAR: u8 = 4;
+const G_INPUT: u8 = 5;
+const G_GFX: u8 = 6;
+const G_SOUND: u8 = 7;
+const G_VIDEO: u8 = 8;
+const G_WATCHDOG: u8 = 9;
+const G_BALLOON: u8 = 10;
+const G_RNG: u8 = 11;
+const G_SHMEM: u8 = 12;
+const G_IOMMU: u8 = 13;
+const G_VSOCK: u8 = 14;
+
+/// One generated guest.
+struct Case {
+    number: usize,
+    class: Class,
+    xml: String,
+    /// What the generator did on purpose (shapes, illegal placements), for reports.
+    notes: Vec<String>,
+}
+
+struct Gen {
+    rng: Rng,
+    class: Class,
+    buses: Vec<Bus>,
+    next_index: u32,
+    omit_index: bool,
+    frags: Vec<(u8, String)>,
+    notes: Vec<String>,
+    explicit_pct: usize,
+    disks: BTreeMap<&'static str, usize>,
+    singletons: BTreeSet<&'static str>,
+    usb_ok: bool,
+    rp_slot: u32,
+    rp_fn: u32,
+}
+
+fn hex_addr(bus: u32, slot: u32, func: u32, multi: bool) -> String {
+    format!(
+        "<address type='pci' domain='0x0000' bus='0x{bus:02x}' slot='0x{slot:02x}' function='0x{func:x}'{}/>",
+        if multi { " multifunction='on'" } else { "" }
+    )
+}
+
+/// vda, vdb, ... vdz, vdaa, vdab, ...
+fn dev_name(prefix: &str, mut n: usize) -> String {
+    let mut s = Vec::new();
+    loop {
+        s.push(b'a' + (n % 26) as u8);
+        if n < 26 {
+            break;
+        }
+        n = n / 26 - 1;
+    }
+    s.reverse();
+    format!("{prefix}{}", String::from_utf8(s).unwrap())
+}
+
+impl Gen {
+    fn new(seed: u64, number: usize) -> Gen {
+        let mut rng = Rng::new(seed ^ (number as u64).wrapping_mul(0x2545_f491_4f6c_dd1d));
+        let class = match number % 3 {
+            0 => Class::Q35,
+            1 => Class::Pc,
+            _ => Class::Virt,
+        };
+        let explicit_pct = rng.pick(&[0, 0, 10, 30, 60, 90]);
+        let root = if class.pcie() {
+            "pcie-root"
+        } else {
+            "pci-root"
+        };
+        Gen {
+            rng,
+            class,
+            buses: vec![Bus {
+                index: 0,
+                model: root,
+                used: BTreeSet::new(),
+            }],
+            next_index: 1,
+            omit_index: false,
+            frags: Vec::new(),
+            notes: Vec::new(),
+            explicit_pct,
+            disks: BTreeMap::new(),
+            singletons: BTreeSet::new(),
+            usb_ok: true,
+            rp_slot: 0,
+            rp_fn: 8,
+        }
+    }
+
+    fn push(&mut self, group: u8, xml: String) {
+        self.frags.push((group, xml));
+    }
+
+    fn note(&mut self, s: impl Into<String>) {
+        self.notes.push(s.into());
+    }
+
+    fn bus_pos(&self, index: u32) -> Option<usize> {
+        self.buses.iter().position(|b| b.index == index)
+    }
+
+    /// A free slot (function 0) on a random bus whose model is in `models`.
+    fn free_slot_on(&mut self, models: &[&str], endpoint: bool) -> Option<(u32, u32)> {
+        let class = self.class;
+        let mut choices = Vec::new();
+        for (i, b) in self.buses.iter().enumerate() {
+            if !models.contains(&b.model) || (endpoint && !b.accepts_endpoints()) {
+                continue;
+            }
+            let free: Vec<u32> = b
+                .slots(class)
+                .into_iter()
+                .filter(|&s| b.slot_free(s))
+                .collect();
+            if !free.is_empty() {
+                choices.push((i, free));
+            }
+        }
+        if choices.is_empty() {
+            return None;
+        }
+        let (i, free) = choices.swap_remove(self.rng.below(choices.len()));
+        let slot = if self.rng.percent(60) {
+            free[0]
+        } else {
+            free[self.rng.below(free.len())]
+        };
+        self.buses[i].used.insert((slot, 0));
+        Some((self.buses[i].index, slot))
+    }
+
+    /// The `<address>` of an endpoint: none (auto), empty (auto, asked for PCI) or a
+    /// free slot on a bus that takes endpoints.
+    fn endpoint_addr(&mut self) -> String {
+        if self.rng.percent(self.explicit_pct) {
+            let all: Vec<&str> = self.buses.iter().map(|b| b.model).collect();
+            if let Some((bus, slot)) = self.free_slot_on(&all, true) {
+                return format!("\n      {}", hex_addr(bus, slot, 0, false));
+            }
+        }
+        if self.rng.percent(4) {
+            return "\n      <address type='pci'/>".to_string();
+        }
+        String::new()
+    }
+
+    // -------------------------------------------------------------- controllers
+
+    /// Writes a PCI controller. `place`: give it an explicit address on a legal parent
+    /// bus when one has room. Returns its index.
+    fn pci_controller(&mut self, model: &'static str, place: bool) -> u32 {
+        let index = self.next_index;
+        self.next_index += 1;
+        let mut inner = String::new();
+        if self.rng.percent(25) {
+            let name = match model {
+                "pci-bridge" => "pci-bridge",
+                "dmi-to-pci-bridge" => "i82801b11-bridge",
+                "pcie-to-pci-bridge" => "pcie-pci-bridge",
+                "pcie-root-port" => self.rng.pick(&["pcie-root-port", "ioh3420"]),
+                "pcie-switch-upstream-port" => "x3130-upstream",
+                "pcie-switch-downstream-port" => "xio3130-downstream",
+                "pci-expander-bus" => "pxb",
+                "pcie-expander-bus" => "pxb-pcie",
+                _ => "",
+            };
+            let _ = write!(inner, "\n      <model name='{name}'/>");
+        }
+        let mut target = Vec::new();
+        match model {
+            "pci-bridge" if self.rng.percent(20) => {
+                target.push(format!("chassisNr='{}'", self.rng.range(1, 255)));
+            }
+            "pcie-root-port" | "pcie-switch-downstream-port" => {
+                if self.rng.percent(20) {
+                    target.push(format!("chassis='{}'", self.rng.range(0, 255)));
+                    target.push(format!("port='0x{:x}'", self.rng.range(0, 255)));
+                }
+                if self.rng.percent(15) {
+                    target.push("hotplug='off'".to_string());
+                }
+            }
+            "pci-expander-bus" | "pcie-expander-bus" if self.rng.percent(40) => {
+                target.push(format!("busNr='{}'", self.rng.range(100, 250)));
+            }
+            _ => {}
+        }
+        if !target.is_empty() {
+            let _ = write!(inner, "\n      <target {}/>", target.join(" "));
+        }
+        if place && let Some(addr) = self.controller_addr(model) {
+            let _ = write!(inner, "\n      {addr}");
+        }
+        let idx = if self.omit_index {
+            String::new()
+        } else {
+            format!(" index='{index}'")
+        };
+        let xml = if inner.is_empty() {
+            format!("<controller type='pci'{idx} model='{model}'/>")
+        } else {
+            format!("<controller type='pci'{idx} model='{model}'>{inner}\n    </controller>")
+        };
+        self.push(G_CTRL, xml);
+        self.buses.push(Bus {
+            index,
+            model,
+            used: BTreeSet::new(),
+        });
+        index
+    }
+
+    fn controller_addr(&mut self, model: &'static str) -> Option<String> {
+        if model == "pcie-root-port" && self.rng.percent(70) {
+            // packed like virt-manager writes them: 00:02.0 (multifunction), 00:02.1, ...
+            let root = self.bus_pos(0)?;
+            if self.rp_fn >= 8 {
+                let class = self.class;
+                let free: Vec<u32> = self.buses[root]
+                    .slots(class)
+                    .into_iter()
+                    .filter(|&s| self.buses[root].slot_free(s) && s >= 2)
+                    .collect();
+                self.rp_slot = *free.first()?;
+                self.rp_fn = 0;
+            }
+            let (slot, f) = (self.rp_slot, self.rp_fn);
+            self.rp_fn += 1;
+            self.buses[root].used.insert((slot, f));
+            return Some(hex_addr(0, slot, f, f == 0));
+        }
+        let (bus, slot) = self.free_slot_on(parents_of(model), false)?;
+        Some(hex_addr(bus, slot, 0, false))
+    }
+
+    fn topology(&mut self) {
+        let class = self.class;
+        if self.rng.percent(40) {
+            let root = if class.pcie() {
+                "pcie-root"
+            } else {
+                "pci-root"
+            };
+            self.push(
+                G_CTRL,
+                format!("<controller type='pci' index='0' model='{root}'/>"),
+            );
+        }
+        let shapes: &[&str] = if class.pcie() {
+            &[
+                "auto", "auto", "ports", "ports", "legacy", "switch", "expander", "dmi", "mixed",
+            ]
+        } else {
+            &["auto", "auto", "bridges", "bridges", "expander", "mixed"]
+        };
+        let shape = self.rng.pick(shapes);
+        self.note(format!("topology {shape}"));
+        let place_pct = self.rng.pick(&[0, 50, 100]);
+        let mut parts = vec![shape];
+        if shape == "mixed" {
+            parts = (0..self.rng.range(2, 3))
+                .map(|_| self.rng.pick(&shapes[2..shapes.len() - 1]))
+                .collect();
+        }
+        for part in parts {
+            match part {
+                "ports" => {
+                    let n = self.rng.pick(&[1, 2, 4, 8, 12, 16]);
+                    for _ in 0..n {
+                        let p = self.rng.percent(place_pct);
+                        self.pci_controller("pcie-root-port", p);
+                    }
+                }
+                "legacy" => {
+                    let p = self.rng.percent(place_pct);
+                    self.pci_controller("pcie-root-port", p);
+                    self.pci_controller("pcie-to-pci-bridge", true);
+                    if self.rng.percent(40) {
+                        self.pci_controller("pci-bridge", true);
+                    }
+                }
+                "dmi" => {
+                    let p = self.rng.percent(place_pct);
+                    self.pci_controller("dmi-to-pci-bridge", p);
+                    for _ in 0..self.rng.range(1, 3) {
+                        self.pci_controller("pci-bridge", true);
+                    }
+                }
+                "switch" => {
+                    let p = self.rng.percent(place_pct);
+                    self.pci_controller("pcie-root-port", p);
+                    self.pci_controller("pcie-switch-upstream-port", true);
+                    for _ in 0..self.rng.range(1, 8) {
+                        let p = self.rng.percent(place_pct);
+                        self.pci_controller("pcie-switch-downstream-port", p);
+                    }
+                    if self.rng.percent(30) {
+                        self.pci_controller("pcie-to-pci-bridge", true);
+                    }
+                }
+                "expander" if class.pcie() => {
+                    let p = self.rng.percent(place_pct);
+                    let pxb = self.pci_controller("pcie-expander-bus", p);
+                    for _ in 0..self.rng.range(1, 4) {
+                        // root ports only land on the expander when put there by hand
+                        self.pci_controller_on("pcie-root-port", pxb);
+                    }
+                    if self.rng.percent(30) {
+                        self.pci_controller_on("dmi-to-pci-bridge", pxb);
+                    }
+                }
+                "expander" => {
+                    let p = self.rng.percent(place_pct);
+                    let pxb = self.pci_controller("pci-expander-bus", p);
+                    if self.rng.percent(50) {
+                        self.pci_controller_on("pci-bridge", pxb);
+                    }
+                    // endpoints only land on the expander when put there by hand
+                    self.explicit_pct = self.explicit_pct.max(30);
+                }
+                "bridges" => {
+                    for _ in 0..self.rng.range(1, 6) {
+                        let p = self.rng.percent(place_pct);
+                        self.pci_controller("pci-bridge", p);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// A controller put by hand on bus `parent` (a free slot there).
+    fn pci_controller_on(&mut self, model: &'static str, parent: u32) -> u32 {
+        let index = self.pci_controller(model, false);
+        let class = self.class;
+        let Some(pos) = self.bus_pos(parent) else {
+            return index;
+        };
+        let Some(slot) = self.buses[pos]
+            .slots(class)
+            .into_iter()
+            .find(|&s| self.buses[pos].slot_free(s))
+        else {
+            return index;
+        };
+        self.buses[pos].used.insert((slot, 0));
+        let addr = hex_addr(parent, slot, 0, false);
+        let frag = &mut self.frags.last_mut().unwrap().1;
+        if let Some(stripped) = frag.strip_suffix("/>") {
+            *frag = format!("{stripped}>\n      {addr}\n    </controller>");
+        } else if let Some(stripped) = frag.strip_suffix("\n    </controller>") {
+            *frag = format!("{stripped}\n      {addr}\n    </controller>");
+        }
+        index
+    }
+
+    // ------------------------------------------------------------------ devices
+
+    fn disk(&mut self, bus: &'static str) {
+        let (prefix, dev_bus) = match bus {
+            "virtio" => ("vd", "virtio"),
+            "sata" => ("sd", "sata"),
+            "scsi" => ("sd", "scsi"),
+            "usb" => ("sd", "usb"),
+            _ => ("hd", "ide"),
+        };
+        let key = if prefix == "sd" { "sd" } else { prefix };
+        let n = self.disks.entry(key).or_insert(0);
+        let dev = dev_name(prefix, *n);
+        *n += 1;
+        let model = if bus == "virtio" && self.rng.percent(15) {
+            format!(
+                " model='{}'",
+                self.rng
+                    .pick(&["virtio-transitional", "virtio-non-transitional"])
+            )
+        } else {
+            String::new()
+        };
+        let cdrom = bus == "sata" && self.rng.percent(30);
+        let addr = if bus == "virtio" {
+            self.endpoint_addr()
+        } else {
+            String::new()
+        };
+        let xml = if cdrom {
+            format!(
+                "<disk type='file' device='cdrom'>\n      <driver name='qemu' type='raw'/>\n      <target dev='{dev}' bus='{dev_bus}'/>\n      <readonly/>\n    </disk>"
+            )
+        } else {
+            format!(
+                "<disk type='file' device='disk'{model}>\n      <driver name='qemu' type='qcow2'/>\n      <source file='/var/lib/libvirt/images/{dev}.qcow2'/>\n      <target dev='{dev}' bus='{dev_bus}'/>{addr}\n    </disk>"
+            )
+        };
+        self.push(G_DISK, xml);
+    }
+
+    fn nic(&mut self, model: Option<&str>) {
+        let mac = self.rng.next();
+        let source = if self.rng.percent(30) {
+            "<interface type='network'>\n      <source network='default'/>".to_string()
+        } else {
+            "<interface type='user'>".to_string()
+        };
+        let model = model
+            .map(|m| format!("\n      <model type='{m}'/>"))
+            .unwrap_or_default();
+        let addr = self.endpoint_addr();
+        self.push(
+            G_NET,
+            format!(
+                "{source}\n      <mac address='52:54:00:{:02x}:{:02x}:{:02x}'/>{model}{addr}\n    </interface>",
+                mac & 0xff,
+                (mac >> 8) & 0xff,
+                (mac >> 16) & 0xff
+            ),
+        );
+    }
+
+    fn controller(&mut self, kind: &str, index: usize, model: Option<&str>, extra: &str) {
+        // i440fx pins USB index 0 (PIIX3 UHCI, or no model) to 00:01.2: say so or say nothing
+        let piix3 = self.class == Class::Pc
+            && kind == "usb"
+            && index == 0
+            && matches!(model, None | Some("piix3-uhci"));
+        let model = model.map(|m| format!(" model='{m}'")).unwrap_or_default();
+        let addr = if !piix3 {
+            self.endpoint_addr()
+        } else if self.rng.percent(20) {
+            format!("\n      {}", hex_addr(0, 1, 2, false))
+        } else {
+            String::new()
+        };
+        let inner = format!("{extra}{addr}");
+        let xml = if inner.is_empty() {
+            format!("<controller type='{kind}' index='{index}'{model}/>")
+        } else {
+            format!("<controller type='{kind}' index='{index}'{model}>{inner}\n    </controller>")
+        };
+        self.push(G_CTRL, xml);
+    }
+
+    fn usb(&mut self) {
+        let class = self.class;
+        let n = self.rng.pick(&[0, 1, 1, 1, 2, 3]);
+        // aarch64 virt gets no implicit USB controller
+        self.usb_ok = n > 0 || class.x86();
+        if n == 0 {
+            if self.rng.percent(15) {
+                self.push(
+                    G_CTRL,
+                    "<controller type='usb' index='0' model='none'/>".into(),
+                );
+                self.usb_ok = false;
+                self.note("usb none");
+            }
+            return;
+        }
+        for i in 0..n {
+            if class.x86() && self.rng.percent(15) {
+                // EHCI with its three UHCI companions, sharing one index
+                self.controller("usb", i, Some("ich9-ehci1"), "");
+                for (k, m) in ["ich9-uhci1", "ich9-uhci2", "ich9-uhci3"]
+                    .iter()
+                    .enumerate()
+                {
+                    let extra = format!("\n      <master startport='{}'/>", k * 2);
+                    self.controller("usb", i, Some(m), &extra);
+                }
+                self.note("usb2 companions");
+                continue;
+            }
+            let models: &[Option<&str>] = match class {
+                Class::Virt => &[Some("qemu-xhci"), Some("nec-xhci"), None, Some("pci-ohci")],
+                _ => &[
+                    Some("qemu-xhci"),
+                    Some("nec-xhci"),
+                    Some("piix3-uhci"),
+                    Some("piix4-uhci"),
+                    Some("ehci"),
+                    Some("pci-ohci"),
+                    None,
+                ],
+            };
+            let m = self.rng.pick(models);
+            self.controller("usb", i, m, "");
+        }
+    }
+
+    fn video(&mut self) {
+        let class = self.class;
+        let models: &[&str] = match class {
+            Class::Virt => &["virtio", "virtio", "bochs", "ramfb"],
+            _ => &["vga", "cirrus", "qxl", "virtio", "bochs", "vga", "qxl"],
+        };
+        let m = self.rng.pick(models);
+        let count = if class.x86() && self.rng.percent(10) {
+            2
+        } else {
+            1
+        };
+        for k in 0..count {
+            let m = if k == 0 { m } else { "qxl" };
+            let extra = match m {
+                "qxl" => " ram='65536' vram='65536' vgamem='16384' heads='1'",
+                "vga" | "cirrus" | "bochs" => " vram='16384' heads='1'",
+                "virtio" => " heads='1'",
+                _ => "",
+            };
+            let primary = if k == 0 && count > 1 {
+                " primary='yes'"
+            } else {
+                ""
+            };
+            let addr = if m == "ramfb" {
+                String::new()
+            } else {
+                self.endpoint_addr()
+            };
+            self.push(
+                G_VIDEO,
+                format!("<video>\n      <model type='{m}'{extra}{primary}/>{addr}\n    </video>"),
+            );
+        }
+    }
+
+    fn once(&mut self, what: &'static str) -> bool {
+        self.singletons.insert(what)
+    }
+
+    /// One device of a random kind.
+    fn device(&mut self, kinds: &[&'static str]) {
+        let class = self.class;
+        let kind = self.rng.pick(kinds);
+        match kind {
+            "disk-virtio" => self.disk("virtio"),
+            "disk-sata" if class == Class::Q35 => self.disk("sata"),
+            "disk-ide" if class == Class::Pc => self.disk("ide"),
+            "disk-scsi" => self.disk("scsi"),
+            "disk-usb" if self.usb_ok => self.disk("usb"),
+            "nic-virtio" => self.nic(Some("virtio")),
+            "nic-transitional" => self.nic(Some("virtio-transitional")),
+            "nic-non-transitional" => self.nic(Some("virtio-non-transitional")),
+            "nic-e1000" => self.nic(Some("e1000")),
+            "nic-e1000e" => self.nic(Some("e1000e")),
+            "nic-rtl8139" => self.nic(Some("rtl8139")),
+            "nic-default" => self.nic(None),
+            "scsi" => {
+                let models: &[Option<&str>] = &[
+                    Some("virtio-scsi"),
+                    Some("virtio-scsi"),
+                    Some("virtio-transitional"),
+                    Some("virtio-non-transitional"),
+                    Some("lsilogic"),
+                    Some("lsisas1068"),
+                    Some("lsisas1078"),
+                    Some("vmpvscsi"),
+                    None,
+                ];
+                let m = self.rng.pick(models);
+                let i = *self.disks.entry("scsi-ctrl").or_insert(0);
+                self.disks.insert("scsi-ctrl", i + 1);
+                self.controller("scsi", i, m, "");
+            }
+            "virtio-serial" => {
+                let m = self.rng.pick(&[
+                    None,
+                    None,
+                    Some("virtio-transitional"),
+                    Some("virtio-non-transitional"),
+                ]);
+                let i = *self.disks.entry("vser-ctrl").or_insert(0);
+                self.disks.insert("vser-ctrl", i + 1);
+                self.controller("virtio-serial", i, m, "");
+            }
+            "channel" => {
+                self.push(
+                    G_CHAR,
+                    "<channel type='unix'>\n      <target type='virtio' name='org.qemu.guest_agent.0'/>\n    </channel>"
+                        .into(),
+                );
+            }
+            "sata-ctrl" if class.x86() => {
+                let i = *self.disks.entry("sata-ctrl").or_insert(1);
+                self.disks.insert("sata-ctrl", i + 1);
+                self.controller("sata", i, None, "");
+            }
+            "balloon" if self.once("balloon") => {
+                let m = self.rng.pick(&[
+                    "virtio",
+                    "virtio",
+                    "virtio-transitional",
+                    "virtio-non-transitional",
+                ]);
+                let addr = self.endpoint_addr();
+                let xml = if addr.is_empty() {
+                    format!("<memballoon model='{m}'/>")
+                } else {
+                    format!("<memballoon model='{m}'>{addr}\n    </memballoon>")
+                };
+                self.push(G_BALLOON, xml);
+            }
+            "rng" => {
+                let m = self.rng.pick(&["virtio", "virtio", "virtio-transitional"]);
+                let addr = self.endpoint_addr();
+                self.push(
+                    G_RNG,
+                    format!(
+                        "<rng model='{m}'>\n      <backend model='random'>/dev/urandom</backend>{addr}\n    </rng>"
+                    ),
+                );
+            }
+            "sound" if class.x86() => {
+                let m = self
+                    .rng
+                    .pick(&["ich6", "ich9", "ac97", "es1370", "ich9", "sb16"]);
+                let addr = if m == "sb16" {
+                    String::new()
+                } else {
+                    self.endpoint_addr()
+                };
+                let xml = if addr.is_empty() {
+                    format!("<sound model='{m}'/>")
+                } else {
+                    format!("<sound model='{m}'>{addr}\n    </sound>")
+                };
+                self.push(G_SOUND, xml);
+            }
+            "watchdog" if class.x86() && self.once("watchdog") => {
+                let addr = self.endpoint_addr();
+                self.push(
+                    G_WATCHDOG,
+                    format!("<watchdog model='i6300esb' action='reset'>{addr}\n    </watchdog>"),
+                );
+            }
+            "input" => {
+                let t = self.rng.pick(&["tablet", "keyboard", "mouse"]);
+                let addr = self.endpoint_addr();
+                let xml = if addr.is_empty() {
+                    format!("<input type='{t}' bus='virtio'/>")
+                } else {
+                    format!("<input type='{t}' bus='virtio'>{addr}\n    </input>")
+                };
+                self.push(G_INPUT, xml);
+            }
+            "fs" => {
+                let n = *self.disks.entry("fs").or_insert(0);
+                self.disks.insert("fs", n + 1);
+                let model = if self.rng.percent(20) {
+                    " model='virtio-transitional'"
+                } else {
+                    ""
+                };
+                let addr = self.endpoint_addr();
+                self.push(
+                    G_FS,
+                    format!(
+                        "<filesystem type='mount' accessmode='mapped'{model}>\n      <source dir='/srv/share{n}'/>\n      <target dir='share{n}'/>{addr}\n    </filesystem>"
+                    ),
+                );
+            }
+            "pci-serial" => {
+                let addr = self.endpoint_addr();
+                self.push(
+                    G_CHAR,
+                    format!(
+                        "<serial type='pty'>\n      <target type='pci-serial'>\n        <model name='pci-serial'/>\n      </target>{addr}\n    </serial>"
+                    ),
+                );
+            }
+            "shmem" => {
+                let n = *self.disks.entry("shmem").or_insert(0);
+                self.disks.insert("shmem", n + 1);
+                let addr = self.endpoint_addr();
+                self.push(
+                    G_SHMEM,
+                    format!(
+                        "<shmem name='shmem{n}'>\n      <model type='ivshmem-plain'/>\n      <size unit='M'>4</size>{addr}\n    </shmem>"
+                    ),
+                );
+            }
+            "vsock" if self.once("vsock") => {
+                let addr = self.endpoint_addr();
+                self.push(
+                    G_VSOCK,
+                    format!("<vsock model='virtio'>\n      <cid auto='yes'/>{addr}\n    </vsock>"),
+                );
+            }
+            "iommu" if self.once("iommu") => {
+                self.push(G_IOMMU, "<iommu model='virtio'/>".into());
+            }
+            _ => {}
+        }
+    }
+
+    /// Two to four devices sharing one slot by hand (function 0 says multifunction).
+    fn multifunction(&mut self) {
+        let all: Vec<&str> = self
+            .buses
+            .iter()
+            .filter(|b| b.slots(self.class).len() > 1)
+            .map(|b| b.model)
+            .collect();
+        let Some((bus, slot)) = self.free_slot_on(&all, true) else {
+            return;
+        };
+        let k = self.rng.range(2, 4);
+        let say_multi = self.rng.percent(80);
+        self.note(format!("multifunction bus {bus} slot {slot} x{k}"));
+        for f in 0..k {
+            let addr = format!(
+                "\n      {}",
+                hex_addr(bus, slot, f as u32, f == 0 && say_multi)
+            );
+            let m = self.rng.pick(&["e1000", "rtl8139", "virtio"]);
+            let mac = self.rng.next();
+            self.push(
+                G_NET,
+                format!(
+                    "<interface type='user'>\n      <mac address='52:54:00:{:02x}:{:02x}:{:02x}'/>\n      <model type='{m}'/>{addr}\n    </interface>",
+                    mac & 0xff,
+                    (mac >> 8) & 0xff,
+                    (mac >> 16) & 0xff
+                ),
+            );
+        }
+        if let Some(pos) = self.bus_pos(bus) {
+            for f in 1..k {
+                self.buses[pos].used.insert((slot, f as u32));
+            }
+        }
+    }
+
+    /// One deliberately illegal (or legal but unusual) thing.
+    fn oddity(&mut self) {
+        let class = self.class;
+        let choice = self.rng.below(16);
+        let index = self.next_index;
+        let x = match choice {
+            0 => {
+                let wrong = if class.pcie() {
+                    "pci-root"
+                } else {
+                    "pcie-root"
+                };
+                format!("<controller type='pci' index='0' model='{wrong}'/>")
+            }
+            1 => {
+                let wrong = if class.pcie() {
+                    "pci-expander-bus"
+                } else {
+                    "pcie-expander-bus"
+                };
+                self.next_index += 1;
+                format!("<controller type='pci' index='{index}' model='{wrong}'/>")
+            }
+            2 => {
+                // a device on a bus far beyond the last controller: pass 1 adds buses
+                let bus = index + self.rng.range(0, 6) as u32;
+                let slot = if class.pcie() { 0 } else { 1 };
+                self.next_index = bus + 1;
+                return self.odd_nic(
+                    hex_addr(bus, slot, 0, false),
+                    "device on a bus beyond the last controller",
+                );
+            }
+            3 => {
+                // slot 0 of the root bus (the host bridge)
+                return self.odd_nic(hex_addr(0, 0, 0, false), "device at 00:00.0");
+            }
+            4 => {
+                // a slot other than 0 behind a root port / downstream port
+                let Some(b) = self.buses.iter().find(|b| {
+                    b.model == "pcie-root-port" || b.model == "pcie-switch-downstream-port"
+                }) else {
+                    return self.odd_nic(hex_addr(0, 0x1f, 4, false), "device at 00:1f.4");
+                };
+                let bus = b.index;
+                return self.odd_nic(hex_addr(bus, 3, 0, false), "slot 3 behind a port");
+            }
+            5 => {
+                // two devices on one address
+                let addr = hex_addr(0, 0x11, 0, false);
+                self.odd_nic(addr.clone(), "double use, first");
+                return self.odd_nic(addr, "double use, second");
+            }
+            6 => {
+                // a switch upstream port straight on the root bus
+                self.next_index += 1;
+                format!(
+                    "<controller type='pci' index='{index}' model='pcie-switch-upstream-port'>\n      {}\n    </controller>",
+                    hex_addr(0, 0x12, 0, false)
+                )
+            }
+            7 => {
+                // a root port on a conventional PCI bridge, or a dmi bridge on a root port
+                let target = self
+                    .buses
+                    .iter()
+                    .find(|b| matches!(b.model, "pci-bridge" | "pcie-root-port"))
+                    .map(|b| (b.index, b.model));
+                self.next_index += 1;
+                match target {
+                    Some((bus, "pci-bridge")) => format!(
+                        "<controller type='pci' index='{index}' model='pcie-root-port'>\n      {}\n    </controller>",
+                        hex_addr(bus, 0x1e, 0, false)
+                    ),
+                    Some((bus, _)) => format!(
+                        "<controller type='pci' index='{index}' model='dmi-to-pci-bridge'>\n      {}\n    </controller>",
+                        hex_addr(bus, 0, 0, false)
+                    ),
+                    None => format!(
+                        "<controller type='pci' index='{index}' model='pcie-switch-downstream-port'/>"
+                    ),
+                }
+            }
+            8 => {
+                self.next_index += 1;
+                format!(
+                    "<controller type='pci' index='{}' model='pci-bridge'/>",
+                    256
+                )
+            }
+            9 => {
+                self.next_index += 1;
+                format!(
+                    "<controller type='pci' index='{index}' model='pci-bridge'>\n      <target chassisNr='0'/>\n    </controller>"
+                )
+            }
+            10 => {
+                self.next_index += 1;
+                format!(
+                    "<controller type='pci' index='{index}' model='pcie-root-port'>\n      <model name='pci-bridge'/>\n    </controller>"
+                )
+            }
+            11 => {
+                // a pci-bridge whose index is not larger than the bus it sits on
+                self.next_index += 2;
+                format!(
+                    "<controller type='pci' index='{}' model='pci-bridge'>\n      {}\n    </controller>\n    <controller type='pci' index='{index}' model='pci-bridge'>\n      {}\n    </controller>",
+                    index + 1,
+                    hex_addr(index, 5, 0, false),
+                    hex_addr(index + 1, 5, 0, false)
+                )
+            }
+            12 => {
+                let primary = match class {
+                    Class::Q35 => {
+                        "<controller type='sata' index='0'>\n      <address type='pci' domain='0x0000' bus='0x00' slot='0x05' function='0x0'/>\n    </controller>"
+                    }
+                    Class::Pc => {
+                        "<controller type='usb' index='0' model='piix3-uhci'>\n      <address type='pci' domain='0x0000' bus='0x00' slot='0x05' function='0x0'/>\n    </controller>"
+                    }
+                    Class::Virt => {
+                        "<controller type='usb' index='0' model='qemu-xhci'>\n      <address type='pci' domain='0x0000' bus='0x00' slot='0x00' function='0x0'/>\n    </controller>"
+                    }
+                };
+                primary.to_string()
+            }
+            13 => {
+                // duplicate index
+                let dup = self.next_index.saturating_sub(1).max(1);
+                format!("<controller type='pci' index='{dup}' model='pci-bridge'/>")
+            }
+            14 => "<input type='keyboard' bus='virtio' model='virtio-transitional'/>".to_string(),
+            _ => {
+                // a root port with an explicit far-away port number and hotplug off: legal
+                self.next_index += 1;
+                format!(
+                    "<controller type='pci' index='{index}' model='pcie-root-port'>\n      <target chassis='{index}' port='0xf0' hotplug='off'/>\n    </controller>"
+                )
+            }
+        };
+        self.note(format!("oddity {choice}"));
+        self.push(if choice == 14 { G_INPUT } else { G_CTRL }, x);
+    }
+
+    fn odd_nic(&mut self, addr: String, why: &str) {
+        self.note(why.to_string());
+        let mac = self.rng.next();
+        self.push(
+            G_NET,
+            format!(
+                "<interface type='user'>\n      <mac address='52:54:00:{:02x}:{:02x}:{:02x}'/>\n      <model type='e1000'/>\n      {addr}\n    </interface>",
+                mac & 0xff,
+                (mac >> 8) & 0xff,
+                (mac >> 16) & 0xff
+            ),
+        );
+    }
+
+    fn build(mut self, number: usize) -> Case {
+        let class = self.class;
+        if self.rng.percent(8) {
+            self.omit_index = true;
+            self.note("PCI controllers without index");
+        }
+        self.topology();
+        self.usb();
+        if self.rng.percent(75) {
+            self.video();
+        }
+        let kinds: Vec<&'static str> = {
+            let mut k = vec![
+                "disk-virtio",
+                "disk-virtio",
+                "disk-virtio",
+                "nic-virtio",
+                "nic-virtio",
+                "nic-transitional",
+                "nic-non-transitional",
+                "nic-e1000",
+                "nic-e1000e",
+                "nic-rtl8139",
+                "nic-default",
+                "scsi",
+                "virtio-serial",
+                "channel",
+                "balloon",
+                "rng",
+                "input",
+                "fs",
+                "pci-serial",
+                "shmem",
+                "vsock",
+                "disk-scsi",
+                "disk-usb",
+            ];
+            if class.x86() {
+                k.extend(["sound", "watchdog", "sata-ctrl", "watchdog", "sound"]);
+            }
+            match class {
+                Class::Q35 => k.extend(["disk-sata", "disk-sata"]),
+                Class::Pc => k.extend(["disk-ide"]),
+                Class::Virt => {}
+            }
+            if self.rng.percent(5) {
+                k.push("iommu");
+            }
+            k
+        };
+        let size = self.rng.below(100);
+        let (count, focus): (usize, Vec<&'static str>) = if size < 70 {
+            (self.rng.range(1, 15), kinds.clone())
+        } else if size < 90 {
+            (self.rng.range(15, 50), kinds.clone())
+        } else {
+            let focus = match self.rng.below(5) {
+                0 => vec!["disk-virtio"],
+                1 => vec!["nic-e1000", "nic-rtl8139"],
+                2 => vec!["nic-transitional", "disk-virtio"],
+                3 => vec!["nic-virtio", "nic-e1000e", "rng"],
+                _ => kinds.clone(),
+            };
+            (self.rng.range(60, 260), focus)
+        };
+        self.note(format!("{count} devices"));
+        for _ in 0..count {
+            self.device(&focus);
+        }
+        if self.rng.percent(15) {
+            self.multifunction();
+        }
+        if self.rng.percent(18) {
+            self.oddity();
+        }
+        // The things real guests carry that never get a PCI address.
+        if class.x86() && self.rng.percent(60) {
+            self.push(
+                G_GFX,
+                "<graphics type='vnc' port='-1' autoport='yes' listen='127.0.0.1'>\n      <listen type='address' address='127.0.0.1'/>\n    </graphics>".into(),
+            );
+        }
+        if self.rng.percent(70) {
+            self.push(
+                G_CHAR,
+                "<serial type='pty'>\n      <target port='0'/>\n    </serial>\n    <console type='pty'>\n      <target type='serial' port='0'/>\n    </console>".into(),
+            );
+        }
+        if self.usb_ok && class.x86() && self.rng.percent(40) {
+            self.push(G_INPUT, "<input type='tablet' bus='usb'/>".into());
+        }
+
+        let (arch, machine, emulator) = match class {
+            Class::Q35 => (
+                "x86_64",
+                self.rng.pick(&["pc-q35-7.2", "q35"]),
+                "/usr/bin/qemu-system-x86_64",
+            ),
+            Class::Pc => (
+                "x86_64",
+                self.rng.pick(&["pc-i440fx-7.2", "pc"]),
+                "/usr/bin/qemu-system-x86_64",
+            ),
+            Class::Virt => (
+                "aarch64",
+                self.rng.pick(&["virt", "virt-7.2"]),
+                "/usr/bin/qemu-system-aarch64",
+            ),
+        };
+        let u = [self.rng.next(), self.rng.next()];
+        let uuid = format!(
+            "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
+            u[0] >> 32,
+            (u[0] >> 16) & 0xffff,
+            u[0] & 0xfff,
+            0x8000 | (u[1] >> 48) & 0x3fff,
+            u[1] & 0xffff_ffff_ffff
+        );
+        let mem = self.rng.pick(&[1024, 2048, 4096, 8192]);
+        let vcpu = self.rng.pick(&[1, 2, 4, 8]);
+        let features = if class.x86() {
+            "  <features>\n    <acpi/>\n    <apic/>\n  </features>\n"
+        } else {
+            "  <features>\n    <gic version='3'/>\n  </features>\n"
+        };
+        let cpu = if class.x86() {
+            ""
+        } else {
+            "  <cpu mode='custom' match='exact'>\n    <model fallback='forbid'>cortex-a57</model>\n  </cpu>\n"
+        };
+        let mut frags = std::mem::take(&mut self.frags);
+        frags.sort_by_key(|f| f.0);
+        let mut xml = String::new();
+        let _ = write!(
+            xml,
+            "<domain type='qemu'>\n  <name>oracle-diff-{number:04}-{}</name>\n  <uuid>{uuid}</uuid>\n  <memory unit='MiB'>{mem}</memory>\n  <currentMemory unit='MiB'>{mem}</currentMemory>\n  <vcpu placement='static'>{vcpu}</vcpu>\n  <os>\n    <type arch='{arch}' machine='{machine}'>hvm</type>\n    <boot dev='hd'/>\n  </os>\n{features}{cpu}  <clock offset='utc'/>\n  <on_poweroff>destroy</on_poweroff>\n  <on_reboot>restart</on_reboot>\n  <on_crash>destroy</on_crash>\n  <devices>\n    <emulator>{emulator}</emulator>\n",
+            class.name()
+        );
+        for (_, f) in frags {
+            let _ = writeln!(xml, "    {f}");
+        }
+        xml.push_str("  </devices>\n</domain>\n");
+        Case {
+            number,
+            class,
+            xml,
+            notes: self.notes,
+        }
+    }
+}
+
+fn generate(seed: u64, number: usize) -> Case {
+    Gen::new(seed, number).build(number)
+}
+
+// ------------------------------------------------------------ reading results
+
+/// A minimal element tree: enough to walk `<devices>`.
+#[derive(Default, Debug)]
+struct Elem {
+    name: String,
+    attrs: Vec<(String, String)>,
+    children: Vec<Elem>,
+    text: String,
+}
+
+impl Elem {
+    fn attr(&self, k: &str) -> Option<&str> {
+        self.attrs
+            .iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.as_str())
+    }
+    fn child(&self, name: &str) -> Option<&Elem> {
+        self.children.iter().find(|c| c.name == name)
+    }
+}
+
+fn unescape(s: &str) -> String {
+    s.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&apos;", "'")
+        .replace("&amp;", "&")
+}
+
+fn parse_xml(text: &str) -> Result<Elem, String> {
+    fn open(e: &quick_xml::events::BytesStart<'_>) -> Result<Elem, String> {
+        let mut el = Elem {
+            name: AsRef::<str>::as_ref(&e.name()).to_string(),
+            ..Elem::default()
+        };
+        for a in e.attributes() {
+            let a = a.map_err(|e| e.to_string())?;
+            el.attrs
+                .push((AsRef::<str>::as_ref(&a.key).to_string(), unescape(&a.value)));
+        }
+        Ok(el)
+    }
+    let mut reader = Reader::from_str(text);
+    let mut stack: Vec<Elem> = vec![Elem::default()];
+    loop {
+        match reader.read_event().map_err(|e| e.to_string())? {
+            Event::Start(e) => stack.push(open(&e)?),
+            Event::Empty(e) => {
+                let el = open(&e)?;
+                stack.last_mut().unwrap().children.push(el);
+            }
+            Event::End(_) => {
+                let el = stack.pop().unwrap();
+                stack
+                    .last_mut()
+                    .ok_or("unbalanced end tag")?
+                    .children
+                    .push(el);
+            }
+            Event::Text(t) => {
+                if let Some(top) = stack.last_mut() {
+                    top.text.push_str(&unescape(AsRef::<str>::as_ref(&t)));
+                }
+            }
+            Event::Eof => break,
+            _ => {}
+        }
+    }
+    if stack.len() != 1 {
+        return Err("unclosed element".into());
+    }
+    stack
+        .pop()
+        .unwrap()
+        .children
+        .into_iter()
+        .next()
+        .ok_or_else(|| "no root element".to_string())
+}
+
+fn num(v: Option<&str>) -> Option<i64> {
+    let v = v?.trim();
+    match v.strip_prefix("0x").or_else(|| v.strip_prefix("0X")) {
+        Some(h) => i64::from_str_radix(h, 16).ok(),
+        None => v.parse().ok(),
+    }
+}
+
+/// Device identity -> "address | controller facts", as score.py computes it.
+fn address_map(text: &str) -> Result<BTreeMap<String, String>, String> {
+    let root = parse_xml(text)?;
+    let mut out = BTreeMap::new();
+    let Some(devices) = root.child("devices") else {
+        return Ok(out);
+    };
+    let mut ordinals: BTreeMap<String, usize> = BTreeMap::new();
+    for el in &devices.children {
+        let base = match el.name.as_str() {
+            "controller" => format!(
+                "controller[{},{}]",
+                el.attr("type").unwrap_or("?"),
+                num(el.attr("index")).map_or("?".to_string(), |i| i.to_string())
+            ),
+            "disk" => format!(
+                "disk[{}]",
+                el.child("target")
+                    .and_then(|t| t.attr("dev"))
+                    .unwrap_or("?")
+            ),
+            tag => tag.to_string(),
+        };
+        let n = ordinals.entry(base.clone()).or_insert(0);
+        let key = match el.name.as_str() {
+            "controller" | "disk" if *n == 0 => base.clone(),
+            _ => format!("{base}#{n}"),
+        };
+        *n += 1;
+        let addr = el.child("address").and_then(|a| match a.attr("type") {
+            Some("pci") => Some(format!(
+                "pci {:04x}:{:02x}:{:02x}.{:x}{}",
+                num(a.attr("domain")).unwrap_or(0),
+                num(a.attr("bus")).unwrap_or(0),
+                num(a.attr("slot")).unwrap_or(0),
+                num(a.attr("function")).unwrap_or(0),
+                if a.attr("multifunction") == Some("on") {
+                    " mf"
+                } else {
+                    ""
+                }
+            )),
+            Some("virtio-mmio") => Some("virtio-mmio".to_string()),
+            _ => None,
+        });
+        let mut extra = String::new();
+        if el.name == "controller" && el.attr("type") == Some("pci") {
+            let _ = write!(
+                extra,
+                "{} name={}",
+                el.attr("model").unwrap_or("-"),
+                el.child("model")
+                    .and_then(|m| m.attr("name"))
+                    .unwrap_or("-")
+            );
+            if let Some(t) = el.child("target") {
+                for k in ["chassisNr", "chassis", "port", "busNr"] {
+                    if let Some(v) = num(t.attr(k)) {
+                        let _ = write!(extra, " {k}={v}");
+                    }
+                }
+                if let Some(node) = t.child("node") {
+                    let _ = write!(extra, " node={}", node.text.trim());
+                }
+            }
+        }
+        if addr.is_none() && extra.is_empty() {
+            continue;
+        }
+        out.insert(
+            key,
+            format!("{} {extra}", addr.as_deref().unwrap_or("no-address"))
+                .trim()
+                .to_string(),
+        );
+    }
+    Ok(out)
+}
+
+fn diff_maps(want: &BTreeMap<String, String>, got: &BTreeMap<String, String>) -> Vec<String> {
+    let keys: BTreeSet<&String> = want.keys().chain(got.keys()).collect();
+    keys.into_iter()
+        .filter(|k| want.get(*k) != got.get(*k))
+        .map(|k| {
+            format!(
+                "{k}: libvirt={} ours={}",
+                want.get(k).map_or("-", |s| s.as_str()),
+                got.get(k).map_or("-", |s| s.as_str())
+            )
+        })
+        .collect()
+}
+
+// ----------------------------------------------------------------- running
+
+/// What one program said about one guest.
+enum Answer {
+    Accepted(String),
+    Refused(String),
+    /// Not a verdict: the program crashed, or the oracle's daemon did not answer.
+    Broken(String),
+}
+
+impl Answer {
+    fn word(&self) -> &'static str {
+        match self {
+            Answer::Accepted(_) => "accepts",
+            Answer::Refused(_) => "refuses",
+            Answer::Broken(_) => "broke",
+        }
+    }
+    fn text(&self) -> &str {
+        match self {
+            Answer::Accepted(s) | Answer::Refused(s) | Answer::Broken(s) => s,
+        }
+    }
+}
+
+fn run(cmd: &mut Command) -> Result<(Option<i32>, String, String), String> {
+    let out = cmd.output().map_err(|e| e.to_string())?;
+    Ok((
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    ))
+}
+
+/// Errors that say the oracle itself is not working, not that libvirt refused.
+fn oracle_trouble(stderr: &str) -> bool {
+    [
+        "failed to connect",
+        "Failed to connect socket",
+        "Cannot check QEMU binary",
+        "does not support virt type",
+        "No such file or directory: 'virsh'",
+        "command not found",
+        "Cannot recv data",
+        "End of file while reading data",
+    ]
+    .iter()
+    .any(|p| stderr.contains(p))
+}
+
+fn ask_oracle(oracle: &Path, file: &Path) -> Answer {
+    let mut last = String::new();
+    for attempt in 0..3 {
+        if attempt > 0 {
+            std::thread::sleep(Duration::from_millis(500 * attempt));
+        }
+        match run(Command::new("bash").arg(oracle).arg(file)) {
+            Err(e) => last = format!("cannot run the oracle: {e}"),
+            Ok((Some(0), out, _)) if out.contains("<domain") => return Answer::Accepted(out),
+            Ok((Some(1), _, err)) if !oracle_trouble(&err) => {
+                return Answer::Refused(err.trim().to_string());
+            }
+            Ok((code, out, err)) => {
+                last = format!(
+                    "oracle exit {code:?}: {} {}",
+                    err.trim(),
+                    out.chars().take(200).collect::<String>()
+                );
+            }
+        }
+    }
+    Answer::Broken(last)
+}
+
+fn ask_ours(file: &Path) -> Answer {
+    match run(Command::new(env!("CARGO_BIN_EXE_virt-pci"))
+        .arg("assign")
+        .arg(file))
+    {
+        Err(e) => Answer::Broken(format!("cannot run virt-pci: {e}")),
+        Ok((Some(0), out, _)) => Answer::Accepted(out),
+        Ok((Some(c @ (1 | 2)), _, err)) => Answer::Refused(format!("(exit {c}) {}", err.trim())),
+        Ok((code, _, err)) => Answer::Broken(format!(
+            "virt-pci exit {code:?}: {}",
+            err.trim().chars().take(400).collect::<String>()
+        )),
+    }
+}
+
+#[derive(Default)]
+struct Tally {
+    both_accept: usize,
+    both_refuse: usize,
+    verdict_differs: usize,
+    addresses_differ: usize,
+    broken: usize,
+    per_class: BTreeMap<&'static str, [usize; 3]>, // [cases, libvirt accepts, agree]
+    differences: Vec<(usize, String)>,
+    /// element kind (`controller[pci]`, `interface`, ...) -> cases where it differs
+    kinds: BTreeMap<String, usize>,
+}
+
+/// Written past the test harness's capture, so CI logs show it even when the test passes.
+fn say(text: &str) {
+    use std::io::Write as _;
+    let _ = writeln!(std::io::stderr().lock(), "{text}");
+}
+
+fn env_num(name: &str, default: u64) -> u64 {
+    match std::env::var(name) {
+        Ok(v) if !v.trim().is_empty() => {
+            let v = v.trim();
+            match v.strip_prefix("0x") {
+                Some(h) => u64::from_str_radix(h, 16),
+                None => v.parse(),
+            }
+            .unwrap_or_else(|_| panic!("{name}={v} is not a number"))
+        }
+        _ => default,
+    }
+}
+
+fn keep(dir: &Path, case: &Case, libvirt: &Answer, ours: &Answer) {
+    let _ = std::fs::create_dir_all(dir);
+    let n = case.number;
+    let _ = std::fs::write(dir.join(format!("{n:04}.in.xml")), &case.xml);
+    for (who, a) in [("libvirt", libvirt), ("ours", ours)] {
+        let ext = if matches!(a, Answer::Accepted(_)) {
+            "xml"
+        } else {
+            "err"
+        };
+        let _ = std::fs::write(dir.join(format!("{n:04}.{who}.{ext}")), a.text());
+    }
+}
+
+/// Ok(true): both accept with the same addresses; Ok(false): both refuse; Err: what
+/// differs, and the kinds of element that differ (for the summary).
+fn compare(
+    case: &Case,
+    libvirt: &Answer,
+    ours: &Answer,
+) -> Result<bool, (String, BTreeSet<String>)> {
+    match (libvirt, ours) {
+        (Answer::Accepted(l), Answer::Accepted(o)) => {
+            let want = address_map(l).map_err(|e| (format!("libvirt's XML: {e}"), no_kinds()))?;
+            let got =
+                address_map(o).map_err(|e| (format!("our output is not XML: {e}"), no_kinds()))?;
+            let d = diff_maps(&want, &got);
+            if d.is_empty() {
+                Ok(true)
+            } else {
+                let kinds = d
+                    .iter()
+                    .map(|l| {
+                        let key = l.split(':').next().unwrap_or("");
+                        match key.split_once('[') {
+                            Some(("controller", rest)) => {
+                                format!("controller[{}]", rest.split(',').next().unwrap_or(""))
+                            }
+                            Some((tag, _)) => tag.to_string(),
+                            None => key.split('#').next().unwrap_or(key).to_string(),
+                        }
+                    })
+                    .collect();
+                Err((
+                    format!(
+                        "{} address differences; first: {}",
+                        d.len(),
+                        d.iter().take(3).cloned().collect::<Vec<_>>().join("; ")
+                    ),
+                    kinds,
+                ))
+            }
+        }
+        (Answer::Refused(_), Answer::Refused(_)) => Ok(false),
+        _ => Err((
+            format!(
+                "libvirt {} ({}), virt-pci {} ({}) [{}]",
+                libvirt.word(),
+                first_line(libvirt.text()),
+                ours.word(),
+                first_line(ours.text()),
+                case.notes.join("; ")
+            ),
+            ["verdict".to_string()].into(),
+        )),
+    }
+}
+
+fn no_kinds() -> BTreeSet<String> {
+    ["not XML".to_string()].into()
+}
+
+fn first_line(s: &str) -> String {
+    if s.trim_start().starts_with('<') {
+        return "XML".into();
+    }
+    s.lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("")
+        .chars()
+        .take(200)
+        .collect()
+}
+
+#[test]
+fn virt_pci_agrees_with_real_libvirt() {
+    let oracle = match std::env::var(ENV_ORACLE) {
+        Ok(p) if !p.trim().is_empty() && p != "0" => PathBuf::from(p),
+        _ => {
+            say(&format!(
+                "SKIP oracle_diff: {ENV_ORACLE} is not set, so real libvirt is not available \
+                 (.ci/run sets it after starting the oracle; by hand: run \
+                 ../shared/oracle/libvirt-oracle-setup.sh as root, then \
+                 export {ENV_ORACLE}=$PWD/../shared/oracle/libvirt-oracle.sh)"
+            ));
+            return;
+        }
+    };
+    assert!(
+        oracle.is_file(),
+        "{ENV_ORACLE}={} is not a file",
+        oracle.display()
+    );
+    let cases = env_num("VIRT_PCI_ORACLE_CASES", 200) as usize;
+    let seed = env_num("VIRT_PCI_ORACLE_SEED", DEFAULT_SEED);
+    let threads = env_num("VIRT_PCI_ORACLE_THREADS", 4).max(1) as usize;
+    let only: Option<BTreeSet<usize>> = std::env::var("VIRT_PCI_ORACLE_ONLY")
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+        .map(|v| {
+            v.split(',')
+                .map(|n| n.trim().parse().expect("VIRT_PCI_ORACLE_ONLY: numbers"))
+                .collect()
+        });
+    let keep_dir = std::env::var_os("VIRT_PCI_ORACLE_KEEP").map(PathBuf::from);
+    let numbers: Vec<usize> = match &only {
+        Some(set) => set.iter().copied().collect(),
+        None => (0..cases).collect(),
+    };
+
+    let work = std::env::temp_dir().join(format!("virt-pci-oracle-diff-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&work);
+    std::fs::create_dir_all(&work).unwrap();
+
+    // One smoke call first, so a dead daemon gives one clear message.
+    let probe = generate(seed, 0);
+    let probe_file = work.join("probe.xml");
+    std::fs::write(&probe_file, &probe.xml).unwrap();
+    if let Answer::Broken(why) = ask_oracle(&oracle, &probe_file) {
+        panic!("{ENV_ORACLE} is set but the oracle does not work: {why}");
+    }
+
+    let started = Instant::now();
+    let next = AtomicUsize::new(0);
+    let tally = Mutex::new(Tally::default());
+    std::thread::scope(|s| {
+        for _ in 0..threads.min(numbers.len().max(1)) {
+            s.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, Ordering::SeqCst);
+                    let Some(&number) = numbers.get(i) else {
+                        break;
+                    };
+                    let case = generate(seed, number);
+                    let file = work.join(format!("{number:04}.xml"));
+                    std::fs::write(&file, &case.xml).unwrap();
+                    let libvirt = ask_oracle(&oracle, &file);
+                    let ours = ask_ours(&file);
+                    let _ = std::fs::remove_file(&file);
+                    let result = if matches!(libvirt, Answer::Broken(_))
+                        || matches!(ours, Answer::Broken(_))
+                    {
+                        Err((
+                            format!(
+                                "broken: libvirt {}: {}; virt-pci {}: {}",
+                                libvirt.word(),
+                                first_line(libvirt.text()),
+                                ours.word(),
+                                first_line(ours.text())
+                            ),
+                            ["broken".to_string()].into(),
+                        ))
+                    } else {
+                        compare(&case, &libvirt, &ours)
+                    };
+                    let mut t = tally.lock().unwrap();
+                    let pc = t.per_class.entry(case.class.name()).or_insert([0; 3]);
+                    pc[0] += 1;
+                    if matches!(libvirt, Answer::Accepted(_)) {
+                        pc[1] += 1;
+                    }
+                    if result.is_ok() {
+                        pc[2] += 1;
+                    }
+                    match result {
+                        Ok(true) => t.both_accept += 1,
+                        Ok(false) => t.both_refuse += 1,
+                        Err((why, kinds)) => {
+                            for k in kinds {
+                                *t.kinds.entry(k).or_insert(0) += 1;
+                            }
+                            if matches!(libvirt, Answer::Broken(_))
+                                || matches!(ours, Answer::Broken(_))
+                            {
+                                t.broken += 1;
+                            } else if matches!(
+                                (&libvirt, &ours),
+                                (Answer::Accepted(_), Answer::Accepted(_))
+                            ) {
+                                t.addresses_differ += 1;
+                            } else {
+                                t.verdict_differs += 1;
+                            }
+                            t.differences
+                                .push((number, format!("{} {why}", case.class.name())));
+                            if let Some(dir) = &keep_dir {
+                                keep(dir, &case, &libvirt, &ours);
+                            }
+                        }
+                    }
+                }
+            });
+        }
+    });
+    let elapsed = started.elapsed();
+    let _ = std::fs::remove_dir_all(&work);
+
+    let mut t = tally.into_inner().unwrap();
+    t.differences.sort();
+    let total = numbers.len();
+    let agree = t.both_accept + t.both_refuse;
+    let per_class: Vec<String> = t
+        .per_class
+        .iter()
+        .map(|(c, [n, acc, ok])| format!("{c} {ok}/{n} (libvirt accepts {acc})"))
+        .collect();
+    say(&format!(
+        "oracle_diff: {agree} of {total} generated guests agree with libvirt 9.0 \
+         ({} both accept with identical PCI addresses, {} both refuse); \
+         {} verdicts differ, {} address sets differ, {} broken; {}; \
+         seed {seed:#x}, {threads} threads, {:.1} s",
+        t.both_accept,
+        t.both_refuse,
+        t.verdict_differs,
+        t.addresses_differ,
+        t.broken,
+        per_class.join(", "),
+        elapsed.as_secs_f64()
+    ));
+    if !t.kinds.is_empty() {
+        let mut kinds: Vec<(&String, &usize)> = t.kinds.iter().collect();
+        kinds.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+        let kinds: Vec<String> = kinds.iter().map(|(k, n)| format!("{k} {n}")).collect();
+        say(&format!(
+            "  differing, by element (cases): {}",
+            kinds.join(", ")
+        ));
+    }
+    for (n, d) in t.differences.iter().take(8) {
+        say(&format!("  case {n}: {d}"));
+    }
+    if !t.differences.is_empty() {
+        say(&format!(
+            "  (rerun one: VIRT_PCI_ORACLE_ONLY={} ; keep the files: VIRT_PCI_ORACLE_KEEP=DIR)",
+            t.differences[0].0
+        ));
+    }
+    if std::env::var("VIRT_PCI_ORACLE_REPORT_ONLY").is_ok_and(|v| v == "1") {
+        say("  (VIRT_PCI_ORACLE_REPORT_ONLY=1: differences reported, not failed)");
+        return;
+    }
+    assert!(
+        t.differences.is_empty(),
+        "{} of {total} generated guests differ from libvirt (see above)",
+        t.differences.len()
+    );
+}
+
+/// The generator alone (no oracle needed): deterministic, well-formed, varied.
+#[test]
+fn oracle_diff_generator_is_deterministic_and_varied() {
+    let mut machines = BTreeSet::new();
+    let mut models = BTreeSet::new();
+    let mut biggest = 0;
+    let dump = std::env::var_os("VIRT_PCI_ORACLE_DUMP").map(PathBuf::from);
+    let seed = env_num("VIRT_PCI_ORACLE_SEED", DEFAULT_SEED);
+    let cases = env_num("VIRT_PCI_ORACLE_CASES", 200).max(200) as usize;
+    for n in 0..cases {
+        let a = generate(seed, n);
+        let b = generate(seed, n);
+        assert_eq!(a.xml, b.xml, "case {n} is not deterministic");
+        if let Some(dir) = &dump {
+            std::fs::create_dir_all(dir).unwrap();
+            std::fs::write(dir.join(format!("{n:04}.xml")), &a.xml).unwrap();
+        }
+        let root = parse_xml(&a.xml).unwrap_or_else(|e| panic!("case {n}: {e}\n{}", a.xml));
+        let devices = root.child("devices").expect("devices");
+        biggest = biggest.max(devices.children.len());
+        machines.insert(
+            root.child("os")
+                .and_then(|o| o.child("type"))
+                .and_then(|t| t.attr("machine"))
+                .unwrap_or("")
+                .to_string(),
+        );
+        for c in &devices.children {
+            if c.name == "controller" && c.attr("type") == Some("pci") {
+                models.insert(c.attr("model").unwrap_or("").to_string());
+            }
+        }
+    }
+    for m in ["pc-q35-7.2", "q35", "pc-i440fx-7.2", "pc", "virt"] {
+        assert!(
+            machines.contains(m),
+            "no guest with machine {m}: {machines:?}"
+        );
+    }
+    for m in [
+        "pci-root",
+        "pcie-root",
+        "pci-bridge",
+        "dmi-to-pci-bridge",
+        "pcie-to-pci-bridge",
+        "pcie-root-port",
+        "pcie-switch-upstream-port",
+        "pcie-switch-downstream-port",
+        "pci-expander-bus",
+        "pcie-expander-bus",
+    ] {
+        assert!(
+            models.contains(m),
+            "no PCI controller model {m}: {models:?}"
+        );
+    }
+    assert!(
+        biggest >= 100,
+        "the largest guest has only {biggest} devices"
+    );
+}

@@ -116,6 +116,9 @@ struct Item {
     iface_hostdev: bool,
     needs_slot: SlotClass,
     virtio: VirtioForm,
+    /// libvirt writes `multifunction='on'` whatever else shares the slot (the UHCI
+    /// controller it puts at its preferred 00:1d.0 or 00:1a.0).
+    force_multifunction: bool,
 }
 
 impl Item {
@@ -491,6 +494,11 @@ const USB2_COMPANIONS: &[(&str, u8)] = &[
     ("ich9-uhci3", 2),
 ];
 
+/// True for the ICH9 USB2 controllers that share an index as master and companions.
+fn is_usb2_model(model: Option<&str>) -> bool {
+    USB2_COMPANIONS.iter().any(|(m, _)| model == Some(m))
+}
+
 struct Assigner<'t> {
     topo: &'t Topology,
     items: Vec<Item>,
@@ -534,6 +542,7 @@ impl<'t> Assigner<'t> {
             iface_hostdev: false,
             needs_slot: SlotClass::None,
             virtio: VirtioForm::No,
+            force_multifunction: false,
         });
         self.added.push(nd);
         self.items.len() - 1
@@ -571,6 +580,7 @@ impl<'t> Assigner<'t> {
                 iface_hostdev: d.kind == Kind::Interface && d.ty.as_deref() == Some("hostdev"),
                 needs_slot: needs.slot,
                 virtio: needs.virtio,
+                force_multifunction: false,
             });
             self.validate_virtio_model(d, i)?;
         }
@@ -987,6 +997,22 @@ impl<'t> Assigner<'t> {
             }
             let ty = it.ty.as_deref().unwrap_or("");
             let idx = it.index.unwrap_or(0);
+            if ty == "usb" && !is_usb2_model(it.model.as_deref()) {
+                let clash = self.items.iter().any(|o| {
+                    !std::ptr::eq(o, it)
+                        && o.is_ctl("usb")
+                        && o.index == it.index
+                        && !is_usb2_model(o.model.as_deref())
+                });
+                if clash {
+                    return Err(Diagnostic::new(
+                        "VP0201",
+                        format!("Duplicate USB controllers with index {idx}"),
+                    )
+                    .on(it.dev())
+                    .hint("only ICH9 EHCI/UHCI companions may share a USB controller index"));
+                }
+            }
             if ty != "usb" {
                 if seen.contains(&(ty, idx)) {
                     return Err(Diagnostic::new(
@@ -1282,6 +1308,7 @@ impl<'t> Assigner<'t> {
                             let mut a = PciAddr::new(0, slot, 0);
                             set.reserve_config(&mut a, it.flags)?;
                             self.set_addr(i, a, false);
+                            self.items[i].force_multifunction = true;
                         }
                     }
                 }
@@ -1680,7 +1707,7 @@ impl<'t> Assigner<'t> {
                 .buses
                 .get(a.bus as usize)
                 .map_or(0, |b| b.used[a.slot as usize]);
-            if used & !1 == 0 {
+            if used & !1 == 0 && !it.force_multifunction {
                 continue;
             }
             match plan.fills.iter_mut().find(|(t, _)| *t == it.target) {

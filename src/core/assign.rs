@@ -494,6 +494,23 @@ const USB2_COMPANIONS: &[(&str, u8)] = &[
     ("ich9-uhci3", 2),
 ];
 
+/// The position a disk's target name gives it (`sda` 0, `sdz` 25, `sdaa` 26), as
+/// libvirt numbers disks when it picks their drive address.
+fn disk_index(dev: &str) -> Option<u32> {
+    let rest = ["xvd", "ubd", "hd", "sd", "vd", "fd"]
+        .iter()
+        .find_map(|p| dev.strip_prefix(p))?;
+    let letters = rest.trim_end_matches(|c: char| c.is_ascii_digit());
+    if letters.is_empty() || !letters.bytes().all(|b| b.is_ascii_lowercase()) {
+        return None;
+    }
+    let mut idx: u32 = 0;
+    for b in letters.bytes() {
+        idx = idx.checked_mul(26)?.checked_add(u32::from(b - b'a') + 1)?;
+    }
+    Some(idx - 1)
+}
+
 /// True for the ICH9 USB2 controllers that share an index as master and companions.
 fn is_usb2_model(model: Option<&str>) -> bool {
     USB2_COMPANIONS.iter().any(|(m, _)| model == Some(m))
@@ -794,12 +811,24 @@ impl<'t> Assigner<'t> {
                 None,
             );
         }
-        // Controllers that disks on a bus need (the drive address names the index).
-        for (bus, ty) in [("scsi", "scsi"), ("ide", "ide"), ("sata", "sata")] {
+        // Controllers that disks on a bus need: the drive address names the index, and
+        // a disk without one goes where its target name puts it (hde is the fifth IDE
+        // disk, so the second IDE controller).
+        for (bus, ty, per_controller) in
+            [("scsi", "scsi", 0), ("ide", "ide", 4), ("sata", "sata", 6)]
+        {
             let mut needed: Vec<u32> = devices
                 .iter()
                 .filter(|d| d.kind == Kind::Disk && d.bus.as_deref() == Some(bus))
-                .map(|d| d.addr_controller.unwrap_or(0))
+                .map(|d| match (d.addr_controller, d.address.as_ref()) {
+                    (Some(c), _) => c,
+                    (None, None) if per_controller > 0 => d
+                        .name
+                        .as_deref()
+                        .and_then(disk_index)
+                        .map_or(0, |i| i / per_controller),
+                    _ => 0,
+                })
                 .collect();
             needed.sort_unstable();
             needed.dedup();
@@ -1024,6 +1053,11 @@ impl<'t> Assigner<'t> {
                 }
                 seen.push((ty, idx));
             }
+            if ty == "ide" && self.class == MachineClass::I440fx && idx > 0 {
+                return Err(Diagnostic::new("VP0302", "Only 1 IDE controller is supported")
+                    .on(it.dev())
+                    .hint("the PIIX3 has one IDE controller with 4 disks (hda-hdd); put more disks on virtio or SCSI"));
+            }
             if ty == "ide" && self.class == MachineClass::Q35 {
                 return Err(Diagnostic::new(
                     "VP0302",
@@ -1147,11 +1181,13 @@ impl<'t> Assigner<'t> {
         Ok(())
     }
 
-    /// Sorts controllers the way libvirt keeps them: grouped by type in order of first
-    /// appearance, ascending index within a type. Other items keep document order.
+    /// The controllers in the order libvirt keeps them: those from the XML grouped by
+    /// type in order of first appearance, ascending index within a type; then the ones
+    /// libvirt added itself, in the order it added them (appended, not grouped).
     fn controller_order(&self) -> Vec<usize> {
+        let parsed = |it: &Item| matches!(it.target, Target::Existing(_));
         let mut types: Vec<Option<String>> = Vec::new();
-        for it in &self.items {
+        for it in self.items.iter().filter(|it| parsed(it)) {
             if it.kind == Kind::Controller && !types.contains(&it.ty) {
                 types.push(it.ty.clone());
             }
@@ -1161,7 +1197,10 @@ impl<'t> Assigner<'t> {
             .collect();
         order.sort_by_key(|&i| {
             let it = &self.items[i];
-            (types.iter().position(|t| *t == it.ty), it.index, i)
+            match it.target {
+                Target::Existing(_) => (0, types.iter().position(|t| *t == it.ty), it.index, i),
+                Target::Added(a) => (1, None, None, a),
+            }
         });
         order
     }
@@ -1288,7 +1327,8 @@ impl<'t> Assigner<'t> {
                     }
                 }
                 // Preferred slots for the first ICH9 UHCI controllers and the DMI bridge.
-                let mut uhci_slots = vec![0x1d, 0x1a];
+                // Address-less ICH9 UHCI1 controllers take 00:1d.0, or 00:1a.0 when
+                // 00:1d is taken; their companions then follow them there.
                 for i in 0..self.items.len() {
                     let it = &self.items[i];
                     // Only controllers with no <address> at all; an empty
@@ -1301,15 +1341,12 @@ impl<'t> Assigner<'t> {
                         && it.is_ctl("usb")
                         && it.want
                         && it.model.as_deref() == Some("ich9-uhci1")
-                        && let Some(slot) = uhci_slots.first().copied()
+                        && let Some(slot) = [0x1d, 0x1a].into_iter().find(|&s| set.slot_free(0, s))
                     {
-                        uhci_slots.remove(0);
-                        if set.slot_free(0, slot) {
-                            let mut a = PciAddr::new(0, slot, 0);
-                            set.reserve_config(&mut a, it.flags)?;
-                            self.set_addr(i, a, false);
-                            self.items[i].force_multifunction = true;
-                        }
+                        let mut a = PciAddr::new(0, slot, 0);
+                        set.reserve_config(&mut a, it.flags)?;
+                        self.set_addr(i, a, false);
+                        self.items[i].force_multifunction = true;
                     }
                 }
                 if let Some(i) = self
@@ -1373,13 +1410,13 @@ impl<'t> Assigner<'t> {
     fn assignment_order(&self) -> Vec<usize> {
         let ctl_order = self.controller_order();
         let mut out = Vec::new();
-        // 1. PCI controllers.
-        out.extend(
-            ctl_order
-                .iter()
-                .copied()
-                .filter(|&i| self.items[i].pci.is_some()),
-        );
+        // 1. PCI controllers, by index: libvirt 11 keeps the ones it adds sorted among
+        // the user's (9.0 appended them after; see the conformance notes).
+        let mut pci: Vec<usize> = (0..self.items.len())
+            .filter(|&i| self.items[i].pci.is_some())
+            .collect();
+        pci.sort_by_key(|&i| (self.items[i].index, i));
+        out.extend(pci);
         let by_kind = |k: Kind| (0..self.items.len()).filter(move |&i| self.items[i].kind == k);
         out.extend(by_kind(Kind::Filesystem));
         out.extend(by_kind(Kind::Interface).filter(|&i| !self.items[i].iface_hostdev));
@@ -1916,4 +1953,23 @@ pub fn check_all(topology: &Topology) -> Vec<Diagnostic> {
 /// Runs libvirt's address assignment on a topology.
 pub fn assign(topology: &Topology) -> Result<Plan, Diagnostic> {
     Assigner::new(topology).run()
+}
+
+#[cfg(test)]
+mod disk_index_tests {
+    use super::disk_index;
+
+    #[test]
+    fn disk_names_number_like_libvirt() {
+        for (name, idx) in [
+            ("hda", Some(0)),
+            ("sdz", Some(25)),
+            ("sdaa", Some(26)),
+            ("vdb1", Some(1)),
+            ("nvme0n1", None),
+            ("sd", None),
+        ] {
+            assert_eq!(disk_index(name), idx, "{name}");
+        }
+    }
 }

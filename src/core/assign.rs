@@ -1494,7 +1494,12 @@ impl<'t> Assigner<'t> {
                             let a = set
                                 .reserve_next(flags, Some(func))
                                 .map_err(|d| err_on(d, &self.items[i]))?;
-                            usb2_slot.push((idx, a));
+                            // In the dry run libvirt does not record the address on
+                            // the controller, so its companions cannot find it and each
+                            // takes a slot of its own.
+                            if !dry {
+                                usb2_slot.push((idx, a));
+                            }
                             a
                         }
                     }

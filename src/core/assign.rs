@@ -1206,12 +1206,18 @@ impl<'t> Assigner<'t> {
     }
 
     fn new_set(&self, nbuses: u32, dry_run: bool) -> Set {
+        // The first PCI controller with each index, found in one pass.
+        let mut by_index: Vec<Option<&Item>> = vec![None; nbuses as usize];
+        for it in self.items.iter().filter(|i| i.pci.is_some()) {
+            if let Some(slot) = it.index.and_then(|x| by_index.get_mut(x as usize))
+                && slot.is_none()
+            {
+                *slot = Some(it);
+            }
+        }
         let mut buses = Vec::new();
         for b in 0..nbuses {
-            let ctl = self
-                .items
-                .iter()
-                .find(|i| i.pci.is_some() && i.index == Some(b));
+            let ctl = by_index[b as usize];
             let (model, hotplug) = match ctl {
                 Some(c) => {
                     let p = c.pci.as_ref().map(|p| (p.model, p.hotplug != Some(false)));

@@ -22,10 +22,11 @@ fn bench(c: &mut Criterion) {
             &[10usize, 100, 1000, 4000][..],
         ),
         (
-            Shape::Q35Switches,
-            "q35-switches",
-            &[10usize, 100, 1000][..],
+            Shape::Q35Bridges,
+            "q35-bridges",
+            &[10usize, 100, 1000, 4000][..],
         ),
+        (Shape::Q35Switches, "q35-switches", &[10usize, 100][..]),
     ] {
         for &n in sizes {
             let xml = guest(shape, n);

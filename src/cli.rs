@@ -19,14 +19,45 @@ pub const EXIT_BAD_INPUT: i32 = 2;
 /// Design and inspect the PCI / PCI Express topology of libvirt + QEMU guests.
 #[derive(Parser, Debug)]
 #[command(name = "virt-pci", version, about, long_about = None)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct Args {
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
+    /// Without a subcommand: the domain XML file to open in the designer (`-` for
+    /// standard input); without a file, a bundled example.
+    pub file: Option<PathBuf>,
+    #[command(flatten)]
+    pub tui: TuiArgs,
+}
+
+/// Options of the interactive designer.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct TuiArgs {
+    /// Guest OS (libosinfo short id or URI) for the virtio driver checks; default: the
+    /// domain's libosinfo metadata.
+    #[arg(long)]
+    pub os: Option<String>,
+    /// Firmware for the IO analysis: seabios, ovmf-2022 or ovmf; default: the domain's.
+    #[arg(long)]
+    pub firmware: Option<String>,
+    /// Monochrome (also when NO_COLOR is set).
+    #[arg(long)]
+    pub mono: bool,
+    /// ASCII connectors.
+    #[arg(long)]
+    pub ascii: bool,
 }
 
 /// The subcommands.
 #[derive(Subcommand, Debug)]
 pub enum Command {
+    /// Open the interactive designer (the same as `virt-pci FILE`).
+    Edit {
+        /// Domain XML file, or `-` for standard input; without one, a bundled example.
+        file: Option<PathBuf>,
+        #[command(flatten)]
+        tui: TuiArgs,
+    },
     /// Print the PCI topology as a tree (like `lspci -tv`, in libvirt's terms).
     Tree {
         /// Domain XML file, or `-` for standard input.
@@ -162,7 +193,12 @@ pub fn write_atomic(path: &Path, text: &str, backup: bool) -> std::io::Result<()
 
 /// Runs the parsed command and returns the exit status.
 pub fn run(args: Args) -> i32 {
-    let result = match args.command {
+    let command = args.command.unwrap_or(Command::Edit {
+        file: args.file,
+        tui: args.tui,
+    });
+    let result = match command {
+        Command::Edit { file, tui } => Ok(run_tui(file.as_deref(), &tui)),
         Command::Tree { file, json, ascii } => cmd_tree(&file, json, ascii),
         Command::Assign {
             file,
@@ -178,6 +214,22 @@ pub fn run(args: Args) -> i32 {
             f.code
         }
     }
+}
+
+fn run_tui(file: Option<&Path>, a: &TuiArgs) -> i32 {
+    if let Some(fw) = &a.firmware
+        && crate::core::ioport::firmware(fw).is_none()
+    {
+        eprintln!("error: unknown firmware '{fw}': use seabios, ovmf-2022 or ovmf");
+        return EXIT_BAD_INPUT;
+    }
+    let opts = crate::tui::Options {
+        ascii: a.ascii,
+        mono: a.mono,
+        os: a.os.clone(),
+        firmware: a.firmware.clone(),
+    };
+    crate::tui::run(file, &opts)
 }
 
 fn cmd_tree(file: &Path, json: bool, ascii: bool) -> Result<i32, Failure> {

@@ -8,3 +8,4 @@ pub mod core;
 pub mod generate;
 pub mod libvirt;
 pub mod render;
+pub mod tui;

@@ -151,6 +151,66 @@ pub const CODES: &[CodeInfo] = &[
         Severity::Error,
         "the device is not supported on this machine type",
     ),
+    code(
+        "VP0401",
+        "virtio-guest-no-driver",
+        Severity::Error,
+        "a virtio device's mode (modern-only, legacy-only) has no driver in the guest OS",
+    ),
+    code(
+        "VP0402",
+        "virtio-legacy-on-pcie-port",
+        Severity::Warning,
+        "the guest needs legacy virtio and the device sits in a PCI Express port",
+    ),
+    code(
+        "VP0403",
+        "guest-os-unknown",
+        Severity::Info,
+        "nothing is known about the guest OS's virtio drivers",
+    ),
+    code(
+        "VP0404",
+        "guest-os-no-q35",
+        Severity::Warning,
+        "the guest OS is not known to run on q35",
+    ),
+    code(
+        "VP0501",
+        "io-exhausted",
+        Severity::Error,
+        "IO port space exhausted: the firmware stops the boot or drops devices",
+    ),
+    code(
+        "VP0502",
+        "io-transitional-on-port",
+        Severity::Warning,
+        "a transitional virtio device in a PCIe port costs a whole 4 KiB IO window",
+    ),
+    code(
+        "VP0503",
+        "io-reserve-zero",
+        Severity::Error,
+        "a device needs IO behind a port with io-reserve=0, which never forwards IO",
+    ),
+    code(
+        "VP0504",
+        "no-free-hotplug-port",
+        Severity::Warning,
+        "fewer free hotplug ports than the headroom asked for",
+    ),
+    code(
+        "VP0505",
+        "q35-6.1-root-ports",
+        Severity::Error,
+        "pc-q35-6.1 with 15 or more hotplug root ports: SeaBIOS runs out of IO space",
+    ),
+    code(
+        "VP0506",
+        "io-padding-stripped",
+        Severity::Warning,
+        "OVMF strips hotplug padding to fit the IO space; those ports lose hotplug headroom",
+    ),
 ];
 
 /// Looks a code up.

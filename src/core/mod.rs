@@ -5,10 +5,15 @@ pub mod address;
 pub mod assign;
 pub mod device;
 pub mod diag;
+pub mod edit;
+pub mod guest_os;
+pub mod ioport;
+pub mod live;
 pub mod machine;
 pub mod pci;
 pub mod topology;
 pub mod view;
+pub mod virtio;
 
 pub use address::{Address, PciAddr};
 pub use device::Kind;

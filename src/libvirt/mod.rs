@@ -2,6 +2,7 @@
 
 pub mod apply;
 pub mod domain;
+pub mod edit_apply;
 pub mod xml;
 
 pub use apply::apply_plan;

@@ -1,0 +1,949 @@
+//! The live analyses in one call: the guest as libvirt will define it, the virtio
+//! mode of every device, the IO port plan under the chosen firmware, what the guest
+//! OS can drive, and the diagnostics (each with a fix the core can apply). The CLI's
+//! `io`, `tree` and `check` and the TUI all read from [`Analysis`].
+
+use super::address::{Address, PciAddr};
+use super::assign::{self, Target};
+use super::device::{Kind, VirtioForm};
+use super::diag::{Diagnostic, Severity};
+use super::guest_os::GuestOs;
+use super::ioport::{self, BarStatus, Firmware, FirmwareKind, IoPlan, IoSettings, Outcome};
+use super::machine::{Machine, MachineClass};
+use super::pci::PciModel;
+use super::topology::{Device, Origin, PciController, Topology};
+use super::virtio::{self, Mode, VirtioInfo};
+
+/// Where the firmware profile came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FirmwareSource {
+    /// `--firmware` (or the TUI's choice).
+    User,
+    /// The domain: `<os firmware='efi'>` or a pflash `<loader>`.
+    DomainEfi,
+    /// The domain has no UEFI firmware: SeaBIOS, QEMU's default.
+    DomainBios,
+}
+
+impl FirmwareSource {
+    /// Phrase for people.
+    pub fn describe(self) -> &'static str {
+        match self {
+            FirmwareSource::User => "chosen on the command line",
+            FirmwareSource::DomainEfi => {
+                "the domain boots UEFI; OVMF 2022.11 (Debian 12) assumed, --firmware ovmf for edk2 2023.08 or newer"
+            }
+            FirmwareSource::DomainBios => "the domain has no UEFI loader",
+        }
+    }
+}
+
+/// What the analyses need beyond the topology.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Context {
+    /// Firmware profile id chosen by the user (`--firmware`); `None`: from the domain.
+    pub firmware: Option<&'static Firmware>,
+    /// The guest OS, when the domain or the user names one.
+    pub os: Option<GuestOs>,
+    /// Settings from `<qemu:override>` / `<qemu:commandline>`.
+    pub io: IoSettings,
+    /// Empty hotplug ports the user wants to keep free (`--headroom`).
+    pub headroom: Option<u32>,
+}
+
+/// One change to a topology; a [`Fix`] is a list of them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Edit {
+    /// Set the device's model (`model=` or `<model type=>`).
+    SetModel {
+        /// Index into `Topology::devices`.
+        device: usize,
+        /// The new model.
+        model: String,
+    },
+    /// Drop the device's PCI address so that libvirt places it again (a transitional
+    /// device goes to a conventional slot, reusing a pcie-to-pci-bridge).
+    ClearAddress {
+        /// Index into `Topology::devices`.
+        device: usize,
+    },
+    /// Set `<target hotplug='off'/>` on a root or downstream port.
+    HotplugOff {
+        /// Index into `Topology::devices` of the controller.
+        device: usize,
+    },
+    /// Add a PCI controller without an address (libvirt places it).
+    AddController(PciModel),
+    /// Change the machine type.
+    SetMachineType(String),
+}
+
+/// A suggested fix: what it does, and the edits.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Fix {
+    /// One line for people.
+    pub summary: String,
+    /// The edits, in order.
+    pub edits: Vec<Edit>,
+}
+
+/// A diagnostic with the fix the core can apply, if there is one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Finding {
+    /// The diagnostic (its `device` indexes the topology that was analysed).
+    pub diag: Diagnostic,
+    /// The fix.
+    pub fix: Option<Fix>,
+}
+
+/// Everything the live analyses found.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Analysis {
+    /// The guest as libvirt defines it: the input with every address filled in and the
+    /// devices libvirt adds appended (indexes below the input's length are unchanged).
+    pub defined: Topology,
+    /// Number of devices in the input (the rest were added by libvirt).
+    pub input_devices: usize,
+    /// Why `defined` is the input as written, when libvirt would refuse it.
+    pub refused: Option<Diagnostic>,
+    /// The firmware profile used.
+    pub firmware: &'static Firmware,
+    /// Where it came from.
+    pub firmware_source: FirmwareSource,
+    /// The virtio mode of every virtio device of `defined`.
+    pub virtio: Vec<VirtioInfo>,
+    /// The IO plan of `defined`.
+    pub io: IoPlan,
+    /// The guest OS, if known.
+    pub os: Option<GuestOs>,
+    /// Diagnostics, errors first.
+    pub findings: Vec<Finding>,
+}
+
+impl Analysis {
+    /// The virtio mode of device `i`.
+    pub fn virtio_of(&self, i: usize) -> Option<&VirtioInfo> {
+        self.virtio.iter().find(|v| v.device == i)
+    }
+
+    /// True when any finding is an error.
+    pub fn has_errors(&self) -> bool {
+        self.findings
+            .iter()
+            .any(|f| f.diag.severity == Severity::Error)
+    }
+}
+
+/// The firmware the analyses use: the user's choice, else the domain's.
+pub fn choose_firmware(t: &Topology, ctx: &Context) -> (&'static Firmware, FirmwareSource) {
+    let pick = |id: &str| ioport::firmware(id).unwrap_or(&ioport::FIRMWARES[0]);
+    match ctx.firmware {
+        Some(f) => (f, FirmwareSource::User),
+        None if t.efi => (pick("ovmf-2022"), FirmwareSource::DomainEfi),
+        None => (pick("seabios"), FirmwareSource::DomainBios),
+    }
+}
+
+/// The topology libvirt will define: runs the assigner and writes its plan into a
+/// copy of the model. When libvirt would refuse the domain, the input is returned
+/// with the refusal.
+pub fn as_defined(t: &Topology) -> (Topology, Option<Diagnostic>) {
+    let plan = match assign::assign(t) {
+        Ok(p) => p,
+        Err(d) => return (t.clone(), Some(d)),
+    };
+    let mut out = t.clone();
+    let base = out.devices.len();
+    for (a, nd) in plan.added.iter().enumerate() {
+        let mut d = Device::new(Origin(u32::MAX - a as u32), nd.kind);
+        d.ty = nd.ty.clone();
+        d.model = nd.model.clone();
+        d.index = nd.index;
+        if nd.kind == Kind::Controller
+            && nd.ty.as_deref() == Some("pci")
+            && let Some(m) = nd.model.as_deref().and_then(PciModel::from_name)
+        {
+            d.pci = Some(PciController::new(m));
+        }
+        out.devices.push(d);
+    }
+    for (target, fill) in &plan.fills {
+        let i = match *target {
+            Target::Existing(i) => i,
+            Target::Added(a) => base + a,
+        };
+        let Some(d) = out.devices.get_mut(i) else {
+            continue;
+        };
+        if let Some(idx) = fill.index {
+            d.index = Some(idx);
+        }
+        if let Some(addr) = fill.address {
+            let mf = match &d.address {
+                Some(Address::Pci { multifunction, .. }) => *multifunction,
+                _ => None,
+            };
+            d.address = Some(Address::Pci {
+                addr,
+                multifunction: if fill.multifunction { Some(true) } else { mf },
+            });
+        } else if fill.multifunction
+            && let Some(Address::Pci { multifunction, .. }) = &mut d.address
+        {
+            *multifunction = Some(true);
+        }
+        if fill.virtio_mmio && d.address.is_none() {
+            d.address = Some(Address::VirtioMmio);
+        }
+        if let Some(p) = d.pci.as_mut() {
+            let c = &fill.controller;
+            if c.model_name.is_some() {
+                p.model_name = c.model_name.clone();
+            }
+            p.chassis_nr = c.chassis_nr.or(p.chassis_nr);
+            p.chassis = c.chassis.or(p.chassis);
+            p.port = c.port.or(p.port);
+            p.bus_nr = c.bus_nr.or(p.bus_nr);
+        }
+    }
+    (out, None)
+}
+
+/// Applies a fix to a topology (the document layer writes the same edits to XML).
+pub fn apply_fix(t: &Topology, fix: &Fix) -> Topology {
+    let mut out = t.clone();
+    for e in &fix.edits {
+        match e {
+            Edit::SetModel { device, model } => {
+                if let Some(d) = out.devices.get_mut(*device) {
+                    d.model = Some(model.clone());
+                }
+            }
+            Edit::ClearAddress { device } => {
+                if let Some(d) = out.devices.get_mut(*device) {
+                    d.address = None;
+                }
+            }
+            Edit::HotplugOff { device } => {
+                if let Some(p) = out.devices.get_mut(*device).and_then(|d| d.pci.as_mut()) {
+                    p.hotplug = Some(false);
+                }
+            }
+            Edit::AddController(model) => {
+                let n = out.devices.len() as u32;
+                let mut d = Device::new(Origin(u32::MAX / 2 - n), Kind::Controller);
+                d.ty = Some("pci".into());
+                d.model = Some(model.name().into());
+                d.pci = Some(PciController::new(*model));
+                out.devices.push(d);
+            }
+            Edit::SetMachineType(mt) => {
+                out.machine = Machine::new(&out.machine.arch_name, mt);
+            }
+        }
+    }
+    out
+}
+
+/// Runs every analysis.
+pub fn analyse(t: &Topology, ctx: &Context) -> Analysis {
+    let (defined, refused) = as_defined(t);
+    let (firmware, firmware_source) = choose_firmware(t, ctx);
+    let virtio = virtio::virtio_devices(&defined);
+    let io = ioport::plan(&defined, firmware, &ctx.io);
+    let mut a = Analysis {
+        defined,
+        input_devices: t.devices.len(),
+        refused,
+        firmware,
+        firmware_source,
+        virtio,
+        io,
+        os: ctx.os.clone(),
+        findings: Vec::new(),
+    };
+    let mut findings = Vec::new();
+    guest_findings(&a, &mut findings);
+    io_findings(&a, ctx, &mut findings);
+    findings.sort_by_key(|f| f.diag.severity);
+    a.findings = findings;
+    a
+}
+
+/// The diagnostic's device index, when it is one of the input's devices.
+fn input_device(a: &Analysis, i: usize) -> Option<usize> {
+    (i < a.input_devices).then_some(i)
+}
+
+fn describe(a: &Analysis, i: usize) -> String {
+    a.defined
+        .devices
+        .get(i)
+        .map_or_else(|| format!("device {i}"), |d| d.describe(&a.defined.machine))
+}
+
+fn where_is(a: &Analysis, i: usize) -> String {
+    match a.defined.devices.get(i).and_then(Device::pci_addr) {
+        Some(p) => format!(" at {}", p.bdf()),
+        None => String::new(),
+    }
+}
+
+/// Whether a virtio device can be made transitional (its type has a legacy interface
+/// and libvirt accepts the model on it).
+fn can_be_transitional(v: &VirtioInfo) -> bool {
+    v.family.is_some_and(|f| f.legacy_id.is_some())
+        && matches!(
+            v.form,
+            VirtioForm::Plain | VirtioForm::NonTransitional | VirtioForm::Transitional
+        )
+}
+
+/// The fix that makes devices transitional on a conventional slot: set the model and
+/// let libvirt place them (it reuses a pcie-to-pci-bridge with free slots, or adds
+/// one behind a new root port).
+fn transitional_fix(a: &Analysis, devices: &[usize]) -> Option<Fix> {
+    let mut edits = Vec::new();
+    for &i in devices {
+        let v = a.virtio_of(i)?;
+        if !can_be_transitional(v) {
+            return None;
+        }
+        if v.form != VirtioForm::Transitional {
+            edits.push(Edit::SetModel {
+                device: i,
+                model: "virtio-transitional".into(),
+            });
+        }
+        edits.push(Edit::ClearAddress { device: i });
+    }
+    let bridge = if a.defined.machine.class.is_pcie() {
+        if a.defined.devices.iter().any(|d| {
+            d.pci
+                .as_ref()
+                .is_some_and(|p| p.model == PciModel::PcieToPciBridge)
+        }) {
+            " on the existing pcie-to-pci-bridge"
+        } else {
+            " behind one new pcie-to-pci-bridge"
+        }
+    } else {
+        " on conventional PCI slots"
+    };
+    Some(Fix {
+        summary: format!(
+            "make {} virtio-transitional and let libvirt place {}{bridge}",
+            if devices.len() == 1 { "it" } else { "them" },
+            if devices.len() == 1 { "it" } else { "them" },
+        ),
+        edits,
+    })
+}
+
+fn guest_findings(a: &Analysis, out: &mut Vec<Finding>) {
+    let Some(os) = &a.os else {
+        return;
+    };
+    let Some(drivers) = os.drivers() else {
+        out.push(Finding {
+            diag: Diagnostic::new(
+                "VP0403",
+                format!(
+                    "guest OS '{}' is not in virt-pci's table or osinfo-db: whether it can drive virtio 1.0 devices is unknown",
+                    os.id
+                ),
+            )
+            .hint("give a libosinfo short id (virt-pci knows the ids of osinfo-db), or state the guest's drivers with --guest-virtio legacy|modern|both|none"),
+            fix: None,
+        });
+        return;
+    };
+    let pcie_machine = a.defined.machine.class == MachineClass::Q35;
+    if let Some((info, _)) = &os.info
+        && pcie_machine
+        && !info.q35
+        && os.drivers_override.is_none()
+    {
+        out.push(Finding {
+            diag: Diagnostic::new(
+                "VP0404",
+                format!(
+                    "{} is not known to run on q35 (osinfo-db has no q35 marker for it)",
+                    os.label()
+                ),
+            )
+            .hint("use an i440fx machine type (pc) for this guest, or keep every virtio device transitional on conventional PCI slots"),
+            fix: None,
+        });
+    }
+    if !drivers.legacy && !drivers.modern {
+        if !a.virtio.iter().any(|v| v.mode != Mode::Mmio) {
+            return;
+        }
+        out.push(Finding {
+            diag: Diagnostic::new(
+                "VP0403",
+                format!(
+                    "{}: osinfo-db lists no virtio driver, so virt-pci cannot tell whether the guest drives its virtio devices",
+                    os.label()
+                ),
+            )
+            .hint("if the guest has drivers (virtio-win, a newer kernel), say which with --guest-virtio legacy|modern|both, or in the domain's virt-pci metadata"),
+            fix: None,
+        });
+        return;
+    }
+    let mut unusable = Vec::new();
+    for v in &a.virtio {
+        let ok = match v.mode {
+            Mode::Transitional => drivers.legacy || drivers.modern,
+            Mode::ModernOnly | Mode::Mmio => drivers.modern,
+            Mode::LegacyOnly => drivers.legacy,
+        };
+        let i = v.device;
+        if !ok {
+            unusable.push(i);
+            let (code, what, hint) = match v.mode {
+                Mode::LegacyOnly => (
+                    "VP0402",
+                    "is legacy-only",
+                    "use a machine type newer than 2.6 so that the device also offers virtio 1.0".to_string(),
+                ),
+                _ if can_be_transitional(v) => (
+                    "VP0401",
+                    "is modern-only (virtio 1.0)",
+                    "make it virtio-transitional on a conventional PCI slot (behind a pcie-to-pci-bridge on q35)".to_string(),
+                ),
+                _ => (
+                    "VP0401",
+                    "is modern-only (virtio 1.0)",
+                    format!(
+                        "{} exists in virtio 1.0 form only: use an emulated device instead (for example qxl or VGA video, a USB tablet)",
+                        v.qemu_device
+                    ),
+                ),
+            };
+            let mut diag = Diagnostic::new(
+                code,
+                format!(
+                    "{}{} {what}, and {} has no driver for it: {}",
+                    describe(a, i),
+                    where_is(a, i),
+                    os.label(),
+                    v.explanation()
+                ),
+            )
+            .hint(format!("{hint} ({})", os.drivers_reason()))
+            .on(input_device(a, i));
+            diag.severity = Severity::Error;
+            let fix = if code == "VP0401" {
+                transitional_fix(a, &[i])
+            } else {
+                None
+            };
+            out.push(Finding { diag, fix });
+        } else if drivers.needs_legacy() && v.mode == Mode::Transitional && v.express {
+            out.push(Finding {
+                diag: Diagnostic::new(
+                    "VP0402",
+                    format!(
+                        "{}{} must stay transitional for {} (legacy drivers only), and it sits in a PCI Express port: a legacy IO BAR on a PCIe endpoint, which costs the port a whole 4 KiB IO window",
+                        describe(a, i),
+                        where_is(a, i),
+                        os.label()
+                    ),
+                )
+                .hint("move it to a conventional PCI slot: every transitional device behind one pcie-to-pci-bridge shares a single 4 KiB window")
+                .on(input_device(a, i)),
+                fix: transitional_fix(a, &[i]),
+            });
+        }
+    }
+    // One fix for all of them together, so that they share a bridge.
+    if unusable.len() > 1
+        && let Some(fix) = transitional_fix(a, &unusable)
+        && let Some(last) = out
+            .iter_mut()
+            .rev()
+            .find(|f| f.diag.code == "VP0401" && f.fix.is_some())
+    {
+        last.fix = Some(Fix {
+            summary: format!("{} (all {} devices)", fix.summary, unusable.len()),
+            edits: fix.edits,
+        });
+    }
+}
+
+fn fmt_size(n: u32) -> String {
+    if n >= 0x400 && n.is_multiple_of(0x400) {
+        format!("{} KiB", n / 0x400)
+    } else {
+        format!("0x{n:x}")
+    }
+}
+
+fn io_findings(a: &Analysis, ctx: &Context, out: &mut Vec<Finding>) {
+    let p = &a.io;
+    if p.outcome == Outcome::NotModelled {
+        return;
+    }
+    let fw = a.firmware;
+    let needs_legacy =
+        a.os.as_ref()
+            .and_then(GuestOs::drivers)
+            .is_some_and(|d| d.needs_legacy());
+    // Transitional devices in PCIe ports: each costs a window.
+    let mut on_ports = Vec::new();
+    for v in &a.virtio {
+        if v.mode == Mode::Transitional && v.express {
+            on_ports.push(v.device);
+            if needs_legacy {
+                continue; // VP0402 already says it
+            }
+            let modern_ok =
+                a.os.as_ref()
+                    .and_then(GuestOs::drivers)
+                    .is_some_and(|d| d.modern);
+            let hint = if modern_ok {
+                "the guest has virtio 1.0 drivers: make it plain virtio (modern-only, no IO) or move it behind a pcie-to-pci-bridge"
+            } else {
+                "move it behind a pcie-to-pci-bridge, where all transitional devices share one 4 KiB window"
+            };
+            let fix = if modern_ok {
+                Some(Fix {
+                    summary: "make it plain virtio (modern-only in the root port)".into(),
+                    edits: vec![Edit::SetModel {
+                        device: v.device,
+                        model: if v.family.is_some_and(|f| f.name == "scsi") {
+                            "virtio-scsi".into()
+                        } else {
+                            "virtio".into()
+                        },
+                    }],
+                })
+            } else {
+                transitional_fix(a, &[v.device])
+            };
+            out.push(Finding {
+                diag: Diagnostic::new(
+                    "VP0502",
+                    format!(
+                        "{}{} is transitional in a PCI Express port: its IO BAR costs the port a whole 4 KiB IO window",
+                        describe(a, v.device),
+                        where_is(a, v.device)
+                    ),
+                )
+                .hint(hint)
+                .on(input_device(a, v.device)),
+                fix,
+            });
+        }
+    }
+    // io-reserve=0 ports with devices that need IO below them.
+    for d in &p.devices {
+        if d.status != BarStatus::Unreachable {
+            continue;
+        }
+        let Some(i) = d.device else { continue };
+        let port = p
+            .windows
+            .iter()
+            .find(|w| w.read_only && is_below(&a.defined, d.addr, w.index))
+            .map_or_else(String::new, |w| format!("{} #{}", w.model.name(), w.index));
+        let modern_ok =
+            a.os.as_ref()
+                .and_then(GuestOs::drivers)
+                .is_none_or(|x| x.modern);
+        let fix = match a.virtio_of(i) {
+            Some(v) if modern_ok && can_be_transitional(v) => Some(Fix {
+                summary: "make it plain virtio: modern-only in the port, no IO needed".into(),
+                edits: vec![Edit::SetModel {
+                    device: i,
+                    model: "virtio".into(),
+                }],
+            }),
+            Some(_) => transitional_fix(a, &[i]),
+            None => None,
+        };
+        out.push(Finding {
+            diag: Diagnostic::new(
+                "VP0503",
+                format!(
+                    "{}{} needs {} of IO, but {port} has io-reserve=0: its IO window is read-only and closed, so the BAR the firmware assigns cannot be reached",
+                    describe(a, i),
+                    where_is(a, i),
+                    fmt_size(d.total())
+                ),
+            )
+            .hint("remove io-reserve=0 from that port, or use a device without an IO BAR there (modern virtio)")
+            .on(input_device(a, i)),
+            fix,
+        });
+    }
+    // pc-q35-6.1 + many root ports under SeaBIOS.
+    let rp61 = a.defined.machine.machine_type == "pc-q35-6.1" && fw.kind == FirmwareKind::SeaBios;
+    let machine61 = rp61
+        && p.windows
+            .iter()
+            .filter(|w| w.reasons.contains(&ioport::WindowReason::Machine61))
+            .count()
+            >= 15;
+    if machine61 {
+        let ports: Vec<usize> = p
+            .windows
+            .iter()
+            .filter(|w| w.reasons.contains(&ioport::WindowReason::Machine61))
+            .map(|w| w.device)
+            .collect();
+        out.push(Finding {
+            diag: Diagnostic::new(
+                "VP0505",
+                format!(
+                    "machine type pc-q35-6.1 makes every hotplug root port reserve 4 KiB of IO; with {} of them SeaBIOS runs out of IO space and the guest does not boot",
+                    ports.len()
+                ),
+            )
+            .hint("use machine type pc-q35-6.2 or newer (6.1 is the only one with this reservation), or turn hotplug off on the ports you do not need (at most 14 may reserve IO)"),
+            fix: Some(Fix {
+                summary: "change the machine type to pc-q35-6.2".into(),
+                edits: vec![Edit::SetMachineType("pc-q35-6.2".into())],
+            }),
+        });
+    }
+    // The budget.
+    match p.outcome {
+        Outcome::BootFailure if !machine61 => {
+            let fix = transitional_fix(a, &on_ports).filter(|_| !on_ports.is_empty());
+            out.push(Finding {
+                diag: Diagnostic::new(
+                    "VP0501",
+                    format!(
+                        "IO port space exhausted under {}: bridges and root-bus BARs need 0x{:x} bytes, the limit is below 0x{:x}; SeaBIOS stops with \"PCI: out of I/O address space\" and the guest does not boot",
+                        fw.name, p.used, p.budget
+                    ),
+                )
+                .hint(budget_hint(a, &on_ports)),
+                fix,
+            });
+        }
+        Outcome::DevicesDropped => {
+            let names: Vec<String> = p
+                .dropped
+                .iter()
+                .map(|&k| {
+                    let d = &p.devices[k];
+                    format!("{} at {}", d.label, d.addr.bdf())
+                })
+                .collect();
+            let fix = transitional_fix(a, &on_ports).filter(|_| !on_ports.is_empty());
+            let first = p.dropped.first().and_then(|&k| p.devices[k].device);
+            out.push(Finding {
+                diag: Diagnostic::new(
+                    "VP0501",
+                    format!(
+                        "IO port space exhausted under {}: the layout needs 0x{:x} bytes of a 0x{:x} aperture; OVMF drops {} whole device(s), largest IO BAR first: {}",
+                        fw.name,
+                        p.demand,
+                        p.budget,
+                        names.len(),
+                        names.join(", ")
+                    ),
+                )
+                .hint(budget_hint(a, &on_ports))
+                .on(first.and_then(|i| input_device(a, i))),
+                fix,
+            });
+        }
+        Outcome::PaddingStripped => {
+            let empty_ports: Vec<usize> = p
+                .windows
+                .iter()
+                .filter(|w| w.empty_port && w.padding > 0)
+                .map(|w| w.device)
+                .collect();
+            out.push(Finding {
+                diag: Diagnostic::new(
+                    "VP0506",
+                    format!(
+                        "IO port space is short under {}: OVMF strips the hotplug padding of {} bridge(s) ({}); those lose their MMIO hotplug headroom too, and an empty port without padding cannot take a hot-plugged device",
+                        fw.name,
+                        p.stripped.len(),
+                        p.stripped
+                            .iter()
+                            .map(|i| format!("#{i}"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                )
+                .hint("set hotplug='off' on empty root ports you do not need, or use OVMF 2023.08 or newer (no IO padding)"),
+                fix: (!empty_ports.is_empty()).then(|| Fix {
+                    summary: format!("turn hotplug off on the {} empty port(s)", empty_ports.len()),
+                    edits: empty_ports
+                        .iter()
+                        .map(|&device| Edit::HotplugOff { device })
+                        .collect(),
+                }),
+            });
+        }
+        _ => {}
+    }
+    // Hotplug headroom.
+    if let Some(want) = ctx.headroom {
+        let usable = p
+            .windows
+            .iter()
+            .filter(|w| w.empty_port && w.hotplug && !w.padding_stripped)
+            .count() as u32;
+        if usable < want {
+            let missing = want - usable;
+            out.push(Finding {
+                diag: Diagnostic::new(
+                    "VP0504",
+                    format!(
+                        "{usable} free hotplug port(s) left, {want} wanted{}",
+                        if p.windows.iter().any(|w| w.empty_port && w.padding_stripped) {
+                            " (empty ports whose padding OVMF stripped cannot take a device)"
+                        } else {
+                            ""
+                        }
+                    ),
+                )
+                .hint(format!(
+                    "add {missing} pcie-root-port(s) with nothing behind them"
+                )),
+                fix: a.defined.machine.class.is_pcie().then(|| Fix {
+                    summary: format!("add {missing} empty pcie-root-port(s)"),
+                    edits: (0..missing)
+                        .map(|_| Edit::AddController(PciModel::PcieRootPort))
+                        .collect(),
+                }),
+            });
+        }
+    }
+}
+
+/// Whether address `addr` lies below controller `index`.
+fn is_below(t: &Topology, addr: PciAddr, index: u32) -> bool {
+    let mut bus = addr.bus;
+    for _ in 0..256 {
+        if bus == index {
+            return true;
+        }
+        if bus == 0 {
+            return false;
+        }
+        match t.controller(bus).and_then(Device::pci_addr) {
+            Some(a) => bus = a.bus,
+            None => return false,
+        }
+    }
+    false
+}
+
+fn budget_hint(a: &Analysis, on_ports: &[usize]) -> String {
+    let mut parts = Vec::new();
+    if !on_ports.is_empty() {
+        parts.push(format!(
+            "move the {} transitional device(s) in PCIe ports behind one pcie-to-pci-bridge (one shared 4 KiB window)",
+            on_ports.len()
+        ));
+    }
+    parts.push("use modern-only virtio where the guest has virtio 1.0 drivers".into());
+    if a.firmware.kind == FirmwareKind::Ovmf && a.firmware.hotplug_io_padding > 0 {
+        parts.push("set hotplug='off' on ports that need no hotplug".into());
+    }
+    parts.join("; ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::guest_os::IdSource;
+
+    fn topo(devices: Vec<Device>) -> Topology {
+        Topology {
+            name: "t".into(),
+            machine: Machine::new("x86_64", "pc-q35-7.2"),
+            devices,
+            acpi: true,
+            efi: false,
+            numa_cells: 0,
+        }
+    }
+
+    fn at(mut d: Device, bus: u32, slot: u8) -> Device {
+        d.address = Some(Address::Pci {
+            addr: PciAddr::new(bus, slot, 0),
+            multifunction: None,
+        });
+        d
+    }
+
+    fn port(index: u32, slot: u8) -> Device {
+        let mut d = Device::new(Origin(100 + index), Kind::Controller);
+        d.ty = Some("pci".into());
+        d.index = Some(index);
+        d.model = Some("pcie-root-port".into());
+        let mut p = PciController::new(PciModel::PcieRootPort);
+        p.chassis = Some(index);
+        p.port = Some(u32::from(slot) * 8);
+        p.model_name = Some("pcie-root-port".into());
+        d.pci = Some(p);
+        at(d, 0, slot)
+    }
+
+    fn disk(model: &str, dev: &str) -> Device {
+        let mut d = Device::new(Origin(7), Kind::Disk);
+        d.ty = Some("file".into());
+        d.bus = Some("virtio".into());
+        d.name = Some(dev.into());
+        d.model = Some(model.into());
+        d
+    }
+
+    fn root() -> Device {
+        let mut d = Device::new(Origin(99), Kind::Controller);
+        d.ty = Some("pci".into());
+        d.index = Some(0);
+        d.model = Some("pcie-root".into());
+        d.pci = Some(PciController::new(PciModel::PcieRoot));
+        d
+    }
+
+    fn ctx(os: &str) -> Context {
+        Context {
+            os: Some(GuestOs::from_table(os, IdSource::User)),
+            ..Context::default()
+        }
+    }
+
+    #[test]
+    fn modern_only_disk_for_centos6_is_an_error_whose_fix_passes() {
+        let t = topo(vec![
+            root(),
+            port(1, 2),
+            port(2, 3),
+            at(disk("virtio", "vda"), 1, 0),
+            at(disk("virtio", "vdb"), 2, 0),
+        ]);
+        let a = analyse(&t, &ctx("centos6.10"));
+        let errs: Vec<&Finding> = a
+            .findings
+            .iter()
+            // libvirt also adds a virtio memballoon, which is flagged too; this test
+            // is about the two disks.
+            .filter(|f| f.diag.code == "VP0401" && f.diag.message.starts_with("disk"))
+            .collect();
+        assert_eq!(errs.len(), 2, "{:#?}", a.findings);
+        assert_eq!(errs[0].diag.device, Some(3));
+        assert!(a.has_errors());
+        // Each fix makes the disk transitional and leaves its placement to libvirt.
+        let fix = errs[1].fix.clone().expect("a fix");
+        assert!(!fix.edits.is_empty(), "{fix:?}");
+        let once = apply_fix(&t, &fix);
+        let a2 = analyse(&once, &ctx("centos6.10"));
+        let next = a2
+            .findings
+            .iter()
+            .find(|f| f.diag.code == "VP0401" && f.diag.message.starts_with("disk"))
+            .and_then(|f| f.fix.clone())
+            .expect("the other disk still needs its fix");
+        let fixed = apply_fix(&once, &next);
+        let b = analyse(&fixed, &ctx("centos6.10"));
+        let disk_errors = b
+            .findings
+            .iter()
+            .filter(|f| f.diag.code == "VP0401" && f.diag.message.starts_with("disk"))
+            .count();
+        assert_eq!(disk_errors, 0, "{:#?}", b.findings);
+        // Both disks now share one pcie-to-pci-bridge.
+        let buses: Vec<u32> = (3..5)
+            .filter_map(|i| b.defined.devices[i].pci_addr().map(|p| p.bus))
+            .collect();
+        assert_eq!(buses.len(), 2);
+        assert_eq!(buses[0], buses[1]);
+        assert_eq!(
+            b.defined.bus_model(buses[0]),
+            Some(PciModel::PcieToPciBridge)
+        );
+        // The same guest with virtio 1.0 drivers is fine.
+        assert!(!analyse(&t, &ctx("centos7.0")).has_errors());
+    }
+
+    #[test]
+    fn transitional_on_root_port_is_flagged_with_the_right_fix() {
+        let t = topo(vec![
+            root(),
+            port(1, 2),
+            at(disk("virtio-transitional", "vda"), 1, 0),
+        ]);
+        let a = analyse(&t, &ctx("debian9"));
+        let f = a
+            .findings
+            .iter()
+            .find(|f| f.diag.code == "VP0502")
+            .expect("VP0502");
+        assert_eq!(
+            f.fix.as_ref().map(|x| x.edits.clone()),
+            Some(vec![Edit::SetModel {
+                device: 2,
+                model: "virtio".into()
+            }])
+        );
+        let a = analyse(&t, &ctx("debian8"));
+        assert!(a.findings.iter().any(|f| f.diag.code == "VP0402"));
+        assert!(!a.findings.iter().any(|f| f.diag.code == "VP0502"));
+    }
+
+    #[test]
+    fn unknown_and_driverless_guests_are_info_only() {
+        let t = topo(vec![root(), port(1, 2), at(disk("virtio", "vda"), 1, 0)]);
+        for os in ["no-such-os", "win11"] {
+            let a = analyse(&t, &ctx(os));
+            assert!(!a.has_errors(), "{os}");
+            assert!(a.findings.iter().any(|f| f.diag.code == "VP0403"), "{os}");
+        }
+    }
+
+    #[test]
+    fn headroom_counts_empty_hotplug_ports() {
+        let t = topo(vec![root(), port(1, 2), port(2, 3)]);
+        let mut c = Context {
+            headroom: Some(3),
+            ..Context::default()
+        };
+        let a = analyse(&t, &c);
+        let f = a
+            .findings
+            .iter()
+            .find(|f| f.diag.code == "VP0504")
+            .expect("VP0504");
+        let fixed = apply_fix(&t, f.fix.as_ref().expect("fix"));
+        c.headroom = Some(3);
+        assert!(
+            !analyse(&fixed, &c)
+                .findings
+                .iter()
+                .any(|f| f.diag.code == "VP0504")
+        );
+    }
+
+    #[test]
+    fn firmware_follows_the_domain_unless_chosen() {
+        let mut t = topo(vec![root()]);
+        assert_eq!(choose_firmware(&t, &Context::default()).0.id, "seabios");
+        t.efi = true;
+        assert_eq!(choose_firmware(&t, &Context::default()).0.id, "ovmf-2022");
+        let c = Context {
+            firmware: ioport::firmware("ovmf"),
+            ..Context::default()
+        };
+        assert_eq!(
+            choose_firmware(&t, &c),
+            (
+                ioport::firmware("ovmf").expect("ovmf"),
+                FirmwareSource::User
+            )
+        );
+    }
+}

@@ -1,0 +1,1429 @@
+//! The designer's state and its update function: the session, the derived analyses and
+//! rows, the selection, folds and popups; every key, click and palette entry arrives
+//! as a [`Message`] and is handled here. The event loop ([`run_app`]) takes the backend
+//! and the event source as parameters, so tests drive it with scripted keys.
+
+use std::collections::{HashMap, HashSet};
+use std::io;
+use std::path::PathBuf;
+
+use ratatui::Terminal;
+use ratatui::backend::Backend;
+use ratatui::crossterm::event::{Event, KeyEvent, MouseButton, MouseEvent, MouseEventKind};
+use ratatui::layout::Rect;
+
+use super::commands::{COMMANDS, Keymap, Message, Scope, keys_text};
+use super::event::{EventSource, typed_char};
+use super::picker::{Entry, Picker};
+use super::popups::{Confirm, Prompt, TextView, Tone};
+use super::rows::{self, Inputs, Row, RowKey};
+use super::session::Session;
+use super::theme::Theme;
+use super::{diff, layout};
+use crate::core::address::PciAddr;
+use crate::core::device::{Kind, VirtioForm};
+use crate::core::diag::{Diagnostic, Severity};
+use crate::core::edit::{self, CONTROLLER_MODELS, Op, Placement, TEMPLATES};
+use crate::core::guest_os::{self, GuestOs, IdSource};
+use crate::core::ioport::{self, Firmware};
+use crate::core::live::{self, Analysis, Fix};
+use crate::core::pci::PciModel;
+use crate::core::topology::{Origin, Topology};
+use crate::core::view::{TreeView, tree_view};
+use crate::core::virtio::Mode;
+
+/// How the designer starts.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// Draw connectors in ASCII.
+    pub ascii: bool,
+    /// Use the monochrome theme.
+    pub mono: bool,
+    /// Guest OS id (`--os`); otherwise the domain's libosinfo metadata.
+    pub os: Option<String>,
+    /// Firmware profile id (`--firmware`); otherwise from the domain.
+    pub firmware: Option<String>,
+}
+
+/// One diagnostic as the designer lists it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Problem {
+    /// The diagnostic.
+    pub diag: Diagnostic,
+    /// The fix the core can apply.
+    pub fix: Option<Fix>,
+    /// The device it is about.
+    pub origin: Option<Origin>,
+}
+
+/// What the analyses say about the current topology, and the tree built from it.
+#[derive(Clone, Debug)]
+pub struct Derived {
+    /// The live analyses.
+    pub analysis: Analysis,
+    /// The tree view.
+    pub view: TreeView,
+    /// Device index by origin.
+    pub index: HashMap<Origin, usize>,
+    /// Virtio mode by device index.
+    pub modes: HashMap<usize, Mode>,
+    /// IO window by controller index.
+    pub windows: HashMap<u32, u32>,
+    /// Worst severity by device index.
+    pub severity: HashMap<usize, Severity>,
+    /// Every diagnostic, libvirt's refusal first.
+    pub problems: Vec<Problem>,
+}
+
+impl Derived {
+    /// Runs every analysis on `t`.
+    pub fn new(t: &Topology, ctx: &live::Context) -> Derived {
+        let analysis = live::analyse(t, ctx);
+        let view = tree_view(t);
+        let index = t
+            .devices
+            .iter()
+            .enumerate()
+            .map(|(i, d)| (d.origin, i))
+            .collect();
+        let n = t.devices.len();
+        let modes = analysis
+            .virtio
+            .iter()
+            .filter(|v| v.device < n)
+            .map(|v| (v.device, v.mode))
+            .collect();
+        let windows = analysis
+            .io
+            .windows
+            .iter()
+            .map(|w| (w.index, w.size))
+            .collect();
+        let mut problems: Vec<Problem> = Vec::new();
+        let origin = |d: &Diagnostic| d.device.and_then(|i| t.devices.get(i)).map(|d| d.origin);
+        if let Some(d) = &analysis.refused {
+            problems.push(Problem {
+                origin: origin(d),
+                diag: d.clone(),
+                fix: None,
+            });
+        }
+        for f in &analysis.findings {
+            problems.push(Problem {
+                origin: origin(&f.diag),
+                diag: f.diag.clone(),
+                fix: f.fix.clone(),
+            });
+        }
+        let mut severity: HashMap<usize, Severity> = HashMap::new();
+        for p in &problems {
+            if let Some(i) = p.diag.device.filter(|&i| i < n) {
+                let s = severity.entry(i).or_insert(p.diag.severity);
+                *s = (*s).min(p.diag.severity);
+            }
+        }
+        Derived {
+            analysis,
+            view,
+            index,
+            modes,
+            windows,
+            severity,
+            problems,
+        }
+    }
+}
+
+/// Something a new device or controller will be.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum NewThing {
+    Device { template: usize, model: String },
+    Controller { model: PciModel, downstream: u8 },
+}
+
+/// What accepting a popup does.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Pending {
+    Palette,
+    AddWhat,
+    AddModel {
+        template: usize,
+    },
+    SwitchPorts,
+    Place {
+        thing: NewThing,
+        places: Vec<Placement>,
+    },
+    MoveTo {
+        device: Origin,
+        targets: Vec<PciAddr>,
+    },
+    Model {
+        device: Origin,
+        models: Vec<String>,
+    },
+    Os {
+        ids: Vec<Option<String>>,
+    },
+    Firmware {
+        ids: Vec<Option<&'static str>>,
+    },
+    Delete {
+        device: Origin,
+    },
+    Quit,
+    Search,
+    SaveAs,
+}
+
+/// A popup and what its answer means.
+#[derive(Clone, Debug)]
+enum Popup {
+    Pick(Picker, Pending),
+    Confirm(Confirm, Pending),
+    Prompt(Prompt, Pending),
+    Text(TextView),
+}
+
+impl Popup {
+    fn scope(&self) -> Scope {
+        match self {
+            Popup::Pick(..) | Popup::Text(_) => Scope::List,
+            Popup::Confirm(..) => Scope::Confirm,
+            Popup::Prompt(..) => Scope::Prompt,
+        }
+    }
+}
+
+/// A line for the status bar.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Status {
+    /// How it reads.
+    pub severity: Severity,
+    /// The text.
+    pub text: String,
+}
+
+/// The designer.
+#[derive(Debug)]
+pub struct App {
+    /// The guest being edited.
+    pub session: Session,
+    ctx: live::Context,
+    /// The analyses of the current topology.
+    pub derived: Derived,
+    /// The visible rows.
+    pub rows: Vec<Row>,
+    folded: HashSet<RowKey>,
+    /// Selected row.
+    pub selected: usize,
+    /// First visible row.
+    pub scroll: usize,
+    /// Terminal size, for paging and mouse hit-testing.
+    pub size: (u16, u16),
+    popups: Vec<Popup>,
+    /// The last message for the user.
+    pub status: Option<Status>,
+    /// The colours.
+    pub theme: Theme,
+    /// ASCII connectors.
+    pub ascii: bool,
+    /// The right pane shows the IO plan rather than the details.
+    pub show_io: bool,
+    /// The device being moved by cut and paste, with its legal targets.
+    pub cut: Option<(Origin, Vec<PciAddr>)>,
+    search: String,
+    /// The loop should end.
+    pub quit: bool,
+    keymap: Keymap,
+    drag_from: Option<usize>,
+}
+
+impl App {
+    /// A designer on `session`.
+    pub fn new(session: Session, opts: &Options) -> App {
+        let os_id = opts
+            .os
+            .clone()
+            .map(|id| (id, IdSource::User))
+            .or_else(|| session.osinfo_id().map(|id| (id, IdSource::Domain)));
+        let ctx = live::Context {
+            firmware: opts.firmware.as_deref().and_then(ioport::firmware),
+            os: os_id.map(|(id, src)| GuestOs::from_table(&id, src)),
+            ..live::Context::default()
+        };
+        let derived = Derived::new(session.topology(), &ctx);
+        let mut app = App {
+            session,
+            ctx,
+            derived,
+            rows: Vec::new(),
+            folded: HashSet::new(),
+            selected: 0,
+            scroll: 0,
+            size: (80, 24),
+            popups: Vec::new(),
+            status: None,
+            theme: if opts.mono {
+                Theme::MONO
+            } else {
+                Theme::from_env()
+            },
+            ascii: opts.ascii,
+            show_io: false,
+            cut: None,
+            search: String::new(),
+            quit: false,
+            keymap: Keymap::new(),
+            drag_from: None,
+        };
+        app.rebuild_rows();
+        app
+    }
+
+    /// The topology being edited.
+    pub fn topology(&self) -> &Topology {
+        self.session.topology()
+    }
+
+    /// The analysis context (guest OS, firmware).
+    pub fn context(&self) -> &live::Context {
+        &self.ctx
+    }
+
+    /// The selected row.
+    pub fn row(&self) -> Option<&Row> {
+        self.rows.get(self.selected)
+    }
+
+    /// The scope keys are looked up in: the top popup's, else the main screen's.
+    pub fn scope(&self) -> Scope {
+        self.popups.last().map_or(Scope::Main, Popup::scope)
+    }
+
+    fn say(&mut self, severity: Severity, text: impl Into<String>) {
+        self.status = Some(Status {
+            severity,
+            text: text.into(),
+        });
+    }
+
+    /// Re-runs the analyses (after an edit or a change of guest OS or firmware).
+    pub fn refresh(&mut self) {
+        self.derived = Derived::new(self.session.topology(), &self.ctx);
+        self.rebuild_rows();
+    }
+
+    fn rebuild_rows(&mut self) {
+        let key = self.row().map(|r| r.key);
+        let d = &self.derived;
+        self.rows = rows::build(&Inputs {
+            view: &d.view,
+            index: &d.index,
+            modes: &d.modes,
+            windows: &d.windows,
+            severity: &d.severity,
+            folded: &self.folded,
+            ascii: self.ascii,
+        });
+        if let Some(k) = key {
+            self.select_key(k);
+        }
+        self.selected = self.selected.min(self.rows.len().saturating_sub(1));
+        self.follow();
+    }
+
+    fn select_key(&mut self, key: RowKey) -> bool {
+        match self.rows.iter().position(|r| r.key == key) {
+            Some(i) => {
+                self.selected = i;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Selects the row of the device with `origin`, unfolding what hides it.
+    pub fn select_origin(&mut self, origin: Origin) {
+        if self.select_key(RowKey::Device(origin)) {
+            self.follow();
+            return;
+        }
+        self.folded.clear();
+        self.rebuild_rows();
+        self.select_key(RowKey::Device(origin));
+        self.follow();
+    }
+
+    /// Rows the tree pane shows at once.
+    pub fn page(&self) -> usize {
+        let a = layout::areas(Rect::new(0, 0, self.size.0, self.size.1), self);
+        a.tree.height.saturating_sub(2).max(1) as usize
+    }
+
+    /// Keeps the selection in view.
+    fn follow(&mut self) {
+        let page = self.page();
+        if self.selected < self.scroll {
+            self.scroll = self.selected;
+        } else if self.selected >= self.scroll + page {
+            self.scroll = self.selected + 1 - page;
+        }
+        let max = self.rows.len().saturating_sub(page);
+        self.scroll = self.scroll.min(max);
+    }
+
+    fn go(&mut self, to: isize) {
+        let n = self.rows.len() as isize;
+        self.selected = to.clamp(0, (n - 1).max(0)) as usize;
+        self.follow();
+    }
+
+    /// Handles one terminal event.
+    pub fn handle_event(&mut self, ev: &Event) {
+        match ev {
+            Event::Key(k) => self.handle_key(*k),
+            Event::Mouse(m) => self.handle_mouse(*m),
+            Event::Resize(w, h) => {
+                self.size = (*w, *h);
+                self.follow();
+            }
+            Event::Paste(text) => {
+                for c in text.chars().filter(|c| !c.is_control()) {
+                    self.type_char(c);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn handle_key(&mut self, k: KeyEvent) {
+        let scope = self.scope();
+        if let Some(c) = self.keymap.lookup(scope, k) {
+            self.update(c.message);
+        } else if scope.takes_text()
+            && let Some(c) = typed_char(&k)
+        {
+            self.type_char(c);
+        }
+    }
+
+    fn type_char(&mut self, c: char) {
+        match self.popups.last_mut() {
+            Some(Popup::Pick(p, _)) => p.type_char(c),
+            Some(Popup::Prompt(p, _)) => p.input.push(c),
+            _ => {}
+        }
+    }
+
+    fn handle_mouse(&mut self, m: MouseEvent) {
+        if !self.popups.is_empty() {
+            match m.kind {
+                MouseEventKind::ScrollUp => self.update(Message::ListUp),
+                MouseEventKind::ScrollDown => self.update(Message::ListDown),
+                _ => {}
+            }
+            return;
+        }
+        let a = layout::areas(Rect::new(0, 0, self.size.0, self.size.1), self);
+        let inner = Rect {
+            x: a.tree.x + 1,
+            y: a.tree.y + 1,
+            width: a.tree.width.saturating_sub(2),
+            height: a.tree.height.saturating_sub(2),
+        };
+        let hit = (m.column >= inner.x
+            && m.column < inner.x + inner.width
+            && m.row >= inner.y
+            && m.row < inner.y + inner.height)
+            .then(|| self.scroll + (m.row - inner.y) as usize)
+            .filter(|&r| r < self.rows.len());
+        match m.kind {
+            MouseEventKind::ScrollUp => {
+                self.scroll = self.scroll.saturating_sub(3);
+                let page = self.page();
+                if self.selected >= self.scroll + page {
+                    self.selected = self.scroll + page - 1;
+                }
+            }
+            MouseEventKind::ScrollDown => {
+                let page = self.page();
+                let max = self.rows.len().saturating_sub(page);
+                self.scroll = (self.scroll + 3).min(max);
+                if self.selected < self.scroll {
+                    self.selected = self.scroll;
+                }
+            }
+            MouseEventKind::Down(MouseButton::Left) => {
+                if let Some(r) = hit {
+                    self.selected = r;
+                    self.drag_from = Some(r);
+                    self.follow();
+                } else if let Some(i) = layout::diagnostic_at(&a, m.column, m.row, self)
+                    && let Some(o) = self.derived.problems[i].origin
+                {
+                    self.select_origin(o);
+                }
+            }
+            MouseEventKind::Up(MouseButton::Left) => {
+                let from = self.drag_from.take();
+                if let (Some(from), Some(to)) = (from, hit)
+                    && from != to
+                {
+                    self.drag(from, to);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Drag and drop: the device of row `from` goes to the bus of row `to`.
+    fn drag(&mut self, from: usize, to: usize) {
+        let Some(device) = self.rows[from].device else {
+            return;
+        };
+        let origin = self.topology().devices[device].origin;
+        let targets = edit::move_targets(self.topology(), device);
+        self.cut = Some((origin, targets));
+        self.selected = to;
+        self.update(Message::Paste);
+    }
+
+    /// Runs one message.
+    pub fn update(&mut self, msg: Message) {
+        if !self.popups.is_empty() {
+            self.popup_update(msg);
+            return;
+        }
+        self.status = None;
+        let page = self.page() as isize;
+        let sel = self.selected as isize;
+        match msg {
+            Message::Up => self.go(sel - 1),
+            Message::Down => self.go(sel + 1),
+            Message::PageUp => self.go(sel - page),
+            Message::PageDown => self.go(sel + page),
+            Message::Top => self.go(0),
+            Message::Bottom => self.go(self.rows.len() as isize),
+            Message::Collapse => self.collapse(),
+            Message::Expand => self.expand(),
+            Message::Toggle => self.toggle(),
+            Message::NextProblem => self.next_problem(1),
+            Message::PrevProblem => self.next_problem(-1),
+            Message::Search => self.prompt("search", "", Pending::Search),
+            Message::SearchNext => self.search_next(),
+            Message::Add => self.add(),
+            Message::Delete => self.delete(),
+            Message::Move => self.move_pick(),
+            Message::Cut => self.cut(),
+            Message::Paste => self.paste(),
+            Message::SetModel => self.model_pick(),
+            Message::Hotplug => self.hotplug(),
+            Message::AutoAssign => self.apply(Op::AutoAssign),
+            Message::Fix => self.fix(),
+            Message::GuestOs => self.os_pick(),
+            Message::Firmware => self.firmware_pick(),
+            Message::ToggleIo => self.show_io = !self.show_io,
+            Message::ShowXml => self.show_xml(),
+            Message::ToggleAscii => {
+                self.ascii = !self.ascii;
+                self.rebuild_rows();
+            }
+            Message::Undo => match self.session.history.undo() {
+                Some(l) => {
+                    self.refresh();
+                    self.say(Severity::Info, format!("undid: {l}"));
+                }
+                None => self.say(Severity::Info, "nothing to undo"),
+            },
+            Message::Redo => match self.session.history.redo() {
+                Some(l) => {
+                    self.refresh();
+                    self.say(Severity::Info, format!("redid: {l}"));
+                }
+                None => self.say(Severity::Info, "nothing to redo"),
+            },
+            Message::Save => self.save(),
+            Message::SaveAs => {
+                let current = self
+                    .session
+                    .path
+                    .as_ref()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default();
+                self.prompt("save as", &current, Pending::SaveAs);
+            }
+            Message::Diff => self.diff(),
+            Message::ExportTree => self.export_tree(),
+            Message::Help => self.help(),
+            Message::Palette => self.palette(),
+            Message::Quit => {
+                if self.session.dirty() {
+                    self.popups.push(Popup::Confirm(
+                        Confirm {
+                            title: "unsaved changes".into(),
+                            text: format!(
+                                "{} has unsaved changes ({}).\nQuit without saving them?",
+                                self.session.display,
+                                self.session.history.label()
+                            ),
+                            keys: "y quit without saving · w save and quit · n/Esc stay".into(),
+                        },
+                        Pending::Quit,
+                    ));
+                } else {
+                    self.quit = true;
+                }
+            }
+            Message::Cancel => {
+                if self.cut.take().is_some() {
+                    self.say(Severity::Info, "move cancelled");
+                }
+            }
+            Message::ListUp
+            | Message::ListDown
+            | Message::ListPageUp
+            | Message::ListPageDown
+            | Message::Accept
+            | Message::Backspace
+            | Message::Yes
+            | Message::No => {}
+        }
+    }
+
+    fn popup_update(&mut self, msg: Message) {
+        let page = (self.size.1 as isize - 6).max(1);
+        let Some(top) = self.popups.last_mut() else {
+            return;
+        };
+        match (top, msg) {
+            (Popup::Pick(p, _), Message::ListUp) => p.step(-1),
+            (Popup::Pick(p, _), Message::ListDown) => p.step(1),
+            (Popup::Pick(p, _), Message::ListPageUp) => p.step(-page),
+            (Popup::Pick(p, _), Message::ListPageDown) => p.step(page),
+            (Popup::Pick(p, _), Message::Backspace) => p.backspace(),
+            (Popup::Prompt(p, _), Message::Backspace) => {
+                p.input.pop();
+            }
+            (Popup::Text(t), Message::ListUp) => t.step(-1),
+            (Popup::Text(t), Message::ListDown) => t.step(1),
+            (Popup::Text(t), Message::ListPageUp) => t.step(-page),
+            (Popup::Text(t), Message::ListPageDown) => t.step(page),
+            (Popup::Text(_), Message::Accept) => {
+                self.popups.pop();
+            }
+            (_, Message::Cancel | Message::No) => {
+                self.popups.pop();
+            }
+            (Popup::Pick(p, pending), Message::Accept) => {
+                let chosen = p.chosen();
+                let pending = pending.clone();
+                self.popups.pop();
+                if let Some(i) = chosen {
+                    self.picked(pending, i);
+                }
+            }
+            (Popup::Prompt(p, pending), Message::Accept) => {
+                let input = p.input.clone();
+                let pending = pending.clone();
+                self.popups.pop();
+                self.prompted(pending, input);
+            }
+            (Popup::Confirm(_, pending), Message::Yes) => {
+                let pending = pending.clone();
+                self.popups.pop();
+                self.confirmed(pending);
+            }
+            (Popup::Confirm(_, Pending::Quit), Message::Save) => {
+                self.popups.pop();
+                self.save();
+                if !self.session.dirty() {
+                    self.quit = true;
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn pick(&mut self, title: impl Into<String>, entries: Vec<Entry>, pending: Pending) {
+        self.popups
+            .push(Popup::Pick(Picker::new(title, entries), pending));
+    }
+
+    fn prompt(&mut self, title: &str, input: &str, pending: Pending) {
+        self.popups.push(Popup::Prompt(
+            Prompt {
+                title: title.into(),
+                input: input.into(),
+            },
+            pending,
+        ));
+    }
+
+    /// Applies an edit, re-runs the analyses, and follows the edited device.
+    pub fn apply(&mut self, op: Op) {
+        let focus = match &op {
+            Op::Move { device, .. }
+            | Op::SetModel { device, .. }
+            | Op::SetHotplug { device, .. }
+            | Op::ClearAddress { device } => Some(*device),
+            _ => None,
+        };
+        let before: HashSet<Origin> = self.topology().devices.iter().map(|d| d.origin).collect();
+        match self.session.history.apply(&op) {
+            Ok(label) => {
+                let label = label.to_string();
+                self.cut = None;
+                self.refresh();
+                let created = self
+                    .topology()
+                    .devices
+                    .iter()
+                    .rev()
+                    .find(|d| !before.contains(&d.origin) && d.pci.is_none())
+                    .or_else(|| {
+                        self.topology()
+                            .devices
+                            .iter()
+                            .find(|d| !before.contains(&d.origin))
+                    })
+                    .map(|d| d.origin);
+                if let Some(o) = focus.or(created) {
+                    self.select_origin(o);
+                }
+                self.say(Severity::Info, label);
+            }
+            Err(e) => self.say(Severity::Error, e.message),
+        }
+    }
+
+    fn selected_device(&self) -> Option<usize> {
+        self.row().and_then(|r| r.device)
+    }
+
+    fn collapse(&mut self) {
+        let Some(r) = self.row().cloned() else {
+            return;
+        };
+        if r.fold == Some(true) {
+            self.folded.insert(r.key);
+            self.rebuild_rows();
+        } else if let Some(p) = r.parent {
+            self.go(p as isize);
+        }
+    }
+
+    fn expand(&mut self) {
+        let Some(r) = self.row().cloned() else {
+            return;
+        };
+        match r.fold {
+            Some(false) => {
+                self.folded.remove(&r.key);
+                self.rebuild_rows();
+            }
+            Some(true) if self.rows.get(self.selected + 1).is_some() => {
+                self.go(self.selected as isize + 1);
+            }
+            _ => {}
+        }
+    }
+
+    fn toggle(&mut self) {
+        let Some(r) = self.row().cloned() else {
+            return;
+        };
+        if r.fold.is_some() {
+            if !self.folded.remove(&r.key) {
+                self.folded.insert(r.key);
+            }
+            self.rebuild_rows();
+        }
+    }
+
+    fn next_problem(&mut self, dir: isize) {
+        let n = self.rows.len() as isize;
+        for k in 1..=n {
+            let i = (self.selected as isize + dir * k).rem_euclid(n.max(1));
+            if self.rows[i as usize].severity.is_some() {
+                self.go(i);
+                return;
+            }
+        }
+        // A problem on a folded row: unfold everything and try again.
+        if !self.folded.is_empty() && self.derived.severity.keys().next().is_some() {
+            self.folded.clear();
+            self.rebuild_rows();
+            self.next_problem(dir);
+            return;
+        }
+        self.say(Severity::Info, "no row has a diagnostic");
+    }
+
+    fn search_next(&mut self) {
+        if self.search.is_empty() {
+            self.prompt("search", "", Pending::Search);
+            return;
+        }
+        let q = self.search.to_lowercase();
+        let n = self.rows.len();
+        for k in 1..=n {
+            let i = (self.selected + k) % n;
+            let r = &self.rows[i];
+            let hay = format!("{} {} {}", r.addr.as_deref().unwrap_or(""), r.label, r.note)
+                .to_lowercase();
+            if hay.contains(&q) {
+                self.go(i as isize);
+                return;
+            }
+        }
+        self.say(Severity::Warning, format!("'{}' not found", self.search));
+    }
+
+    fn add(&mut self) {
+        let mut entries: Vec<Entry> = TEMPLATES
+            .iter()
+            .map(|t| Entry::new(format!("device: {}", t.label), t.models.join(", ")))
+            .collect();
+        for m in CONTROLLER_MODELS {
+            let label = if *m == PciModel::PcieSwitchUpstreamPort {
+                "controller: PCIe switch (upstream + downstream ports)".to_string()
+            } else {
+                format!("controller: {}", m.name())
+            };
+            entries.push(Entry::new(label, m.info().summary));
+        }
+        self.pick("add", entries, Pending::AddWhat);
+    }
+
+    /// The places offered for a new thing: libvirt's choice, no address, and every
+    /// legal slot, those on the selected bus first.
+    fn places(&mut self, thing: NewThing) {
+        let t = self.topology();
+        let mut targets = match &thing {
+            NewThing::Device { template, model } => edit::device_targets(t, *template, model),
+            NewThing::Controller { model, .. } => edit::controller_targets(t, *model),
+        };
+        let here = self.row().and_then(|r| r.bus);
+        targets.sort_by_key(|a| (Some(a.bus) != here, a.bus, a.slot));
+        let mut places = vec![Placement::Auto, Placement::Unassigned];
+        let mut entries = vec![
+            Entry::new(
+                "auto",
+                "where libvirt would put it (assigns the whole guest)",
+            ),
+            Entry::new(
+                "no address",
+                "leave it to libvirt when the guest is defined",
+            ),
+        ];
+        for a in targets {
+            places.push(Placement::At(a));
+            entries.push(Entry::new(a.bdf(), self.bus_name(a.bus)));
+        }
+        let what = match &thing {
+            NewThing::Device { template, model } => {
+                format!("{} ({model})", TEMPLATES[*template].label)
+            }
+            NewThing::Controller { model, .. } => model.name().to_string(),
+        };
+        self.pick(
+            format!("where does the {what} go?"),
+            entries,
+            Pending::Place { thing, places },
+        );
+    }
+
+    fn bus_name(&self, bus: u32) -> String {
+        let t = self.topology();
+        match t.bus_model(bus) {
+            Some(m) => {
+                let empty = self.rows.iter().any(|r| r.key == RowKey::Empty(bus));
+                format!(
+                    "on {} #{bus}{}",
+                    m.name(),
+                    if empty { " (empty port)" } else { "" }
+                )
+            }
+            None => format!("on bus {bus}"),
+        }
+    }
+
+    fn picked(&mut self, pending: Pending, i: usize) {
+        match pending {
+            Pending::Palette => {
+                let cmds: Vec<&'static super::commands::Command> =
+                    COMMANDS.iter().filter(|c| c.scope == Scope::Main).collect();
+                if let Some(c) = cmds.get(i) {
+                    self.update(c.message);
+                }
+            }
+            Pending::AddWhat => {
+                if i < TEMPLATES.len() {
+                    let tpl = &TEMPLATES[i];
+                    if tpl.models.len() == 1 {
+                        self.places(NewThing::Device {
+                            template: i,
+                            model: tpl.models[0].to_string(),
+                        });
+                    } else {
+                        let entries = tpl.models.iter().map(|m| Entry::new(*m, "")).collect();
+                        self.pick(
+                            format!("model of the {}", tpl.label),
+                            entries,
+                            Pending::AddModel { template: i },
+                        );
+                    }
+                } else if let Some(&m) = CONTROLLER_MODELS.get(i - TEMPLATES.len()) {
+                    if m == PciModel::PcieSwitchUpstreamPort {
+                        let entries = (1..=8)
+                            .map(|n| Entry::new(n.to_string(), "downstream ports"))
+                            .collect();
+                        self.pick("how many downstream ports?", entries, Pending::SwitchPorts);
+                    } else {
+                        self.places(NewThing::Controller {
+                            model: m,
+                            downstream: 0,
+                        });
+                    }
+                }
+            }
+            Pending::AddModel { template } => {
+                if let Some(m) = TEMPLATES[template].models.get(i) {
+                    self.places(NewThing::Device {
+                        template,
+                        model: m.to_string(),
+                    });
+                }
+            }
+            Pending::SwitchPorts => self.places(NewThing::Controller {
+                model: PciModel::PcieSwitchUpstreamPort,
+                downstream: i as u8 + 1,
+            }),
+            Pending::Place { thing, places } => {
+                let Some(&at) = places.get(i) else {
+                    return;
+                };
+                let op = match thing {
+                    NewThing::Device { template, model } => Op::AddDevice {
+                        template,
+                        model,
+                        at,
+                    },
+                    NewThing::Controller { model, downstream } => Op::AddController {
+                        model,
+                        at,
+                        downstream,
+                    },
+                };
+                self.apply(op);
+            }
+            Pending::MoveTo { device, targets } => {
+                if let Some(&to) = targets.get(i) {
+                    self.apply(Op::Move { device, to });
+                }
+            }
+            Pending::Model { device, models } => {
+                if let Some(m) = models.get(i) {
+                    self.apply(Op::SetModel {
+                        device,
+                        model: Some(m.clone()),
+                    });
+                }
+            }
+            Pending::Os { ids } => {
+                if let Some(id) = ids.get(i) {
+                    self.ctx.os = id
+                        .as_deref()
+                        .map(|id| GuestOs::from_table(id, IdSource::User));
+                    self.refresh();
+                    let what = self
+                        .ctx
+                        .os
+                        .as_ref()
+                        .map_or("none".to_string(), GuestOs::label);
+                    self.say(Severity::Info, format!("guest OS: {what}"));
+                }
+            }
+            Pending::Firmware { ids } => {
+                if let Some(id) = ids.get(i) {
+                    self.ctx.firmware = id.and_then(ioport::firmware);
+                    self.refresh();
+                    let fw = self.derived.analysis.firmware.name;
+                    self.say(Severity::Info, format!("firmware: {fw}"));
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn prompted(&mut self, pending: Pending, input: String) {
+        match pending {
+            Pending::Search => {
+                self.search = input;
+                self.search_next();
+            }
+            Pending::SaveAs => {
+                let input = input.trim();
+                if input.is_empty() {
+                    self.say(Severity::Warning, "not saved: no file name");
+                    return;
+                }
+                let path = PathBuf::from(input);
+                match self.session.save(Some(&path)) {
+                    Ok(m) => self.say(Severity::Info, m),
+                    Err(e) => self.say(Severity::Error, e),
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn confirmed(&mut self, pending: Pending) {
+        match pending {
+            Pending::Delete { device } => self.apply(Op::Delete { device }),
+            Pending::Quit => self.quit = true,
+            _ => {}
+        }
+    }
+
+    fn delete(&mut self) {
+        let Some(i) = self.selected_device() else {
+            self.say(Severity::Info, "select a device or controller to delete");
+            return;
+        };
+        if self.row().is_some_and(|r| r.locked) {
+            self.say(Severity::Warning, "a chipset function cannot be deleted");
+            return;
+        }
+        let t = self.topology();
+        let d = &t.devices[i];
+        let behind = edit::behind(t, i);
+        if behind.is_empty() {
+            self.apply(Op::Delete { device: d.origin });
+            return;
+        }
+        let names: Vec<String> = behind
+            .iter()
+            .take(6)
+            .map(|&j| format!("  {}", t.devices[j].describe(&t.machine)))
+            .collect();
+        let more = if behind.len() > 6 {
+            format!("\n  and {} more", behind.len() - 6)
+        } else {
+            String::new()
+        };
+        let text = format!(
+            "Delete {} and the {} device{} behind it?\n{}{more}",
+            d.describe(&t.machine),
+            behind.len(),
+            if behind.len() == 1 { "" } else { "s" },
+            names.join("\n")
+        );
+        let origin = d.origin;
+        self.popups.push(Popup::Confirm(
+            Confirm {
+                title: "delete".into(),
+                text,
+                keys: "y delete · n/Esc keep".into(),
+            },
+            Pending::Delete { device: origin },
+        ));
+    }
+
+    fn movable(&mut self) -> Option<(usize, Vec<PciAddr>)> {
+        let Some(i) = self.selected_device() else {
+            self.say(Severity::Info, "select a device or controller to move");
+            return None;
+        };
+        if self.row().is_some_and(|r| r.locked) {
+            self.say(Severity::Warning, "a chipset function cannot be moved");
+            return None;
+        }
+        let targets = edit::move_targets(self.topology(), i);
+        if targets.is_empty() {
+            self.say(Severity::Warning, "no free slot accepts it");
+            return None;
+        }
+        Some((i, targets))
+    }
+
+    fn move_pick(&mut self) {
+        let Some((i, targets)) = self.movable() else {
+            return;
+        };
+        let t = self.topology();
+        let d = &t.devices[i];
+        let (origin, what) = (d.origin, d.describe(&t.machine));
+        let here = self
+            .row()
+            .and_then(|r| r.parent)
+            .and_then(|p| self.rows[p].bus);
+        let mut targets = targets;
+        targets.sort_by_key(|a| (Some(a.bus) == here, a.bus, a.slot));
+        let entries = targets
+            .iter()
+            .map(|a| Entry::new(a.bdf(), self.bus_name(a.bus)))
+            .collect();
+        self.pick(
+            format!("move {what} to"),
+            entries,
+            Pending::MoveTo {
+                device: origin,
+                targets,
+            },
+        );
+    }
+
+    fn cut(&mut self) {
+        let Some((i, targets)) = self.movable() else {
+            return;
+        };
+        let t = self.topology();
+        let what = t.devices[i].describe(&t.machine);
+        self.cut = Some((t.devices[i].origin, targets));
+        self.say(
+            Severity::Info,
+            format!(
+                "moving {what}: select a highlighted bus or slot, p to put it there, Esc to cancel"
+            ),
+        );
+    }
+
+    /// The bus a row offers for paste: its own (free and empty rows, controllers),
+    /// else its parent's.
+    fn row_bus(&self, r: usize) -> Option<u32> {
+        let row = self.rows.get(r)?;
+        row.bus
+            .or_else(|| row.parent.and_then(|p| self.rows[p].bus))
+    }
+
+    fn paste(&mut self) {
+        let Some((origin, targets)) = self.cut.clone() else {
+            self.say(Severity::Info, "nothing cut: x on a device first");
+            return;
+        };
+        let Some(bus) = self.row_bus(self.selected) else {
+            self.say(Severity::Warning, "select a bus, a port or free slots");
+            return;
+        };
+        match targets.iter().find(|a| a.bus == bus) {
+            Some(&to) => self.apply(Op::Move { device: origin, to }),
+            None => {
+                let name = self.bus_name(bus);
+                self.say(Severity::Warning, format!("no legal slot {name}"));
+            }
+        }
+    }
+
+    fn model_pick(&mut self) {
+        let Some(i) = self.selected_device() else {
+            return;
+        };
+        let t = self.topology();
+        let d = &t.devices[i];
+        let needs = d.needs(&t.machine);
+        let models: Vec<String> =
+            if needs.virtio != VirtioForm::No && needs.virtio != VirtioForm::ModernOnly {
+                let plain = if d.kind == Kind::Controller && d.ty.as_deref() == Some("scsi") {
+                    "virtio-scsi"
+                } else {
+                    "virtio"
+                };
+                [plain, "virtio-transitional", "virtio-non-transitional"]
+                    .iter()
+                    .map(|s| s.to_string())
+                    .collect()
+            } else if let Some(tpl) = TEMPLATES
+                .iter()
+                .find(|x| x.kind == d.kind && x.ty == d.ty.as_deref() && x.models.len() > 1)
+            {
+                tpl.models.iter().map(|s| s.to_string()).collect()
+            } else {
+                self.say(Severity::Info, "its model has no alternatives here");
+                return;
+            };
+        let current = d.effective_model(&t.machine).unwrap_or_default();
+        let origin = d.origin;
+        let entries = models
+            .iter()
+            .map(|m| Entry::new(m.clone(), if *m == current { "current" } else { "" }))
+            .collect();
+        let title = format!("model of {}", d.describe(&t.machine));
+        self.pick(
+            title,
+            entries,
+            Pending::Model {
+                device: origin,
+                models,
+            },
+        );
+    }
+
+    fn hotplug(&mut self) {
+        let Some(i) = self.selected_device() else {
+            return;
+        };
+        let d = &self.topology().devices[i];
+        match &d.pci {
+            Some(p) if p.model.is_port() => {
+                let on = p.hotplug == Some(false);
+                let device = d.origin;
+                self.apply(Op::SetHotplug { device, on });
+            }
+            _ => self.say(
+                Severity::Info,
+                "hotplug is a setting of root ports and downstream ports",
+            ),
+        }
+    }
+
+    fn fix(&mut self) {
+        let here = self
+            .selected_device()
+            .map(|i| self.topology().devices[i].origin);
+        let pick = self
+            .derived
+            .problems
+            .iter()
+            .find(|p| p.fix.is_some() && p.origin.is_some() && p.origin == here)
+            .or_else(|| self.derived.problems.iter().find(|p| p.fix.is_some()))
+            .cloned();
+        let Some(Problem {
+            fix: Some(fix),
+            diag,
+            ..
+        }) = pick
+        else {
+            self.say(Severity::Info, "no diagnostic has a fix the tool can apply");
+            return;
+        };
+        let t = self.topology().clone();
+        let mut out = live::apply_fix(&t, &fix);
+        // Controllers a fix adds get origins of the edit range, so that the history
+        // and the document layer never confuse them with another device.
+        let known: HashSet<Origin> = t.devices.iter().map(|d| d.origin).collect();
+        for k in 0..out.devices.len() {
+            if !known.contains(&out.devices[k].origin) {
+                out.devices[k].origin = edit::fresh_origin(&out);
+            }
+        }
+        let label = format!("fix {}: {}", diag.code, fix.summary);
+        self.session.history.push(label.clone(), out);
+        self.refresh();
+        if let Some(o) = here {
+            self.select_origin(o);
+        }
+        self.say(Severity::Info, label);
+    }
+
+    fn os_pick(&mut self) {
+        let mut ids = vec![None];
+        let mut entries = vec![Entry::new("(none)", "no guest OS: no driver checks")];
+        for os in guest_os::table() {
+            ids.push(Some(os.short_id().to_string()));
+            entries.push(Entry::new(os.short_id(), os.name.clone()));
+        }
+        self.pick("guest OS", entries, Pending::Os { ids });
+    }
+
+    fn firmware_pick(&mut self) {
+        let mut ids: Vec<Option<&'static str>> = vec![None];
+        let mut entries = vec![Entry::new(
+            "(from the domain)",
+            "UEFI loader: OVMF, else SeaBIOS",
+        )];
+        for f in ioport::FIRMWARES {
+            let f: &Firmware = f;
+            ids.push(Some(f.id));
+            entries.push(Entry::new(f.id, format!("{}: {}", f.name, f.summary)));
+        }
+        self.pick("firmware", entries, Pending::Firmware { ids });
+    }
+
+    fn show_xml(&mut self) {
+        let sel = self
+            .selected_device()
+            .map(|i| self.topology().devices[i].origin);
+        let (title, text) = match sel.and_then(|o| self.session.element_text(o)) {
+            Some(x) => ("XML of the selection (as it will be saved)", x),
+            None => ("the domain XML (as it will be saved)", self.session.text()),
+        };
+        let text = dedent(&text);
+        self.popups.push(Popup::Text(TextView::plain(title, &text)));
+    }
+
+    fn diff(&mut self) {
+        let new = self.session.text();
+        let (old, what) = match self.session.disk_text() {
+            Some(t) => (t, "the file on disk"),
+            None => (self.session.original().to_string(), "the text as opened"),
+        };
+        let lines = diff::unified(&old, &new, 3);
+        let view = if lines.is_empty() {
+            TextView::plain(format!("no difference from {what}"), "")
+        } else {
+            TextView {
+                title: format!("diff against {what}"),
+                lines,
+                scroll: 0,
+            }
+        };
+        self.popups.push(Popup::Text(view));
+    }
+
+    fn export_tree(&mut self) {
+        let Some(path) = self.session.path.clone() else {
+            self.say(Severity::Warning, "no file: save the guest first (W)");
+            return;
+        };
+        let mut out = path.into_os_string();
+        out.push(".tree.txt");
+        let out = PathBuf::from(out);
+        let text = crate::render::tree::render_text(self.topology(), self.ascii);
+        match crate::cli::write_atomic(&out, &text, false) {
+            Ok(()) => self.say(Severity::Info, format!("wrote {}", out.display())),
+            Err(e) => self.say(Severity::Error, format!("{}: {e}", out.display())),
+        }
+    }
+
+    fn save(&mut self) {
+        if self.session.path.is_none() {
+            self.prompt("save as", "", Pending::SaveAs);
+            return;
+        }
+        if !self.session.dirty() {
+            self.say(Severity::Info, "no changes to save");
+            return;
+        }
+        match self.session.save(None) {
+            Ok(m) => self.say(Severity::Info, m),
+            Err(e) => self.say(Severity::Error, e),
+        }
+    }
+
+    fn help(&mut self) {
+        let mut lines = vec![(Tone::Heading, "keys and commands".to_string())];
+        let mut last = "";
+        for c in COMMANDS {
+            let group = c.id.split('.').next().unwrap_or("");
+            if group != last {
+                lines.push((Tone::Plain, String::new()));
+                lines.push((Tone::Heading, group_title(group).to_string()));
+                last = group;
+            }
+            lines.push((
+                Tone::Plain,
+                format!("  {:<18} {}", keys_text(c), c.description),
+            ));
+        }
+        lines.push((Tone::Plain, String::new()));
+        lines.push((
+            Tone::Dim,
+            "mouse: click selects, the wheel scrolls, drag a device onto a bus to move it".into(),
+        ));
+        self.popups.push(Popup::Text(TextView {
+            title: "help".into(),
+            lines,
+            scroll: 0,
+        }));
+    }
+
+    fn palette(&mut self) {
+        let entries = COMMANDS
+            .iter()
+            .filter(|c| c.scope == Scope::Main)
+            .map(|c| Entry::new(c.id, format!("{:<10} {}", keys_text(c), c.description)))
+            .collect();
+        self.pick("commands", entries, Pending::Palette);
+    }
+
+    /// Draws the whole screen.
+    pub fn render(&self, f: &mut ratatui::Frame<'_>) {
+        let a = layout::areas(f.area(), self);
+        super::title::render(f, a.title, self);
+        super::tree::render(f, a.tree, self);
+        if self.show_io {
+            super::io::render(f, a.side, self);
+        } else {
+            super::details::render(f, a.side, self);
+        }
+        super::diagnostics::render(f, a.diags, self);
+        super::io::render_gauge(f, a.gauge, self);
+        super::keybar::render(f, a.keybar, self);
+        for p in &self.popups {
+            match p {
+                Popup::Pick(p, _) => p.render(f, a.screen, &self.theme),
+                Popup::Confirm(c, _) => c.render(f, a.screen, &self.theme),
+                Popup::Prompt(p, _) => p.render(f, a.screen, &self.theme),
+                Popup::Text(t) => t.render(f, a.screen, &self.theme),
+            }
+        }
+    }
+}
+
+fn group_title(group: &str) -> &'static str {
+    match group {
+        "tree" => "moving around",
+        "edit" => "editing",
+        "guest" => "guest",
+        "view" => "view",
+        "file" => "file",
+        "app" => "app",
+        "list" => "in lists and the palette",
+        "confirm" => "in questions",
+        "prompt" => "in prompts",
+        _ => "other",
+    }
+}
+
+/// Removes the indentation of an element's own line from the lines of its subtree
+/// (its closing tag has it), so that the element reads as if it stood alone.
+fn dedent(text: &str) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    let indent = |l: &str| l.len() - l.trim_start_matches([' ', '\t']).len();
+    let cut = lines
+        .iter()
+        .skip(1)
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| indent(l))
+        .min()
+        .unwrap_or(0);
+    lines
+        .iter()
+        .enumerate()
+        .map(|(k, l)| match k {
+            0 => *l,
+            _ if indent(l) >= cut => &l[cut..],
+            _ => l.trim_start(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The event loop: draw, wait for an event, handle it; until the app quits or the
+/// events run out. The backend and the event source are parameters, so that tests run
+/// the real loop on a `TestBackend` with scripted keys.
+pub fn run_app<B: Backend, E: EventSource>(
+    terminal: &mut Terminal<B>,
+    app: &mut App,
+    events: &mut E,
+) -> io::Result<()> {
+    let to_io = |e: B::Error| io::Error::other(e.to_string());
+    if let Ok(s) = terminal.size() {
+        app.size = (s.width, s.height);
+    }
+    app.follow();
+    terminal.draw(|f| app.render(f)).map_err(to_io)?;
+    while !app.quit {
+        let Some(ev) = events.next_event()? else {
+            break;
+        };
+        app.handle_event(&ev);
+        if app.quit {
+            break;
+        }
+        terminal.draw(|f| app.render(f)).map_err(to_io)?;
+    }
+    Ok(())
+}

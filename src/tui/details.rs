@@ -1,0 +1,216 @@
+//! The details pane: for the selected row, its properties, the QEMU device libvirt
+//! will use, the PCI id the guest sees, the virtio mode with the plain-language "why",
+//! the IO it needs or forwards, and the diagnostics about it with their fixes.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
+
+use super::app::App;
+use super::rows::RowKey;
+use super::theme::{mode_badge, severity_mark};
+use super::tree::size_text;
+use crate::core::address::Address;
+use crate::core::device::SlotClass;
+
+fn prop<'a>(app: &App, key: &str, value: impl Into<String>) -> Line<'a> {
+    Line::from(vec![
+        Span::styled(format!("{key:<10}"), app.theme.dim()),
+        Span::raw(value.into()),
+    ])
+}
+
+/// The lines of the details pane.
+pub fn lines(app: &App) -> Vec<Line<'static>> {
+    let th = &app.theme;
+    let t = app.topology();
+    let d = &app.derived;
+    let mut out: Vec<Line<'static>> = Vec::new();
+    let Some(row) = app.row() else {
+        return out;
+    };
+    match row.key {
+        RowKey::Root => {
+            if let Some(root) = &d.view.root {
+                let info = root.model().info();
+                out.push(Line::styled(
+                    format!("{} #{}", root.model().name(), root.index),
+                    th.heading(),
+                ));
+                out.push(prop(app, "what", info.summary));
+                out.push(prop(
+                    app,
+                    "machine",
+                    format!("{} ({})", t.machine.machine_type, t.machine.class.name()),
+                ));
+                out.push(prop(
+                    app,
+                    "slots",
+                    format!(
+                        "{} free of {}",
+                        root.free_slots.len(),
+                        info.slots.1 - info.slots.0 + 1
+                    ),
+                ));
+                if root.implicit {
+                    out.push(prop(app, "XML", "no element: libvirt adds it"));
+                }
+            }
+        }
+        RowKey::Chipset(a) => {
+            out.push(Line::styled(row.label.clone(), th.heading()));
+            out.push(prop(app, "address", a.bdf()));
+            out.push(Line::from(
+                "part of the machine's chipset: it is always there and cannot be moved",
+            ));
+        }
+        RowKey::Free(bus) | RowKey::Empty(bus) => {
+            out.push(Line::styled(row.label.clone(), th.heading()));
+            let model = t.bus_model(bus).map_or("?", |m| m.name());
+            out.push(prop(app, "bus", format!("{model} #{bus}")));
+            out.push(Line::from(
+                "a for add puts a device or controller here; with a device cut (x), p moves it here",
+            ));
+        }
+        RowKey::Section(_) => {
+            out.push(Line::styled(row.label.clone(), th.heading()));
+        }
+        RowKey::Device(_) => device_lines(app, &mut out),
+    }
+    out
+}
+
+fn device_lines(app: &App, out: &mut Vec<Line<'static>>) {
+    let th = &app.theme;
+    let t = app.topology();
+    let d = &app.derived;
+    let Some(i) = app.row().and_then(|r| r.device) else {
+        return;
+    };
+    let dev = &t.devices[i];
+    let needs = dev.needs(&t.machine);
+    out.push(Line::styled(dev.describe(&t.machine), th.heading()));
+    let addr = match &dev.address {
+        Some(Address::Pci { addr, .. }) => {
+            let on = t
+                .bus_model(addr.bus)
+                .map_or(String::new(), |m| format!(" on {} #{}", m.name(), addr.bus));
+            format!("{}{on}", addr.bdf())
+        }
+        Some(Address::PciRequest) | None => {
+            let placed = d
+                .analysis
+                .defined
+                .devices
+                .get(i)
+                .and_then(|x| x.pci_addr())
+                .map_or(String::new(), |a| format!(" (libvirt: {})", a.bdf()));
+            format!("none{placed}")
+        }
+        Some(Address::VirtioMmio) => "virtio-mmio".into(),
+        Some(Address::Unassigned) => "unassigned (hidden from the guest)".into(),
+        Some(Address::Other(ty)) => format!("type='{ty}'"),
+    };
+    out.push(prop(app, "address", addr));
+    if let Some(m) = dev.effective_model(&t.machine) {
+        out.push(prop(app, "model", m));
+    }
+    let qemu = d
+        .analysis
+        .virtio_of(i)
+        .map(|v| v.qemu_device.clone())
+        .unwrap_or(needs.qemu.clone());
+    if !qemu.is_empty() {
+        out.push(prop(app, "QEMU", qemu));
+    }
+    if let Some(p) = &dev.pci {
+        let info = p.model.info();
+        out.push(prop(app, "what", info.summary));
+        out.push(prop(app, "takes", info.accepts.slot_description()));
+        out.push(prop(
+            app,
+            "hotplug",
+            if p.hotpluggable() { "yes" } else { "no" },
+        ));
+        if let Some(w) = dev.index.and_then(|x| d.analysis.io.window(x)) {
+            let reasons: Vec<&str> = w.reasons.iter().map(|r| r.describe()).collect();
+            let text = if w.size == 0 {
+                "no IO window".to_string()
+            } else {
+                format!("IO window {}: {}", size_text(w.size), reasons.join("; "))
+            };
+            out.push(prop(app, "IO", text));
+        }
+    } else {
+        let slot = match needs.slot {
+            SlotClass::None => "none (not a PCI device)",
+            SlotClass::Pci => "conventional PCI",
+            SlotClass::Pcie => "PCI Express (conventional on i440fx)",
+            SlotClass::Virtio => "PCI Express port or any PCI slot",
+        };
+        out.push(prop(app, "slot", slot));
+        if let Some(io) = d.analysis.io.device_io(i)
+            && !io.bars.is_empty()
+        {
+            out.push(prop(
+                app,
+                "IO",
+                format!("{} bytes of IO ports ({})", io.total(), io.status.name()),
+            ));
+        }
+    }
+    if let Some(v) = d.analysis.virtio_of(i) {
+        out.push(Line::from(vec![
+            Span::styled(format!("{:<10}", "mode"), th.dim()),
+            Span::styled(mode_badge(v.mode).to_string(), th.mode(v.mode)),
+        ]));
+        if let Some(id) = v.pci_id_text() {
+            out.push(prop(app, "PCI id", id));
+        }
+        out.push(Line::default());
+        out.push(Line::styled("why", th.heading()));
+        for w in &v.why {
+            out.push(Line::from(format!("· {w}")));
+        }
+    }
+    out.push(prop(app, "line", dev.line.to_string()));
+    let mine: Vec<_> = d
+        .problems
+        .iter()
+        .filter(|p| p.origin == Some(dev.origin))
+        .collect();
+    if !mine.is_empty() {
+        out.push(Line::default());
+    }
+    for p in mine {
+        let s = p.diag.severity;
+        out.push(Line::from(vec![
+            Span::styled(
+                format!("{} {} ", severity_mark(s, app.ascii), p.diag.code),
+                th.severity(s),
+            ),
+            Span::raw(p.diag.message.clone()),
+        ]));
+        if let Some(h) = &p.diag.hint {
+            out.push(Line::styled(format!("  → {h}"), th.dim()));
+        }
+        if let Some(fix) = &p.fix {
+            out.push(Line::styled(format!("  F: {}", fix.summary), th.target()));
+        }
+    }
+}
+
+/// Draws the details pane.
+pub fn render(f: &mut Frame<'_>, area: Rect, app: &App) {
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(app.theme.border(false))
+        .title(Span::styled(" details ", app.theme.heading()));
+    f.render_widget(
+        Paragraph::new(lines(app))
+            .wrap(Wrap { trim: false })
+            .block(block),
+        area,
+    );
+}

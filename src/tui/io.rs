@@ -1,0 +1,140 @@
+//! IO port space: the gauge line (what the bridge windows and devices use against the
+//! firmware's budget, and the outcome) with the status message beside it, and the IO
+//! pane (`i`) listing which bridges get windows, why, and what loses IO when the budget
+//! is exceeded.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
+
+use super::app::App;
+use super::theme::severity_mark;
+use super::tree::size_text;
+use crate::core::ioport::{BarStatus, Outcome};
+
+/// Draws the gauge and the status message.
+pub fn render_gauge(f: &mut Frame<'_>, area: Rect, app: &App) {
+    let th = &app.theme;
+    let io = &app.derived.analysis.io;
+    let [left, right] =
+        Layout::horizontal([Constraint::Length(44), Constraint::Min(0)]).areas(area);
+    let line = if io.outcome == Outcome::NotModelled || io.budget == 0 {
+        Line::styled(" IO: not modelled for this machine", th.dim())
+    } else {
+        let ok = matches!(io.outcome, Outcome::Fits);
+        let width = 10usize;
+        let used = io.used;
+        let filled =
+            ((used as u64 * width as u64) / io.budget.max(1) as u64).min(width as u64) as usize;
+        let (full, empty) = if app.ascii {
+            ("#", ".")
+        } else {
+            ("█", "░")
+        };
+        Line::from(vec![
+            Span::raw(" IO "),
+            Span::styled(full.repeat(filled), th.gauge(ok)),
+            Span::styled(empty.repeat(width - filled), th.dim()),
+            Span::raw(format!(" {} of {} ", size_text(used), size_text(io.budget))),
+            Span::styled(io.outcome.name().to_string(), th.gauge(ok)),
+        ])
+    };
+    f.render_widget(Paragraph::new(line), left);
+    if let Some(s) = &app.status {
+        let line = Line::from(vec![
+            Span::styled(
+                format!("{} ", severity_mark(s.severity, app.ascii)),
+                th.severity(s.severity),
+            ),
+            Span::raw(s.text.clone()),
+        ]);
+        f.render_widget(Paragraph::new(line), right);
+    }
+}
+
+/// The lines of the IO pane.
+pub fn lines(app: &App) -> Vec<Line<'static>> {
+    let th = &app.theme;
+    let a = &app.derived.analysis;
+    let io = &a.io;
+    let mut out = vec![
+        Line::styled(format!("IO ports under {}", a.firmware.name), th.heading()),
+        Line::styled(a.firmware_source.describe().to_string(), th.dim()),
+    ];
+    if io.outcome == Outcome::NotModelled {
+        out.push(Line::from(
+            "not modelled for this machine (x86 q35 and i440fx only)",
+        ));
+        return out;
+    }
+    out.push(Line::from(format!(
+        "budget {}  demand {}  used {}  → {}",
+        size_text(io.budget),
+        size_text(io.demand),
+        size_text(io.used),
+        io.outcome.name()
+    )));
+    out.push(Line::default());
+    out.push(Line::styled("bridge windows", th.heading()));
+    for w in &io.windows {
+        if w.size == 0 && w.reasons.is_empty() {
+            continue;
+        }
+        let reasons: Vec<&str> = w.reasons.iter().map(|r| r.name()).collect();
+        let mut s = format!(
+            "{} {} #{} {} ({})",
+            w.addr.bdf(),
+            w.model.name(),
+            w.index,
+            size_text(w.size),
+            reasons.join(", ")
+        );
+        if w.padding_stripped {
+            s.push_str(" padding stripped");
+        }
+        if w.read_only {
+            s.push_str(" read-only");
+        }
+        out.push(Line::from(s));
+    }
+    out.push(Line::default());
+    out.push(Line::styled("devices with IO BARs", th.heading()));
+    for d in io.devices.iter().filter(|d| !d.bars.is_empty()) {
+        let st = match d.status {
+            BarStatus::Dropped | BarStatus::NotProgrammed | BarStatus::Unreachable => th.alert(),
+            _ => th.text(),
+        };
+        out.push(Line::styled(
+            format!(
+                "{} {} {} {}",
+                d.addr.bdf(),
+                d.label,
+                size_text(d.total()),
+                d.status.name()
+            ),
+            st,
+        ));
+    }
+    for n in &io.notes {
+        out.push(Line::styled(format!("note: {n}"), th.dim()));
+    }
+    out
+}
+
+/// Draws the IO pane.
+pub fn render(f: &mut Frame<'_>, area: Rect, app: &App) {
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(app.theme.border(false))
+        .title(Span::styled(
+            " IO port plan (i: details) ",
+            app.theme.heading(),
+        ));
+    f.render_widget(
+        Paragraph::new(lines(app))
+            .wrap(Wrap { trim: false })
+            .block(block),
+        area,
+    );
+}

@@ -1,0 +1,155 @@
+//! The small popups: a yes/no confirmation, a one-line prompt and a scrollable text
+//! view (help, an element's XML, the diff against the file on disk). Each owns its
+//! state and draws itself; the app decides what their answers mean.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+
+use super::picker::centered;
+use super::theme::Theme;
+
+/// A question with yes / no (and, for quitting, save).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Confirm {
+    /// Title.
+    pub title: String,
+    /// The question, possibly several lines.
+    pub text: String,
+    /// What the keys do, shown at the bottom.
+    pub keys: String,
+}
+
+impl Confirm {
+    /// Draws it.
+    pub fn render(&self, f: &mut Frame<'_>, area: Rect, theme: &Theme) {
+        let w = area.width.saturating_sub(8).clamp(30, 70);
+        let inner_w = w.saturating_sub(2).max(1) as usize;
+        let lines = self
+            .text
+            .lines()
+            .map(|l| l.chars().count().div_ceil(inner_w).max(1))
+            .sum::<usize>() as u16;
+        let r = centered(area, w, lines + 4);
+        f.render_widget(Clear, r);
+        let block = Block::default()
+            .borders(Borders::ALL)
+            .border_style(theme.alert())
+            .title(Span::styled(format!(" {} ", self.title), theme.heading()));
+        let mut text: Vec<Line> = self.text.lines().map(Line::from).collect();
+        text.push(Line::default());
+        text.push(Line::styled(self.keys.clone(), theme.dim()));
+        f.render_widget(
+            Paragraph::new(text).wrap(Wrap { trim: false }).block(block),
+            r,
+        );
+    }
+}
+
+/// A one-line text prompt.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Prompt {
+    /// What is asked.
+    pub title: String,
+    /// What was typed.
+    pub input: String,
+}
+
+impl Prompt {
+    /// Draws it.
+    pub fn render(&self, f: &mut Frame<'_>, area: Rect, theme: &Theme) {
+        let w = area.width.saturating_sub(8).clamp(30, 80);
+        let r = centered(area, w, 3);
+        f.render_widget(Clear, r);
+        let block = Block::default()
+            .borders(Borders::ALL)
+            .border_style(theme.border(true))
+            .title(Span::styled(format!(" {} ", self.title), theme.heading()));
+        let line = Line::from(vec![
+            Span::raw(self.input.clone()),
+            Span::styled("▏", theme.dim()),
+        ]);
+        f.render_widget(Paragraph::new(line).block(block), r);
+    }
+}
+
+/// A scrollable text.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TextView {
+    /// Title.
+    pub title: String,
+    /// The lines, each with a style class.
+    pub lines: Vec<(Tone, String)>,
+    /// First line shown.
+    pub scroll: usize,
+}
+
+/// How a line of a text view is drawn.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Tone {
+    /// Normal text.
+    Plain,
+    /// A heading.
+    Heading,
+    /// Secondary text.
+    Dim,
+    /// An added line of a diff.
+    Added,
+    /// A removed line of a diff.
+    Removed,
+}
+
+impl TextView {
+    /// A view of plain `text`.
+    pub fn plain(title: impl Into<String>, text: &str) -> TextView {
+        TextView {
+            title: title.into(),
+            lines: text.lines().map(|l| (Tone::Plain, l.to_string())).collect(),
+            scroll: 0,
+        }
+    }
+
+    /// Scrolls by `delta` lines.
+    pub fn step(&mut self, delta: isize) {
+        let max = self.lines.len().saturating_sub(1) as isize;
+        self.scroll = (self.scroll as isize + delta).clamp(0, max.max(0)) as usize;
+    }
+
+    /// Draws it.
+    pub fn render(&self, f: &mut Frame<'_>, area: Rect, theme: &Theme) {
+        let w = area.width.saturating_sub(4).max(20);
+        let h = (self.lines.len() as u16 + 2).clamp(5, area.height.saturating_sub(2).max(5));
+        let r = centered(area, w, h);
+        f.render_widget(Clear, r);
+        let more = if self.lines.len() + 2 > h as usize {
+            format!(" {}/{} ", self.scroll + 1, self.lines.len())
+        } else {
+            String::new()
+        };
+        let block = Block::default()
+            .borders(Borders::ALL)
+            .border_style(theme.border(true))
+            .title(Span::styled(format!(" {} ", self.title), theme.heading()))
+            .title_bottom(Line::styled(
+                format!("{more} Esc closes, ↑↓ PgUp PgDn scroll "),
+                theme.dim(),
+            ));
+        let lines: Vec<Line> = self
+            .lines
+            .iter()
+            .skip(self.scroll)
+            .map(|(tone, s)| {
+                let st = match tone {
+                    Tone::Plain => theme.text(),
+                    Tone::Heading => theme.heading(),
+                    Tone::Dim => theme.dim(),
+                    Tone::Added => theme.diff(true),
+                    Tone::Removed => theme.diff(false),
+                };
+                Line::styled(s.clone(), st)
+            })
+            .collect();
+        f.render_widget(Paragraph::new(lines).block(block), r);
+    }
+}

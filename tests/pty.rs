@@ -1,0 +1,175 @@
+//! End-to-end tests of the real binary in a pseudo-terminal (portable-pty), with its
+//! output parsed into a screen (vt100): open a guest, edit, save, quit, and check the
+//! saved file with the core and that the terminal was given back as it was (main
+//! screen, no mouse reporting), also when the process is sent SIGTERM.
+
+use std::io::{Read, Write};
+use std::num::NonZeroU16;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use portable_pty::{CommandBuilder, PtySize, native_pty_system};
+use virt_pci::libvirt::{Document, read_topology};
+
+use crate::support;
+
+struct Pty {
+    parser: Arc<Mutex<vt100::Parser>>,
+    writer: Box<dyn Write + Send>,
+    child: Box<dyn portable_pty::Child + Send + Sync>,
+}
+
+impl Pty {
+    fn spawn(args: &[&Path], cols: u16, rows: u16) -> Pty {
+        let pty = native_pty_system()
+            .openpty(PtySize {
+                rows,
+                cols,
+                pixel_width: 0,
+                pixel_height: 0,
+            })
+            .expect("openpty");
+        let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_virt-pci"));
+        for a in args {
+            cmd.arg(a);
+        }
+        cmd.env("TERM", "xterm-256color");
+        cmd.env_remove("NO_COLOR");
+        let child = pty.slave.spawn_command(cmd).expect("spawn virt-pci");
+        drop(pty.slave);
+        let mut reader = pty.master.try_clone_reader().expect("reader");
+        let writer = pty.master.take_writer().expect("writer");
+        let size = |n: u16| NonZeroU16::new(n).expect("non-zero size");
+        let parser = Arc::new(Mutex::new(vt100::Parser::new(size(rows), size(cols), 0)));
+        let p = Arc::clone(&parser);
+        std::thread::spawn(move || {
+            // Keep the master alive as long as the reader runs.
+            let _master = pty.master;
+            let mut buf = [0u8; 8192];
+            while let Ok(n) = reader.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                if let Ok(mut p) = p.lock() {
+                    p.process(&buf[..n]);
+                }
+            }
+        });
+        Pty {
+            parser,
+            writer,
+            child,
+        }
+    }
+
+    fn screen(&self) -> String {
+        self.parser
+            .lock()
+            .map(|p| p.screen().contents())
+            .unwrap_or_default()
+    }
+
+    fn wait_for(&self, text: &str) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if self.screen().contains(text) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("'{text}' did not appear; the screen:\n{}", self.screen());
+    }
+
+    fn send(&mut self, bytes: &str) {
+        self.writer.write_all(bytes.as_bytes()).expect("write");
+        self.writer.flush().expect("flush");
+    }
+
+    fn wait_exit(&mut self) -> bool {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                // Let the reader drain what was written last.
+                std::thread::sleep(Duration::from_millis(100));
+                return status.success();
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        panic!("virt-pci did not exit; the screen:\n{}", self.screen());
+    }
+
+    fn restored(&self) -> bool {
+        self.parser.lock().is_ok_and(|p| {
+            !p.screen().alternate_screen()
+                && p.screen().mouse_protocol_mode() == vt100::MouseProtocolMode::None
+        })
+    }
+}
+
+fn scratch(name: &str, tag: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("virt-pci-pty-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let to = dir.join(name);
+    std::fs::copy(support::root().join("assets/examples").join(name), &to).expect("copy");
+    to
+}
+
+#[test]
+fn edit_save_quit_in_a_real_terminal() {
+    let file = scratch("centos6-q35-transitional.xml", "save");
+    let mut t = Pty::spawn(&[&file], 80, 24);
+    t.wait_for("PCI topology");
+    {
+        let p = t.parser.lock().expect("parser");
+        assert!(
+            p.screen().alternate_screen(),
+            "runs on the alternate screen"
+        );
+        assert_ne!(
+            p.screen().mouse_protocol_mode(),
+            vt100::MouseProtocolMode::None,
+            "mouse capture is on while it runs"
+        );
+    }
+    // Find the disk, make it non-transitional, save.
+    t.send("/vda\r");
+    t.wait_for("details");
+    t.send("t");
+    t.wait_for("model of disk");
+    t.send("virtio-non\r");
+    t.wait_for("[+]");
+    t.send("w");
+    t.wait_for("saved");
+    t.send("q");
+    assert!(t.wait_exit(), "exit status 0");
+    assert!(t.restored(), "terminal restored:\n{}", t.screen());
+    let text = std::fs::read_to_string(&file).expect("saved file");
+    let topo = read_topology(&Document::parse(&text).expect("xml")).expect("domain");
+    let vda = topo
+        .devices
+        .iter()
+        .find(|d| d.name.as_deref() == Some("vda"))
+        .expect("vda");
+    assert_eq!(vda.model.as_deref(), Some("virtio-non-transitional"));
+    let bak = file.with_file_name("centos6-q35-transitional.xml.bak");
+    assert!(bak.exists(), "the original is kept as FILE.bak");
+    let _ = std::fs::remove_dir_all(file.parent().expect("dir"));
+}
+
+#[cfg(unix)]
+#[test]
+fn sigterm_restores_the_terminal() {
+    let mut t = Pty::spawn(&[], 100, 30);
+    t.wait_for("PCI topology");
+    let pid = t.child.process_id().expect("pid");
+    let ok = std::process::Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .expect("kill");
+    assert!(ok.success());
+    t.wait_exit();
+    assert!(t.restored(), "terminal restored:\n{}", t.screen());
+}

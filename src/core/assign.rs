@@ -72,6 +72,43 @@ pub struct Fill {
     pub controller: ControllerFill,
 }
 
+impl Fill {
+    /// Writes what this fill decides onto the model of the device (what the libvirt
+    /// layer writes into the XML), for analyses of the guest as libvirt will define it.
+    pub fn apply_to(&self, d: &mut Device) {
+        if let Some(idx) = self.index {
+            d.index = Some(idx);
+        }
+        if let Some(addr) = self.address {
+            let mf = match &d.address {
+                Some(Address::Pci { multifunction, .. }) => *multifunction,
+                _ => None,
+            };
+            d.address = Some(Address::Pci {
+                addr,
+                multifunction: if self.multifunction { Some(true) } else { mf },
+            });
+        } else if self.multifunction
+            && let Some(Address::Pci { multifunction, .. }) = &mut d.address
+        {
+            *multifunction = Some(true);
+        }
+        if self.virtio_mmio && d.address.is_none() {
+            d.address = Some(Address::VirtioMmio);
+        }
+        if let Some(p) = d.pci.as_mut() {
+            let c = &self.controller;
+            if c.model_name.is_some() {
+                p.model_name = c.model_name.clone();
+            }
+            p.chassis_nr = c.chassis_nr.or(p.chassis_nr);
+            p.chassis = c.chassis.or(p.chassis);
+            p.port = c.port.or(p.port);
+            p.bus_nr = c.bus_nr.or(p.bus_nr);
+        }
+    }
+}
+
 /// The outcome of assignment.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Plan {

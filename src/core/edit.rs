@@ -794,36 +794,7 @@ pub fn apply_plan(t: &Topology, plan: &Plan) -> Topology {
         let Some(d) = d else {
             continue;
         };
-        if let Some(idx) = fill.index {
-            d.index = Some(idx);
-        }
-        if let Some(addr) = fill.address {
-            let mf = match &d.address {
-                Some(Address::Pci { multifunction, .. }) => *multifunction,
-                _ => None,
-            };
-            d.address = Some(Address::Pci {
-                addr,
-                multifunction: if fill.multifunction { Some(true) } else { mf },
-            });
-        } else if fill.multifunction
-            && let Some(Address::Pci { multifunction, .. }) = &mut d.address
-        {
-            *multifunction = Some(true);
-        }
-        if fill.virtio_mmio && d.address.is_none() {
-            d.address = Some(Address::VirtioMmio);
-        }
-        if let Some(p) = d.pci.as_mut() {
-            let c = &fill.controller;
-            if c.model_name.is_some() {
-                p.model_name = c.model_name.clone();
-            }
-            p.chassis_nr = c.chassis_nr.or(p.chassis_nr);
-            p.chassis = c.chassis.or(p.chassis);
-            p.port = c.port.or(p.port);
-            p.bus_nr = c.bus_nr.or(p.bus_nr);
-        }
+        fill.apply_to(d);
     }
     for mut d in added {
         d.origin = fresh_origin(&out);

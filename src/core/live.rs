@@ -3,7 +3,7 @@
 //! OS can drive, and the diagnostics (each with a fix the core can apply). The CLI's
 //! `io`, `tree` and `check` and the TUI all read from [`Analysis`].
 
-use super::address::{Address, PciAddr};
+use super::address::PciAddr;
 use super::assign::{self, Target};
 use super::device::{Kind, VirtioForm};
 use super::diag::{Diagnostic, Severity};
@@ -175,36 +175,7 @@ pub fn as_defined(t: &Topology) -> (Topology, Option<Diagnostic>) {
         let Some(d) = out.devices.get_mut(i) else {
             continue;
         };
-        if let Some(idx) = fill.index {
-            d.index = Some(idx);
-        }
-        if let Some(addr) = fill.address {
-            let mf = match &d.address {
-                Some(Address::Pci { multifunction, .. }) => *multifunction,
-                _ => None,
-            };
-            d.address = Some(Address::Pci {
-                addr,
-                multifunction: if fill.multifunction { Some(true) } else { mf },
-            });
-        } else if fill.multifunction
-            && let Some(Address::Pci { multifunction, .. }) = &mut d.address
-        {
-            *multifunction = Some(true);
-        }
-        if fill.virtio_mmio && d.address.is_none() {
-            d.address = Some(Address::VirtioMmio);
-        }
-        if let Some(p) = d.pci.as_mut() {
-            let c = &fill.controller;
-            if c.model_name.is_some() {
-                p.model_name = c.model_name.clone();
-            }
-            p.chassis_nr = c.chassis_nr.or(p.chassis_nr);
-            p.chassis = c.chassis.or(p.chassis);
-            p.port = c.port.or(p.port);
-            p.bus_nr = c.bus_nr.or(p.bus_nr);
-        }
+        fill.apply_to(d);
     }
     (out, None)
 }
@@ -758,6 +729,7 @@ fn budget_hint(a: &Analysis, on_ports: &[usize]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::address::Address;
     use crate::core::guest_os::IdSource;
 
     fn topo(devices: Vec<Device>) -> Topology {

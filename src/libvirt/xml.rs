@@ -618,32 +618,20 @@ impl Document {
     /// Inserts `new` as the next sibling element of `after`, on its own line with the
     /// same indentation.
     pub fn insert_after(&mut self, after: NodeId, new: NodeId) {
-        let Some(parent) = self.parent(after) else {
-            return;
-        };
-        let indent = self.indent_of(after);
-        self.element_mut(new).indent = Some(Text::own(indent.as_str()));
-        let ws = self.push_detached(Node::Raw(
-            RawKind::Text,
-            Text::own(format!("{}{indent}", self.newline)),
-        ));
-        self.parents[ws.0 as usize] = Some(parent);
-        self.parents[new.0 as usize] = Some(parent);
-        let pe = self.element_mut(parent);
-        let at = pe
-            .children
-            .iter()
-            .position(|&c| c == after)
-            .map_or(pe.children.len(), |p| p + 1);
-        pe.children.splice(at..at, [ws, new]);
+        self.insert_sibling(after, new, true);
     }
 
     /// Inserts `new` as the previous sibling element of `before`.
     pub fn insert_before(&mut self, before: NodeId, new: NodeId) {
-        let Some(parent) = self.parent(before) else {
+        self.insert_sibling(before, new, false);
+    }
+
+    /// Puts `new` next to `anchor` with the same indentation, on a line of its own.
+    fn insert_sibling(&mut self, anchor: NodeId, new: NodeId, after: bool) {
+        let Some(parent) = self.parent(anchor) else {
             return;
         };
-        let indent = self.indent_of(before);
+        let indent = self.indent_of(anchor);
         self.element_mut(new).indent = Some(Text::own(indent.as_str()));
         let ws = self.push_detached(Node::Raw(
             RawKind::Text,
@@ -652,10 +640,16 @@ impl Document {
         self.parents[ws.0 as usize] = Some(parent);
         self.parents[new.0 as usize] = Some(parent);
         let pe = self.element_mut(parent);
-        let at = pe.children.iter().position(|&c| c == before).unwrap_or(0);
-        // The new element goes where `before` was; `before` keeps its own indentation
-        // text, and the new whitespace goes between the two.
-        pe.children.splice(at..at, [new, ws]);
+        let pos = pe.children.iter().position(|&c| c == anchor);
+        if after {
+            let at = pos.map_or(pe.children.len(), |p| p + 1);
+            pe.children.splice(at..at, [ws, new]);
+        } else {
+            // The new element goes where `anchor` was; `anchor` keeps its own
+            // indentation text, and the new whitespace goes between the two.
+            let at = pos.unwrap_or(0);
+            pe.children.splice(at..at, [new, ws]);
+        }
     }
 
     /// Detaches an element from its parent, together with the whitespace that

@@ -36,6 +36,23 @@ pub struct NewDevice {
     pub reason: &'static str,
 }
 
+impl NewDevice {
+    /// The device as the model holds it, with the given origin.
+    pub fn device(&self, origin: super::topology::Origin) -> Device {
+        let mut d = Device::new(origin, self.kind);
+        d.ty = self.ty.clone();
+        d.model = self.model.clone();
+        d.index = self.index;
+        if self.kind == Kind::Controller
+            && self.ty.as_deref() == Some("pci")
+            && let Some(m) = self.model.as_deref().and_then(PciModel::from_name)
+        {
+            d.pci = Some(PciController::new(m));
+        }
+        d
+    }
+}
+
 /// `<target>` and `<model name>` values of a PCI controller that were filled in.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ControllerFill {

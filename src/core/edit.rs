@@ -774,16 +774,7 @@ pub fn apply_plan(t: &Topology, plan: &Plan) -> Topology {
     let mut out = t.clone();
     let mut added: Vec<Device> = Vec::new();
     for nd in &plan.added {
-        let mut d = Device::new(Origin(0), nd.kind);
-        d.ty = nd.ty.clone();
-        d.model = nd.model.clone();
-        d.index = nd.index;
-        if nd.kind == Kind::Controller
-            && nd.ty.as_deref() == Some("pci")
-            && let Some(m) = nd.model.as_deref().and_then(PciModel::from_name)
-        {
-            d.pci = Some(PciController::new(m));
-        }
+        let d = nd.device(Origin(0));
         added.push(d);
     }
     for (target, fill) in &plan.fills {

@@ -155,16 +155,7 @@ pub fn as_defined(t: &Topology) -> (Topology, Option<Diagnostic>) {
     let mut out = t.clone();
     let base = out.devices.len();
     for (a, nd) in plan.added.iter().enumerate() {
-        let mut d = Device::new(Origin(u32::MAX - a as u32), nd.kind);
-        d.ty = nd.ty.clone();
-        d.model = nd.model.clone();
-        d.index = nd.index;
-        if nd.kind == Kind::Controller
-            && nd.ty.as_deref() == Some("pci")
-            && let Some(m) = nd.model.as_deref().and_then(PciModel::from_name)
-        {
-            d.pci = Some(PciController::new(m));
-        }
+        let d = nd.device(Origin(u32::MAX - a as u32));
         out.devices.push(d);
     }
     for (target, fill) in &plan.fills {

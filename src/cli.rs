@@ -48,6 +48,37 @@ pub struct TuiArgs {
     pub ascii: bool,
 }
 
+/// What the analyses assume about the guest (virtio drivers, firmware, headroom).
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct AnalysisArgs {
+    /// Guest OS (libosinfo short id or URI, e.g. centos6.10); default: the domain's
+    /// libosinfo metadata.
+    #[arg(long, value_name = "ID")]
+    pub os: Option<String>,
+    /// Firmware for the IO analysis: seabios, ovmf-2022 or ovmf; default: the domain's
+    /// (`<os firmware='efi'>` or a pflash loader means OVMF 2022.11).
+    #[arg(long, value_name = "FW")]
+    pub firmware: Option<String>,
+    /// The guest's virtio drivers when osinfo-db does not know them: legacy, modern,
+    /// both or none.
+    #[arg(long, value_name = "DRIVERS")]
+    pub guest_virtio: Option<String>,
+    /// Warn when fewer than N empty hotplug ports are left.
+    #[arg(long, value_name = "N")]
+    pub headroom: Option<u32>,
+}
+
+impl AnalysisArgs {
+    fn choices(&self) -> crate::analysis::Choices {
+        crate::analysis::Choices {
+            os: self.os.clone(),
+            firmware: self.firmware.clone(),
+            guest_virtio: self.guest_virtio.clone(),
+            headroom: self.headroom,
+        }
+    }
+}
+
 /// The subcommands.
 #[derive(Subcommand, Debug)]
 pub enum Command {
@@ -80,7 +111,8 @@ pub enum Command {
         #[arg(long)]
         in_place: bool,
     },
-    /// Report the problems libvirt would refuse the domain for.
+    /// Report what libvirt would refuse, which virtio devices the guest cannot drive,
+    /// and whether the firmware finds enough IO port space.
     Check {
         /// Domain XML files (`-` for standard input).
         #[arg(required = true)]
@@ -88,6 +120,8 @@ pub enum Command {
         /// Print JSON.
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        analysis: AnalysisArgs,
     },
 }
 
@@ -205,7 +239,11 @@ pub fn run(args: Args) -> i32 {
             output,
             in_place,
         } => cmd_assign(&file, output.as_deref(), in_place),
-        Command::Check { files, json } => cmd_check(&files, json),
+        Command::Check {
+            files,
+            json,
+            analysis,
+        } => cmd_check(&files, json, &analysis),
     };
     match result {
         Ok(code) => code,
@@ -299,14 +337,84 @@ fn cmd_assign(file: &Path, output: Option<&Path>, in_place: bool) -> Result<i32,
     Ok(EXIT_OK)
 }
 
-/// Runs libvirt's checks on every file. Exit 2 when any file is unreadable, else 1
-/// when any has errors, else 0.
-fn cmd_check(files: &[PathBuf], json: bool) -> Result<i32, Failure> {
+/// One diagnostic for `check`'s JSON.
+fn diagnostic_json(
+    topology: &Topology,
+    d: &crate::core::diag::Diagnostic,
+    fix: Option<&crate::core::live::Fix>,
+) -> serde_json::Value {
+    let dev = d.device.and_then(|i| topology.devices.get(i));
+    serde_json::json!({
+        "code": d.code,
+        "severity": d.severity.name(),
+        "message": d.message,
+        "hint": d.hint,
+        "line": dev.map(|x| x.line),
+        "element": dev.map(|x| x.kind.tag()),
+        "fix": fix.map(|f| f.summary.clone()),
+    })
+}
+
+/// What the analyses assumed, in a few words: `guest OS CentOS 6.10 (centos6.10) from
+/// the domain, firmware SeaBIOS 1.16`.
+fn assumptions(a: &crate::core::live::Analysis) -> String {
+    use crate::core::guest_os::IdSource;
+    let os = match &a.os {
+        Some(os) => {
+            let from = match os.id_source {
+                IdSource::Domain => "from the domain",
+                IdSource::User => "as given",
+            };
+            format!("guest OS {} {from}", os.label())
+        }
+        None => "guest OS unknown (give --os to check its virtio drivers)".to_string(),
+    };
+    if a.io.outcome == crate::core::ioport::Outcome::NotModelled {
+        format!("{os}; no x86 IO port space on this machine")
+    } else {
+        format!("{os}, firmware {}", a.firmware.name)
+    }
+}
+
+/// `ok`, or `2 errors, 1 warning`.
+fn verdict(severities: impl Iterator<Item = crate::core::diag::Severity>) -> String {
+    use crate::core::diag::Severity;
+    let mut n = [0usize; 3];
+    for s in severities {
+        n[match s {
+            Severity::Error => 0,
+            Severity::Warning => 1,
+            Severity::Info => 2,
+        }] += 1;
+    }
+    let parts: Vec<String> = n
+        .iter()
+        .zip(["error", "warning", "note"])
+        .filter(|(c, _)| **c > 0)
+        .map(|(c, w)| format!("{c} {w}{}", if *c == 1 { "" } else { "s" }))
+        .collect();
+    if parts.is_empty() {
+        "ok".into()
+    } else {
+        parts.join(", ")
+    }
+}
+
+/// Runs every check on every file: libvirt's rules, then (when libvirt accepts the
+/// domain) the guest OS's virtio drivers and the IO port space. Exit 2 when any file
+/// is unreadable, else 1 when any has errors, else 0.
+fn cmd_check(files: &[PathBuf], json: bool, args: &AnalysisArgs) -> Result<i32, Failure> {
+    use crate::core::diag::Severity;
+    let choices = args.choices();
     let mut worst = EXIT_OK;
     let mut reports = Vec::new();
     let mut text = String::new();
     for file in files {
-        let loaded = match load(file) {
+        let loaded = match load(file).and_then(|l| {
+            let ctx = crate::analysis::context(&l.doc, &choices)
+                .map_err(|e| Failure::bad_input(format!("{}: error: {e}", l.path)))?;
+            Ok((l, ctx))
+        }) {
             Ok(l) => l,
             Err(f) => {
                 eprintln!("{}", f.message);
@@ -315,37 +423,67 @@ fn cmd_check(files: &[PathBuf], json: bool) -> Result<i32, Failure> {
                 continue;
             }
         };
-        let diags = crate::core::assign::check_all(&loaded.topology);
-        if diags
+        let (loaded, ctx) = loaded;
+        let t = &loaded.topology;
+        let mut found: Vec<(
+            crate::core::diag::Diagnostic,
+            Option<crate::core::live::Fix>,
+        )> = crate::core::assign::check_all(t)
+            .into_iter()
+            .map(|d| (d, None))
+            .collect();
+        let analysis = crate::core::live::analyse(t, &ctx);
+        // On a domain libvirt refuses, the analyses would judge a guest that never
+        // exists; they run once it is accepted.
+        let analysed =
+            analysis.refused.is_none() && !found.iter().any(|(d, _)| d.severity == Severity::Error);
+        if analysed {
+            found.extend(
+                analysis
+                    .findings
+                    .iter()
+                    .map(|f| (f.diag.clone(), f.fix.clone())),
+            );
+        }
+        let errors = found
             .iter()
-            .any(|d| d.severity == crate::core::diag::Severity::Error)
-            && worst == EXIT_OK
-        {
+            .filter(|(d, _)| d.severity == Severity::Error)
+            .count();
+        if errors > 0 && worst == EXIT_OK {
             worst = EXIT_REFUSED;
         }
-        if diags.is_empty() {
-            text.push_str(&format!("{}: ok\n", loaded.path));
-        }
-        for d in &diags {
-            text.push_str(&format_diagnostic(&loaded.path, &loaded.topology, d));
+        for (d, fix) in &found {
+            text.push_str(&format_diagnostic(&loaded.path, t, d));
+            if let Some(f) = fix {
+                text.push_str(&format!("\n  fix: {}", f.summary));
+            }
             text.push('\n');
         }
-        let items: Vec<serde_json::Value> = diags
+        let verdict = verdict(found.iter().map(|(d, _)| d.severity));
+        let scope = if analysed {
+            assumptions(&analysis)
+        } else {
+            "virtio driver and IO checks skipped until libvirt accepts the domain".to_string()
+        };
+        text.push_str(&format!("{}: {verdict} ({scope})\n", loaded.path));
+        let items: Vec<serde_json::Value> = found
             .iter()
-            .map(|d| {
-                let dev = d.device.and_then(|i| loaded.topology.devices.get(i));
-                serde_json::json!({
-                    "code": d.code,
-                    "severity": d.severity.name(),
-                    "message": d.message,
-                    "hint": d.hint,
-                    "line": dev.map(|x| x.line),
-                    "element": dev.map(|x| x.kind.tag()),
-                })
-            })
+            .map(|(d, fix)| diagnostic_json(t, d, fix.as_ref()))
             .collect();
-        reports
-            .push(serde_json::json!({"file": loaded.path, "readable": true, "diagnostics": items}));
+        reports.push(serde_json::json!({
+            "file": loaded.path,
+            "readable": true,
+            "accepted_by_libvirt": analysis.refused.is_none() && analysed,
+            "analysed": analysed,
+            "guest_os": analysis.os.as_ref().map(|o| serde_json::json!({
+                "id": o.id,
+                "name": o.info.as_ref().map(|(i, _)| i.name.clone()),
+                "drivers": o.drivers().map(|d| d.name()),
+            })),
+            "firmware": analysis.firmware.id,
+            "io_outcome": analysed.then(|| analysis.io.outcome.name()),
+            "diagnostics": items,
+        }));
     }
     if json {
         let out = serde_json::to_string_pretty(&serde_json::json!({ "files": reports }))

@@ -3,9 +3,11 @@
 //! `core` is the pure model and its analyses; `libvirt` owns the lossless domain XML
 //! and maps it to and from the model; `render` turns the model into text and JSON.
 
+pub mod analysis;
 pub mod cli;
 pub mod core;
 pub mod generate;
 pub mod libvirt;
+pub mod osinfo;
 pub mod render;
 pub mod tui;

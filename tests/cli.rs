@@ -192,16 +192,33 @@ fn assign_in_place_keeps_a_backup_and_is_a_fixed_point() {
 }
 
 #[test]
-fn bundled_examples_are_clean_and_fixed_points() {
+fn bundled_examples_are_fixed_points_and_only_the_broken_one_fails_check() {
     for f in support::files(&support::root().join("assets/examples"), ".xml") {
-        let out = bin().arg("check").arg(&f).output().unwrap();
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{}: {}",
-            f.display(),
-            String::from_utf8_lossy(&out.stdout)
-        );
+        let out = bin().args(["check", "--json"]).arg(&f).output().unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let report = &v["files"][0];
+        assert_eq!(report["accepted_by_libvirt"], true, "{}: {v}", f.display());
+        let codes: Vec<&str> = report["diagnostics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["code"].as_str().unwrap())
+            .collect();
+        // The CentOS 6 guest with plain virtio on q35 is the example of what goes
+        // wrong: every one of its five virtio devices is modern-only in a root port.
+        let broken = f.ends_with("centos6-q35-virtio.xml");
+        let (want_codes, want_exit): (&[&str], i32) = if broken {
+            (&["VP0401"; 5], 1)
+        } else {
+            (&[], 0)
+        };
+        assert_eq!(codes, want_codes, "{}: {v}", f.display());
+        assert_eq!(out.status.code(), Some(want_exit), "{}", f.display());
+        if broken {
+            for d in report["diagnostics"].as_array().unwrap() {
+                assert!(d["line"].is_u64() && d["fix"].is_string(), "{d}");
+            }
+        }
         let out = bin().arg("assign").arg(&f).output().unwrap();
         assert!(
             out.stdout == std::fs::read(&f).unwrap(),
@@ -279,4 +296,116 @@ fn check_lists_every_problem_not_just_the_first() {
     // Each names its own element's line.
     assert_eq!(diags[0]["line"], 9);
     assert_eq!(diags[1]["line"], 13);
+}
+
+#[test]
+fn check_takes_the_guest_from_the_domain_and_the_command_line() {
+    let examples = support::root().join("assets/examples");
+    let virtio = examples.join("centos6-q35-virtio.xml");
+    let run = |args: &[&str], envs: &[(&str, &str)]| {
+        let mut c = bin();
+        c.arg("check").args(args).arg(&virtio);
+        for (k, v) in envs {
+            c.env(k, v);
+        }
+        let out = c.output().unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    // From the domain's libosinfo metadata: CentOS 6.10, legacy drivers only.
+    let (code, out, _) = run(&[], &[]);
+    assert_eq!(code, Some(1));
+    assert!(
+        out.contains("CentOS 6.10 (centos6.10) from the domain"),
+        "{out}"
+    );
+    // A guest with virtio 1.0 drivers can drive them all.
+    let (code, out, _) = run(&["--os", "rhel9.2"], &[]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(
+        out.contains("Red Hat Enterprise Linux 9.2 (rhel9.2) as given"),
+        "{out}"
+    );
+    let (code, out, _) = run(&["--guest-virtio", "both"], &[]);
+    assert_eq!(code, Some(0), "{out}");
+    // An OS the table lacks is looked up in the installed osinfo-db.
+    let db = support::root().join("tests/osinfo-db");
+    let db = db.to_str().unwrap();
+    let (code, out, _) = run(&["--os", "exos1"], &[("OSINFO_SYSTEM_DIR", db)]);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("the installed osinfo-db"), "{out}");
+    // ExOS 2 lists virtio 1.0 ids (net, blk): like virt-install, one id of a kind
+    // stands for a virtio 1.0 driver as a whole.
+    let (code, out, _) = run(&["--os", "exos2"], &[("OSINFO_SYSTEM_DIR", db)]);
+    assert_eq!(code, Some(0), "{out}");
+    // An OS osinfo-db lists no virtio id for: nothing can be said, and check says so.
+    let (code, out, _) = run(&["--os", "bare1"], &[("OSINFO_SYSTEM_DIR", db)]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(
+        out.contains("info [VP0403]") && out.contains("1 note"),
+        "{out}"
+    );
+    // Unknown values are usage errors.
+    let (code, _, err) = run(&["--guest-virtio", "yes"], &[]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("legacy, modern, both, none"), "{err}");
+    let (code, _, err) = run(&["--firmware", "coreboot"], &[]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("seabios"), "{err}");
+}
+
+#[test]
+fn check_reads_the_driver_override_in_the_domain_metadata() {
+    let dir = tmpdir("override");
+    let src =
+        std::fs::read_to_string(support::root().join("assets/examples/centos6-q35-virtio.xml"))
+            .unwrap();
+    let with = src.replacen(
+        "</metadata>",
+        "  <vp:guest xmlns:vp=\"urn:x-virt-pci:guest:1\" virtio=\"both\"/>\n  </metadata>",
+        1,
+    );
+    assert_ne!(with, src, "the example has a <metadata> element");
+    let path = dir.join("g.xml");
+    std::fs::write(&path, &with).unwrap();
+    let out = bin().arg("check").arg(&path).output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    std::fs::write(&path, with.replace("virtio=\"both\"", "virtio=\"maybe\"")).unwrap();
+    let out = bin().arg("check").arg(&path).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("g.xml: error: line ") && err.contains("virtio='maybe'"),
+        "{err}"
+    );
+}
+
+#[test]
+fn check_warns_about_hotplug_headroom_only_when_asked() {
+    let f = support::root().join("assets/examples/centos6-q35-transitional.xml");
+    let out = bin().arg("check").arg(&f).output().unwrap();
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("VP0504"));
+    let out = bin()
+        .args(["check", "--headroom", "8"])
+        .arg(&f)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "a warning is not an error: {text}"
+    );
+    assert!(
+        text.contains("warning [VP0504]") && text.contains("8 wanted"),
+        "{text}"
+    );
 }

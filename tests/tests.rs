@@ -3,6 +3,7 @@
 mod cli;
 mod conformance;
 mod oracle_diff;
+mod osinfo;
 mod props;
 mod pty;
 mod roundtrip;

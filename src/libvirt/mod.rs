@@ -3,6 +3,7 @@
 pub mod apply;
 pub mod domain;
 pub mod edit_apply;
+pub mod meta;
 pub mod xml;
 
 pub use apply::apply_plan;

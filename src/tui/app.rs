@@ -242,15 +242,22 @@ pub struct App {
 impl App {
     /// A designer on `session`.
     pub fn new(session: Session, opts: &Options) -> App {
-        let os_id = opts
-            .os
-            .clone()
-            .map(|id| (id, IdSource::User))
-            .or_else(|| session.osinfo_id().map(|id| (id, IdSource::Domain)));
-        let ctx = live::Context {
-            firmware: opts.firmware.as_deref().and_then(ioport::firmware),
-            os: os_id.map(|(id, src)| GuestOs::from_table(&id, src)),
-            ..live::Context::default()
+        let choices = crate::analysis::Choices {
+            os: opts.os.clone(),
+            firmware: opts.firmware.clone(),
+            ..crate::analysis::Choices::default()
+        };
+        // A bad value in the domain's metadata must not keep the designer closed: the
+        // analyses run without it and the status line says why.
+        let (ctx, problem) = match crate::analysis::context(session.document(), &choices) {
+            Ok(c) => (c, None),
+            Err(e) => (
+                live::Context {
+                    firmware: opts.firmware.as_deref().and_then(ioport::firmware),
+                    ..live::Context::default()
+                },
+                Some(e),
+            ),
         };
         let derived = Derived::new(session.topology(), &ctx);
         let mut app = App {
@@ -278,6 +285,9 @@ impl App {
             drag_from: None,
         };
         app.rebuild_rows();
+        if let Some(e) = problem {
+            app.say(Severity::Warning, e);
+        }
         app
     }
 
@@ -935,7 +945,7 @@ impl App {
                 if let Some(id) = ids.get(i) {
                     self.ctx.os = id
                         .as_deref()
-                        .map(|id| GuestOs::from_table(id, IdSource::User));
+                        .map(|id| crate::osinfo::guest_os(id, IdSource::User));
                     self.refresh();
                     let what = self
                         .ctx

@@ -95,18 +95,9 @@ impl Session {
         placed.get(&origin).map(|&n| doc.write_subtree(n))
     }
 
-    /// The libosinfo id in the domain's metadata, if any.
-    pub fn osinfo_id(&self) -> Option<String> {
-        let doc = &self.doc;
-        let meta = doc.child(doc.root(), "metadata")?;
-        let local = |n: &str, want: &str| n == want || n.ends_with(&format!(":{want}"));
-        let lo = doc
-            .child_elements(meta)
-            .find(|&c| local(&doc.element(c).name, "libosinfo"))?;
-        let os = doc
-            .child_elements(lo)
-            .find(|&c| local(&doc.element(c).name, "os"))?;
-        doc.attr(os, "id")
+    /// The document as opened (edits live in the history until saved).
+    pub fn document(&self) -> &Document {
+        &self.doc
     }
 
     /// The text as it was opened.

@@ -1,0 +1,187 @@
+//! The front ends' way into the live analyses: the analysis context built from the
+//! domain's metadata (libosinfo OS id, virt-pci's driver override) and the user's
+//! choices (`--os`, `--firmware`, `--guest-virtio`, `--headroom`), so that `check`,
+//! `tree`, `io` and the designer all judge a guest the same way.
+
+use crate::core::guest_os::{Drivers, IdSource};
+use crate::core::ioport;
+use crate::core::live::Context;
+use crate::libvirt::{Document, meta};
+
+/// What the user chose; `None` everywhere means "as the domain says".
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Choices {
+    /// Guest OS id (libosinfo short id or URI).
+    pub os: Option<String>,
+    /// Firmware profile id (`seabios`, `ovmf-2022`, `ovmf`).
+    pub firmware: Option<String>,
+    /// The guest's virtio drivers (`legacy`, `modern`, `both`, `none`).
+    pub guest_virtio: Option<String>,
+    /// Empty hotplug ports wanted.
+    pub headroom: Option<u32>,
+}
+
+/// The firmware ids for messages.
+pub fn firmware_ids() -> String {
+    ioport::FIRMWARES
+        .iter()
+        .map(|f| f.id)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The context for analysing `doc`. Errors are one line for the user: an unknown
+/// firmware, a driver set that is not one of the four names (from the command line or,
+/// with its line, from the domain's metadata).
+pub fn context(doc: &Document, choices: &Choices) -> Result<Context, String> {
+    let firmware = match &choices.firmware {
+        Some(id) => Some(
+            ioport::firmware(id)
+                .ok_or_else(|| format!("unknown firmware '{id}': use one of {}", firmware_ids()))?,
+        ),
+        None => None,
+    };
+    let os_id = match &choices.os {
+        Some(id) => Some((id.clone(), IdSource::User)),
+        None => meta::osinfo_id(doc).map(|id| (id, IdSource::Domain)),
+    };
+    let names = Drivers::NAMES.join(", ");
+    let drivers_override = match &choices.guest_virtio {
+        Some(v) => Some((
+            Drivers::from_name(v).ok_or_else(|| {
+                format!("--guest-virtio '{v}' is not one of {names}")
+            })?,
+            "--guest-virtio".to_string(),
+        )),
+        None => match meta::guest_virtio_override(doc) {
+            Some((v, line)) => Some((
+                Drivers::from_name(&v).ok_or_else(|| {
+                    format!(
+                        "line {line}: virt-pci metadata says virtio='{v}', which is not one of {names}"
+                    )
+                })?,
+                format!("the domain's virt-pci metadata (line {line})"),
+            )),
+            None => None,
+        },
+    };
+    // A driver override without an OS id still tells the analyses what they need.
+    let (id, source) = match (os_id, &drivers_override) {
+        (Some(o), _) => o,
+        (None, Some(_)) => ("unnamed guest".to_string(), IdSource::User),
+        (None, None) => {
+            return Ok(Context {
+                firmware,
+                headroom: choices.headroom,
+                ..Context::default()
+            });
+        }
+    };
+    let mut os = crate::osinfo::guest_os(&id, source);
+    os.drivers_override = drivers_override;
+    Ok(Context {
+        firmware,
+        os: Some(os),
+        headroom: choices.headroom,
+        ..Context::default()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn doc(meta: &str) -> Document {
+        Document::parse(&format!(
+            "<domain type='kvm'><name>g</name>\n<metadata>\n{meta}</metadata></domain>"
+        ))
+        .expect("parses")
+    }
+
+    const CENTOS6: &str = "<libosinfo:libosinfo xmlns:libosinfo='http://libosinfo.org/xmlns/libvirt/domain/1.0'><libosinfo:os id='http://centos.org/centos/6.10'/></libosinfo:libosinfo>\n";
+
+    #[test]
+    fn the_domain_names_the_os_and_the_user_overrides_it() {
+        let d = doc(CENTOS6);
+        let c = context(&d, &Choices::default()).expect("ok");
+        let os = c.os.expect("os");
+        assert_eq!(os.id_source, IdSource::Domain);
+        assert!(os.drivers().is_some_and(Drivers::needs_legacy));
+        let c = context(
+            &d,
+            &Choices {
+                os: Some("win10".into()),
+                ..Choices::default()
+            },
+        )
+        .expect("ok");
+        let os = c.os.expect("os");
+        assert_eq!((os.id.as_str(), os.id_source), ("win10", IdSource::User));
+        assert!(os.drivers().is_some_and(|x| x.modern));
+    }
+
+    #[test]
+    fn driver_override_from_metadata_or_command_line() {
+        let d = doc(&format!(
+            "{CENTOS6}<vp:guest xmlns:vp='urn:x-virt-pci:guest:1' virtio='both'/>\n"
+        ));
+        let os = context(&d, &Choices::default())
+            .expect("ok")
+            .os
+            .expect("os");
+        assert_eq!(os.drivers().map(Drivers::name), Some("both"));
+        assert!(
+            os.drivers_reason().contains("line 4"),
+            "{}",
+            os.drivers_reason()
+        );
+        let os = context(
+            &d,
+            &Choices {
+                guest_virtio: Some("modern".into()),
+                ..Choices::default()
+            },
+        )
+        .expect("ok")
+        .os
+        .expect("os");
+        assert_eq!(os.drivers().map(Drivers::name), Some("modern"));
+        // Without any OS id the override alone is enough.
+        let os = context(
+            &doc(""),
+            &Choices {
+                guest_virtio: Some("legacy".into()),
+                ..Choices::default()
+            },
+        )
+        .expect("ok")
+        .os
+        .expect("os");
+        assert!(os.drivers().is_some_and(Drivers::needs_legacy));
+    }
+
+    #[test]
+    fn bad_values_are_refused_with_what_to_use() {
+        let bad_meta = doc("<vp:guest xmlns:vp='urn:x-virt-pci:guest:1' virtio='yes'/>\n");
+        let e = context(&bad_meta, &Choices::default()).expect_err("bad");
+        assert!(
+            e.starts_with("line 3:") && e.contains("legacy, modern, both, none"),
+            "{e}"
+        );
+        let e = context(
+            &doc(""),
+            &Choices {
+                firmware: Some("coreboot".into()),
+                ..Choices::default()
+            },
+        )
+        .expect_err("bad firmware");
+        assert!(e.contains("seabios"), "{e}");
+        assert!(
+            context(&doc(""), &Choices::default())
+                .expect("ok")
+                .os
+                .is_none()
+        );
+    }
+}

@@ -99,6 +99,12 @@ pub enum Command {
         /// Use ASCII connectors instead of box-drawing characters.
         #[arg(long)]
         ascii: bool,
+        /// Show the guest as libvirt defines it: every address filled in and the
+        /// controllers and devices libvirt adds.
+        #[arg(long)]
+        defined: bool,
+        #[command(flatten)]
+        analysis: AnalysisArgs,
     },
     /// Fill in every PCI address and controller the way libvirt does when it defines the guest.
     Assign {
@@ -233,7 +239,13 @@ pub fn run(args: Args) -> i32 {
     });
     let result = match command {
         Command::Edit { file, tui } => Ok(run_tui(file.as_deref(), &tui)),
-        Command::Tree { file, json, ascii } => cmd_tree(&file, json, ascii),
+        Command::Tree {
+            file,
+            json,
+            ascii,
+            defined,
+            analysis,
+        } => cmd_tree(&file, json, ascii, defined, &analysis),
         Command::Assign {
             file,
             output,
@@ -270,12 +282,29 @@ fn run_tui(file: Option<&Path>, a: &TuiArgs) -> i32 {
     crate::tui::run(file, &opts)
 }
 
-fn cmd_tree(file: &Path, json: bool, ascii: bool) -> Result<i32, Failure> {
+fn cmd_tree(
+    file: &Path,
+    json: bool,
+    ascii: bool,
+    defined: bool,
+    args: &AnalysisArgs,
+) -> Result<i32, Failure> {
+    use crate::render::tree::{render_json_analysed, render_text_analysed};
     let loaded = load(file)?;
-    let text = if json {
-        crate::render::tree::render_json(&loaded.topology)
+    let ctx = crate::analysis::context(&loaded.doc, &args.choices())
+        .map_err(|e| Failure::bad_input(format!("{}: error: {e}", loaded.path)))?;
+    let analysis = crate::core::live::analyse(&loaded.topology, &ctx);
+    // The defined guest's analysis is the same one: its indexes are the input's, plus
+    // what libvirt adds at the end.
+    let shown = if defined {
+        &analysis.defined
     } else {
-        crate::render::tree::render_text(&loaded.topology, ascii)
+        &loaded.topology
+    };
+    let text = if json {
+        render_json_analysed(shown, &analysis)
+    } else {
+        render_text_analysed(shown, ascii, &analysis)
     };
     print(&text)?;
     Ok(EXIT_OK)

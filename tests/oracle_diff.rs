@@ -1863,3 +1863,34 @@ fn oracle_diff_generator_is_deterministic_and_varied() {
         "the largest guest has only {biggest} devices"
     );
 }
+
+/// virt-pci's per-guest driver override lives in the domain's `<metadata>`; it is only
+/// worth having if libvirt keeps it when the domain is defined.
+#[test]
+fn libvirt_keeps_the_virt_pci_metadata() {
+    let Ok(oracle) = std::env::var(ENV_ORACLE) else {
+        say(&format!(
+            "SKIP libvirt_keeps_the_virt_pci_metadata: {ENV_ORACLE} is not set"
+        ));
+        return;
+    };
+    let src = std::fs::read_to_string(
+        crate::support::root().join("assets/examples/centos6-q35-transitional.xml"),
+    )
+    .expect("example");
+    let element = "<vp:guest xmlns:vp=\"urn:x-virt-pci:guest:1\" virtio=\"legacy\"/>";
+    let with = src.replacen("</metadata>", &format!("  {element}\n  </metadata>"), 1);
+    assert_ne!(with, src);
+    let dir = std::env::temp_dir().join(format!("virt-pci-meta-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("tmp");
+    let file = dir.join("meta.xml");
+    std::fs::write(&file, &with).expect("write");
+    match ask_oracle(Path::new(&oracle), &file) {
+        Answer::Accepted(out) => {
+            let doc = virt_pci::libvirt::Document::parse(&out).expect("libvirt's XML parses");
+            let kept = virt_pci::libvirt::meta::guest_virtio_override(&doc).map(|(v, _)| v);
+            assert_eq!(kept.as_deref(), Some("legacy"), "{out}");
+        }
+        other => panic!("libvirt did not accept the example: {}", other.text()),
+    }
+}

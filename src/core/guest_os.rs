@@ -89,6 +89,16 @@ impl Drivers {
         }
     }
 
+    /// A few words for people.
+    pub fn summary(self) -> &'static str {
+        match (self.legacy, self.modern) {
+            (true, false) => "legacy virtio (0.9) drivers only",
+            (false, true) => "virtio 1.0 drivers only",
+            (true, true) => "legacy and virtio 1.0 drivers",
+            (false, false) => "no known virtio drivers",
+        }
+    }
+
     /// Only legacy drivers: every virtio device must keep its legacy interface.
     pub fn needs_legacy(self) -> bool {
         self.legacy && !self.modern

@@ -21,6 +21,15 @@ fn align(x: u32, a: u32) -> u32 {
     if a <= 1 { x } else { x.div_ceil(a) * a }
 }
 
+/// `4K` for whole KiB, else hex (`0x200`): how sizes of IO space are shown.
+pub fn size_text(n: u32) -> String {
+    if n >= 0x400 && n.is_multiple_of(0x400) {
+        format!("{}K", n / 0x400)
+    } else {
+        format!("{n:#x}")
+    }
+}
+
 /// The two firmware families, which handle IO space differently.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FirmwareKind {

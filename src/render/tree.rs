@@ -1,13 +1,19 @@
 //! The `tree` view: the PCI topology as text (like `lspci -tv`, in libvirt's terms) and
-//! as JSON, both drawn from the core's [`TreeView`](crate::core::view::TreeView).
+//! as JSON, both drawn from the core's [`TreeView`](crate::core::view::TreeView), and
+//! optionally annotated with the live analyses: the virtio mode of every device, the IO
+//! window of every bridge, the diagnostics on the rows they concern, and the IO budget.
 
+use std::collections::HashMap;
 use std::fmt::Write as _;
 
 use serde_json::{Map, Value, json};
 
 use crate::core::address::PciAddr;
-use crate::core::topology::{PciController, Topology};
+use crate::core::ioport::{Outcome, size_text};
+use crate::core::live::Analysis;
+use crate::core::topology::{Origin, PciController, Topology};
 use crate::core::view::{BusNode, Dangling, DeviceNode, SlotNode, TreeView, tree_view};
+use crate::core::virtio::Mode;
 
 /// The connectors of one drawing style.
 struct Style {
@@ -34,10 +40,162 @@ const ASCII: Style = Style {
     dash: " -- ",
 };
 
+/// How to draw: the connectors, and the analyses when there are any.
+struct Draw<'a> {
+    style: &'a Style,
+    notes: Option<&'a Notes<'a>>,
+}
+
+/// What the analyses say about one element of the input.
+#[derive(Default)]
+struct DeviceNote {
+    /// virtio mode, for virtio devices on PCI or virtio-mmio.
+    mode: Option<Mode>,
+    /// The guest-visible PCI id of a virtio device.
+    pci_id: Option<String>,
+    /// Where libvirt places it, for a device written without an address.
+    placed: Option<PciAddr>,
+    /// Diagnostic codes about it, errors first.
+    codes: Vec<&'static str>,
+}
+
+/// The analyses, keyed the way the view is: elements by origin, buses by index.
+struct Notes<'a> {
+    analysis: &'a Analysis,
+    devices: HashMap<Origin, DeviceNote>,
+}
+
+impl<'a> Notes<'a> {
+    fn new(input: &Topology, a: &'a Analysis) -> Notes<'a> {
+        let mut devices: HashMap<Origin, DeviceNote> = HashMap::new();
+        let origin = |i: usize| a.defined.devices.get(i).map(|d| d.origin);
+        for v in &a.virtio {
+            if let Some(o) = origin(v.device) {
+                let n = devices.entry(o).or_default();
+                n.mode = Some(v.mode);
+                n.pci_id = v.pci_id_text();
+            }
+        }
+        // Devices the input leaves without a PCI address: where libvirt puts them.
+        for (d, def) in input.devices.iter().zip(&a.defined.devices) {
+            if d.pci_addr().is_none()
+                && let Some(at) = def.pci_addr()
+            {
+                devices.entry(d.origin).or_default().placed = Some(at);
+            }
+        }
+        for f in &a.findings {
+            if let Some(o) = f.diag.device.and_then(origin) {
+                devices.entry(o).or_default().codes.push(f.diag.code);
+            }
+        }
+        Notes {
+            analysis: a,
+            devices,
+        }
+    }
+
+    fn device(&self, o: Origin) -> Option<&DeviceNote> {
+        self.devices.get(&o)
+    }
+
+    /// ` io=4K`, for a bridge the firmware gives an IO window.
+    fn window(&self, index: u32) -> String {
+        match self.analysis.io.window(index) {
+            Some(w) if w.size > 0 => format!(" io={}", size_text(w.size)),
+            _ => String::new(),
+        }
+    }
+}
+
 /// The tree as text.
 pub fn render_text(topology: &Topology, ascii: bool) -> String {
+    text(topology, ascii, None)
+}
+
+/// The tree as text with the analyses: each virtio device's mode, each bridge's IO
+/// window, diagnostic codes on their rows, and the IO budget line at the end.
+pub fn render_text_analysed(topology: &Topology, ascii: bool, analysis: &Analysis) -> String {
+    // A domain libvirt refuses is never defined: modes and windows of a guest that
+    // does not exist would mislead, so only the refusal is shown.
+    let notes = analysis
+        .refused
+        .is_none()
+        .then(|| Notes::new(topology, analysis));
+    let mut out = text(topology, ascii, notes.as_ref());
+    out.push('\n');
+    out.push_str(&summary(analysis));
+    out
+}
+
+/// The closing lines: the guest OS and firmware assumed, IO used against the budget
+/// and the outcome, and how many diagnostics there are.
+fn summary(a: &Analysis) -> String {
+    let mut out = String::new();
+    let os = a.os.as_ref().map_or_else(
+        || "unknown (--os ID to check its virtio drivers)".to_string(),
+        |o| {
+            let drivers = o
+                .drivers()
+                .map_or("not in virt-pci's table or osinfo-db", |d| d.summary());
+            format!("{}: {drivers}", o.label())
+        },
+    );
+    let _ = writeln!(out, "guest OS: {os}");
+    let p = &a.io;
+    if let Some(d) = &a.refused {
+        let _ = writeln!(
+            out,
+            "libvirt refuses this domain: [{}] {}",
+            d.code, d.message
+        );
+        return out;
+    }
+    if p.outcome == Outcome::NotModelled {
+        out.push_str("IO ports: none (no x86 IO port space on this machine)\n");
+    } else {
+        let outcome = match p.outcome {
+            Outcome::Fits => "fits".to_string(),
+            Outcome::PaddingStripped => format!(
+                "OVMF strips the hotplug padding of {} bridge(s)",
+                p.stripped.len()
+            ),
+            Outcome::DevicesDropped => {
+                format!("OVMF drops {} device(s)", p.dropped.len())
+            }
+            Outcome::BootFailure => "SeaBIOS runs out of IO space: no boot".to_string(),
+            Outcome::NotModelled => String::new(),
+        };
+        let _ = writeln!(
+            out,
+            "IO ports under {} ({}): {:#x} of {:#x} used, {outcome}",
+            a.firmware.name,
+            a.firmware_source.describe(),
+            p.used,
+            p.budget
+        );
+    }
+    let errors = a
+        .findings
+        .iter()
+        .filter(|f| f.diag.severity == crate::core::diag::Severity::Error)
+        .count();
+    if !a.findings.is_empty() {
+        let _ = writeln!(
+            out,
+            "{} finding(s), {errors} error(s): virt-pci check FILE explains them",
+            a.findings.len()
+        );
+    }
+    out
+}
+
+fn text(topology: &Topology, ascii: bool, notes: Option<&Notes>) -> String {
     let view = tree_view(topology);
-    let style = if ascii { &ASCII } else { &UNICODE };
+    let draw = &Draw {
+        style: if ascii { &ASCII } else { &UNICODE },
+        notes,
+    };
     let mut out = String::new();
     let name = if view.name.is_empty() {
         "(unnamed)"
@@ -63,8 +221,11 @@ pub fn render_text(topology: &Topology, ascii: bool) -> String {
                 line.push_str(" (implicit)");
             }
             line.push_str(&controller_attrs(&root.controller));
+            if let Some(n) = draw.notes {
+                line.push_str(&n.window(root.index));
+            }
             let _ = writeln!(out, "{line}");
-            bus_children(&mut out, root, "", style);
+            bus_children(&mut out, root, "", draw);
         }
         None => out.push_str("(no PCI root bus)\n"),
     }
@@ -73,9 +234,9 @@ pub fn render_text(topology: &Topology, ascii: bool) -> String {
         let items: Vec<Item> = view
             .virtio_mmio
             .iter()
-            .map(|d| Item::Device(device_line(d, None), d))
+            .map(|d| Item::Device(device_line(d, None, draw.notes), d))
             .collect();
-        items_text(&mut out, &items, "", style);
+        items_text(&mut out, &items, "", draw);
     }
     if !view.unassigned.is_empty() {
         out.push_str("\nunassigned (no PCI address yet)\n");
@@ -83,14 +244,14 @@ pub fn render_text(topology: &Topology, ascii: bool) -> String {
             .unassigned
             .iter()
             .map(|d| {
-                let mut line = device_line(d, None);
+                let mut line = device_line(d, None, draw.notes);
                 if d.address_type.as_deref() == Some("unassigned") {
                     line.push_str(" (address type='unassigned': hidden from the guest)");
                 }
                 Item::Device(line, d)
             })
             .collect();
-        items_text(&mut out, &items, "", style);
+        items_text(&mut out, &items, "", draw);
     }
     if !view.dangling.is_empty() {
         out.push_str("\ndangling (not attached to the tree)\n");
@@ -100,14 +261,14 @@ pub fn render_text(topology: &Topology, ascii: bool) -> String {
             .map(|Dangling { device, problem }| {
                 let line = format!(
                     "{}{}{}",
-                    device_line(device, device.pci),
-                    style.dash,
+                    device_line(device, device.pci, draw.notes),
+                    draw.style.dash,
                     problem.message()
                 );
                 Item::Device(line, device)
             })
             .collect();
-        items_text(&mut out, &items, "", style);
+        items_text(&mut out, &items, "", draw);
     }
     out
 }
@@ -118,35 +279,46 @@ enum Item<'a> {
     Text(String),
 }
 
-fn items_text(out: &mut String, items: &[Item<'_>], prefix: &str, style: &Style) {
+fn items_text(out: &mut String, items: &[Item<'_>], prefix: &str, draw: &Draw) {
     for (n, item) in items.iter().enumerate() {
         let last = n + 1 == items.len();
-        let connector = if last { style.last } else { style.tee };
+        let connector = if last {
+            draw.style.last
+        } else {
+            draw.style.tee
+        };
         let (line, device) = match item {
             Item::Device(line, d) => (line.as_str(), Some(*d)),
             Item::Text(line) => (line.as_str(), None),
         };
         let _ = writeln!(out, "{prefix}{connector}{line}");
         if let Some(bus) = device.and_then(|d| d.bus.as_deref()) {
-            let deeper = format!("{prefix}{}", if last { style.blank } else { style.pipe });
-            bus_children(out, bus, &deeper, style);
+            let deeper = format!(
+                "{prefix}{}",
+                if last {
+                    draw.style.blank
+                } else {
+                    draw.style.pipe
+                }
+            );
+            bus_children(out, bus, &deeper, draw);
         }
     }
 }
 
 /// The occupied slots of `bus`, then a line for its free slots.
-fn bus_children(out: &mut String, bus: &BusNode, prefix: &str, style: &Style) {
-    let mut items: Vec<Item> = bus.slots.iter().map(slot_item).collect();
+fn bus_children(out: &mut String, bus: &BusNode, prefix: &str, draw: &Draw) {
+    let mut items: Vec<Item> = bus.slots.iter().map(|s| slot_item(s, draw.notes)).collect();
     if let Some(free) = free_line(bus) {
         items.push(Item::Text(free));
     }
-    items_text(out, &items, prefix, style);
+    items_text(out, &items, prefix, draw);
 }
 
-fn slot_item(slot: &SlotNode) -> Item<'_> {
+fn slot_item<'a>(slot: &'a SlotNode, notes: Option<&Notes>) -> Item<'a> {
     match (&slot.device, slot.chipset) {
         (Some(d), chipset) => {
-            let mut line = device_line(d, Some(slot.addr));
+            let mut line = device_line(d, Some(slot.addr), notes);
             if chipset.is_some() {
                 line.push_str(" locked");
             }
@@ -161,7 +333,7 @@ fn slot_item(slot: &SlotNode) -> Item<'_> {
 /// `01:00.0 disk virtio (vda) [virtio-blk-pci]`, with the controller's target
 /// settings for PCI controllers. `multifunction` is left to the JSON: the functions
 /// of a slot already show next to each other, and it keeps port lines in 80 columns.
-fn device_line(d: &DeviceNode, addr: Option<PciAddr>) -> String {
+fn device_line(d: &DeviceNode, addr: Option<PciAddr>, notes: Option<&Notes>) -> String {
     let mut line = String::new();
     if let Some(a) = addr {
         line.push_str(&a.bdf());
@@ -173,6 +345,22 @@ fn device_line(d: &DeviceNode, addr: Option<PciAddr>) -> String {
     }
     if let Some(c) = &d.controller {
         line.push_str(&controller_attrs(c));
+    }
+    if let Some(notes) = notes {
+        if let (Some(i), Some(_)) = (d.index, &d.controller) {
+            line.push_str(&notes.window(i));
+        }
+        if let Some(n) = notes.device(d.origin) {
+            if let Some(at) = n.placed {
+                let _ = write!(line, " -> {}", at.bdf());
+            }
+            if let Some(m) = n.mode {
+                let _ = write!(line, " virtio={}", m.name());
+            }
+            if !n.codes.is_empty() {
+                let _ = write!(line, " !{}", n.codes.join(",!"));
+            }
+        }
     }
     line
 }
@@ -252,32 +440,77 @@ fn slot_ranges(slots: &[u8]) -> String {
 /// in the README ("tree --json").
 pub fn render_json(topology: &Topology) -> String {
     let view = tree_view(topology);
-    let mut s = serde_json::to_string_pretty(&view_json(&view))
-        .unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
+    finish_json(view_json(&view, None, None))
+}
+
+/// The tree as JSON with the analyses (see the README, "tree --json").
+pub fn render_json_analysed(topology: &Topology, analysis: &Analysis) -> String {
+    // As in the text: a refused domain gets its refusal and no modes or windows.
+    let notes = Notes::new(topology, analysis);
+    json_text(
+        topology,
+        Some(&notes).filter(|_| analysis.refused.is_none()),
+        analysis,
+    )
+}
+
+fn json_text(topology: &Topology, notes: Option<&Notes>, a: &Analysis) -> String {
+    let view = tree_view(topology);
+    finish_json(view_json(&view, notes, Some(a)))
+}
+
+fn finish_json(v: Value) -> String {
+    let mut s =
+        serde_json::to_string_pretty(&v).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
     s.push('\n');
     s
 }
 
-fn view_json(v: &TreeView) -> Value {
+fn view_json(v: &TreeView, n: Option<&Notes>, a: Option<&Analysis>) -> Value {
     json!({
+        "analysis": a.map_or(Value::Null, analysis_json),
         "name": v.name,
         "machine": {
             "type": v.machine.machine_type,
             "class": v.machine.class.name(),
             "arch": v.machine.arch_name,
         },
-        "root": v.root.as_ref().map_or(Value::Null, bus_json),
-        "virtio_mmio": v.virtio_mmio.iter().map(device_json).collect::<Vec<_>>(),
-        "unassigned": v.unassigned.iter().map(device_json).collect::<Vec<_>>(),
+        "root": v.root.as_ref().map_or(Value::Null, |b| bus_json(b, n)),
+        "virtio_mmio": v.virtio_mmio.iter().map(|d| device_json(d, n)).collect::<Vec<_>>(),
+        "unassigned": v.unassigned.iter().map(|d| device_json(d, n)).collect::<Vec<_>>(),
         "dangling": v.dangling.iter().map(|d| json!({
             "problem": d.problem.code(),
             "reason": d.problem.message(),
-            "device": device_json(&d.device),
+            "device": device_json(&d.device, n),
         })).collect::<Vec<_>>(),
     })
 }
 
-fn bus_json(b: &BusNode) -> Value {
+/// The analyses' summary: what was assumed and the IO outcome.
+fn analysis_json(a: &Analysis) -> Value {
+    let p = &a.io;
+    let accepted = a.refused.is_none();
+    let modelled = accepted && p.outcome != Outcome::NotModelled;
+    json!({
+        "guest_os": a.os.as_ref().map(|o| json!({
+            "id": o.id,
+            "name": o.info.as_ref().map(|(i, _)| i.name.clone()),
+            "drivers": o.drivers().map(|d| d.name()),
+        })),
+        "firmware": a.firmware.id,
+        "io_budget": modelled.then_some(p.budget),
+        "io_used": modelled.then_some(p.used),
+        "io_outcome": accepted.then(|| p.outcome.name()),
+        "refused": a.refused.as_ref().map(|d| json!({"code": d.code, "message": d.message})),
+        "findings": a.findings.iter().filter(|_| accepted).map(|f| json!({
+            "code": f.diag.code,
+            "severity": f.diag.severity.name(),
+            "message": f.diag.message,
+        })).collect::<Vec<_>>(),
+    })
+}
+
+fn bus_json(b: &BusNode, n: Option<&Notes>) -> Value {
     let c = &b.controller;
     let qemu = c.qemu_device();
     json!({
@@ -289,13 +522,17 @@ fn bus_json(b: &BusNode) -> Value {
         "hotplug": b.hotplug,
         "empty_port": b.is_empty_port(),
         "free_slots": b.free_slots,
+        "io_window": n.and_then(|n| n.analysis.io.window(b.index)).map_or(Value::Null, |w| json!({
+            "size": w.size,
+            "reasons": w.reasons.iter().map(|r| r.name()).collect::<Vec<_>>(),
+        })),
         "slots": b.slots.iter().map(|s| json!({
             "address": s.addr.bdf(),
             "slot": s.addr.slot,
             "function": s.addr.function,
             "locked": s.locked(),
             "chipset": s.chipset,
-            "device": s.device.as_ref().map_or(Value::Null, device_json),
+            "device": s.device.as_ref().map_or(Value::Null, |d| device_json(d, n)),
         })).collect::<Vec<_>>(),
     })
 }
@@ -321,7 +558,8 @@ fn target_json(c: &PciController) -> Value {
     Value::Object(t)
 }
 
-fn device_json(d: &DeviceNode) -> Value {
+fn device_json(d: &DeviceNode, n: Option<&Notes>) -> Value {
+    let note = n.and_then(|n| n.device(d.origin));
     json!({
         "kind": d.kind.tag(),
         "type": d.ty,
@@ -334,7 +572,13 @@ fn device_json(d: &DeviceNode) -> Value {
         "address": d.pci.map(|a| a.bdf()),
         "address_type": d.address_type,
         "multifunction": d.multifunction,
-        "bus": d.bus.as_deref().map_or(Value::Null, bus_json),
+        "bus": d.bus.as_deref().map_or(Value::Null, |b| bus_json(b, n)),
+        "virtio": note.and_then(|x| x.mode).map_or(Value::Null, |m| json!({
+            "mode": m.name(),
+            "pci_id": note.and_then(|x| x.pci_id.clone()),
+        })),
+        "placed_at": note.and_then(|x| x.placed).map(|a| a.bdf()),
+        "diagnostics": note.map_or_else(Vec::new, |x| x.codes.clone()),
     })
 }
 

@@ -12,14 +12,7 @@ use super::app::App;
 use super::rows::{Row, RowKey};
 use super::theme::{Theme, mode_badge, severity_mark};
 
-/// `4K`, `512`.
-pub fn size_text(n: u32) -> String {
-    if n >= 0x400 && n.is_multiple_of(0x400) {
-        format!("{}K", n / 0x400)
-    } else {
-        format!("{n:#x}")
-    }
-}
+pub use crate::core::ioport::size_text;
 
 fn row_line(r: &Row, selected: bool, target: bool, th: &Theme, ascii: bool) -> Line<'static> {
     let mut spans = Vec::new();

@@ -16,6 +16,7 @@ use super::address::{Address, PciAddr};
 use super::assign::{self, Plan, Target};
 use super::device::{Kind, SlotClass};
 use super::diag::Diagnostic;
+use super::machine::Machine;
 use super::pci::{Flags, PciModel};
 use super::topology::{Device, Origin, PciController, Topology};
 use super::view::{BusNode, tree_view};
@@ -234,6 +235,11 @@ pub enum Op {
     },
     /// Fill in every missing address and controller the way libvirt does.
     AutoAssign,
+    /// Change the machine type (`pc-q35-6.2`); the architecture stays.
+    SetMachineType {
+        /// The new machine type.
+        machine_type: String,
+    },
 }
 
 /// Why an operation cannot be applied.
@@ -313,6 +319,9 @@ impl Op {
             ),
             Op::ClearAddress { device } => format!("clear the address of {}", name(device)),
             Op::AutoAssign => "assign addresses as libvirt does".into(),
+            Op::SetMachineType { machine_type } => {
+                format!("set the machine type to {machine_type}")
+            }
         }
     }
 }
@@ -404,7 +413,24 @@ pub fn apply(t: &Topology, op: &Op) -> Result<Topology, EditError> {
             }
             Ok(apply_plan(t, &plan))
         }
+        Op::SetMachineType { machine_type } => {
+            if machine_type.trim().is_empty() {
+                return err("a machine type cannot be empty");
+            }
+            let mut out = t.clone();
+            out.machine = Machine::new(&t.machine.arch_name, machine_type);
+            Ok(out)
+        }
     }
+}
+
+/// Applies `ops` in order; the first that cannot be applied stops it.
+pub fn apply_all(t: &Topology, ops: &[Op]) -> Result<Topology, EditError> {
+    let mut out = t.clone();
+    for op in ops {
+        out = apply(&out, op)?;
+    }
+    Ok(out)
 }
 
 /// The indexes of every device behind the PCI controller `i` (its bus and the buses
@@ -1051,6 +1077,37 @@ mod tests {
         let bus = nic.pci_addr().expect("placed").bus;
         assert_eq!(t.bus_model(bus), Some(PciModel::PcieRootPort));
         assert!(assign::assign(&t).is_ok_and(|p| p.is_empty()));
+    }
+
+    #[test]
+    fn apply_all_stops_at_the_first_bad_op_and_sets_the_machine_type() {
+        let t = q35();
+        let ops = [
+            Op::SetMachineType {
+                machine_type: "pc-q35-6.2".into(),
+            },
+            Op::AddController {
+                model: PciModel::PcieRootPort,
+                at: Placement::Unassigned,
+                downstream: 0,
+            },
+        ];
+        let out = apply_all(&t, &ops).expect("applies");
+        assert_eq!(out.machine.machine_type, "pc-q35-6.2");
+        assert_eq!(out.machine.arch_name, t.machine.arch_name);
+        assert_eq!(out.devices.len(), t.devices.len() + 1);
+        assert_eq!(ops[0].label(&t), "set the machine type to pc-q35-6.2");
+        let bad = [
+            ops[0].clone(),
+            Op::ClearAddress {
+                device: Origin(9999),
+            },
+        ];
+        assert!(apply_all(&t, &bad).is_err());
+        let empty = Op::SetMachineType {
+            machine_type: " ".into(),
+        };
+        assert!(apply(&t, &empty).is_err());
     }
 
     #[test]

@@ -1061,18 +1061,10 @@ pub fn plan(t: &Topology, fw: &'static Firmware, settings: &IoSettings) -> IoPla
 mod tests {
     use super::*;
     use crate::core::address::Address;
-    use crate::core::machine::Machine;
     use crate::core::topology::{Origin, PciController};
 
     fn topo(machine: &str, devices: Vec<Device>) -> Topology {
-        Topology {
-            name: "t".into(),
-            machine: Machine::new("x86_64", machine),
-            devices,
-            acpi: true,
-            efi: false,
-            numa_cells: 0,
-        }
+        Topology::new(machine, devices)
     }
 
     fn at(mut d: Device, bus: u32, slot: u8, function: u8) -> Device {

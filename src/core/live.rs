@@ -5,13 +5,14 @@
 
 use super::address::PciAddr;
 use super::assign::{self, Target};
-use super::device::{Kind, VirtioForm};
+use super::device::VirtioForm;
 use super::diag::{Diagnostic, Severity};
+use super::edit::{Op, Placement};
 use super::guest_os::GuestOs;
 use super::ioport::{self, BarStatus, Firmware, FirmwareKind, IoPlan, IoSettings, Outcome};
-use super::machine::{Machine, MachineClass};
+use super::machine::MachineClass;
 use super::pci::PciModel;
-use super::topology::{Device, Origin, PciController, Topology};
+use super::topology::{Device, Origin, Topology};
 use super::virtio::{self, Mode, VirtioInfo};
 
 /// Where the firmware profile came from.
@@ -51,40 +52,14 @@ pub struct Context {
     pub headroom: Option<u32>,
 }
 
-/// One change to a topology; a [`Fix`] is a list of them.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Edit {
-    /// Set the device's model (`model=` or `<model type=>`).
-    SetModel {
-        /// Index into `Topology::devices`.
-        device: usize,
-        /// The new model.
-        model: String,
-    },
-    /// Drop the device's PCI address so that libvirt places it again (a transitional
-    /// device goes to a conventional slot, reusing a pcie-to-pci-bridge).
-    ClearAddress {
-        /// Index into `Topology::devices`.
-        device: usize,
-    },
-    /// Set `<target hotplug='off'/>` on a root or downstream port.
-    HotplugOff {
-        /// Index into `Topology::devices` of the controller.
-        device: usize,
-    },
-    /// Add a PCI controller without an address (libvirt places it).
-    AddController(PciModel),
-    /// Change the machine type.
-    SetMachineType(String),
-}
-
-/// A suggested fix: what it does, and the edits.
+/// A suggested fix: what it does, and the edit operations that do it (applied with
+/// [`apply_all`](super::edit::apply_all), so that a fix is undone like any other edit).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Fix {
     /// One line for people.
     pub summary: String,
-    /// The edits, in order.
-    pub edits: Vec<Edit>,
+    /// The operations, in order.
+    pub ops: Vec<Op>,
 }
 
 /// A diagnostic with the fix the core can apply, if there is one.
@@ -171,42 +146,6 @@ pub fn as_defined(t: &Topology) -> (Topology, Option<Diagnostic>) {
     (out, None)
 }
 
-/// Applies a fix to a topology (the document layer writes the same edits to XML).
-pub fn apply_fix(t: &Topology, fix: &Fix) -> Topology {
-    let mut out = t.clone();
-    for e in &fix.edits {
-        match e {
-            Edit::SetModel { device, model } => {
-                if let Some(d) = out.devices.get_mut(*device) {
-                    d.model = Some(model.clone());
-                }
-            }
-            Edit::ClearAddress { device } => {
-                if let Some(d) = out.devices.get_mut(*device) {
-                    d.address = None;
-                }
-            }
-            Edit::HotplugOff { device } => {
-                if let Some(p) = out.devices.get_mut(*device).and_then(|d| d.pci.as_mut()) {
-                    p.hotplug = Some(false);
-                }
-            }
-            Edit::AddController(model) => {
-                let n = out.devices.len() as u32;
-                let mut d = Device::new(Origin(u32::MAX / 2 - n), Kind::Controller);
-                d.ty = Some("pci".into());
-                d.model = Some(model.name().into());
-                d.pci = Some(PciController::new(*model));
-                out.devices.push(d);
-            }
-            Edit::SetMachineType(mt) => {
-                out.machine = Machine::new(&out.machine.arch_name, mt);
-            }
-        }
-    }
-    out
-}
-
 /// Runs every analysis.
 pub fn analyse(t: &Topology, ctx: &Context) -> Analysis {
     let (defined, refused) = as_defined(t);
@@ -265,19 +204,20 @@ fn can_be_transitional(v: &VirtioInfo) -> bool {
 /// let libvirt place them (it reuses a pcie-to-pci-bridge with free slots, or adds
 /// one behind a new root port).
 fn transitional_fix(a: &Analysis, devices: &[usize]) -> Option<Fix> {
-    let mut edits = Vec::new();
+    let mut ops = Vec::new();
     for &i in devices {
         let v = a.virtio_of(i)?;
         if !can_be_transitional(v) {
             return None;
         }
+        let device = input_origin(a, i)?;
         if v.form != VirtioForm::Transitional {
-            edits.push(Edit::SetModel {
-                device: i,
-                model: "virtio-transitional".into(),
+            ops.push(Op::SetModel {
+                device,
+                model: Some("virtio-transitional".into()),
             });
         }
-        edits.push(Edit::ClearAddress { device: i });
+        ops.push(Op::ClearAddress { device });
     }
     let bridge = if a.defined.machine.class.is_pcie() {
         if a.defined.devices.iter().any(|d| {
@@ -298,8 +238,14 @@ fn transitional_fix(a: &Analysis, devices: &[usize]) -> Option<Fix> {
             if devices.len() == 1 { "it" } else { "them" },
             if devices.len() == 1 { "it" } else { "them" },
         ),
-        edits,
+        ops,
     })
+}
+
+/// The origin of device `i` when it is one of the input's devices: the only ones an
+/// edit can name (libvirt's additions exist in the analysis, not in the document).
+fn input_origin(a: &Analysis, i: usize) -> Option<Origin> {
+    (i < a.input_devices).then(|| a.defined.devices.get(i).map(|d| d.origin))?
 }
 
 fn guest_findings(a: &Analysis, out: &mut Vec<Finding>) {
@@ -431,7 +377,7 @@ fn guest_findings(a: &Analysis, out: &mut Vec<Finding>) {
     {
         last.fix = Some(Fix {
             summary: format!("{} (all {} devices)", fix.summary, unusable.len()),
-            edits: fix.edits,
+            ops: fix.ops,
         });
     }
 }
@@ -472,15 +418,18 @@ fn io_findings(a: &Analysis, ctx: &Context, out: &mut Vec<Finding>) {
                 "move it behind a pcie-to-pci-bridge, where all transitional devices share one 4 KiB window"
             };
             let fix = if modern_ok {
-                Some(Fix {
+                input_origin(a, v.device).map(|device| Fix {
                     summary: "make it plain virtio (modern-only in the root port)".into(),
-                    edits: vec![Edit::SetModel {
-                        device: v.device,
-                        model: if v.family.is_some_and(|f| f.name == "scsi") {
-                            "virtio-scsi".into()
-                        } else {
-                            "virtio".into()
-                        },
+                    ops: vec![Op::SetModel {
+                        device,
+                        model: Some(
+                            if v.family.is_some_and(|f| f.name == "scsi") {
+                                "virtio-scsi"
+                            } else {
+                                "virtio"
+                            }
+                            .into(),
+                        ),
                     }],
                 })
             } else {
@@ -517,13 +466,15 @@ fn io_findings(a: &Analysis, ctx: &Context, out: &mut Vec<Finding>) {
                 .and_then(GuestOs::drivers)
                 .is_none_or(|x| x.modern);
         let fix = match a.virtio_of(i) {
-            Some(v) if modern_ok && can_be_transitional(v) => Some(Fix {
-                summary: "make it plain virtio: modern-only in the port, no IO needed".into(),
-                edits: vec![Edit::SetModel {
-                    device: i,
-                    model: "virtio".into(),
-                }],
-            }),
+            Some(v) if modern_ok && can_be_transitional(v) => {
+                input_origin(a, i).map(|device| Fix {
+                    summary: "make it plain virtio: modern-only in the port, no IO needed".into(),
+                    ops: vec![Op::SetModel {
+                        device,
+                        model: Some("virtio".into()),
+                    }],
+                })
+            }
             Some(_) => transitional_fix(a, &[i]),
             None => None,
         };
@@ -568,7 +519,9 @@ fn io_findings(a: &Analysis, ctx: &Context, out: &mut Vec<Finding>) {
             .hint("use machine type pc-q35-6.2 or newer (6.1 is the only one with this reservation), or turn hotplug off on the ports you do not need (at most 14 may reserve IO)"),
             fix: Some(Fix {
                 summary: "change the machine type to pc-q35-6.2".into(),
-                edits: vec![Edit::SetMachineType("pc-q35-6.2".into())],
+                ops: vec![Op::SetMachineType {
+                    machine_type: "pc-q35-6.2".into(),
+                }],
             }),
         });
     }
@@ -617,11 +570,11 @@ fn io_findings(a: &Analysis, ctx: &Context, out: &mut Vec<Finding>) {
             });
         }
         Outcome::PaddingStripped => {
-            let empty_ports: Vec<usize> = p
+            let empty_ports: Vec<Origin> = p
                 .windows
                 .iter()
                 .filter(|w| w.empty_port && w.padding > 0)
-                .map(|w| w.device)
+                .filter_map(|w| input_origin(a, w.device))
                 .collect();
             out.push(Finding {
                 diag: Diagnostic::new(
@@ -640,9 +593,9 @@ fn io_findings(a: &Analysis, ctx: &Context, out: &mut Vec<Finding>) {
                 .hint("set hotplug='off' on empty root ports you do not need, or use OVMF 2023.08 or newer (no IO padding)"),
                 fix: (!empty_ports.is_empty()).then(|| Fix {
                     summary: format!("turn hotplug off on the {} empty port(s)", empty_ports.len()),
-                    edits: empty_ports
+                    ops: empty_ports
                         .iter()
-                        .map(|&device| Edit::HotplugOff { device })
+                        .map(|&device| Op::SetHotplug { device, on: false })
                         .collect(),
                 }),
             });
@@ -675,8 +628,12 @@ fn io_findings(a: &Analysis, ctx: &Context, out: &mut Vec<Finding>) {
                 )),
                 fix: a.defined.machine.class.is_pcie().then(|| Fix {
                     summary: format!("add {missing} empty pcie-root-port(s)"),
-                    edits: (0..missing)
-                        .map(|_| Edit::AddController(PciModel::PcieRootPort))
+                    ops: (0..missing)
+                        .map(|_| Op::AddController {
+                            model: PciModel::PcieRootPort,
+                            at: Placement::Unassigned,
+                            downstream: 0,
+                        })
                         .collect(),
                 }),
             });
@@ -721,17 +678,13 @@ fn budget_hint(a: &Analysis, on_ports: &[usize]) -> String {
 mod tests {
     use super::*;
     use crate::core::address::Address;
+    use crate::core::device::Kind;
+    use crate::core::edit;
     use crate::core::guest_os::IdSource;
+    use crate::core::topology::PciController;
 
     fn topo(devices: Vec<Device>) -> Topology {
-        Topology {
-            name: "t".into(),
-            machine: Machine::new("x86_64", "pc-q35-7.2"),
-            devices,
-            acpi: true,
-            efi: false,
-            numa_cells: 0,
-        }
+        Topology::new("pc-q35-7.2", devices)
     }
 
     fn at(mut d: Device, bus: u32, slot: u8) -> Device {
@@ -802,8 +755,8 @@ mod tests {
         assert!(a.has_errors());
         // Each fix makes the disk transitional and leaves its placement to libvirt.
         let fix = errs[1].fix.clone().expect("a fix");
-        assert!(!fix.edits.is_empty(), "{fix:?}");
-        let once = apply_fix(&t, &fix);
+        assert!(!fix.ops.is_empty(), "{fix:?}");
+        let once = edit::apply_all(&t, &fix.ops).expect("the fix applies");
         let a2 = analyse(&once, &ctx("centos6.10"));
         let next = a2
             .findings
@@ -811,7 +764,7 @@ mod tests {
             .find(|f| f.diag.code == "VP0401" && f.diag.message.starts_with("disk"))
             .and_then(|f| f.fix.clone())
             .expect("the other disk still needs its fix");
-        let fixed = apply_fix(&once, &next);
+        let fixed = edit::apply_all(&once, &next.ops).expect("the fix applies");
         let b = analyse(&fixed, &ctx("centos6.10"));
         let disk_errors = b
             .findings
@@ -847,10 +800,10 @@ mod tests {
             .find(|f| f.diag.code == "VP0502")
             .expect("VP0502");
         assert_eq!(
-            f.fix.as_ref().map(|x| x.edits.clone()),
-            Some(vec![Edit::SetModel {
-                device: 2,
-                model: "virtio".into()
+            f.fix.as_ref().map(|x| x.ops.clone()),
+            Some(vec![Op::SetModel {
+                device: t.devices[2].origin,
+                model: Some("virtio".into())
             }])
         );
         let a = analyse(&t, &ctx("debian8"));
@@ -881,7 +834,7 @@ mod tests {
             .iter()
             .find(|f| f.diag.code == "VP0504")
             .expect("VP0504");
-        let fixed = apply_fix(&t, f.fix.as_ref().expect("fix"));
+        let fixed = edit::apply_all(&t, &f.fix.as_ref().expect("fix").ops).expect("applies");
         c.headroom = Some(3);
         assert!(
             !analyse(&fixed, &c)

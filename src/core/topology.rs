@@ -295,6 +295,24 @@ pub struct Topology {
 }
 
 impl Topology {
+    /// An x86_64 guest named `t` of machine type `machine_type` with these devices,
+    /// ACPI on, BIOS firmware and no NUMA cells; each device gets its position as its
+    /// origin, so that origins are unique as they are in a document. For building
+    /// guests in code (tests, generators); domains from XML come from the libvirt layer.
+    pub fn new(machine_type: &str, mut devices: Vec<Device>) -> Topology {
+        for (k, d) in devices.iter_mut().enumerate() {
+            d.origin = Origin(k as u32);
+        }
+        Topology {
+            name: "t".into(),
+            machine: Machine::new("x86_64", machine_type),
+            devices,
+            acpi: true,
+            efi: false,
+            numa_cells: 0,
+        }
+    }
+
     /// The PCI controllers, sorted by index.
     pub fn pci_controllers(&self) -> Vec<&Device> {
         let mut v: Vec<&Device> = self.devices.iter().filter(|d| d.pci.is_some()).collect();

@@ -330,14 +330,7 @@ mod tests {
     use crate::core::topology::{Device, Origin, PciController};
 
     fn topo(machine: &str, devices: Vec<Device>) -> Topology {
-        Topology {
-            name: "t".into(),
-            machine: Machine::new("x86_64", machine),
-            devices,
-            acpi: true,
-            efi: false,
-            numa_cells: 0,
-        }
+        Topology::new(machine, devices)
     }
 
     fn ctl(index: u32, model: PciModel, bus: u32, slot: u8) -> Device {

@@ -1208,16 +1208,13 @@ impl App {
             self.say(Severity::Info, "no diagnostic has a fix the tool can apply");
             return;
         };
-        let t = self.topology().clone();
-        let mut out = live::apply_fix(&t, &fix);
-        // Controllers a fix adds get origins of the edit range, so that the history
-        // and the document layer never confuse them with another device.
-        let known: HashSet<Origin> = t.devices.iter().map(|d| d.origin).collect();
-        for k in 0..out.devices.len() {
-            if !known.contains(&out.devices[k].origin) {
-                out.devices[k].origin = edit::fresh_origin(&out);
+        let out = match edit::apply_all(self.topology(), &fix.ops) {
+            Ok(out) => out,
+            Err(e) => {
+                self.say(Severity::Warning, format!("the fix cannot be applied: {e}"));
+                return;
             }
-        }
+        };
         let label = format!("fix {}: {}", diag.code, fix.summary);
         self.session.history.push(label.clone(), out);
         self.refresh();

@@ -12,7 +12,7 @@ use std::sync::OnceLock;
 
 use crate::core::guest_os::{self, GuestOs, IdSource, InfoSource, OsInfo};
 use crate::core::virtio::{FAMILIES, VIRTIO_VENDOR};
-use crate::libvirt::Document;
+use crate::libvirt::{Document, NodeId};
 
 /// osinfo-db's id of the q35 chipset, listed by OSes known to run on it.
 const Q35_DEVICE: &str = "http://qemu.org/chipset/x86/q35";
@@ -112,13 +112,7 @@ impl OsinfoDb {
         let Some(doc) = Self::parse(file) else {
             return;
         };
-        for os in doc
-            .child_elements(doc.root())
-            .filter(|&c| doc.element(c).name == "os")
-        {
-            let Some(id) = doc.attr(os, "id") else {
-                continue;
-            };
+        for (os, id) in os_elements(&doc) {
             let mut e = Entry {
                 file: rel.to_string(),
                 ..Entry::default()
@@ -133,10 +127,7 @@ impl OsinfoDb {
                     }
                     "derives-from" | "clones" => e.parents.extend(doc.attr(c, "id")),
                     "devices" => {
-                        for d in doc
-                            .child_elements(c)
-                            .filter(|&d| doc.element(d).name == "device")
-                        {
+                        for d in named(&doc, c, "device") {
                             if let Some(dev) = doc.attr(d, "id") {
                                 let ok = doc.attr(d, "supported").as_deref() != Some("false");
                                 e.devices.push((dev, ok));
@@ -154,22 +145,10 @@ impl OsinfoDb {
         let Some(doc) = Self::parse(file) else {
             return;
         };
-        for os in doc
-            .child_elements(doc.root())
-            .filter(|&c| doc.element(c).name == "os")
-        {
-            let Some(id) = doc.attr(os, "id") else {
-                continue;
-            };
+        for (os, id) in os_elements(&doc) {
             let ids = self.drivers.entry(id).or_default();
-            for drv in doc
-                .child_elements(os)
-                .filter(|&c| doc.element(c).name == "driver")
-            {
-                for d in doc
-                    .child_elements(drv)
-                    .filter(|&d| doc.element(d).name == "device")
-                {
+            for drv in named(&doc, os, "driver") {
+                for d in named(&doc, drv, "device") {
                     ids.extend(doc.attr(d, "id"));
                 }
             }
@@ -247,6 +226,21 @@ impl OsinfoDb {
     pub fn ids(&self) -> impl Iterator<Item = &str> {
         self.oses.keys().map(String::as_str)
     }
+}
+
+/// The children of `parent` named `name`.
+fn named<'a>(
+    doc: &'a Document,
+    parent: NodeId,
+    name: &'a str,
+) -> impl Iterator<Item = NodeId> + 'a {
+    doc.child_elements(parent)
+        .filter(move |&c| doc.element(c).name == name)
+}
+
+/// The `<os id=...>` elements of an osinfo-db file, with their ids.
+fn os_elements(doc: &Document) -> impl Iterator<Item = (NodeId, String)> + '_ {
+    named(doc, doc.root(), "os").filter_map(|os| doc.attr(os, "id").map(|id| (os, id)))
 }
 
 /// The virtio device names (`net`, `blk`, ...) of the legacy and the virtio 1.0 PCI ids

@@ -152,6 +152,12 @@ pub const CODES: &[CodeInfo] = &[
         "the device is not supported on this machine type",
     ),
     code(
+        "VP0303",
+        "virtio-transitional-off-pci",
+        Severity::Error,
+        "a (non-)transitional virtio model off PCI (virtio-mmio, ccw): libvirt defines the guest, QEMU is never started",
+    ),
+    code(
         "VP0401",
         "virtio-guest-no-driver",
         Severity::Error,

@@ -14,11 +14,11 @@ use std::fmt;
 
 use super::address::{Address, PciAddr};
 use super::assign::{self, Plan, Target};
-use super::device::{Kind, SlotClass};
+use super::device::{Kind, SlotClass, VirtioForm};
 use super::diag::Diagnostic;
 use super::machine::Machine;
 use super::pci::{Flags, PciModel};
-use super::topology::{Device, Origin, PciController, Topology};
+use super::topology::{Device, Origin, PciController, Topology, chipset};
 use super::view::{BusNode, tree_view};
 
 /// Origins at or above this value belong to devices created by an edit; the document
@@ -326,8 +326,22 @@ impl Op {
     }
 }
 
-/// Applies `op` to `t`.
+/// Applies `op` to `t`. An edit never turns a guest libvirt accepts into one it
+/// refuses: such an edit is refused with libvirt's reason (a move that takes the last
+/// port an unaddressed bridge needed, a model the device cannot have, ...).
 pub fn apply(t: &Topology, op: &Op) -> Result<Topology, EditError> {
+    let out = apply_unchecked(t, op)?;
+    if let Err(d) = assign::assign(&out)
+        && assign::assign(t).is_ok()
+    {
+        return Err(EditError {
+            message: format!("libvirt would then refuse the guest: {}", d.message),
+        });
+    }
+    Ok(out)
+}
+
+fn apply_unchecked(t: &Topology, op: &Op) -> Result<Topology, EditError> {
     match op {
         Op::AddDevice {
             template,
@@ -383,6 +397,14 @@ pub fn apply(t: &Topology, op: &Op) -> Result<Topology, EditError> {
                 return err(format!(
                     "a {} has no model to change",
                     t.devices[i].kind.tag()
+                ));
+            }
+            if let Some(m) = model
+                && !model_choices(t, i).contains(m)
+            {
+                return err(format!(
+                    "{} cannot have model '{m}'",
+                    t.devices[i].describe(&t.machine)
                 ));
             }
             let mut out = t.clone();
@@ -537,12 +559,51 @@ fn free_targets(t: &Topology, flags: Flags, skip: Option<u32>, below: Option<u32
     out
 }
 
+/// The models device `i` can be given: the three virtio forms for a virtio device that
+/// has a legacy interface (`virtio-scsi` is the SCSI controller's plain form), else the
+/// models of the matching template; empty when the model cannot be changed.
+pub fn model_choices(t: &Topology, i: usize) -> Vec<String> {
+    let Some(d) = t.devices.get(i) else {
+        return Vec::new();
+    };
+    if d.pci.is_some() || !MODEL_KINDS.contains(&d.kind) {
+        return Vec::new();
+    }
+    let needs = d.needs(&t.machine);
+    if matches!(
+        needs.virtio,
+        VirtioForm::Plain | VirtioForm::Transitional | VirtioForm::NonTransitional
+    ) {
+        let plain = if d.kind == Kind::Controller && d.ty.as_deref() == Some("scsi") {
+            "virtio-scsi"
+        } else {
+            "virtio"
+        };
+        return [plain, "virtio-transitional", "virtio-non-transitional"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+    }
+    TEMPLATES
+        .iter()
+        .find(|x| x.kind == d.kind && x.ty == d.ty.as_deref() && x.models.len() > 1)
+        .map_or_else(Vec::new, |tpl| {
+            tpl.models.iter().map(|s| s.to_string()).collect()
+        })
+}
+
 /// Where device `i` can move: free slots of buses that accept it, never behind itself.
 pub fn move_targets(t: &Topology, i: usize) -> Vec<PciAddr> {
     let Some(d) = t.devices.get(i) else {
         return Vec::new();
     };
-    if d.is_pci_root() {
+    // The root and the chipset's own functions (the primary SATA or IDE controller,
+    // the PIIX3 USB) are where the machine puts them: libvirt refuses them elsewhere.
+    if d.is_pci_root()
+        || chipset(t.machine.class)
+            .iter()
+            .any(|f| f.stands_for(d, &t.machine))
+    {
         return Vec::new();
     }
     let Some(flags) = device_flags(t, d) else {
@@ -704,13 +765,16 @@ fn place(mut d: Device, at: Placement) -> Device {
     d
 }
 
+/// Places what an add made: as libvirt would (`Auto`), or not at all (`Unassigned`,
+/// libvirt places it when the guest is defined, and [`apply`] refuses it now if
+/// libvirt would refuse it then).
 fn finish(out: Topology, at: Placement) -> Result<Topology, EditError> {
     match at {
         Placement::Auto => {
             let plan = assign::assign(&out)?;
             Ok(apply_plan(&out, &plan))
         }
-        _ => Ok(out),
+        Placement::Unassigned | Placement::At(_) => Ok(out),
     }
 }
 

@@ -164,6 +164,7 @@ pub fn analyse(t: &Topology, ctx: &Context) -> Analysis {
         findings: Vec::new(),
     };
     let mut findings = Vec::new();
+    start_findings(&a, &mut findings);
     guest_findings(&a, &mut findings);
     io_findings(&a, ctx, &mut findings);
     findings.sort_by_key(|f| f.diag.severity);
@@ -246,6 +247,34 @@ fn transitional_fix(a: &Analysis, devices: &[usize]) -> Option<Fix> {
 /// edit can name (libvirt's additions exist in the analysis, not in the document).
 fn input_origin(a: &Analysis, i: usize) -> Option<Origin> {
     (i < a.input_devices).then(|| a.defined.devices.get(i).map(|d| d.origin))?
+}
+
+/// What libvirt defines but refuses to start.
+fn start_findings(a: &Analysis, out: &mut Vec<Finding>) {
+    for (i, d) in a.defined.devices.iter().enumerate() {
+        let Some(ty) = assign::transitional_off_pci(d) else {
+            continue;
+        };
+        out.push(Finding {
+            diag: Diagnostic::new(
+                "VP0303",
+                format!(
+                    "{} has model '{}' on address type {ty}: libvirt defines the guest, but it does not start: transitional and non-transitional forms exist on PCI only (libvirt 9.0 asks QEMU for a device it does not have; newer libvirt refuses the command line)",
+                    describe(a, i),
+                    d.model.as_deref().unwrap_or("")
+                ),
+            )
+            .hint("use model 'virtio' there, or give it a PCI address")
+            .on(input_device(a, i)),
+            fix: input_origin(a, i).map(|device| Fix {
+                summary: "make it plain virtio".into(),
+                ops: vec![Op::SetModel {
+                    device,
+                    model: Some("virtio".into()),
+                }],
+            }),
+        });
+    }
 }
 
 fn guest_findings(a: &Analysis, out: &mut Vec<Finding>) {
@@ -681,6 +710,7 @@ mod tests {
     use crate::core::device::Kind;
     use crate::core::edit;
     use crate::core::guest_os::IdSource;
+    use crate::core::machine::Machine;
     use crate::core::topology::PciController;
 
     fn topo(devices: Vec<Device>) -> Topology {
@@ -809,6 +839,25 @@ mod tests {
         let a = analyse(&t, &ctx("debian8"));
         assert!(a.findings.iter().any(|f| f.diag.code == "VP0402"));
         assert!(!a.findings.iter().any(|f| f.diag.code == "VP0502"));
+    }
+
+    #[test]
+    fn transitional_off_pci_is_defined_but_does_not_start() {
+        let mut d = disk("virtio-transitional", "vda");
+        d.address = Some(Address::VirtioMmio);
+        let mut t = Topology::new("virt", vec![d]);
+        t.machine = Machine::new("aarch64", "virt");
+        let a = analyse(&t, &Context::default());
+        assert!(a.refused.is_none(), "libvirt defines it: {:?}", a.refused);
+        let f = a
+            .findings
+            .iter()
+            .find(|f| f.diag.code == "VP0303")
+            .expect("VP0303");
+        assert_eq!(f.diag.device, Some(0));
+        let fixed = edit::apply_all(&t, &f.fix.as_ref().expect("fix").ops).expect("applies");
+        let b = analyse(&fixed, &Context::default());
+        assert!(!b.findings.iter().any(|f| f.diag.code == "VP0303"));
     }
 
     #[test]

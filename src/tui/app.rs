@@ -21,7 +21,6 @@ use super::session::Session;
 use super::theme::Theme;
 use super::{diff, layout};
 use crate::core::address::PciAddr;
-use crate::core::device::{Kind, VirtioForm};
 use crate::core::diag::{Diagnostic, Severity};
 use crate::core::edit::{self, CONTROLLER_MODELS, Op, Placement, TEMPLATES};
 use crate::core::guest_os::{self, GuestOs, IdSource};
@@ -1132,27 +1131,11 @@ impl App {
         };
         let t = self.topology();
         let d = &t.devices[i];
-        let needs = d.needs(&t.machine);
-        let models: Vec<String> =
-            if needs.virtio != VirtioForm::No && needs.virtio != VirtioForm::ModernOnly {
-                let plain = if d.kind == Kind::Controller && d.ty.as_deref() == Some("scsi") {
-                    "virtio-scsi"
-                } else {
-                    "virtio"
-                };
-                [plain, "virtio-transitional", "virtio-non-transitional"]
-                    .iter()
-                    .map(|s| s.to_string())
-                    .collect()
-            } else if let Some(tpl) = TEMPLATES
-                .iter()
-                .find(|x| x.kind == d.kind && x.ty == d.ty.as_deref() && x.models.len() > 1)
-            {
-                tpl.models.iter().map(|s| s.to_string()).collect()
-            } else {
-                self.say(Severity::Info, "its model has no alternatives here");
-                return;
-            };
+        let models = edit::model_choices(t, i);
+        if models.is_empty() {
+            self.say(Severity::Info, "its model has no alternatives here");
+            return;
+        }
         let current = d.effective_model(&t.machine).unwrap_or_default();
         let origin = d.origin;
         let entries = models

@@ -30,6 +30,12 @@ pub fn firmware_ids() -> String {
         .join(", ")
 }
 
+/// Checks the values the user chose (firmware id, driver set) without a domain.
+pub fn check_choices(choices: &Choices) -> Result<(), String> {
+    let empty = Document::parse("<domain/>").map_err(|e| e.message)?;
+    context(&empty, choices).map(|_| ())
+}
+
 /// The context for analysing `doc`. Errors are one line for the user: an unknown
 /// firmware, a driver set that is not one of the four names (from the command line or,
 /// with its line, from the domain's metadata).

@@ -33,13 +33,8 @@ pub struct Args {
 /// Options of the interactive designer.
 #[derive(clap::Args, Debug, Clone, Default)]
 pub struct TuiArgs {
-    /// Guest OS (libosinfo short id or URI) for the virtio driver checks; default: the
-    /// domain's libosinfo metadata.
-    #[arg(long)]
-    pub os: Option<String>,
-    /// Firmware for the IO analysis: seabios, ovmf-2022 or ovmf; default: the domain's.
-    #[arg(long)]
-    pub firmware: Option<String>,
+    #[command(flatten)]
+    pub analysis: AnalysisArgs,
     /// Monochrome (also when NO_COLOR is set).
     #[arg(long)]
     pub mono: bool,
@@ -267,17 +262,16 @@ pub fn run(args: Args) -> i32 {
 }
 
 fn run_tui(file: Option<&Path>, a: &TuiArgs) -> i32 {
-    if let Some(fw) = &a.firmware
-        && crate::core::ioport::firmware(fw).is_none()
-    {
-        eprintln!("error: unknown firmware '{fw}': use seabios, ovmf-2022 or ovmf");
+    let choices = a.analysis.choices();
+    // Bad option values stop here, before the terminal is taken over.
+    if let Err(e) = crate::analysis::check_choices(&choices) {
+        eprintln!("error: {e}");
         return EXIT_BAD_INPUT;
     }
     let opts = crate::tui::Options {
         ascii: a.ascii,
         mono: a.mono,
-        os: a.os.clone(),
-        firmware: a.firmware.clone(),
+        analysis: choices,
     };
     crate::tui::run(file, &opts)
 }

@@ -38,10 +38,9 @@ pub struct Options {
     pub ascii: bool,
     /// Use the monochrome theme.
     pub mono: bool,
-    /// Guest OS id (`--os`); otherwise the domain's libosinfo metadata.
-    pub os: Option<String>,
-    /// Firmware profile id (`--firmware`); otherwise from the domain.
-    pub firmware: Option<String>,
+    /// Guest OS, firmware, driver override and headroom for the analyses; what is not
+    /// chosen comes from the domain.
+    pub analysis: crate::analysis::Choices,
 }
 
 /// One diagnostic as the designer lists it.
@@ -241,18 +240,14 @@ pub struct App {
 impl App {
     /// A designer on `session`.
     pub fn new(session: Session, opts: &Options) -> App {
-        let choices = crate::analysis::Choices {
-            os: opts.os.clone(),
-            firmware: opts.firmware.clone(),
-            ..crate::analysis::Choices::default()
-        };
+        let choices = &opts.analysis;
         // A bad value in the domain's metadata must not keep the designer closed: the
         // analyses run without it and the status line says why.
-        let (ctx, problem) = match crate::analysis::context(session.document(), &choices) {
+        let (ctx, problem) = match crate::analysis::context(session.document(), choices) {
             Ok(c) => (c, None),
             Err(e) => (
                 live::Context {
-                    firmware: opts.firmware.as_deref().and_then(ioport::firmware),
+                    firmware: choices.firmware.as_deref().and_then(ioport::firmware),
                     ..live::Context::default()
                 },
                 Some(e),

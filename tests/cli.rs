@@ -409,3 +409,42 @@ fn check_warns_about_hotplug_headroom_only_when_asked() {
         "{text}"
     );
 }
+
+/// libvirt maps seven SCSI units to each controller, whatever the controller model, and
+/// adds an lsilogic controller for every index a disk name reaches (measured with
+/// libvirt 9.0: sdh is controller 1 unit 0, sdz controller 3 unit 4).
+#[test]
+fn scsi_disk_names_decide_how_many_controllers_libvirt_adds() {
+    let dir = tmpdir("scsi");
+    let path = dir.join("g.xml");
+    // No disk reaches controller 2: libvirt adds it all the same.
+    let disks: String = ["sda", "sdh", "sdz"]
+        .iter()
+        .map(|n| {
+            format!(
+                "    <disk type='file' device='disk'>\n      <source file='/{n}.img'/>\n      <target dev='{n}' bus='scsi'/>\n    </disk>\n"
+            )
+        })
+        .collect();
+    std::fs::write(
+        &path,
+        format!("{Q35_HEAD}    <controller type='scsi' index='0' model='virtio-scsi'/>\n{disks}  </devices>\n</domain>\n"),
+    )
+    .unwrap();
+    let out = bin().arg("assign").arg(&path).output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("<controller type='scsi' index='0' model='virtio-scsi'>"),
+        "{text}"
+    );
+    for i in 1..=3 {
+        assert!(
+            text.contains(&format!(
+                "<controller type='scsi' index='{i}' model='lsilogic'>"
+            )),
+            "controller {i} missing:\n{text}"
+        );
+    }
+    assert!(!text.contains("index='4' model='lsilogic'"), "{text}");
+}

@@ -851,11 +851,12 @@ impl<'t> Assigner<'t> {
         }
         // Controllers that disks on a bus need: the drive address names the index, and
         // a disk without one goes where its target name puts it (hde is the fifth IDE
-        // disk, so the second IDE controller).
+        // disk, so the second IDE controller; sdh the eighth SCSI disk, so the second
+        // SCSI controller: libvirt maps seven units to each, whatever the model).
         for (bus, ty, per_controller) in
-            [("scsi", "scsi", 0), ("ide", "ide", 4), ("sata", "sata", 6)]
+            [("scsi", "scsi", 7), ("ide", "ide", 4), ("sata", "sata", 6)]
         {
-            let mut needed: Vec<u32> = devices
+            let needed: Vec<u32> = devices
                 .iter()
                 .filter(|d| d.kind == Kind::Disk && d.bus.as_deref() == Some(bus))
                 .map(|d| match (d.addr_controller, d.address.as_ref()) {
@@ -868,9 +869,12 @@ impl<'t> Assigner<'t> {
                     _ => 0,
                 })
                 .collect();
-            needed.sort_unstable();
-            needed.dedup();
-            for idx in needed {
+            // Every index up to the highest one a disk reaches, gaps included (sdz
+            // alone brings SCSI controllers 0 to 3).
+            let Some(&max) = needed.iter().max() else {
+                continue;
+            };
+            for idx in 0..=max {
                 if !self.has_ctl(ty, Some(idx)) {
                     let model = if ty == "scsi" { Some("lsilogic") } else { None };
                     self.add_ctl(ty, model, idx, "needed by a disk on that bus");

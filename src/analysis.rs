@@ -79,6 +79,7 @@ pub fn context(doc: &Document, choices: &Choices) -> Result<Context, String> {
             return Ok(Context {
                 firmware,
                 headroom: choices.headroom,
+                io: meta::io_settings(doc),
                 ..Context::default()
             });
         }
@@ -89,7 +90,7 @@ pub fn context(doc: &Document, choices: &Choices) -> Result<Context, String> {
         firmware,
         os: Some(os),
         headroom: choices.headroom,
-        ..Context::default()
+        io: meta::io_settings(doc),
     })
 }
 

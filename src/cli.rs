@@ -112,6 +112,19 @@ pub enum Command {
         #[arg(long)]
         in_place: bool,
     },
+    /// Print the IO port plan: the firmware's budget, every bridge's IO window and
+    /// why, every PCI function's IO BARs, and what loses IO when space runs out.
+    /// Exit status 1 when a device loses IO or the guest does not boot.
+    Io {
+        /// Domain XML file, or `-` for standard input.
+        file: PathBuf,
+        /// Firmware: seabios, ovmf-2022 or ovmf; default: the domain's.
+        #[arg(long, value_name = "FW")]
+        firmware: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Report what libvirt would refuse, which virtio devices the guest cannot drive,
     /// and whether the firmware finds enough IO port space.
     Check {
@@ -251,6 +264,11 @@ pub fn run(args: Args) -> i32 {
             json,
             analysis,
         } => cmd_check(&files, json, &analysis),
+        Command::Io {
+            file,
+            firmware,
+            json,
+        } => cmd_io(&file, firmware, json),
     };
     match result {
         Ok(code) => code,
@@ -302,6 +320,31 @@ fn cmd_tree(
     };
     print(&text)?;
     Ok(EXIT_OK)
+}
+
+fn cmd_io(file: &Path, firmware: Option<String>, json: bool) -> Result<i32, Failure> {
+    use crate::render::io::{loses_io, render_json, render_text};
+    let choices = crate::analysis::Choices {
+        firmware,
+        ..crate::analysis::Choices::default()
+    };
+    crate::analysis::check_choices(&choices)
+        .map_err(|e| Failure::bad_input(format!("error: {e}")))?;
+    let loaded = load(file)?;
+    let ctx = crate::analysis::context(&loaded.doc, &choices)
+        .map_err(|e| Failure::bad_input(format!("{}: error: {e}", loaded.path)))?;
+    let analysis = crate::core::live::analyse(&loaded.topology, &ctx);
+    let text = if json {
+        render_json(&loaded.path, &analysis)
+    } else {
+        render_text(&loaded.path, &analysis)
+    };
+    print(&text)?;
+    Ok(if analysis.refused.is_some() || loses_io(&analysis.io) {
+        EXIT_REFUSED
+    } else {
+        EXIT_OK
+    })
 }
 
 /// Formats a diagnostic for stderr: `FILE:LINE: error [CODE]: message` plus the hint.

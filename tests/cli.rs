@@ -448,3 +448,99 @@ fn scsi_disk_names_decide_how_many_controllers_libvirt_adds() {
     }
     assert!(!text.contains("index='4' model='lsilogic'"), "{text}");
 }
+
+/// `virt-pci io` prints the firmware's plan: its JSON carries the facts the firmware
+/// really produced (the IO corpus's measurement of the same guest), and the exit
+/// status says whether anything loses IO.
+#[test]
+fn io_plan_json_carries_what_the_firmware_did_and_the_exit_status_says_who_loses() {
+    let cases = support::root().join("tests/io-corpus/cases");
+    let xml = cases.join("pc-rootbars-8br-16rtl.xml");
+    let measured: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(cases.join("pc-rootbars-8br-16rtl.ovmf-2022.json")).unwrap(),
+    )
+    .unwrap();
+    let out = bin()
+        .args(["io", "--json", "--firmware", "ovmf-2022"])
+        .arg(&xml)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "devices are dropped");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(v["outcome"], "devices-dropped");
+    assert_eq!(v["firmware"]["id"], "ovmf-2022");
+    assert_eq!(v["loses_io"], true);
+    let mut dropped: Vec<String> = v["dropped"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d.as_str().unwrap().to_string())
+        .collect();
+    dropped.sort();
+    let mut rejected: Vec<String> = measured["devices"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(_, d)| d["rejected"] == true)
+        .map(|(a, _)| a.clone())
+        .collect();
+    rejected.sort();
+    assert!(!rejected.is_empty());
+    assert_eq!(dropped, rejected);
+    for (index, w) in measured["windows"].as_object().unwrap() {
+        let ours = v["windows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["index"].as_u64().map(|i| i.to_string()).as_deref() == Some(index.as_str()))
+            .unwrap_or_else(|| panic!("window {index} missing"));
+        assert_eq!(ours["size"], w["io"], "window {index}");
+    }
+    // Every dropped device is listed with its status and the line it is written on.
+    for d in v["devices"].as_array().unwrap() {
+        let is_dropped = dropped.iter().any(|a| d["address"] == a.as_str());
+        assert_eq!(d["status"] == "dropped", is_dropped, "{d}");
+        if !d["chipset"].as_bool().unwrap() {
+            assert!(d["line"].as_u64().is_some_and(|l| l > 10), "{d}");
+        }
+    }
+
+    // The same guest under SeaBIOS does not boot; the text says so.
+    let out = bin().arg("io").arg(&xml).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("SeaBIOS stops the boot"), "{text}");
+    assert!(text.contains("not-programmed"), "{text}");
+
+    // A guest that fits exits 0, from stdin too.
+    let ok = std::fs::read(cases.join("q35-rp-trans-net-14.xml")).unwrap();
+    let mut child = bin()
+        .args(["io", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(&ok).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    // 14 root ports with a 4 KiB window each, plus the ICH9 SATA (0x20) and SMBus
+    // (0x40) BARs: the firmware's root range was 0x1000-0xf05f.
+    assert!(text.contains("used 0xe060 of 0xf000 from 0x1000"), "{text}");
+    assert!(text.contains(": fits"), "{text}");
+
+    // Bad firmware: exit 2 before reading anything.
+    let out = bin()
+        .args(["io", "--firmware", "coreboot"])
+        .arg(&xml)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("seabios, ovmf-2022, ovmf"));
+
+    // No x86 IO space on aarch64: said so, exit 0.
+    let arm = support::root().join("assets/examples/aarch64-virt-mmio.xml");
+    let out = bin().arg("io").arg(&arm).output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("not modelled"));
+}

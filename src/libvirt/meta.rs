@@ -4,6 +4,7 @@
 //! because the prefix is the writer's choice.
 
 use super::xml::{Document, NodeId};
+use crate::core::ioport::IoSettings;
 
 /// The namespace libosinfo metadata lives in.
 pub const LIBOSINFO_NS: &str = "http://libosinfo.org/xmlns/libvirt/domain/1.0";
@@ -64,6 +65,102 @@ pub fn guest_virtio_override(doc: &Document) -> Option<(String, u32)> {
     Some((value, doc.element(el).pos.line))
 }
 
+/// The namespace of libvirt's QEMU passthrough elements (`<qemu:override>`,
+/// `<qemu:commandline>`).
+pub const QEMU_NS: &str = "http://libvirt.org/schemas/domain/qemu/1.0";
+
+/// A QEMU size value (`0`, `4096`, `0x1000`, `4K`, `1M`): bytes.
+fn qemu_size(v: &str) -> Option<u64> {
+    let v = v.trim();
+    let (num, mult) = match v.char_indices().last()? {
+        (i, 'k' | 'K') => (&v[..i], 1u64 << 10),
+        (i, 'm' | 'M') => (&v[..i], 1 << 20),
+        (i, 'b' | 'B') => (&v[..i], 1),
+        _ => (v, 1),
+    };
+    let n = match num.strip_prefix("0x").or_else(|| num.strip_prefix("0X")) {
+        Some(hex) => u64::from_str_radix(hex, 16).ok()?,
+        None => num.parse().ok()?,
+    };
+    n.checked_mul(mult)
+}
+
+/// The PCI controller index a QEMU device alias names: libvirt calls controller N
+/// `pci.N`; a user alias (`ua-...`) is looked up on the controllers.
+fn controller_of_alias(doc: &Document, alias: &str) -> Option<u32> {
+    if let Some(n) = alias.strip_prefix("pci.") {
+        return n.parse().ok();
+    }
+    let devices = doc.child(doc.root(), "devices")?;
+    doc.child_elements(devices).find_map(|c| {
+        let el = doc.element(c);
+        if el.name != "controller" || doc.attr(c, "type").as_deref() != Some("pci") {
+            return None;
+        }
+        let a = doc.child(c, "alias")?;
+        (doc.attr(a, "name").as_deref() == Some(alias))
+            .then(|| doc.attr(c, "index")?.parse().ok())
+            .flatten()
+    })
+}
+
+/// The IO settings that reach QEMU around libvirt's own model: `io-reserve` set on a
+/// controller through `<qemu:override>`, and `-global pcie-root-port.io-reserve=N`
+/// through `<qemu:commandline>`.
+pub fn io_settings(doc: &Document) -> IoSettings {
+    let mut out = IoSettings::default();
+    let root = doc.root();
+    let qemu_children = |local: &'static str| {
+        doc.child_elements(root).filter(move |&c| {
+            local_name(&doc.element(c).name) == local
+                && namespace_of(doc, c).as_deref() == Some(QEMU_NS)
+        })
+    };
+    for ov in qemu_children("override") {
+        for dev in doc.child_elements(ov) {
+            if local_name(&doc.element(dev).name) != "device" {
+                continue;
+            }
+            let Some(index) = doc
+                .attr(dev, "alias")
+                .and_then(|a| controller_of_alias(doc, &a))
+            else {
+                continue;
+            };
+            for fe in doc.child_elements(dev) {
+                if local_name(&doc.element(fe).name) != "frontend" {
+                    continue;
+                }
+                for prop in doc.child_elements(fe) {
+                    if local_name(&doc.element(prop).name) == "property"
+                        && doc.attr(prop, "name").as_deref() == Some("io-reserve")
+                        && let Some(v) = doc.attr(prop, "value").and_then(|v| qemu_size(&v))
+                    {
+                        out.io_reserve.retain(|(i, _)| *i != index);
+                        out.io_reserve.push((index, v));
+                    }
+                }
+            }
+        }
+    }
+    for cl in qemu_children("commandline") {
+        let args: Vec<String> = doc
+            .child_elements(cl)
+            .filter(|&a| local_name(&doc.element(a).name) == "arg")
+            .filter_map(|a| doc.attr(a, "value"))
+            .collect();
+        for pair in args.windows(2) {
+            if pair[0] == "-global"
+                && let Some(v) = pair[1].strip_prefix("pcie-root-port.io-reserve=")
+                && let Some(v) = qemu_size(v)
+            {
+                out.global_root_port_io_reserve = Some(v);
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -112,5 +209,34 @@ mod tests {
             Some("both")
         );
         assert_eq!(guest_virtio_override(&doc("<guest virtio='both'/>")), None);
+    }
+
+    #[test]
+    fn io_reserve_from_qemu_override_and_commandline() {
+        let d = Document::parse(
+            "<domain xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'><devices>\
+             <controller type='pci' index='7' model='pcie-root-port'><alias name='ua-port7'/></controller>\
+             </devices><qemu:override>\
+             <qemu:device alias='pci.3'><qemu:frontend>\
+             <qemu:property name='io-reserve' type='unsigned' value='0'/></qemu:frontend></qemu:device>\
+             <qemu:device alias='ua-port7'><qemu:frontend>\
+             <qemu:property name='io-reserve' type='string' value='8K'/></qemu:frontend></qemu:device>\
+             <qemu:device alias='net0'><qemu:frontend>\
+             <qemu:property name='romfile' type='string' value=''/></qemu:frontend></qemu:device>\
+             </qemu:override><qemu:commandline><qemu:arg value='-global'/>\
+             <qemu:arg value='pcie-root-port.io-reserve=0x1000'/></qemu:commandline></domain>",
+        )
+        .expect("parses");
+        let s = io_settings(&d);
+        assert_eq!(s.io_reserve, vec![(3, 0), (7, 8192)]);
+        assert_eq!(s.global_root_port_io_reserve, Some(4096));
+        // Another namespace under the same prefix is not QEMU's.
+        let other = Document::parse(
+            "<domain xmlns:qemu='urn:other'><qemu:override><qemu:device alias='pci.1'>\
+             <qemu:frontend><qemu:property name='io-reserve' value='0'/></qemu:frontend>\
+             </qemu:device></qemu:override></domain>",
+        )
+        .expect("parses");
+        assert_eq!(io_settings(&other), IoSettings::default());
     }
 }

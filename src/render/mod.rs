@@ -1,3 +1,4 @@
 //! Renderers: turn the core's topology and analyses into text and JSON for the CLI.
 
+pub mod io;
 pub mod tree;

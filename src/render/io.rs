@@ -1,0 +1,301 @@
+//! `virt-pci io`: the IO port plan of one guest under one firmware, as text for people
+//! and as JSON for scripts (the JSON fields are documented in the README and stable).
+
+use serde_json::{Value, json};
+
+use crate::core::ioport::{BarSource, BarStatus, FirmwareKind, IoPlan, Outcome, size_text};
+use crate::core::live::Analysis;
+
+/// True when some device loses IO or the guest does not boot: what `virt-pci io`
+/// reports with exit status 1.
+pub fn loses_io(plan: &IoPlan) -> bool {
+    matches!(plan.outcome, Outcome::BootFailure | Outcome::DevicesDropped)
+        || plan
+            .devices
+            .iter()
+            .any(|d| d.status == BarStatus::Unreachable)
+}
+
+fn outcome_sentence(plan: &IoPlan) -> String {
+    match plan.outcome {
+        Outcome::Fits => "fits: every bridge window and IO BAR gets its space".into(),
+        Outcome::PaddingStripped => format!(
+            "fits after OVMF stripped the hotplug padding of {} port(s): they lose their hotplug headroom",
+            plan.stripped.len()
+        ),
+        Outcome::DevicesDropped => format!(
+            "OVMF drops {} device(s): they get no BARs and no driver",
+            plan.dropped.len()
+        ),
+        Outcome::BootFailure => format!(
+            "SeaBIOS stops the boot (\"PCI: out of I/O address space\"): {:#x} is not below {:#x}",
+            plan.used, plan.budget
+        ),
+        Outcome::NotModelled => {
+            "not modelled: only x86 q35 and i440fx machines have this IO space".into()
+        }
+    }
+}
+
+fn source_name(s: BarSource) -> &'static str {
+    match s {
+        BarSource::Measured => "measured",
+        BarSource::Documented => "documented",
+        BarSource::Unknown => "unknown",
+    }
+}
+
+/// The plan as text. `path` names the input in the heading.
+pub fn render_text(path: &str, a: &Analysis) -> String {
+    let plan = &a.io;
+    let m = &a.defined.machine;
+    let mut out = String::new();
+    let mut line = |s: String| {
+        out.push_str(&s);
+        out.push('\n');
+    };
+    line(format!(
+        "{path}: IO port space under {} ({})",
+        a.firmware.name,
+        a.firmware_source.describe()
+    ));
+    if let Some(d) = &a.refused {
+        line(format!(
+            "libvirt refuses this domain [{}]: {}; the plan is of the domain as written",
+            d.code, d.message
+        ));
+    }
+    let mt = if m.machine_type.is_empty() {
+        "(default)"
+    } else {
+        m.machine_type.as_str()
+    };
+    line(format!("machine {mt} ({})", m.class.name()));
+    if plan.outcome == Outcome::NotModelled {
+        line(outcome_sentence(plan));
+        return out;
+    }
+    line(match a.firmware.kind {
+        FirmwareKind::SeaBios => format!(
+            "budget {:#x}: SeaBIOS needs the root bus's total below it, or the guest does not boot",
+            plan.budget
+        ),
+        FirmwareKind::Ovmf => format!(
+            "budget {:#x}: OVMF's aperture {:#x}-0xffff{}",
+            plan.budget,
+            0x10000 - plan.budget,
+            if a.firmware.hotplug_io_padding > 0 {
+                format!(
+                    "; {:#x} of padding on every hotplug port",
+                    a.firmware.hotplug_io_padding
+                )
+            } else {
+                String::new()
+            }
+        ),
+    });
+    let demand = if plan.demand != plan.used {
+        format!(" (asked for {:#x})", plan.demand)
+    } else {
+        String::new()
+    };
+    line(format!(
+        "used {:#x} of {:#x} from {:#x}{demand}: {}",
+        plan.used,
+        plan.budget,
+        plan.base(),
+        outcome_sentence(plan)
+    ));
+    line(String::new());
+    let gave_up = plan.outcome == Outcome::BootFailure;
+    line(format!(
+        "bridge windows by controller index ({})",
+        match a.firmware.kind {
+            FirmwareKind::SeaBios if gave_up => "what SeaBIOS asked for before it gave up",
+            FirmwareKind::SeaBios => "window = 4 KiB granules the bridge decodes",
+            FirmwareKind::Ovmf => "window = what the bridge decodes; node = what it takes",
+        }
+    ));
+    if plan.windows.is_empty() {
+        line("  none".into());
+    }
+    let width = plan
+        .windows
+        .iter()
+        .map(|w| w.model.name().len())
+        .max()
+        .unwrap_or(0);
+    let mut windows: Vec<_> = plan.windows.iter().collect();
+    windows.sort_by_key(|w| w.index);
+    for w in windows {
+        // SeaBIOS programs nothing when it gives up; what it wanted is the point.
+        let shown = if gave_up { w.consumes } else { w.size };
+        let size = if shown == 0 {
+            "-".to_string()
+        } else {
+            size_text(shown)
+        };
+        let mut why: Vec<String> = w.reasons.iter().map(|r| r.name().to_string()).collect();
+        if a.firmware.kind == FirmwareKind::Ovmf && w.consumes != w.size && w.consumes > 0 {
+            why.push(format!("node {:#x}", w.consumes));
+        }
+        if w.padding_stripped {
+            why.push("padding stripped".into());
+        }
+        if w.read_only {
+            why.push("io-reserve=0: forwards no IO".into());
+        }
+        if w.empty_port {
+            why.push("empty".into());
+        }
+        line(format!(
+            "  #{:<3} {:<width$}  {}  {:>5}  {}",
+            w.index,
+            w.model.name(),
+            w.addr.bdf(),
+            size,
+            why.join(", ")
+        ));
+    }
+    line(String::new());
+    line("PCI functions by address (IO BARs, what happens to them)".into());
+    let mut devices: Vec<_> = plan.devices.iter().collect();
+    devices.sort_by_key(|d| (d.addr.bus, d.addr.slot, d.addr.function));
+    for d in devices {
+        let bars = if d.bars.is_empty() {
+            "-".to_string()
+        } else {
+            d.bars
+                .iter()
+                .map(|b| format!("{b:#x}"))
+                .collect::<Vec<_>>()
+                .join("+")
+        };
+        let mut what = d.label.clone();
+        let mut extra = Vec::new();
+        if !d.qemu_device.is_empty() {
+            extra.push(d.qemu_device.clone());
+        }
+        if let Some(v) = d.virtio {
+            extra.push(v.name().to_string());
+        }
+        if d.source == BarSource::Unknown {
+            extra.push("IO unknown".into());
+        }
+        if !extra.is_empty() {
+            what.push_str(&format!(" [{}]", extra.join(", ")));
+        }
+        line(format!(
+            "  {}  {:>9}  {:<14}  {what}",
+            d.addr.bdf(),
+            bars,
+            d.status.name()
+        ));
+    }
+    if !plan.stripped.is_empty() {
+        line(String::new());
+        line(format!(
+            "OVMF stripped the padding of (in its order): {}",
+            plan.stripped
+                .iter()
+                .map(|i| format!("#{i}"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        ));
+    }
+    if !plan.dropped.is_empty() {
+        line(String::new());
+        line("OVMF dropped (in its order):".into());
+        for &k in &plan.dropped {
+            if let Some(d) = plan.devices.get(k) {
+                line(format!("  {} {}", d.addr.bdf(), d.label));
+            }
+        }
+    }
+    for n in &plan.notes {
+        line(format!("note: {n}"));
+    }
+    out
+}
+
+/// The plan as JSON (see the README for the fields).
+pub fn render_json(path: &str, a: &Analysis) -> String {
+    let plan = &a.io;
+    let m = &a.defined.machine;
+    let line_of = |i: Option<usize>| {
+        i.filter(|&i| i < a.input_devices)
+            .and_then(|i| a.defined.devices.get(i))
+            .map(|d| d.line)
+            .filter(|&l| l > 0)
+    };
+    let windows: Vec<Value> = plan
+        .windows
+        .iter()
+        .map(|w| {
+            json!({
+                "index": w.index,
+                "model": w.model.name(),
+                "qemu_device": w.qemu_device,
+                "address": w.addr.bdf(),
+                "parent": w.parent,
+                "size": w.size,
+                "consumes": w.consumes,
+                "reasons": w.reasons.iter().map(|r| r.name()).collect::<Vec<_>>(),
+                "padding": w.padding,
+                "padding_stripped": w.padding_stripped,
+                "io_reserve": w.io_reserve,
+                "read_only": w.read_only,
+                "empty_port": w.empty_port,
+                "hotplug": w.hotplug,
+                "line": line_of(Some(w.device)),
+            })
+        })
+        .collect();
+    let devices: Vec<Value> = plan
+        .devices
+        .iter()
+        .map(|d| {
+            json!({
+                "address": d.addr.bdf(),
+                "label": d.label,
+                "qemu_device": d.qemu_device,
+                "chipset": d.device.is_none() || d.qemu_device.is_empty(),
+                "added_by_libvirt": d.device.is_some_and(|i| i >= a.input_devices),
+                "io_bars": d.bars,
+                "io_total": d.total(),
+                "source": source_name(d.source),
+                "virtio": d.virtio.map(|v| v.name()),
+                "status": d.status.name(),
+                "line": line_of(d.device),
+            })
+        })
+        .collect();
+    let v = json!({
+        "file": path,
+        "machine": {
+            "type": m.machine_type,
+            "class": m.class.name(),
+        },
+        "firmware": {
+            "id": a.firmware.id,
+            "name": a.firmware.name,
+            "source": a.firmware_source.describe(),
+        },
+        "refused": a.refused.as_ref().map(|d| json!({"code": d.code, "message": d.message})),
+        "budget": plan.budget,
+        "base": plan.base(),
+        "demand": plan.demand,
+        "used": plan.used,
+        "outcome": plan.outcome.name(),
+        "loses_io": loses_io(plan),
+        "windows": windows,
+        "devices": devices,
+        "dropped": plan.dropped.iter().filter_map(|&k| plan.devices.get(k)).map(|d| d.addr.bdf()).collect::<Vec<_>>(),
+        "stripped": plan.stripped,
+        "notes": plan.notes,
+    });
+    let mut s =
+        serde_json::to_string_pretty(&v).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
+    s.push('\n');
+    s
+}

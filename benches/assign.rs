@@ -1,5 +1,9 @@
 //! Benchmark: parse + assign + write of generated guests of growing size.
 
+// The same allocator as the `virt-pci` binary, so the figures are the binary's.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use virt_pci::core::assign::assign;
 use virt_pci::generate::{Shape, guest};

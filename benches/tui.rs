@@ -1,6 +1,10 @@
 //! Benchmark: one key press in the designer on a 1,000-device guest: handle the key,
 //! re-run every analysis, rebuild the rows and render into a 200x60 buffer.
 
+// The same allocator as the `virt-pci` binary, so the figures are the binary's.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use criterion::{Criterion, criterion_group, criterion_main};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;

@@ -238,7 +238,7 @@ fn compare(plan: &IoPlan, m: &Value) -> Vec<String> {
 fn io_plan_agrees_with_the_firmware() {
     let runs = measurements();
     assert!(
-        runs.len() >= 70,
+        runs.len() >= 90,
         "the IO corpus has only {} measurements",
         runs.len()
     );

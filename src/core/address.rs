@@ -30,7 +30,25 @@ impl PciAddr {
 
     /// `bus:slot.function` in hex, the short form used in trees (`01:00.0`).
     pub fn bdf(&self) -> String {
-        format!("{:02x}:{:02x}.{:x}", self.bus, self.slot, self.function)
+        // Written by hand: the tree formats one per row on every key press.
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut s = String::with_capacity(8);
+        if self.bus > 0xff {
+            s.push_str(&format!("{:02x}", self.bus));
+        } else {
+            s.push(HEX[(self.bus >> 4) as usize] as char);
+            s.push(HEX[(self.bus & 15) as usize] as char);
+        }
+        s.push(':');
+        s.push(HEX[(self.slot >> 4 & 15) as usize] as char);
+        s.push(HEX[(self.slot & 15) as usize] as char);
+        s.push('.');
+        if self.function > 15 {
+            s.push_str(&format!("{:x}", self.function));
+        } else {
+            s.push(HEX[self.function as usize] as char);
+        }
+        s
     }
 
     /// True for the all-zero address, which in XML means "assign one for me".
@@ -75,6 +93,28 @@ impl Address {
         match self {
             Address::Pci { addr, .. } => Some(*addr),
             _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bdf_is_lspci_style_hex() {
+        for (bus, slot, function) in [
+            (0, 0, 0),
+            (0, 0x1f, 2),
+            (0xab, 0x10, 7),
+            (0x100, 0xff, 0x0f),
+        ] {
+            let a = PciAddr::new(bus, slot, function);
+            assert_eq!(
+                a.bdf(),
+                format!("{bus:02x}:{slot:02x}.{function:x}"),
+                "{bus} {slot} {function}"
+            );
         }
     }
 }

@@ -622,6 +622,8 @@ impl<'t> Assigner<'t> {
     /// Builds the item list from the topology, with libvirt's post-parse defaults.
     fn prepare(&mut self) -> Result<(), Diagnostic> {
         let machine = &self.topo.machine;
+        // Devices plus what libvirt may add; growing would copy every item again.
+        self.items.reserve(self.topo.devices.len() + 16);
         for (i, d) in self.topo.devices.iter().enumerate() {
             let needs = d.needs(machine);
             let (addr, mf, want, mmio) = match &d.address {

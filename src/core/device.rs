@@ -418,17 +418,17 @@ pub fn needs(kind: Kind, key: &str) -> Needs {
             continue;
         }
         // Keys of the form "type/model" share the type prefix.
-        let (prefix, plain_model) = match plain.rsplit_once('/') {
-            Some((p, m)) => (format!("{p}/"), m),
-            None => (String::new(), plain),
-        };
-        let Some(model) = key.strip_prefix(prefix.as_str()) else {
-            continue;
+        let (model, plain_model) = match plain.rsplit_once('/') {
+            Some((p, m)) => match key.strip_prefix(p).and_then(|r| r.strip_prefix('/')) {
+                Some(model) => (model, m),
+                None => continue,
+            },
+            None => (key, plain),
         };
         let (virtio, qemu) = match model {
             m if m == plain_model => (V::Plain, base.to_string()),
-            "virtio-transitional" => (V::Transitional, format!("{base}-transitional")),
-            "virtio-non-transitional" => (V::NonTransitional, format!("{base}-non-transitional")),
+            "virtio-transitional" => (V::Transitional, [base, "-transitional"].concat()),
+            "virtio-non-transitional" => (V::NonTransitional, [base, "-non-transitional"].concat()),
             _ => continue,
         };
         let slot = if virtio == V::Transitional {
@@ -443,11 +443,27 @@ pub fn needs(kind: Kind, key: &str) -> Needs {
             virtio,
         };
     }
-    let lookup = |key: &str| MODEL_TABLE.iter().find(|r| r.kind == kind && r.key == key);
-    let wildcard = key.rsplit_once('/').map(|(p, _)| format!("{p}/*"));
-    let row = lookup(key)
-        .or_else(|| wildcard.as_deref().and_then(lookup))
-        .or_else(|| lookup("*"));
+    // One pass over the table: the exact key wins over "type/*", which wins over "*".
+    let type_prefix = key.rsplit_once('/').map(|(p, _)| p);
+    let mut best: Option<(u8, &ModelRow)> = None;
+    for r in MODEL_TABLE.iter().filter(|r| r.kind == kind) {
+        let rank = if r.key == key {
+            0
+        } else if type_prefix.is_some() && r.key.strip_suffix("/*") == type_prefix {
+            1
+        } else if r.key == "*" {
+            2
+        } else {
+            continue;
+        };
+        if best.is_none_or(|(b, _)| rank < b) {
+            best = Some((rank, r));
+            if rank == 0 {
+                break;
+            }
+        }
+    }
+    let row = best.map(|(_, r)| r);
     match row {
         Some(r) => Needs {
             slot: r.slot,
@@ -538,13 +554,13 @@ pub fn model_key(kind: Kind, input: &ModelInput<'_>, machine: &Machine) -> Strin
             Some("hostdev") if input.model.is_none() => "hostdev".into(),
             _ => model().to_string(),
         },
-        Kind::Controller => format!("{}/{}", input.ty.unwrap_or(""), model()),
+        Kind::Controller => [input.ty.unwrap_or(""), "/", model()].concat(),
         Kind::Hostdev => match input.ty {
-            Some("scsi_host") => format!("scsi_host/{}", model()),
+            Some("scsi_host") => ["scsi_host/", model()].concat(),
             Some(t) => t.to_string(),
             None => String::new(),
         },
-        Kind::Input => format!("{}/{}", input.bus.unwrap_or(""), input.ty.unwrap_or("")),
+        Kind::Input => [input.bus.unwrap_or(""), "/", input.ty.unwrap_or("")].concat(),
         Kind::Filesystem => match input.sub {
             Some("virtiofs") => "virtiofs".into(),
             Some("mtp" | "loop" | "nbd" | "ploop") => "-".into(),

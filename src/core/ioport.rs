@@ -12,7 +12,7 @@ use super::device::{Kind, SlotClass};
 use super::machine::MachineClass;
 use super::pci::PciModel;
 use super::topology::{Device, Topology};
-use super::virtio::{Mode, virtio_of};
+use super::virtio::{Mode, VirtioInfo, virtio_devices};
 
 /// Bridge IO windows are programmed in 4 KiB units.
 pub const GRANULE: u32 = 0x1000;
@@ -526,7 +526,13 @@ fn device_label(d: &Device, t: &Topology) -> String {
 }
 
 impl<'a> Model<'a> {
-    fn build(t: &'a Topology, fw: &'static Firmware, settings: &IoSettings) -> Model<'a> {
+    fn build(
+        t: &'a Topology,
+        fw: &'static Firmware,
+        settings: &IoSettings,
+        virtio: &[VirtioInfo],
+    ) -> Model<'a> {
+        let controllers = t.controller_map();
         let mut m = Model {
             fw,
             class: t.machine.class,
@@ -606,9 +612,12 @@ impl<'a> Model<'a> {
                 if b == 0 {
                     return Some(0);
                 }
-                match t.bus_model(b) {
+                match controllers.bus_model(t, b) {
                     Some(model) if model.is_expander() => {
-                        b = t.controller(b).and_then(|c| c.pci_addr()).map(|a| a.bus)?;
+                        b = controllers
+                            .controller(t, b)
+                            .and_then(|c| c.pci_addr())
+                            .map(|a| a.bus)?;
                     }
                     Some(_) => return Some(b),
                     None => return None,
@@ -666,7 +675,10 @@ impl<'a> Model<'a> {
             if needs.slot == SlotClass::None && needs.qemu.is_empty() {
                 continue;
             }
-            let v = virtio_of(t, i);
+            let v = virtio
+                .binary_search_by_key(&i, |v| v.device)
+                .ok()
+                .map(|k| &virtio[k]);
             let (bars, source) = match &v {
                 Some(v) if !v.mode.has_legacy() => (Vec::new(), BarSource::Measured),
                 Some(v) => match v.family.and_then(|f| bar_row(f.qemu)) {
@@ -683,9 +695,7 @@ impl<'a> Model<'a> {
                 device: Some(i),
                 addr,
                 label: device_label(d, t),
-                qemu_device: v
-                    .as_ref()
-                    .map_or(needs.qemu.clone(), |v| v.qemu_device.clone()),
+                qemu_device: v.map_or(needs.qemu.clone(), |v| v.qemu_device.clone()),
                 bars,
                 source,
                 virtio: v.map(|v| v.mode),
@@ -997,7 +1007,18 @@ impl<'a> Model<'a> {
 /// Plans the IO port space of `t` (a fully addressed topology gives exact results;
 /// devices without a PCI address are left out) under `fw`.
 pub fn plan(t: &Topology, fw: &'static Firmware, settings: &IoSettings) -> IoPlan {
-    let mut m = Model::build(t, fw, settings);
+    plan_with(t, fw, settings, &virtio_devices(t))
+}
+
+/// [`plan`] with the virtio modes already known (`virtio` as [`virtio_devices`]
+/// returns it: sorted by device), so that the live analyses work them out once.
+pub fn plan_with(
+    t: &Topology,
+    fw: &'static Firmware,
+    settings: &IoSettings,
+    virtio: &[VirtioInfo],
+) -> IoPlan {
+    let mut m = Model::build(t, fw, settings, virtio);
     let Some(budget) = fw.budget(m.class).filter(|_| t.machine.arch.is_x86()) else {
         m.notes.push(format!(
             "machine class {}: virt-pci models the IO port space of x86 q35 and i440fx only",

@@ -127,7 +127,18 @@ pub fn as_defined(t: &Topology) -> (Topology, Option<Diagnostic>) {
         Ok(p) => p,
         Err(d) => return (t.clone(), Some(d)),
     };
-    let mut out = t.clone();
+    // Room for what libvirt adds up front: growing a vector of a thousand devices
+    // would copy them all once more.
+    let mut devices = Vec::with_capacity(t.devices.len() + plan.added.len());
+    devices.extend_from_slice(&t.devices);
+    let mut out = Topology {
+        devices,
+        name: t.name.clone(),
+        machine: t.machine.clone(),
+        acpi: t.acpi,
+        efi: t.efi,
+        numa_cells: t.numa_cells,
+    };
     let base = out.devices.len();
     for (a, nd) in plan.added.iter().enumerate() {
         let d = nd.device(Origin(u32::MAX - a as u32));
@@ -151,7 +162,7 @@ pub fn analyse(t: &Topology, ctx: &Context) -> Analysis {
     let (defined, refused) = as_defined(t);
     let (firmware, firmware_source) = choose_firmware(t, ctx);
     let virtio = virtio::virtio_devices(&defined);
-    let io = ioport::plan(&defined, firmware, &ctx.io);
+    let io = ioport::plan_with(&defined, firmware, &ctx.io, &virtio);
     let mut a = Analysis {
         defined,
         input_devices: t.devices.len(),

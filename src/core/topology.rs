@@ -1,6 +1,8 @@
 //! The topology model: the guest's machine, its PCI controllers and every device with
 //! its address, plus the chipset functions each machine class always has.
 
+use std::collections::HashMap;
+
 use super::address::{Address, PciAddr};
 use super::device::{self, Kind, ModelInput, Needs};
 use super::machine::{Machine, MachineClass};
@@ -141,16 +143,18 @@ impl Device {
 
     /// The model after libvirt's defaults (what the device really is).
     pub fn effective_model(&self, machine: &Machine) -> Option<String> {
+        self.effective_model_str(machine).map(String::from)
+    }
+
+    /// [`effective_model`](Self::effective_model) without the copy.
+    pub fn effective_model_str(&self, machine: &Machine) -> Option<&str> {
         if let Some(p) = &self.pci {
-            return Some(p.model.name().to_string());
+            return Some(p.model.name());
         }
         self.model
-            .clone()
-            .filter(|m| !m.is_empty() && m != "default")
-            .or_else(|| {
-                device::default_model(self.kind, &self.model_input(), machine, false)
-                    .map(String::from)
-            })
+            .as_deref()
+            .filter(|m| !m.is_empty() && *m != "default")
+            .or_else(|| device::default_model(self.kind, &self.model_input(), machine, false))
     }
 
     /// What kind of slot the device needs and which QEMU device it becomes.
@@ -181,21 +185,26 @@ impl Device {
 
     /// A one-line description for people: kind, model and identifier.
     pub fn describe(&self, machine: &Machine) -> String {
-        let mut s = String::from(self.kind.tag());
-        if let Some(t) = &self.ty
-            && self.kind == Kind::Controller
-        {
-            s = format!("{t} controller");
+        use std::fmt::Write as _;
+        let mut s = String::with_capacity(48);
+        match &self.ty {
+            Some(t) if self.kind == Kind::Controller => {
+                s.push_str(t);
+                s.push_str(" controller");
+            }
+            _ => s.push_str(self.kind.tag()),
         }
-        if let Some(m) = self.effective_model(machine) {
+        if let Some(m) = self.effective_model_str(machine) {
             s.push(' ');
-            s.push_str(&m);
+            s.push_str(m);
         }
         if let Some(i) = self.index {
-            s.push_str(&format!(" #{i}"));
+            let _ = write!(s, " #{i}");
         }
         if let Some(n) = &self.name {
-            s.push_str(&format!(" ({n})"));
+            s.push_str(" (");
+            s.push_str(n);
+            s.push(')');
         }
         s
     }
@@ -294,6 +303,27 @@ pub struct Topology {
     pub numa_cells: u32,
 }
 
+/// The PCI controllers of one topology by index (see [`Topology::controller_map`]);
+/// the first controller with an index wins, as in [`Topology::controller`].
+#[derive(Clone, Debug, Default)]
+pub struct ControllerMap(HashMap<u32, usize>);
+
+impl ControllerMap {
+    /// The PCI controller with `index` in `t` (the topology the map was built from).
+    pub fn controller<'t>(&self, t: &'t Topology, index: u32) -> Option<&'t Device> {
+        self.0.get(&index).and_then(|&i| t.devices.get(i))
+    }
+
+    /// The model of bus `index`, as [`Topology::bus_model`].
+    pub fn bus_model(&self, t: &Topology, index: u32) -> Option<PciModel> {
+        match self.controller(t, index) {
+            Some(d) => d.pci.as_ref().map(|p| p.model),
+            None if index == 0 => t.default_root(),
+            None => None,
+        }
+    }
+}
+
 impl Topology {
     /// An x86_64 guest named `t` of machine type `machine_type` with these devices,
     /// ACPI on, BIOS firmware and no NUMA cells; each device gets its position as its
@@ -318,6 +348,21 @@ impl Topology {
         let mut v: Vec<&Device> = self.devices.iter().filter(|d| d.pci.is_some()).collect();
         v.sort_by_key(|d| d.index);
         v
+    }
+
+    /// Controller index → position in `devices`, built once for analyses that look
+    /// controllers up for every device (a linear [`controller`](Self::controller) per
+    /// device would make them quadratic).
+    pub fn controller_map(&self) -> ControllerMap {
+        let mut map = HashMap::new();
+        for (i, d) in self.devices.iter().enumerate() {
+            if d.pci.is_some()
+                && let Some(index) = d.index
+            {
+                map.entry(index).or_insert(i);
+            }
+        }
+        ControllerMap(map)
     }
 
     /// The PCI controller with `index`.

@@ -12,7 +12,7 @@
 use super::address::Address;
 use super::device::VirtioForm;
 use super::pci::PciModel;
-use super::topology::Topology;
+use super::topology::{ControllerMap, Topology};
 
 /// How a virtio device presents itself to the guest.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -140,8 +140,33 @@ pub struct VirtioInfo {
     pub bus: Option<u32>,
     /// The model of that bus.
     pub bus_model: Option<PciModel>,
-    /// The explanation, one step per entry.
-    pub why: Vec<String>,
+    /// The model after libvirt's defaults (`virtio`, `virtio-transitional`, ...).
+    pub model: String,
+    /// Which rule decided the mode; [`why`](Self::why) words it. Kept as data so that
+    /// re-running the analyses after every edit builds no sentences nobody reads.
+    pub rule: Rule,
+}
+
+/// The rule that decided a virtio device's mode.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Rule {
+    /// Its address is virtio-mmio.
+    Mmio,
+    /// A QEMU 2.6-or-older machine type (named) makes every virtio-pci device legacy.
+    LegacyMachine(String),
+    /// The device type exists in virtio 1.0 form only.
+    ModernType,
+    /// Model `virtio-transitional`.
+    TransitionalModel,
+    /// Model `virtio-non-transitional`.
+    NonTransitionalModel,
+    /// Plain `virtio` in a PCIe root or downstream port.
+    PlainInPort,
+    /// Plain `virtio` without an address, on a machine whose default place for it is
+    /// a PCIe port (`true`) or a conventional slot (`false`).
+    PlainUnplaced(bool),
+    /// Plain `virtio` on a root bus or conventional PCI.
+    PlainConventional,
 }
 
 impl VirtioInfo {
@@ -152,7 +177,82 @@ impl VirtioInfo {
 
     /// The explanation as one sentence chain.
     pub fn explanation(&self) -> String {
-        self.why.join("; ")
+        self.why().join("; ")
+    }
+
+    /// The explanation in plain words, one step per entry.
+    pub fn why(&self) -> Vec<String> {
+        let mut why: Vec<String> = Vec::new();
+        let model = &self.model;
+        let qemu = &self.qemu_device;
+        let bus_text = match (self.bus, self.bus_model) {
+            (Some(b), Some(m)) if m.is_root() => format!("the root bus ({} #{b})", m.name()),
+            (Some(b), Some(m)) => format!("{} #{b}", m.name()),
+            (Some(b), None) => format!("bus {b}, which has no controller"),
+            (None, _) => "no PCI address yet".into(),
+        };
+        match &self.rule {
+            Rule::Mmio => {
+                why.push("its address is type='virtio-mmio': a memory-mapped virtio device".into());
+                why.push("no PCI function, no PCI id, no IO port space".into());
+                return why;
+            }
+            Rule::LegacyMachine(mt) => why.push(format!(
+                "machine type {mt} is 2.6 or older: QEMU's compat properties set disable-modern=on, disable-legacy=off on every virtio-pci device"
+            )),
+            Rule::ModernType => why.push(format!(
+                "{qemu} exists in virtio 1.0 form only (QEMU forces virtio 1 for it)"
+            )),
+            Rule::TransitionalModel => why.push(format!(
+                "model '{model}': libvirt uses {qemu}, which always keeps the legacy interface"
+            )),
+            Rule::NonTransitionalModel => why.push(format!(
+                "model '{model}': libvirt uses {qemu}, which never has the legacy interface"
+            )),
+            Rule::PlainInPort | Rule::PlainUnplaced(_) | Rule::PlainConventional => {
+                why.push(format!(
+                    "model '{model}': libvirt uses the generic {qemu}, whose mode QEMU picks from the bus (disable-legacy=auto)"
+                ));
+                match self.rule {
+                    Rule::PlainInPort => {
+                        why.push(format!(
+                            "it sits on {bus_text}, a PCI Express port that is not a root bus"
+                        ));
+                        why.push("so disable-legacy resolves to on: modern-only, no IO BAR".into());
+                    }
+                    // libvirt puts a plain virtio device on a PCIe port on pcie-root
+                    // machines and on a conventional slot elsewhere.
+                    Rule::PlainUnplaced(true) => why.push(
+                        "it has no PCI address; libvirt will put it in a PCIe root port, so it will be modern-only".into(),
+                    ),
+                    Rule::PlainUnplaced(false) => why.push(
+                        "it has no PCI address; libvirt will put it on a conventional PCI slot, so it will be transitional".into(),
+                    ),
+                    _ => {
+                        why.push(format!(
+                            "it sits on {bus_text}, which is a root bus or conventional PCI"
+                        ));
+                        why.push(
+                            "so disable-legacy resolves to off: transitional, with a legacy IO BAR"
+                                .into(),
+                        );
+                    }
+                }
+            }
+        }
+        let port = self.bus_model.is_some_and(PciModel::is_port);
+        if self.mode == Mode::Transitional && port {
+            why.push("in a PCIe port it is still a PCI Express endpoint, and its IO BAR needs the port's own 4 KiB IO window".into());
+        }
+        if let Some(id) = self.pci_id_text() {
+            let range = if self.mode == Mode::ModernOnly {
+                "the virtio 1.0 range"
+            } else {
+                "the legacy range, which virtio 1.0 drivers also bind"
+            };
+            why.push(format!("the guest sees PCI id {id}, in {range}"));
+        }
+        why
     }
 }
 
@@ -178,6 +278,11 @@ fn mmio_device(pci: &str) -> String {
 
 /// The virtio mode of device `i`, or `None` when it is not a virtio device.
 pub fn virtio_of(t: &Topology, i: usize) -> Option<VirtioInfo> {
+    virtio_in(t, &t.controller_map(), i)
+}
+
+/// [`virtio_of`] with the topology's controllers already indexed.
+pub fn virtio_in(t: &Topology, controllers: &ControllerMap, i: usize) -> Option<VirtioInfo> {
     let d = t.devices.get(i)?;
     if d.pci.is_some() {
         return None;
@@ -190,111 +295,53 @@ pub fn virtio_of(t: &Topology, i: usize) -> Option<VirtioInfo> {
     let model = d
         .effective_model(&t.machine)
         .unwrap_or_else(|| "virtio".into());
-    let mut why = Vec::new();
     let mut info = VirtioInfo {
         device: i,
         mode: Mode::ModernOnly,
         form: needs.virtio,
-        qemu_device: needs.qemu.clone(),
         family: fam,
         pci_id: None,
         express: false,
         bus: None,
         bus_model: None,
-        why: Vec::new(),
+        model,
+        rule: Rule::ModernType,
+        qemu_device: needs.qemu,
     };
     if matches!(d.address, Some(Address::VirtioMmio)) {
         info.mode = Mode::Mmio;
-        info.qemu_device = mmio_device(&needs.qemu);
-        why.push("its address is type='virtio-mmio': a memory-mapped virtio device".into());
-        why.push("no PCI function, no PCI id, no IO port space".into());
-        info.why = why;
+        info.qemu_device = mmio_device(&info.qemu_device);
+        info.rule = Rule::Mmio;
         return Some(info);
     }
     let addr = d.pci_addr();
     info.bus = addr.map(|a| a.bus);
-    info.bus_model = addr.and_then(|a| t.bus_model(a.bus));
-    let bus_text = match (info.bus, info.bus_model) {
-        (Some(b), Some(m)) if m.is_root() => format!("the root bus ({} #{b})", m.name()),
-        (Some(b), Some(m)) => format!("{} #{b}", m.name()),
-        (Some(b), None) => format!("bus {b}, which has no controller"),
-        (None, _) => "no PCI address yet".into(),
-    };
+    info.bus_model = addr.and_then(|a| controllers.bus_model(t, a.bus));
     let port = info.bus_model.is_some_and(PciModel::is_port);
     let forced_modern =
-        needs.virtio == VirtioForm::ModernOnly || fam.is_some_and(|f| f.legacy_id.is_none());
-    if legacy_machine(t) && !forced_modern {
-        info.mode = Mode::LegacyOnly;
-        why.push(format!(
-            "machine type {} is 2.6 or older: QEMU's compat properties set disable-modern=on, disable-legacy=off on every virtio-pci device",
-            t.machine.machine_type
-        ));
+        info.form == VirtioForm::ModernOnly || fam.is_some_and(|f| f.legacy_id.is_none());
+    (info.mode, info.rule) = if legacy_machine(t) && !forced_modern {
+        (
+            Mode::LegacyOnly,
+            Rule::LegacyMachine(t.machine.machine_type.clone()),
+        )
     } else if forced_modern {
-        info.mode = Mode::ModernOnly;
-        why.push(format!(
-            "{} exists in virtio 1.0 form only (QEMU forces virtio 1 for it)",
-            needs.qemu
-        ));
+        (Mode::ModernOnly, Rule::ModernType)
     } else {
-        match needs.virtio {
-            VirtioForm::Transitional => {
-                info.mode = Mode::Transitional;
-                why.push(format!(
-                    "model '{model}': libvirt uses {}, which always keeps the legacy interface",
-                    needs.qemu
-                ));
+        match info.form {
+            VirtioForm::Transitional => (Mode::Transitional, Rule::TransitionalModel),
+            VirtioForm::NonTransitional => (Mode::ModernOnly, Rule::NonTransitionalModel),
+            _ if port => (Mode::ModernOnly, Rule::PlainInPort),
+            _ if addr.is_none() && t.machine.class.is_pcie() => {
+                (Mode::ModernOnly, Rule::PlainUnplaced(true))
             }
-            VirtioForm::NonTransitional => {
-                info.mode = Mode::ModernOnly;
-                why.push(format!(
-                    "model '{model}': libvirt uses {}, which never has the legacy interface",
-                    needs.qemu
-                ));
-            }
-            _ => {
-                why.push(format!(
-                    "model '{model}': libvirt uses the generic {}, whose mode QEMU picks from the bus (disable-legacy=auto)",
-                    needs.qemu
-                ));
-                if port {
-                    info.mode = Mode::ModernOnly;
-                    why.push(format!(
-                        "it sits on {bus_text}, a PCI Express port that is not a root bus"
-                    ));
-                    why.push("so disable-legacy resolves to on: modern-only, no IO BAR".into());
-                } else if addr.is_none() {
-                    // libvirt puts a plain virtio device on a PCIe port on pcie-root
-                    // machines and on a conventional slot elsewhere.
-                    if t.machine.class.is_pcie() {
-                        info.mode = Mode::ModernOnly;
-                        why.push(
-                            "it has no PCI address; libvirt will put it in a PCIe root port, so it will be modern-only".into(),
-                        );
-                    } else {
-                        info.mode = Mode::Transitional;
-                        why.push(
-                            "it has no PCI address; libvirt will put it on a conventional PCI slot, so it will be transitional".into(),
-                        );
-                    }
-                } else {
-                    info.mode = Mode::Transitional;
-                    why.push(format!(
-                        "it sits on {bus_text}, which is a root bus or conventional PCI"
-                    ));
-                    why.push(
-                        "so disable-legacy resolves to off: transitional, with a legacy IO BAR"
-                            .into(),
-                    );
-                }
-            }
+            _ if addr.is_none() => (Mode::Transitional, Rule::PlainUnplaced(false)),
+            _ => (Mode::Transitional, Rule::PlainConventional),
         }
-    }
+    };
     // A virtio device in a root or downstream port gets the PCIe endpoint capability
     // whatever its mode; elsewhere it is a conventional PCI function.
     info.express = port && info.mode != Mode::LegacyOnly;
-    if info.mode == Mode::Transitional && port {
-        why.push("in a PCIe port it is still a PCI Express endpoint, and its IO BAR needs the port's own 4 KiB IO window".into());
-    }
     info.pci_id = fam.map(|f| {
         let id = match info.mode {
             Mode::ModernOnly => f.modern_id(),
@@ -302,22 +349,14 @@ pub fn virtio_of(t: &Topology, i: usize) -> Option<VirtioInfo> {
         };
         (VIRTIO_VENDOR, id)
     });
-    if let Some(id) = info.pci_id_text() {
-        let range = if info.mode == Mode::ModernOnly {
-            "the virtio 1.0 range"
-        } else {
-            "the legacy range, which virtio 1.0 drivers also bind"
-        };
-        why.push(format!("the guest sees PCI id {id}, in {range}"));
-    }
-    info.why = why;
     Some(info)
 }
 
 /// The mode of every virtio device, in document order.
 pub fn virtio_devices(t: &Topology) -> Vec<VirtioInfo> {
+    let controllers = t.controller_map();
     (0..t.devices.len())
-        .filter_map(|i| virtio_of(t, i))
+        .filter_map(|i| virtio_in(t, &controllers, i))
         .collect()
 }
 

@@ -170,7 +170,7 @@ fn device_lines(app: &App, out: &mut Vec<Line<'static>>) {
         }
         out.push(Line::default());
         out.push(Line::styled("why", th.heading()));
-        for w in &v.why {
+        for w in v.why() {
             out.push(Line::from(format!("· {w}")));
         }
     }

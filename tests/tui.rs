@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
+use ratatui::crossterm::event::{MouseButton, MouseEventKind};
 use virt_pci::core::topology::Topology;
 use virt_pci::libvirt::{Document, read_topology};
 use virt_pci::tui::{App, Options, Script, Session, keys, run_app};
@@ -89,7 +90,9 @@ fn opens_at_80x24_with_tree_details_diagnostics_and_key_bar() {
     let s = drive(&mut app, Script::default(), 80, 24);
     assert!(s.contains("pcie-root #0"));
     assert!(s.contains("VP0401"));
-    assert!(s.contains(" ?  help"));
+    // The whole key bar fits at 80 columns, quit included.
+    let bar = s.lines().last().unwrap_or_default();
+    assert!(bar.contains(" ? help") && bar.ends_with(" q quit"), "{bar}");
     snap("open_80x24", &s);
 }
 
@@ -294,6 +297,91 @@ fn mouse_click_selects_and_drag_moves() {
     assert_eq!(app.selected, 1);
     drive(&mut app, keys("G"), 80, 24);
     assert!(app.selected > 1);
+}
+
+/// Dragging a device with the mouse: while the button is held its legal places light
+/// up (as for cut and paste), releasing on an empty port moves it there, and releasing
+/// where it started moves nothing.
+#[test]
+fn dragging_a_device_onto_an_empty_port_moves_it() {
+    let mut app = example("centos6-q35-virtio.xml");
+    let s = drive(&mut app, Script::default(), 100, 40);
+    let row_of = |s: &str, what: &str| {
+        s.lines()
+            .position(|l| l.contains(what))
+            .unwrap_or_else(|| panic!("no row with {what}:\n{s}")) as u16
+    };
+    let rng = row_of(&s, "rng virtio");
+    let empty = row_of(&s, "(empty");
+    // Held over the target: the cut is pending and the status says where it may go.
+    let held = Script::default()
+        .mouse(MouseEventKind::Down(MouseButton::Left), 12, rng)
+        .mouse(MouseEventKind::Drag(MouseButton::Left), 12, empty);
+    let s = drive(&mut app, held, 100, 40);
+    assert!(app.cut.is_some(), "a drag cuts the device:\n{s}");
+    snap("drag_in_progress", &s);
+    // Released there: moved to the empty port's slot, one undoable step.
+    let s = drive(
+        &mut app,
+        Script::default().mouse(MouseEventKind::Up(MouseButton::Left), 12, empty),
+        100,
+        40,
+    );
+    assert!(s.contains("move rng virtio to 07:00.0"), "{s}");
+    assert!(app.cut.is_none());
+    drive(&mut app, keys("u"), 100, 40);
+    assert!(!app.session.dirty());
+    // A drag that ends where it began moves nothing.
+    let s = drive(
+        &mut app,
+        Script::default().drag((12, rng), (12, rng)),
+        100,
+        40,
+    );
+    assert!(!app.session.dirty(), "{s}");
+    assert!(app.cut.is_none());
+}
+
+/// The XML editor: `e` opens the selected element's XML, every change is checked (the
+/// verdict is on screen), nothing is applied until the user confirms, and the applied
+/// edit is one undo step that reaches the analyses.
+#[test]
+fn edit_an_elements_xml_check_it_confirm_and_undo() {
+    let mut app = example("centos6-q35-virtio.xml");
+    let original = app.session.text();
+    let s = drive(&mut app, keys("/vda<Enter>e"), 80, 24);
+    assert!(s.contains("edit XML: disk virtio (vda)"), "{s}");
+    assert!(s.contains("<target dev='vda' bus='virtio'/>"), "{s}");
+    assert!(s.contains("unchanged"), "{s}");
+    // Break it: the verdict says where, and Ctrl-s applies nothing.
+    let s = drive(&mut app, keys("<End><BS>"), 80, 24);
+    assert!(s.contains("line 2: attribute '<driver'"), "{s}");
+    let s = drive(&mut app, keys("<C-s>"), 80, 24);
+    assert!(s.contains("not applied"), "{s}");
+    assert!(!app.session.dirty());
+    // Mend it and make the disk transitional.
+    let s = drive(&mut app, keys(" model='virtio-transitional'>"), 80, 24);
+    assert!(s.contains("libvirt accepts the guest with it"), "{s}");
+    snap("xml_editor", &s);
+    let s = drive(&mut app, keys("<C-s>"), 80, 24);
+    assert!(s.contains("Apply the edited XML"), "{s}");
+    let s = drive(&mut app, keys("y"), 80, 24);
+    assert!(s.contains("edit the XML of <disk>"), "{s}");
+    assert!(s.contains("[transitional] disk virtio-tr"), "{s}");
+    assert!(s.contains("mode      transitional"), "{s}");
+    let text = app.session.text();
+    assert!(text.contains("<disk type='file' device='disk' model='virtio-transitional'>"));
+    assert_eq!(text.lines().count(), original.lines().count());
+    // Undo: the file as opened, and the disk modern again.
+    let s = drive(&mut app, keys("u"), 80, 24);
+    assert_eq!(app.session.text(), original);
+    assert!(s.contains("[modern] disk virtio (vda)"), "{s}");
+    // Esc on a changed text asks before dropping it.
+    let s = drive(&mut app, keys("e<End> <Esc>"), 80, 24);
+    assert!(s.contains("drop the changes"), "{s}");
+    drive(&mut app, keys("y"), 80, 24);
+    assert_eq!(app.scope(), virt_pci::tui::commands::Scope::Main);
+    assert_eq!(app.session.text(), original);
 }
 
 #[test]

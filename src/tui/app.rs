@@ -19,6 +19,7 @@ use super::popups::{Confirm, Prompt, TextView, Tone};
 use super::rows::{self, Inputs, Row, RowKey};
 use super::session::Session;
 use super::theme::Theme;
+use super::xml_editor::XmlEditor;
 use super::{diff, layout};
 use crate::core::address::PciAddr;
 use crate::core::diag::{Diagnostic, Severity};
@@ -172,6 +173,8 @@ enum Pending {
     Quit,
     Search,
     SaveAs,
+    ApplyXml,
+    DiscardXml,
 }
 
 /// A popup and what its answer means.
@@ -181,6 +184,7 @@ enum Popup {
     Confirm(Confirm, Pending),
     Prompt(Prompt, Pending),
     Text(TextView),
+    Editor(Box<XmlEditor>),
 }
 
 impl Popup {
@@ -189,6 +193,7 @@ impl Popup {
             Popup::Pick(..) | Popup::Text(_) => Scope::List,
             Popup::Confirm(..) => Scope::Confirm,
             Popup::Prompt(..) => Scope::Prompt,
+            Popup::Editor(_) => Scope::Editor,
         }
     }
 }
@@ -235,6 +240,9 @@ pub struct App {
     pub quit: bool,
     keymap: Keymap,
     drag_from: Option<usize>,
+    /// A drag left its first row: the dragged device is cut and its legal places are
+    /// highlighted until the button is released.
+    dragging: bool,
 }
 
 impl App {
@@ -277,6 +285,7 @@ impl App {
             quit: false,
             keymap: Keymap::new(),
             drag_from: None,
+            dragging: false,
         };
         app.rebuild_rows();
         if let Some(e) = problem {
@@ -392,6 +401,12 @@ impl App {
                 self.size = (*w, *h);
                 self.follow();
             }
+            Event::Paste(text) if self.scope() == Scope::Editor => {
+                if let Some(Popup::Editor(e)) = self.popups.last_mut() {
+                    e.area.insert_str(text);
+                    e.recheck(&self.session);
+                }
+            }
             Event::Paste(text) => {
                 for c in text.chars().filter(|c| !c.is_control()) {
                     self.type_char(c);
@@ -405,6 +420,12 @@ impl App {
         let scope = self.scope();
         if let Some(c) = self.keymap.lookup(scope, k) {
             self.update(c.message);
+        } else if scope == Scope::Editor {
+            if let Some(Popup::Editor(e)) = self.popups.last_mut()
+                && e.area.input(k)
+            {
+                e.recheck(&self.session);
+            }
         } else if scope.takes_text()
             && let Some(c) = typed_char(&k)
         {
@@ -469,12 +490,34 @@ impl App {
                     self.select_origin(o);
                 }
             }
+            MouseEventKind::Drag(MouseButton::Left) => {
+                if let (Some(from), Some(r)) = (self.drag_from, hit)
+                    && (r != from || self.dragging)
+                {
+                    if !self.dragging {
+                        self.dragging = true;
+                        self.start_drag(from);
+                    }
+                    self.selected = r;
+                    self.follow();
+                }
+            }
             MouseEventKind::Up(MouseButton::Left) => {
                 let from = self.drag_from.take();
-                if let (Some(from), Some(to)) = (from, hit)
-                    && from != to
-                {
-                    self.drag(from, to);
+                let dragged = std::mem::take(&mut self.dragging);
+                match (from, hit) {
+                    (Some(from), Some(to)) if from != to => {
+                        if !dragged {
+                            self.start_drag(from);
+                        }
+                        if self.cut.is_some() {
+                            self.selected = to;
+                            self.update(Message::Paste);
+                        }
+                    }
+                    // Released where it started: nothing moves.
+                    _ if dragged => self.cut = None,
+                    _ => {}
                 }
             }
             _ => {}
@@ -482,15 +525,19 @@ impl App {
     }
 
     /// Drag and drop: the device of row `from` goes to the bus of row `to`.
-    fn drag(&mut self, from: usize, to: usize) {
-        let Some(device) = self.rows[from].device else {
+    /// Cuts the device of row `from` for a drag, so that its legal places light up
+    /// as they do for cut and paste.
+    fn start_drag(&mut self, from: usize) {
+        let Some(device) = self.rows.get(from).and_then(|r| r.device) else {
             return;
         };
+        if self.rows[from].locked {
+            self.say(Severity::Warning, "a chipset function cannot be moved");
+            return;
+        }
         let origin = self.topology().devices[device].origin;
         let targets = edit::move_targets(self.topology(), device);
         self.cut = Some((origin, targets));
-        self.selected = to;
-        self.update(Message::Paste);
     }
 
     /// Runs one message.
@@ -529,6 +576,7 @@ impl App {
             Message::Firmware => self.firmware_pick(),
             Message::ToggleIo => self.show_io = !self.show_io,
             Message::ShowXml => self.show_xml(),
+            Message::EditXml => self.edit_xml(),
             Message::ToggleAscii => {
                 self.ascii = !self.ascii;
                 self.rebuild_rows();
@@ -615,6 +663,41 @@ impl App {
             (Popup::Text(t), Message::ListPageDown) => t.step(page),
             (Popup::Text(_), Message::Accept) => {
                 self.popups.pop();
+            }
+            (Popup::Editor(e), Message::Accept) => match &e.checked {
+                Ok(_) if !e.modified() => {
+                    self.popups.pop();
+                    self.say(Severity::Info, "the XML is unchanged");
+                }
+                Ok(edit) => {
+                    let text = format!(
+                        "Apply the edited XML ({})?\nlibvirt accepts the guest with it; u undoes it as one step.",
+                        edit.label
+                    );
+                    self.popups.push(Popup::Confirm(
+                        Confirm {
+                            title: "apply XML edit".into(),
+                            text,
+                            keys: "y / Enter apply · n / Esc back to the editor".into(),
+                        },
+                        Pending::ApplyXml,
+                    ));
+                }
+                Err(_) => e.refused = true,
+            },
+            (Popup::Editor(e), Message::Cancel) => {
+                if e.modified() {
+                    self.popups.push(Popup::Confirm(
+                        Confirm {
+                            title: "discard changes".into(),
+                            text: "Close the editor and drop the changes to the XML?".into(),
+                            keys: "y / Enter discard · n / Esc back to the editor".into(),
+                        },
+                        Pending::DiscardXml,
+                    ));
+                } else {
+                    self.popups.pop();
+                }
             }
             (_, Message::Cancel | Message::No) => {
                 self.popups.pop();
@@ -987,6 +1070,23 @@ impl App {
         match pending {
             Pending::Delete { device } => self.apply(Op::Delete { device }),
             Pending::Quit => self.quit = true,
+            Pending::ApplyXml => {
+                if let Some(Popup::Editor(e)) = self.popups.pop()
+                    && let Ok(edit) = e.checked
+                {
+                    let label = edit.label.clone();
+                    let origin = edit.origin;
+                    self.session.apply_element_edit(edit);
+                    self.refresh();
+                    if let Some(o) = origin {
+                        self.select_origin(o);
+                    }
+                    self.say(Severity::Info, format!("{label} (u undoes it)"));
+                }
+            }
+            Pending::DiscardXml => {
+                self.popups.pop();
+            }
             _ => {}
         }
     }
@@ -1226,6 +1326,32 @@ impl App {
         self.pick("firmware", entries, Pending::Firmware { ids });
     }
 
+    fn edit_xml(&mut self) {
+        let Some(i) = self.selected_device() else {
+            self.say(
+                Severity::Info,
+                "select a device or controller to edit its XML (X shows the whole domain)",
+            );
+            return;
+        };
+        let t = self.topology();
+        let d = &t.devices[i];
+        let (origin, title) = (d.origin, format!("edit XML: {}", d.describe(&t.machine)));
+        let Some(text) = self.session.element_text(origin) else {
+            self.say(Severity::Warning, "this element is not in the document");
+            return;
+        };
+        let editor = XmlEditor::new(
+            title,
+            origin,
+            &dedent(&text),
+            &self.session,
+            &self.theme,
+            self.ascii,
+        );
+        self.popups.push(Popup::Editor(Box::new(editor)));
+    }
+
     fn show_xml(&mut self) {
         let sel = self
             .selected_device()
@@ -1342,6 +1468,7 @@ impl App {
                 Popup::Confirm(c, _) => c.render(f, a.screen, &self.theme),
                 Popup::Prompt(p, _) => p.render(f, a.screen, &self.theme),
                 Popup::Text(t) => t.render(f, a.screen, &self.theme),
+                Popup::Editor(e) => e.render(f, a.screen, &self.theme),
             }
         }
     }
@@ -1358,6 +1485,7 @@ fn group_title(group: &str) -> &'static str {
         "list" => "in lists and the palette",
         "confirm" => "in questions",
         "prompt" => "in prompts",
+        "editor" => "in the XML editor",
         _ => "other",
     }
 }

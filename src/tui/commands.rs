@@ -60,6 +60,8 @@ pub enum Message {
     ToggleIo,
     /// Show the selected element's XML.
     ShowXml,
+    /// Edit the selected element's XML.
+    EditXml,
     /// Undo.
     Undo,
     /// Redo.
@@ -115,6 +117,8 @@ pub enum Scope {
     Confirm,
     /// A one-line text prompt.
     Prompt,
+    /// The XML editor: unbound keys edit the text.
+    Editor,
 }
 
 impl Scope {
@@ -193,7 +197,8 @@ pub const COMMANDS: &[Command] = &[
     cmd("guest.os", "choose the guest OS for the analyses", &["o"], S::Main, M::GuestOs, None),
     cmd("guest.firmware", "choose the firmware for the IO analysis", &["f"], S::Main, M::Firmware, None),
     cmd("view.io", "show the IO port plan / the details", &["i"], S::Main, M::ToggleIo, None),
-    cmd("view.xml", "show the selected element's XML", &["e"], S::Main, M::ShowXml, None),
+    cmd("edit.xml", "edit the selected element's XML (checked as you type, applied when you confirm)", &["e"], S::Main, M::EditXml, Some("xml")),
+    cmd("view.xml", "show the selected element's XML, or the domain's", &["X"], S::Main, M::ShowXml, None),
     cmd("view.ascii", "switch between box-drawing and ASCII connectors", &[], S::Main, M::ToggleAscii, None),
     cmd("file.save", "save (atomically; the original is kept as FILE.bak)", &["w", "<C-s>"], S::Main, M::Save, Some("save")),
     cmd("file.save_as", "save to another file", &["W"], S::Main, M::SaveAs, None),
@@ -215,6 +220,8 @@ pub const COMMANDS: &[Command] = &[
     cmd("prompt.accept", "accept", &["<Enter>"], S::Prompt, M::Accept, Some("ok")),
     cmd("prompt.cancel", "cancel", &["<Esc>", "<C-c>"], S::Prompt, M::Cancel, Some("cancel")),
     cmd("prompt.backspace", "delete the last character", &["<BS>"], S::Prompt, M::Backspace, None),
+    cmd("editor.apply", "apply the edited XML (asks first)", &["<C-s>"], S::Editor, M::Accept, Some("apply")),
+    cmd("editor.close", "close the editor (asks when the text changed)", &["<Esc>"], S::Editor, M::Cancel, Some("close")),
 ];
 
 /// Key lookup built from the registry.

@@ -81,6 +81,41 @@ impl Script {
         self
     }
 
+    /// Appends one mouse event.
+    pub fn mouse(mut self, kind: MouseEventKind, x: u16, y: u16) -> Script {
+        self.events.push_back(Event::Mouse(MouseEvent {
+            kind,
+            column: x,
+            row: y,
+            modifiers: KeyModifiers::NONE,
+        }));
+        self
+    }
+
+    /// Appends a drag with the left button from (`x0`, `y0`) to (`x1`, `y1`), with
+    /// the motion events a terminal reports on the rows in between.
+    pub fn drag(mut self, (x0, y0): (u16, u16), (x1, y1): (u16, u16)) -> Script {
+        let mut push = |kind, column, row| {
+            self.events.push_back(Event::Mouse(MouseEvent {
+                kind,
+                column,
+                row,
+                modifiers: KeyModifiers::NONE,
+            }))
+        };
+        push(MouseEventKind::Down(MouseButton::Left), x0, y0);
+        let steps: Vec<u16> = if y1 >= y0 {
+            (y0..=y1).collect()
+        } else {
+            (y1..=y0).rev().collect()
+        };
+        for y in steps.into_iter().skip(1) {
+            push(MouseEventKind::Drag(MouseButton::Left), x1, y);
+        }
+        push(MouseEventKind::Up(MouseButton::Left), x1, y1);
+        self
+    }
+
     /// Appends a resize to `w` x `h`.
     pub fn resize(mut self, w: u16, h: u16) -> Script {
         self.events.push_back(Event::Resize(w, h));

@@ -36,7 +36,8 @@ pub fn render_gauge(f: &mut Frame<'_>, area: Rect, app: &App) {
             Span::raw(" IO "),
             Span::styled(full.repeat(filled), th.gauge(ok)),
             Span::styled(empty.repeat(width - filled), th.dim()),
-            Span::raw(format!(" {} of {} ", size_text(used), size_text(io.budget))),
+            // Both in hex: "0x1080 of 60K" made people compare two units.
+            Span::raw(format!(" {used:#x} of {:#x} ", io.budget)),
             Span::styled(io.outcome.name().to_string(), th.gauge(ok)),
         ])
     };

@@ -19,7 +19,8 @@ pub fn render(f: &mut Frame<'_>, area: Rect, app: &App) {
             continue;
         };
         spans.push(Span::styled(format!(" {} ", display(k)), th.key()));
-        spans.push(Span::raw(format!(" {} ", c.bar.unwrap_or(c.id))));
+        // One space after the label: the whole main bar fits in 80 columns.
+        spans.push(Span::raw(format!("{} ", c.bar.unwrap_or(c.id))));
     }
     f.render_widget(Paragraph::new(Line::from(spans)), area);
 }

@@ -24,6 +24,7 @@ pub mod terminal;
 pub mod theme;
 pub mod title;
 pub mod tree;
+pub mod xml_editor;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};

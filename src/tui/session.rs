@@ -4,9 +4,10 @@
 //! written into it, so only what was edited changes.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crate::cli::write_atomic;
-use crate::core::edit::History;
+use crate::core::edit::{History, SameBase};
 use crate::core::topology::{Origin, Topology};
 use crate::libvirt::edit_apply::write_topology;
 use crate::libvirt::{Document, read_topology};
@@ -16,6 +17,30 @@ pub const EXAMPLE_NAME: &str = "centos6-q35-virtio.xml";
 /// Its text.
 pub const EXAMPLE: &str = include_str!("../../assets/examples/centos6-q35-virtio.xml");
 
+/// The document a state of the history was read from, with the topology read from
+/// it. Topology edits keep it and write their difference into it; an edit of an
+/// element's raw XML replaces it, so undo brings the old document back too.
+#[derive(Clone, Debug)]
+pub struct DocBase(Arc<(Document, Topology)>);
+
+impl SameBase for DocBase {
+    fn same(&self, other: &DocBase) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+/// An edit of one element's XML, checked and ready to apply (see
+/// [`Session::check_element_edit`]).
+#[derive(Clone, Debug)]
+pub struct XmlEdit {
+    doc: Document,
+    topology: Topology,
+    /// The edited element's device in the new topology, when it is one.
+    pub origin: Option<Origin>,
+    /// What the edit is called in the undo history.
+    pub label: String,
+}
+
 /// One open guest.
 #[derive(Clone, Debug)]
 pub struct Session {
@@ -23,12 +48,8 @@ pub struct Session {
     pub path: Option<PathBuf>,
     /// A name for the title bar.
     pub display: String,
-    /// The document as read (or as last saved).
-    doc: Document,
-    /// The topology read from `doc`.
-    base: Topology,
-    /// The edits.
-    pub history: History,
+    /// The edits, each state with the document it is written into.
+    pub history: History<DocBase>,
     /// The text as opened.
     original: String,
 }
@@ -55,11 +76,17 @@ impl Session {
         Ok(Session {
             path,
             display,
-            history: History::new(base.clone()),
-            doc,
-            base,
+            history: History::with_base(base.clone(), DocBase(Arc::new((doc, base)))),
             original: text.to_string(),
         })
+    }
+
+    fn doc(&self) -> &Document {
+        &self.history.base().0.0
+    }
+
+    fn base(&self) -> &Topology {
+        &self.history.base().0.1
     }
 
     /// The bundled example.
@@ -79,9 +106,97 @@ impl Session {
 
     /// The document with the current edits written into it.
     fn edited(&self) -> (Document, crate::libvirt::edit_apply::Placed) {
-        let mut doc = self.doc.clone();
-        let placed = write_topology(&mut doc, &self.base, self.topology());
+        let mut doc = self.doc().clone();
+        let placed = write_topology(&mut doc, self.base(), self.topology());
         (doc, placed)
+    }
+
+    /// Checks `text` as the new XML of the element of device `origin`: it must be one
+    /// well-formed element, the domain with it must still read, and a guest libvirt
+    /// accepts must stay accepted. Line numbers in errors count from the element's
+    /// first line. Nothing changes until [`apply_element_edit`](Self::apply_element_edit).
+    pub fn check_element_edit(&self, origin: Origin, text: &str) -> Result<XmlEdit, String> {
+        let fragment =
+            Document::parse(text).map_err(|e| format!("line {}: {}", e.pos.line, e.message))?;
+        let name = fragment.element(fragment.root()).name.clone();
+        let (mut doc, placed) = self.edited();
+        let node = *placed
+            .get(&origin)
+            .ok_or_else(|| "the element is no longer in the document".to_string())?;
+        // Splice the new text in where the element stands: a placeholder element takes
+        // its place, and the written document's placeholder is replaced by the text.
+        const MARK: &str = "virt-pci-xml-edit-here";
+        let ph = doc.new_element(MARK, &[]);
+        doc.insert_before(node, ph);
+        doc.remove(node);
+        let written = doc.write();
+        let tag = format!("<{MARK}/>");
+        let at = written
+            .find(&tag)
+            .ok_or_else(|| "internal error: the element's place was lost".to_string())?;
+        let line_start = written[..at].rfind('\n').map_or(0, |i| i + 1);
+        let indent: String = written[line_start..at]
+            .chars()
+            .take_while(|c| c.is_whitespace())
+            .collect();
+        let nl = doc.newline();
+        let body = text
+            .trim_end()
+            .lines()
+            .enumerate()
+            .map(|(k, l)| {
+                if k == 0 || l.is_empty() {
+                    l.to_string()
+                } else {
+                    format!("{indent}{l}")
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(nl);
+        let first_line = written[..at].matches('\n').count() as u32 + 1;
+        let new_text = format!("{}{body}{}", &written[..at], &written[at + tag.len()..]);
+        let relative = |line: u32| -> String {
+            if line >= first_line {
+                format!("line {}", line - first_line + 1)
+            } else {
+                format!("line {line} of the domain")
+            }
+        };
+        let new_doc = Document::parse(&new_text)
+            .map_err(|e| format!("{}: {}", relative(e.pos.line), e.message))?;
+        let topology = read_topology(&new_doc)
+            .map_err(|e| format!("{}: {}", relative(e.pos.line), e.message))?;
+        if let Err(d) = crate::core::assign::assign(&topology)
+            && crate::core::assign::assign(self.topology()).is_ok()
+        {
+            return Err(format!(
+                "libvirt would then refuse the guest: {}",
+                d.message
+            ));
+        }
+        let origin = topology
+            .devices
+            .iter()
+            .find(|d| d.line == first_line)
+            .map(|d| d.origin);
+        Ok(XmlEdit {
+            doc: new_doc,
+            topology,
+            origin,
+            label: format!("edit the XML of <{name}>"),
+        })
+    }
+
+    /// Applies a checked XML edit as one undoable step.
+    pub fn apply_element_edit(&mut self, edit: XmlEdit) {
+        let XmlEdit {
+            doc,
+            topology,
+            label,
+            ..
+        } = edit;
+        self.history
+            .push_with_base(label, topology.clone(), DocBase(Arc::new((doc, topology))));
     }
 
     /// The XML as it would be saved now.
@@ -95,9 +210,10 @@ impl Session {
         placed.get(&origin).map(|&n| doc.write_subtree(n))
     }
 
-    /// The document as opened (edits live in the history until saved).
+    /// The document of the current state, before its topology edits (what the
+    /// analyses read metadata from).
     pub fn document(&self) -> &Document {
-        &self.doc
+        self.doc()
     }
 
     /// The text as it was opened.
@@ -144,5 +260,102 @@ impl Session {
             self.path = Some(path);
         }
         Ok(msg)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::device::Kind;
+    use crate::core::edit::Op;
+
+    fn disk(s: &Session) -> Origin {
+        s.topology()
+            .devices
+            .iter()
+            .find(|d| d.kind == Kind::Disk && d.name.as_deref() == Some("vda"))
+            .expect("vda")
+            .origin
+    }
+
+    const NEW_VDA: &str = "<disk type='file' device='disk' model='virtio-transitional'>\n  <driver name='qemu' type='qcow2' discard='unmap'/>\n  <!-- moved to the fast pool -->\n  <source file='/srv/fast/centos6.qcow2'/>\n  <target dev='vda' bus='virtio'/>\n  <address type='pci' domain='0x0000' bus='0x04' slot='0x00' function='0x0'/>\n</disk>";
+
+    #[test]
+    fn an_element_xml_edit_replaces_only_that_element_and_is_undone_whole() {
+        let mut s = Session::example().expect("example");
+        let original = s.text();
+        let edit = s.check_element_edit(disk(&s), NEW_VDA).expect("valid");
+        assert_eq!(edit.label, "edit the XML of <disk>");
+        s.apply_element_edit(edit);
+        assert!(s.dirty());
+        let text = s.text();
+        // The new element sits where the old one stood, indented like its siblings.
+        assert!(text.contains("    <disk type='file' device='disk' model='virtio-transitional'>\n      <driver name='qemu' type='qcow2' discard='unmap'/>\n      <!-- moved to the fast pool -->\n      <source file='/srv/fast/centos6.qcow2'/>"), "{text}");
+        // Everything outside it is byte for byte what it was.
+        let old_start = original
+            .find("    <disk type='file' device='disk'>")
+            .unwrap();
+        let old_end = original[old_start..].find("</disk>").unwrap() + old_start + 7;
+        let new_start = text
+            .find("    <disk type='file' device='disk' model=")
+            .unwrap();
+        let new_end = text[new_start..].find("</disk>").unwrap() + new_start + 7;
+        assert_eq!(original[..old_start], text[..new_start]);
+        assert_eq!(original[old_end..], text[new_end..]);
+        // The model changed in the topology too, so the analyses see it.
+        let vda = &s.topology().devices[s
+            .topology()
+            .devices
+            .iter()
+            .position(|d| d.name.as_deref() == Some("vda"))
+            .unwrap()];
+        assert_eq!(vda.model.as_deref(), Some("virtio-transitional"));
+        // A topology edit after it is written into the new document.
+        let rng = s
+            .topology()
+            .devices
+            .iter()
+            .find(|d| d.kind == Kind::Rng)
+            .unwrap()
+            .origin;
+        s.history
+            .apply(&Op::SetModel {
+                device: rng,
+                model: Some("virtio-transitional".into()),
+            })
+            .expect("model");
+        let text2 = s.text();
+        assert!(text2.contains("/srv/fast/centos6.qcow2"));
+        assert!(
+            text2.contains("<rng model='virtio-transitional'>"),
+            "{text2}"
+        );
+        // Undo twice gives back the file as opened; redo brings the edit back.
+        s.history.undo();
+        s.history.undo();
+        assert_eq!(s.text(), original);
+        assert!(!s.dirty());
+        s.history.redo();
+        assert_eq!(s.text(), text);
+    }
+
+    #[test]
+    fn xml_edits_that_do_not_parse_or_that_libvirt_refuses_are_not_applied() {
+        let s = Session::example().expect("example");
+        let vda = disk(&s);
+        let bad = s
+            .check_element_edit(vda, "<disk type='file'>\n  <source file='x'>\n</disk>")
+            .unwrap_err();
+        assert!(bad.starts_with("line 3:"), "{bad}");
+        let two = s.check_element_edit(vda, "<disk/><disk/>").unwrap_err();
+        assert!(two.starts_with("line 1:"), "{two}");
+        let refused = s
+            .check_element_edit(
+                vda,
+                &NEW_VDA.replace("bus='0x04' slot='0x00'", "bus='0x09' slot='0x00'"),
+            )
+            .unwrap_err();
+        assert!(refused.contains("libvirt would then refuse"), "{refused}");
+        assert!(!s.dirty());
     }
 }

@@ -366,7 +366,7 @@ fn edit_an_elements_xml_check_it_confirm_and_undo() {
     let s = drive(&mut app, keys("<C-s>"), 80, 24);
     assert!(s.contains("Apply the edited XML"), "{s}");
     let s = drive(&mut app, keys("y"), 80, 24);
-    assert!(s.contains("edit the XML of <disk>"), "{s}");
+    assert!(s.contains("edit the XML of disk virtio-tr"), "{s}");
     assert!(s.contains("[transitional] disk virtio-tr"), "{s}");
     assert!(s.contains("mode      transitional"), "{s}");
     let text = app.session.text();

@@ -30,7 +30,7 @@ impl FirmwareSource {
     /// Phrase for people.
     pub fn describe(self) -> &'static str {
         match self {
-            FirmwareSource::User => "chosen on the command line",
+            FirmwareSource::User => "chosen by the user: --firmware, or f in the designer",
             FirmwareSource::DomainEfi => {
                 "the domain boots UEFI; OVMF 2022.11 (Debian 12) assumed, --firmware ovmf for edk2 2023.08 or newer"
             }

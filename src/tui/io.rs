@@ -70,10 +70,10 @@ pub fn lines(app: &App) -> Vec<Line<'static>> {
         return out;
     }
     out.push(Line::from(format!(
-        "budget {}  demand {}  used {}  → {}",
-        size_text(io.budget),
-        size_text(io.demand),
-        size_text(io.used),
+        "budget {:#x}  demand {:#x}  used {:#x}  → {}",
+        io.budget,
+        io.demand,
+        io.used,
         io.outcome.name()
     )));
     out.push(Line::default());

@@ -174,16 +174,17 @@ impl Session {
                 d.message
             ));
         }
-        let origin = topology
-            .devices
-            .iter()
-            .find(|d| d.line == first_line)
-            .map(|d| d.origin);
+        let device = topology.devices.iter().find(|d| d.line == first_line);
+        let origin = device.map(|d| d.origin);
+        let label = match device {
+            Some(d) => format!("edit the XML of {}", d.describe(&topology.machine)),
+            None => format!("edit the XML of <{name}>"),
+        };
         Ok(XmlEdit {
             doc: new_doc,
             topology,
             origin,
-            label: format!("edit the XML of <{name}>"),
+            label,
         })
     }
 
@@ -285,7 +286,7 @@ mod tests {
         let mut s = Session::example().expect("example");
         let original = s.text();
         let edit = s.check_element_edit(disk(&s), NEW_VDA).expect("valid");
-        assert_eq!(edit.label, "edit the XML of <disk>");
+        assert_eq!(edit.label, "edit the XML of disk virtio-transitional (vda)");
         s.apply_element_edit(edit);
         assert!(s.dirty());
         let text = s.text();

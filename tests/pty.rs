@@ -141,6 +141,17 @@ fn edit_save_quit_in_a_real_terminal() {
     t.wait_for("model of disk");
     t.send("virtio-non\r");
     t.wait_for("[+]");
+    // Edit the disk's XML: a comment inside it, applied with Ctrl-s (which the raw
+    // terminal must deliver, not take as flow control) and confirmed.
+    t.send("e");
+    t.wait_for("edit XML: disk");
+    t.send("\x1b[B"); // down one line
+    t.send("<!-- edited in a terminal -->\r");
+    t.wait_for("libvirt accepts the guest with it");
+    t.send("\x13"); // Ctrl-s
+    t.wait_for("Apply the edited XML");
+    t.send("y");
+    t.wait_for("edit the XML of");
     t.send("w");
     t.wait_for("saved");
     t.send("q");
@@ -154,6 +165,10 @@ fn edit_save_quit_in_a_real_terminal() {
         .find(|d| d.name.as_deref() == Some("vda"))
         .expect("vda");
     assert_eq!(vda.model.as_deref(), Some("virtio-non-transitional"));
+    assert!(
+        text.contains("<!-- edited in a terminal -->"),
+        "the XML edit is saved:\n{text}"
+    );
     let bak = file.with_file_name("centos6-q35-transitional.xml.bak");
     assert!(bak.exists(), "the original is kept as FILE.bak");
     let _ = std::fs::remove_dir_all(file.parent().expect("dir"));

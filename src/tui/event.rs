@@ -66,19 +66,9 @@ impl Script {
     }
 
     /// Appends a left click at column `x`, row `y`.
-    pub fn click(mut self, x: u16, y: u16) -> Script {
-        for kind in [
-            MouseEventKind::Down(MouseButton::Left),
-            MouseEventKind::Up(MouseButton::Left),
-        ] {
-            self.events.push_back(Event::Mouse(MouseEvent {
-                kind,
-                column: x,
-                row: y,
-                modifiers: KeyModifiers::NONE,
-            }));
-        }
-        self
+    pub fn click(self, x: u16, y: u16) -> Script {
+        self.mouse(MouseEventKind::Down(MouseButton::Left), x, y)
+            .mouse(MouseEventKind::Up(MouseButton::Left), x, y)
     }
 
     /// Appends one mouse event.
@@ -94,26 +84,17 @@ impl Script {
 
     /// Appends a drag with the left button from (`x0`, `y0`) to (`x1`, `y1`), with
     /// the motion events a terminal reports on the rows in between.
-    pub fn drag(mut self, (x0, y0): (u16, u16), (x1, y1): (u16, u16)) -> Script {
-        let mut push = |kind, column, row| {
-            self.events.push_back(Event::Mouse(MouseEvent {
-                kind,
-                column,
-                row,
-                modifiers: KeyModifiers::NONE,
-            }))
-        };
-        push(MouseEventKind::Down(MouseButton::Left), x0, y0);
+    pub fn drag(self, (x0, y0): (u16, u16), (x1, y1): (u16, u16)) -> Script {
         let steps: Vec<u16> = if y1 >= y0 {
             (y0..=y1).collect()
         } else {
             (y1..=y0).rev().collect()
         };
+        let mut s = self.mouse(MouseEventKind::Down(MouseButton::Left), x0, y0);
         for y in steps.into_iter().skip(1) {
-            push(MouseEventKind::Drag(MouseButton::Left), x1, y);
+            s = s.mouse(MouseEventKind::Drag(MouseButton::Left), x1, y);
         }
-        push(MouseEventKind::Up(MouseButton::Left), x1, y1);
-        self
+        s.mouse(MouseEventKind::Up(MouseButton::Left), x1, y1)
     }
 
     /// Appends a resize to `w` x `h`.

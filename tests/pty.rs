@@ -20,6 +20,15 @@ struct Pty {
     child: Box<dyn portable_pty::Child + Send + Sync>,
 }
 
+/// A test that fails half-way must not leave the binary running on a dead terminal.
+impl Drop for Pty {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+        }
+    }
+}
+
 impl Pty {
     fn spawn(args: &[&Path], cols: u16, rows: u16) -> Pty {
         let pty = native_pty_system()
@@ -187,4 +196,29 @@ fn sigterm_restores_the_terminal() {
     assert!(ok.success());
     t.wait_exit();
     assert!(t.restored(), "terminal restored:\n{}", t.screen());
+}
+
+/// A hang-up (the terminal window closed, the ssh session dropped) ends the process at
+/// once: there is no terminal left to restore, and a process that stayed would spin on
+/// reads of the dead terminal.
+#[cfg(unix)]
+#[test]
+fn hangup_ends_the_process() {
+    let mut t = Pty::spawn(&[], 100, 30);
+    t.wait_for("PCI topology");
+    let pid = t.child.process_id().expect("pid");
+    let ok = std::process::Command::new("kill")
+        .args(["-HUP", &pid.to_string()])
+        .status()
+        .expect("kill");
+    assert!(ok.success());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Ok(Some(status)) = t.child.try_wait() {
+            assert!(!status.success(), "a hang-up is not a clean exit");
+            break;
+        }
+        assert!(Instant::now() < deadline, "still running after SIGHUP");
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }

@@ -86,17 +86,27 @@ mod sigterm {
 
     unsafe extern "C" {
         fn signal(signum: i32, handler: extern "C" fn(i32)) -> usize;
+        fn _exit(status: i32) -> !;
     }
 
     extern "C" fn on_signal(_: i32) {
         TERMINATE.store(true, Ordering::Relaxed);
     }
 
+    /// The terminal is gone: there is nothing to restore, and reads of a hung-up
+    /// terminal return at once, so waiting for the event loop to notice would spin
+    /// (crossterm keeps polling the dead descriptor). Leave at once.
+    extern "C" fn on_hangup(_: i32) {
+        // SAFETY: `_exit` is async-signal-safe.
+        unsafe { _exit(128 + SIGHUP) }
+    }
+
     pub(super) fn install() {
-        // SAFETY: `signal` is the C library's; the handler only stores to an atomic.
+        // SAFETY: `signal` is the C library's; the handlers only store to an atomic or
+        // call `_exit`, both async-signal-safe.
         unsafe {
             signal(SIGTERM, on_signal);
-            signal(SIGHUP, on_signal);
+            signal(SIGHUP, on_hangup);
         }
     }
 }

@@ -361,3 +361,130 @@ fn edit_sequences_keep_xml_and_model_in_step_and_undo_to_the_original() {
     // Most random steps must turn into applied edits, or the property says little.
     assert!(applied.get() >= 800, "only {} edits applied", applied.get());
 }
+
+// ------------------------------------------------------- with edits of the raw XML
+
+use virt_pci::tui::Session;
+
+/// A change of one element's XML text that keeps it one element: a comment inside it,
+/// its address line dropped (libvirt then picks one), or the text unchanged.
+fn xml_change(element: &str, k: u16) -> String {
+    let mut lines: Vec<&str> = element.lines().collect();
+    match k % 3 {
+        0 if lines.len() > 1 => {
+            lines.insert(1, "  <!-- a note the user wrote -->");
+            lines.join("\n")
+        }
+        1 => {
+            lines.retain(|l| !l.trim_start().starts_with("<address "));
+            lines.join("\n")
+        }
+        _ => element.to_string(),
+    }
+}
+
+/// Like [`run_edits`], through the designer's session, with edits of an element's raw
+/// XML mixed in: after every step the saved text reads back as the session's topology;
+/// a guest libvirt accepted stays accepted; undoing everything gives back the file.
+fn run_session_edits(text: &str, steps: &[Step]) -> Result<(usize, usize), TestCaseError> {
+    let mut s = Session::from_text(text, None, "t".into()).expect("example");
+    let (mut ops, mut xml) = (0, 0);
+    for &(what, a, b) in steps {
+        let before = s.topology().clone();
+        let mut edited_now = true;
+        if what % 13 >= 11 {
+            let n = before.devices.len();
+            if n == 0 {
+                continue;
+            }
+            let origin = before.devices[a as usize % n].origin;
+            let Some(element) = s.element_text(origin) else {
+                continue;
+            };
+            // The designer shows the element dedented; the session re-indents it.
+            let element = element.trim_start().to_string();
+            match s.check_element_edit(origin, &xml_change(&element, b)) {
+                Ok(edit) => {
+                    s.apply_element_edit(edit);
+                    xml += 1;
+                }
+                Err(_) => {
+                    prop_assert_eq!(
+                        s.topology(),
+                        &before,
+                        "a refused XML edit changed the guest"
+                    );
+                    continue;
+                }
+            }
+        } else {
+            match op_for(&before, (what, a, b)) {
+                None => continue,
+                Some(Err(true)) => {
+                    s.history.undo();
+                    edited_now = false;
+                }
+                Some(Err(false)) => {
+                    s.history.redo();
+                    edited_now = false;
+                }
+                Some(Ok(op)) => {
+                    if s.history.apply(&op).is_err() {
+                        continue;
+                    }
+                    ops += 1;
+                }
+            }
+        }
+        // An edit made now (not an undo or redo, which may go back to a state the file
+        // started in) keeps a guest libvirt accepted accepted.
+        if edited_now && assign(&before).is_ok() {
+            prop_assert!(
+                assign(s.topology()).is_ok(),
+                "libvirt would now refuse the guest"
+            );
+        }
+        let written = s.text();
+        let reread = Document::parse(&written)
+            .map_err(|e| TestCaseError::fail(format!("edited XML does not parse: {e}")))?;
+        let back = read_topology(&reread)
+            .map_err(|e| TestCaseError::fail(format!("edited XML is not a domain: {e}")))?;
+        prop_assert_eq!(shape(&back), shape(s.topology()), "XML:\n{}", written);
+    }
+    while s.history.undo().is_some() {}
+    prop_assert_eq!(s.text(), text, "undoing everything must give back the file");
+    prop_assert!(!s.dirty());
+    Ok((ops, xml))
+}
+
+#[test]
+fn xml_edits_mixed_with_topology_edits_stay_in_step_and_undo_to_the_original() {
+    let examples = crate::support::files(&crate::support::root().join("assets/examples"), ".xml");
+    let texts: Vec<String> = examples
+        .iter()
+        .map(|p| std::fs::read_to_string(p).expect("example"))
+        .collect();
+    let cases = std::env::var("VIRT_PCI_EDIT_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100);
+    let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig::with_cases(cases));
+    let counts = std::cell::Cell::new((0, 0));
+    let strategy = (
+        0..texts.len(),
+        proptest::collection::vec((any::<u8>(), any::<u16>(), any::<u16>()), 1..20),
+    );
+    runner
+        .run(&strategy, |(k, steps)| {
+            let (o, x) = run_session_edits(&texts[k], &steps)?;
+            let (a, b) = counts.get();
+            counts.set((a + o, b + x));
+            Ok(())
+        })
+        .unwrap();
+    let (ops, xml) = counts.get();
+    assert!(
+        ops >= 300 && xml >= 100,
+        "only {ops} edits and {xml} XML edits applied"
+    );
+}

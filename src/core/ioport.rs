@@ -671,31 +671,42 @@ impl<'a> Model<'a> {
             {
                 continue;
             }
-            let needs = d.needs(&t.machine);
-            if needs.slot == SlotClass::None && needs.qemu.is_empty() {
-                continue;
-            }
             let v = virtio
                 .binary_search_by_key(&i, |v| v.device)
                 .ok()
                 .map(|k| &virtio[k]);
-            let (bars, source) = match &v {
-                Some(v) if !v.mode.has_legacy() => (Vec::new(), BarSource::Measured),
-                Some(v) => match v.family.and_then(|f| bar_row(f.qemu)) {
-                    Some(r) => (r.bars.to_vec(), r.source),
-                    None => (Vec::new(), BarSource::Unknown),
-                },
-                None => match bar_row(&needs.qemu) {
-                    Some(r) => (r.bars.to_vec(), r.source),
-                    None => (Vec::new(), BarSource::Unknown),
-                },
+            // A virtio device's QEMU device and IO are known from its mode; only the
+            // others need the model table (which costs on every key press).
+            let (qemu_device, bars, source) = match v {
+                Some(v) => {
+                    let (bars, source) = if !v.mode.has_legacy() {
+                        (Vec::new(), BarSource::Measured)
+                    } else {
+                        match v.family.and_then(|f| bar_row(f.qemu)) {
+                            Some(r) => (r.bars.to_vec(), r.source),
+                            None => (Vec::new(), BarSource::Unknown),
+                        }
+                    };
+                    (v.qemu_device.clone(), bars, source)
+                }
+                None => {
+                    let needs = d.needs(&t.machine);
+                    if needs.slot == SlotClass::None && needs.qemu.is_empty() {
+                        continue;
+                    }
+                    let (bars, source) = match bar_row(&needs.qemu) {
+                        Some(r) => (r.bars.to_vec(), r.source),
+                        None => (Vec::new(), BarSource::Unknown),
+                    };
+                    (needs.qemu, bars, source)
+                }
             };
             let k = m.devices.len();
             m.devices.push(DeviceIo {
                 device: Some(i),
                 addr,
                 label: device_label(d, t),
-                qemu_device: v.map_or(needs.qemu.clone(), |v| v.qemu_device.clone()),
+                qemu_device,
                 bars,
                 source,
                 virtio: v.map(|v| v.mode),

@@ -334,18 +334,27 @@ fn run_edits(text: &str, steps: &[Step]) -> Result<usize, TestCaseError> {
     Ok(applied)
 }
 
-#[test]
-fn edit_sequences_keep_xml_and_model_in_step_and_undo_to_the_original() {
-    let examples = crate::support::files(&crate::support::root().join("assets/examples"), ".xml");
-    let texts: Vec<String> = examples
+/// The bundled examples' texts: the guests edit sequences start from.
+fn example_texts() -> Vec<String> {
+    crate::support::files(&crate::support::root().join("assets/examples"), ".xml")
         .iter()
         .map(|p| std::fs::read_to_string(p).expect("example"))
-        .collect();
-    // VIRT_PCI_EDIT_CASES=N runs more sequences (a longer hunt than the suite's).
-    let cases = std::env::var("VIRT_PCI_EDIT_CASES")
+        .collect()
+}
+
+/// How many sequences to run: `default`, or VIRT_PCI_EDIT_CASES=N for a longer hunt
+/// than the suite's.
+fn edit_cases(default: u32) -> u32 {
+    std::env::var("VIRT_PCI_EDIT_CASES")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(150);
+        .unwrap_or(default)
+}
+
+#[test]
+fn edit_sequences_keep_xml_and_model_in_step_and_undo_to_the_original() {
+    let texts = example_texts();
+    let cases = edit_cases(150);
     let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig::with_cases(cases));
     let applied = std::cell::Cell::new(0);
     let strategy = (
@@ -459,15 +468,8 @@ fn run_session_edits(text: &str, steps: &[Step]) -> Result<(usize, usize), TestC
 
 #[test]
 fn xml_edits_mixed_with_topology_edits_stay_in_step_and_undo_to_the_original() {
-    let examples = crate::support::files(&crate::support::root().join("assets/examples"), ".xml");
-    let texts: Vec<String> = examples
-        .iter()
-        .map(|p| std::fs::read_to_string(p).expect("example"))
-        .collect();
-    let cases = std::env::var("VIRT_PCI_EDIT_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(100);
+    let texts = example_texts();
+    let cases = edit_cases(100);
     let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig::with_cases(cases));
     let counts = std::cell::Cell::new((0, 0));
     let strategy = (

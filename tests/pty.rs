@@ -109,6 +109,16 @@ impl Pty {
         panic!("virt-pci did not exit; the screen:\n{}", self.screen());
     }
 
+    /// Sends the child a signal (`kill -TERM` style).
+    fn signal(&self, which: &str) {
+        let pid = self.child.process_id().expect("pid");
+        let ok = std::process::Command::new("kill")
+            .args([which, &pid.to_string()])
+            .status()
+            .expect("kill");
+        assert!(ok.success(), "kill {which} {pid}");
+    }
+
     fn restored(&self) -> bool {
         self.parser.lock().is_ok_and(|p| {
             !p.screen().alternate_screen()
@@ -188,12 +198,7 @@ fn edit_save_quit_in_a_real_terminal() {
 fn sigterm_restores_the_terminal() {
     let mut t = Pty::spawn(&[], 100, 30);
     t.wait_for("PCI topology");
-    let pid = t.child.process_id().expect("pid");
-    let ok = std::process::Command::new("kill")
-        .args(["-TERM", &pid.to_string()])
-        .status()
-        .expect("kill");
-    assert!(ok.success());
+    t.signal("-TERM");
     t.wait_exit();
     assert!(t.restored(), "terminal restored:\n{}", t.screen());
 }
@@ -206,12 +211,7 @@ fn sigterm_restores_the_terminal() {
 fn hangup_ends_the_process() {
     let mut t = Pty::spawn(&[], 100, 30);
     t.wait_for("PCI topology");
-    let pid = t.child.process_id().expect("pid");
-    let ok = std::process::Command::new("kill")
-        .args(["-HUP", &pid.to_string()])
-        .status()
-        .expect("kill");
-    assert!(ok.success());
+    t.signal("-HUP");
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         if let Ok(Some(status)) = t.child.try_wait() {

@@ -125,12 +125,18 @@ impl Session {
             .ok_or_else(|| "the element is no longer in the document".to_string())?;
         // Splice the new text in where the element stands: a placeholder element takes
         // its place, and the written document's placeholder is replaced by the text.
-        const MARK: &str = "virt-pci-xml-edit-here";
-        let ph = doc.new_element(MARK, &[]);
+        // The placeholder's name must not occur in the document already (a comment
+        // could quote it): a number is added until it is unique.
+        let before = doc.write();
+        let mark = (0..)
+            .map(|k| format!("virt-pci-xml-edit-{k}"))
+            .find(|m| !before.contains(m.as_str()))
+            .unwrap_or_default();
+        let ph = doc.new_element(&mark, &[]);
         doc.insert_before(node, ph);
         doc.remove(node);
         let written = doc.write();
-        let tag = format!("<{MARK}/>");
+        let tag = format!("<{mark}/>");
         let at = written
             .find(&tag)
             .ok_or_else(|| "internal error: the element's place was lost".to_string())?;
@@ -338,6 +344,20 @@ mod tests {
         assert!(!s.dirty());
         s.history.redo();
         assert_eq!(s.text(), text);
+    }
+
+    #[test]
+    fn a_document_quoting_the_placeholder_does_not_confuse_the_splice() {
+        let text = Session::example().expect("example").text().replace(
+            "<devices>",
+            "<devices>\n    <!-- <virt-pci-xml-edit-0/> -->",
+        );
+        let mut s = Session::from_text(&text, None, "t".into()).expect("reads");
+        let edit = s.check_element_edit(disk(&s), NEW_VDA).expect("valid");
+        s.apply_element_edit(edit);
+        let out = s.text();
+        assert!(out.contains("<!-- <virt-pci-xml-edit-0/> -->"), "{out}");
+        assert!(out.contains("/srv/fast/centos6.qcow2"), "{out}");
     }
 
     #[test]

@@ -403,6 +403,9 @@ pub struct DeviceIo {
     pub virtio: Option<Mode>,
     /// What happens to its IO BARs.
     pub status: BarStatus,
+    /// A function the machine has built in (the ICH9 SATA and SMBus, the PIIX3 IDE),
+    /// whether or not an element of the XML stands for it.
+    pub chipset: bool,
 }
 
 impl DeviceIo {
@@ -647,6 +650,7 @@ impl<'a> Model<'a> {
                 source: BarSource::Measured,
                 virtio: None,
                 status: BarStatus::Assigned,
+                chipset: true,
             });
         }
         // Devices.
@@ -711,6 +715,7 @@ impl<'a> Model<'a> {
                 source,
                 virtio: v.map(|v| v.mode),
                 status: BarStatus::None,
+                chipset: false,
             });
             placed.push((addr.bus, addr, Item::Device(k)));
         }

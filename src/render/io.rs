@@ -259,7 +259,7 @@ pub fn render_json(path: &str, a: &Analysis) -> String {
                 "address": d.addr.bdf(),
                 "label": d.label,
                 "qemu_device": d.qemu_device,
-                "chipset": d.device.is_none() || d.qemu_device.is_empty(),
+                "chipset": d.chipset,
                 "added_by_libvirt": d.device.is_some_and(|i| i >= a.input_devices),
                 "io_bars": d.bars,
                 "io_total": d.total(),

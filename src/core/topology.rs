@@ -316,11 +316,7 @@ impl ControllerMap {
 
     /// The model of bus `index`, as [`Topology::bus_model`].
     pub fn bus_model(&self, t: &Topology, index: u32) -> Option<PciModel> {
-        match self.controller(t, index) {
-            Some(d) => d.pci.as_ref().map(|p| p.model),
-            None if index == 0 => t.default_root(),
-            None => None,
-        }
+        t.bus_model_of(self.controller(t, index), index)
     }
 }
 
@@ -374,7 +370,12 @@ impl Topology {
 
     /// The model of bus `index` (the root when it is missing from the XML).
     pub fn bus_model(&self, index: u32) -> Option<PciModel> {
-        match self.controller(index) {
+        self.bus_model_of(self.controller(index), index)
+    }
+
+    /// The model of bus `index` whose controller is `controller`.
+    fn bus_model_of(&self, controller: Option<&Device>, index: u32) -> Option<PciModel> {
+        match controller {
             Some(d) => d.pci.as_ref().map(|p| p.model),
             None if index == 0 => self.default_root(),
             None => None,

@@ -148,7 +148,7 @@ fn known_differences() -> BTreeMap<String, String> {
 
 #[test]
 fn libvirt_conformance() {
-    let Some(shared) = support::shared() else {
+    let Some(shared) = support::shared_for("conformance::libvirt_conformance") else {
         return;
     };
     let known = known_differences();
@@ -199,7 +199,8 @@ fn libvirt_conformance() {
 
 #[test]
 fn assign_is_idempotent_on_the_corpus() {
-    let Some(shared) = support::shared() else {
+    let Some(shared) = support::shared_for("conformance::assign_is_idempotent_on_the_corpus")
+    else {
         return;
     };
     let mut checked = 0;

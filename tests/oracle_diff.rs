@@ -1613,12 +1613,15 @@ fn virt_pci_agrees_with_real_libvirt() {
     let oracle = match std::env::var(ENV_ORACLE) {
         Ok(p) if !p.trim().is_empty() && p != "0" => PathBuf::from(p),
         _ => {
-            say(&format!(
-                "SKIP oracle_diff: {ENV_ORACLE} is not set, so real libvirt is not available \
+            crate::support::skip(
+                "oracle_diff::virt_pci_agrees_with_real_libvirt",
+                &format!(
+                    "{ENV_ORACLE} is not set, so real libvirt is not available \
                  (.ci/run sets it after starting the oracle; by hand: run \
                  ../shared/oracle/libvirt-oracle-setup.sh as root, then \
                  export {ENV_ORACLE}=$PWD/../shared/oracle/libvirt-oracle.sh)"
-            ));
+                ),
+            );
             return;
         }
     };
@@ -1869,9 +1872,10 @@ fn oracle_diff_generator_is_deterministic_and_varied() {
 #[test]
 fn libvirt_keeps_the_virt_pci_metadata() {
     let Ok(oracle) = std::env::var(ENV_ORACLE) else {
-        say(&format!(
-            "SKIP libvirt_keeps_the_virt_pci_metadata: {ENV_ORACLE} is not set"
-        ));
+        crate::support::skip(
+            "oracle_diff::libvirt_keeps_the_virt_pci_metadata",
+            &format!("{ENV_ORACLE} is not set"),
+        );
         return;
     };
     let src = std::fs::read_to_string(

@@ -65,9 +65,12 @@ fn a_missing_database_reads_as_empty() {
 fn agrees_with_the_table_generator_on_the_installed_database() {
     let root = virt_pci::osinfo::system_dir();
     if !root.join("os").is_dir() {
-        eprintln!(
-            "SKIP: no osinfo-db at {} (Debian package osinfo-db)",
-            root.display()
+        support::skip(
+            "osinfo::agrees_with_the_table_generator_on_the_installed_database",
+            &format!(
+                "no osinfo-db at {} (Debian package osinfo-db)",
+                root.display()
+            ),
         );
         return;
     }
@@ -84,7 +87,10 @@ fn agrees_with_the_table_generator_on_the_installed_database() {
             String::from_utf8_lossy(&o.stderr)
         ),
         Err(e) => {
-            eprintln!("SKIP: cannot run python3: {e}");
+            support::skip(
+                "osinfo::agrees_with_the_table_generator_on_the_installed_database",
+                &format!("cannot run python3: {e}"),
+            );
             return;
         }
     };

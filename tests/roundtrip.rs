@@ -16,7 +16,7 @@ fn assert_round_trip(path: &std::path::Path) {
 
 #[test]
 fn every_conformance_xml_round_trips() {
-    let Some(shared) = support::shared() else {
+    let Some(shared) = support::shared_for("roundtrip::every_conformance_xml_round_trips") else {
         return;
     };
     let files = support::files(&shared.join("conformance"), ".xml");

@@ -8,17 +8,35 @@ pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// `../shared` when present; tests that need it print why they skip otherwise.
-pub fn shared() -> Option<PathBuf> {
+/// Says on the real standard error (not the test harness's captured output, so the line
+/// shows in the output of `cargo test` whether or not the test passes) that a suite did
+/// not run, and why.
+pub fn skip(suite: &str, why: &str) {
+    use std::io::Write as _;
+    let _ = writeln!(std::io::stderr().lock(), "SKIP {suite}: {why}");
+}
+
+/// True when running under CI (`CI=true`), where missing ground truth is a failure.
+pub fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
+}
+
+/// `../shared` when present. Without it the suite is skipped, visibly; under `CI=true`
+/// a missing `../shared` fails the test instead.
+pub fn shared_for(suite: &str) -> Option<PathBuf> {
     let p = root().join("../shared");
     if p.join("conformance").is_dir() {
-        Some(p)
-    } else {
-        eprintln!(
-            "SKIP: ../shared/conformance is not present next to the project; corpus tests did not run"
-        );
-        None
+        return Some(p);
     }
+    assert!(
+        !in_ci(),
+        "{suite}: ../shared/conformance is not next to the project, and CI=true requires it"
+    );
+    skip(
+        suite,
+        "../shared/conformance is not present next to the project, so this corpus test did not run",
+    );
+    None
 }
 
 /// Files under `dir` (recursively) whose name ends with `suffix`, sorted.

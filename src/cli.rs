@@ -637,6 +637,7 @@ fn cmd_convert(a: &ConvertArgs) -> Result<i32, Failure> {
         to: a.to.core(),
         spare_ports: a.spare_ports,
         force: a.force,
+        secure_boot: crate::libvirt::meta::secure_boot(&loaded.doc),
     };
     let to = opts.to.name();
     let t = &loaded.topology;

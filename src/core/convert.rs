@@ -58,6 +58,9 @@ pub struct Options {
     pub spare_ports: Option<u32>,
     /// Convert even when the guest OS is not known to run on the target.
     pub force: bool,
+    /// The domain asks for UEFI secure boot (the libvirt layer reads it), which needs
+    /// SMM and so q35.
+    pub secure_boot: bool,
 }
 
 /// How many root ports virt-install puts on a new q35 or `virt` guest (its constant,
@@ -179,7 +182,7 @@ pub fn convert(t: &Topology, ctx: &Context, opts: &Options) -> Result<Conversion
     }
     match opts.to {
         To::Q35 => to_q35(t, ctx, opts, &mut c)?,
-        To::Pc => to_pc(t, &mut c)?,
+        To::Pc => to_pc(t, opts, &mut c)?,
         To::Pci => to_pci(t, &mut c)?,
         To::Mmio => to_mmio(t, &mut c)?,
     }
@@ -578,49 +581,38 @@ fn to_q35(
             });
         }
     }
-    // The bridges last: their devices have lost their addresses by now.
-    for (k, b) in bridges.iter().enumerate() {
-        let subj = subject(t, b);
-        if k == 0 && conventional {
-            c.changes.push(Change {
-                subject: subj,
-                line: b.line,
-                ops: vec![
-                    Op::ReplaceController {
-                        device: b.origin,
-                        model: PciModel::PcieToPciBridge,
-                    },
-                    // libvirt adds root ports for endpoints only: the bridge brings its own.
-                    Op::AddController {
-                        model: PciModel::PcieRootPort,
-                        at: Placement::Unassigned,
-                        downstream: 0,
-                    },
-                ],
-                reason: "conventional PCI devices on q35 go behind one pcie-to-pci-bridge: this bridge becomes it (alias and index stay; a root port is added for it), one IO window for all of them".into(),
-            });
-        } else {
-            let mut ops = Vec::new();
-            if b.pci_addr().is_some() {
-                ops.push(Op::ClearAddress { device: b.origin });
-            }
-            ops.push(Op::Delete { device: b.origin });
-            c.changes.push(Change {
-                subject: subj,
-                line: b.line,
-                ops,
-                reason: if conventional {
-                    "one pcie-to-pci-bridge takes every conventional PCI device: a second bridge would only cost another IO window".into()
-                } else {
-                    "nothing needs a conventional PCI slot on q35: the devices go on root ports".into()
-                },
-            });
+    // The bridges last: their devices have lost their addresses by now. None is
+    // reused: a pcie-to-pci-bridge needs a root port of a lower index than its own,
+    // and the i440fx bridge's index is lower than any new port's (QEMU then does not
+    // start: the bridge's bus does not exist yet when it is created).
+    for b in &bridges {
+        let mut ops = Vec::new();
+        if b.pci_addr().is_some() {
+            ops.push(Op::ClearAddress { device: b.origin });
         }
+        ops.push(Op::Delete { device: b.origin });
+        c.changes.push(Change {
+            subject: subject(t, b),
+            line: b.line,
+            ops,
+            reason: if conventional {
+                "libvirt adds one pcie-to-pci-bridge, on a root port of a lower index, for every conventional PCI device; reusing this bridge would put its index below its port's, which QEMU cannot start".into()
+            } else {
+                "nothing needs a conventional PCI slot on q35: the devices go on root ports".into()
+            },
+        });
     }
     Ok(())
 }
 
-fn to_pc(t: &Topology, c: &mut Conversion) -> Result<(), Diagnostic> {
+fn to_pc(t: &Topology, opts: &Options, c: &mut Conversion) -> Result<(), Diagnostic> {
+    if opts.secure_boot && t.machine.class == MachineClass::Q35 {
+        return Err(refuse(
+            "VP0802",
+            "the domain boots with UEFI secure boot, which needs SMM and so q35: libvirt refuses it on i440fx".into(),
+            "turn secure boot off (<loader secure='no'>, the secure-boot firmware feature off) first, or keep the guest on q35",
+        ));
+    }
     match t.machine.class {
         MachineClass::I440fx => {
             c.notes.push(format!(

@@ -777,11 +777,26 @@ fn to_mmio(t: &Topology, c: &mut Conversion) -> Result<(), Diagnostic> {
             continue;
         }
         moved += 1;
+        let mut ops = Vec::new();
+        let mut reason = "an explicit virtio-mmio address: the virt board's fixed virtio-mmio transports (not hot-pluggable)".to_string();
+        if matches!(v, VirtioForm::Transitional | VirtioForm::NonTransitional)
+            && let Some(i) = edit::index_of(t, d.origin)
+            && let Some(plain) = edit::model_choices(t, i).into_iter().next()
+        {
+            reason.push_str(&format!(
+                "; the model becomes {plain}: (non-)transitional models exist only on PCI (VP0303)"
+            ));
+            ops.push(Op::SetModel {
+                device: d.origin,
+                model: Some(plain),
+            });
+        }
+        ops.push(Op::ToMmio { device: d.origin });
         c.changes.push(Change {
             subject: subject(t, d),
             line: d.line,
-            ops: vec![Op::ToMmio { device: d.origin }],
-            reason: "an explicit virtio-mmio address: the virt board's fixed virtio-mmio transports (not hot-pluggable)".into(),
+            ops,
+            reason,
         });
     }
     if moved == 0 {

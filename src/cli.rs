@@ -137,6 +137,66 @@ pub enum Command {
         #[command(flatten)]
         analysis: AnalysisArgs,
     },
+    /// Carry a guest across: i440fx → q35 (keeping old guests' virtio working), q35 →
+    /// i440fx, or virtio-mmio ⇄ PCI on ARM / RISC-V virt; one line of why per change.
+    /// Exit status 1 when the conversion is refused.
+    Convert(ConvertArgs),
+}
+
+/// Where `convert` carries the guest.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConvertTo {
+    /// x86 i440fx → q35.
+    Q35,
+    /// x86 q35 → i440fx.
+    Pc,
+    /// ARM / RISC-V virt: every virtio device on PCI.
+    Pci,
+    /// ARM / RISC-V virt: every virtio device on virtio-mmio.
+    Mmio,
+}
+
+impl ConvertTo {
+    fn core(self) -> crate::core::convert::To {
+        use crate::core::convert::To;
+        match self {
+            ConvertTo::Q35 => To::Q35,
+            ConvertTo::Pc => To::Pc,
+            ConvertTo::Pci => To::Pci,
+            ConvertTo::Mmio => To::Mmio,
+        }
+    }
+}
+
+/// The options of `convert`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct ConvertArgs {
+    /// Domain XML file, or `-` for standard input.
+    pub file: PathBuf,
+    /// Where the guest goes.
+    #[arg(long, value_enum)]
+    pub to: ConvertTo,
+    /// Write the converted domain here instead of standard output.
+    #[arg(short, long, conflicts_with = "in_place")]
+    pub output: Option<PathBuf>,
+    /// Rewrite FILE atomically, keeping the original as FILE.bak.
+    #[arg(long)]
+    pub in_place: bool,
+    /// Print a unified diff instead of the converted domain.
+    #[arg(long)]
+    pub diff: bool,
+    /// Print JSON (changes, reasons, and the domain or diff).
+    #[arg(long)]
+    pub json: bool,
+    /// Free hotplug root ports to leave (q35, pci); default: what virt-install's 14
+    /// root ports leave free.
+    #[arg(long, value_name = "N")]
+    pub spare_ports: Option<u32>,
+    /// Convert even when the guest OS is not known to run on the target.
+    #[arg(long)]
+    pub force: bool,
+    #[command(flatten)]
+    pub analysis: AnalysisArgs,
 }
 
 /// A failure that ends the command with an exit status and a message for stderr.
@@ -269,6 +329,7 @@ pub fn run(args: Args) -> i32 {
             firmware,
             json,
         } => cmd_io(&file, firmware, json),
+        Command::Convert(a) => cmd_convert(&a),
     };
     match result {
         Ok(code) => code,
@@ -559,4 +620,77 @@ fn cmd_check(files: &[PathBuf], json: bool, args: &AnalysisArgs) -> Result<i32, 
         print(&text)?;
     }
     Ok(worst)
+}
+
+fn cmd_convert(a: &ConvertArgs) -> Result<i32, Failure> {
+    use crate::core::convert::{Options, convert};
+    use crate::render::convert::{render_json, render_text, unified_diff};
+    let loaded = load(&a.file)?;
+    let ctx = crate::analysis::context(&loaded.doc, &a.analysis.choices())
+        .map_err(|e| Failure::bad_input(format!("{}: error: {e}", loaded.path)))?;
+    if a.in_place && a.file == Path::new("-") {
+        return Err(Failure::bad_input(
+            "error: --in-place needs a file, not standard input".into(),
+        ));
+    }
+    let opts = Options {
+        to: a.to.core(),
+        spare_ports: a.spare_ports,
+        force: a.force,
+        secure_boot: crate::libvirt::meta::secure_boot(&loaded.doc),
+    };
+    let to = opts.to.name();
+    let t = &loaded.topology;
+    let result = convert(t, &ctx, &opts);
+    let c = match &result {
+        Ok(c) => c,
+        Err(d) => {
+            if a.json {
+                print(&render_json(&loaded.path, to, t, &result, None, None))?;
+            } else {
+                eprintln!("{}", format_diagnostic(&loaded.path, t, d));
+            }
+            return Ok(EXIT_REFUSED);
+        }
+    };
+    let old = loaded.doc.write();
+    let mut doc = loaded.doc.clone();
+    crate::libvirt::edit_apply::write_topology(&mut doc, t, &c.result);
+    let new = doc.write();
+    let diff = a.diff.then(|| unified_diff(&loaded.path, &old, &new));
+    let dest = if a.in_place {
+        Some((a.file.as_path(), true))
+    } else {
+        a.output
+            .as_deref()
+            .filter(|o| *o != Path::new("-"))
+            .map(|o| (o, false))
+    };
+    if let Some((path, backup)) = dest
+        && (new != old || !backup)
+    {
+        write_atomic(path, &new, backup).map_err(|e| Failure {
+            code: EXIT_BAD_INPUT,
+            message: format!("{}: error: cannot write: {e}", path.display()),
+        })?;
+    }
+    if a.json {
+        let xml = (dest.is_none() && !a.diff).then_some(new.as_str());
+        print(&render_json(
+            &loaded.path,
+            to,
+            t,
+            &result,
+            xml,
+            diff.as_deref(),
+        ))?;
+    } else {
+        eprint!("{}", render_text(&loaded.path, t, c));
+        match (&diff, dest) {
+            (Some(d), _) => print(d)?,
+            (None, None) => print(&new)?,
+            (None, Some(_)) => {}
+        }
+    }
+    Ok(EXIT_OK)
 }

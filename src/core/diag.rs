@@ -217,6 +217,24 @@ pub const CODES: &[CodeInfo] = &[
         Severity::Warning,
         "OVMF strips hotplug padding to fit the IO space; those ports lose hotplug headroom",
     ),
+    code(
+        "VP0801",
+        "convert-wrong-machine",
+        Severity::Error,
+        "the conversion does not start from this guest's machine (q35 and pc are x86, pci and mmio are ARM / RISC-V virt)",
+    ),
+    code(
+        "VP0802",
+        "convert-not-carried",
+        Severity::Error,
+        "the guest has something the conversion cannot carry across",
+    ),
+    code(
+        "VP0803",
+        "convert-refused-result",
+        Severity::Error,
+        "libvirt would refuse the guest before or after the conversion",
+    ),
 ];
 
 /// Looks a code up.

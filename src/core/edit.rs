@@ -16,7 +16,7 @@ use super::address::{Address, PciAddr};
 use super::assign::{self, Plan, Target};
 use super::device::{Kind, SlotClass, VirtioForm};
 use super::diag::Diagnostic;
-use super::machine::Machine;
+use super::machine::{Machine, MachineClass};
 use super::pci::{Flags, PciModel};
 use super::topology::{Device, Origin, PciController, Topology, chipset};
 use super::view::{BusNode, tree_view};
@@ -240,6 +240,30 @@ pub enum Op {
         /// The new machine type.
         machine_type: String,
     },
+    /// Change a disk's target bus and name (`hda` on `ide` → `sda` on `sata`); the
+    /// drive address goes, libvirt derives it from the new name.
+    SetDiskTarget {
+        /// The disk.
+        device: Origin,
+        /// The new target bus.
+        bus: String,
+        /// The new target name.
+        dev: String,
+    },
+    /// Make a PCI controller another model with the same index (`pci-root` →
+    /// `pcie-root`, `pci-bridge` → `pcie-to-pci-bridge`): the element, its alias and
+    /// everything else in it stay, the settings of the old model and its address go.
+    ReplaceController {
+        /// The controller.
+        device: Origin,
+        /// The new model.
+        model: PciModel,
+    },
+    /// Give a virtio device an explicit virtio-mmio address (ARM and RISC-V `virt`).
+    ToMmio {
+        /// The device.
+        device: Origin,
+    },
 }
 
 /// Why an operation cannot be applied.
@@ -322,6 +346,13 @@ impl Op {
             Op::SetMachineType { machine_type } => {
                 format!("set the machine type to {machine_type}")
             }
+            Op::SetDiskTarget { device, bus, dev } => {
+                format!("make {} {dev} on {bus}", name(device))
+            }
+            Op::ReplaceController { device, model } => {
+                format!("make {} a {}", name(device), model.name())
+            }
+            Op::ToMmio { device } => format!("move {} to virtio-mmio", name(device)),
         }
     }
 }
@@ -443,7 +474,85 @@ fn apply_unchecked(t: &Topology, op: &Op) -> Result<Topology, EditError> {
             out.machine = Machine::new(&t.machine.arch_name, machine_type);
             Ok(out)
         }
+        Op::SetDiskTarget { device, bus, dev } => {
+            let i = device_of(t, *device)?;
+            if t.devices[i].kind != Kind::Disk {
+                return err("only a disk has a target bus");
+            }
+            if bus.trim().is_empty() || dev.trim().is_empty() {
+                return err("a disk target needs a bus and a name");
+            }
+            if t.devices.iter().any(|d| {
+                d.kind == Kind::Disk && d.origin != *device && d.name.as_deref() == Some(dev)
+            }) {
+                return err(format!("another disk is already {dev}"));
+            }
+            let mut out = t.clone();
+            let d = &mut out.devices[i];
+            d.bus = Some(bus.clone());
+            d.name = Some(dev.clone());
+            if !matches!(
+                d.address,
+                Some(Address::Pci { .. }) | Some(Address::PciRequest)
+            ) {
+                d.address = None;
+                d.addr_controller = None;
+            }
+            Ok(out)
+        }
+        Op::ReplaceController { device, model } => {
+            let i = device_of(t, *device)?;
+            let Some(old) = t.devices[i].pci.as_ref() else {
+                return err("only a PCI controller can become another PCI controller model");
+            };
+            if old.model.is_root() != model.is_root() {
+                return err("a root bus can only become another root bus");
+            }
+            let mut out = t.clone();
+            let d = &mut out.devices[i];
+            let mut p = PciController::new(*model);
+            p.numa_node = old.numa_node;
+            d.pci = Some(p);
+            d.model = Some(model.name().into());
+            if d.pci_addr().is_some() {
+                d.address = None;
+            }
+            Ok(out)
+        }
+        Op::ToMmio { device } => {
+            let i = device_of(t, *device)?;
+            if !t.machine.arch.has_virtio_mmio() || t.machine.class != MachineClass::Virt {
+                return err("virtio-mmio is a transport of the ARM and RISC-V virt machines");
+            }
+            if t.devices[i].needs(&t.machine).virtio == VirtioForm::No {
+                return err(format!(
+                    "{} is not a virtio device",
+                    t.devices[i].describe(&t.machine)
+                ));
+            }
+            let mut out = t.clone();
+            out.devices[i].address = Some(Address::VirtioMmio);
+            Ok(out)
+        }
     }
+}
+
+/// Applies `ops` in order as one change: the states in between may be ones libvirt
+/// would refuse (a q35 machine type still with its i440fx root bus), the end state
+/// may not, unless `t` is refused already.
+pub fn apply_as_one(t: &Topology, ops: &[Op]) -> Result<Topology, EditError> {
+    let mut out = t.clone();
+    for op in ops {
+        out = apply_unchecked(&out, op)?;
+    }
+    if let Err(d) = assign::assign(&out)
+        && assign::assign(t).is_ok()
+    {
+        return Err(EditError {
+            message: format!("libvirt would then refuse the guest: {}", d.message),
+        });
+    }
+    Ok(out)
 }
 
 /// Applies `ops` in order; the first that cannot be applied stops it.

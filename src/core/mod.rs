@@ -3,6 +3,7 @@
 
 pub mod address;
 pub mod assign;
+pub mod convert;
 pub mod device;
 pub mod diag;
 pub mod edit;

@@ -223,6 +223,22 @@ fn update(doc: &mut Document, el: NodeId, old: &Device, new: &Device) {
             }
         }
     }
+    if old.kind == Kind::Disk
+        && (old.bus != new.bus || old.name != new.name)
+        && let Some(t) = doc.child(el, "target")
+    {
+        if let Some(b) = &new.bus {
+            doc.set_attr(t, "bus", b);
+        }
+        if let Some(n) = &new.name {
+            doc.set_attr(t, "dev", n);
+        }
+    }
+    if let (Some(o), Some(n)) = (&old.pci, &new.pci)
+        && o.model != n.model
+    {
+        doc.set_attr(el, "model", n.model.name());
+    }
     if old.index != new.index
         && let Some(i) = new.index
     {
@@ -247,6 +263,15 @@ fn update(doc: &mut Document, el: NodeId, old: &Device, new: &Device) {
 
 /// Writes the `<model name>` and `<target>` settings that differ between `old` and `new`.
 fn write_controller(doc: &mut Document, el: NodeId, old: &PciController, new: &PciController) {
+    if old.model_name.is_some()
+        && new.model_name.is_none()
+        && let Some(m) = doc.child(el, "model")
+    {
+        doc.remove_attr(m, "name");
+        if doc.element(m).attrs.is_empty() && doc.child_elements(m).next().is_none() {
+            doc.remove(m);
+        }
+    }
     if old.model_name != new.model_name
         && let Some(name) = &new.model_name
     {
@@ -303,6 +328,9 @@ fn write_controller(doc: &mut Document, el: NodeId, old: &PciController, new: &P
             Some(v) => doc.set_attr(target, k, &v),
             None => doc.remove_attr(target, k),
         }
+    }
+    if doc.element(target).attrs.is_empty() && doc.child_elements(target).next().is_none() {
+        doc.remove(target);
     }
 }
 

@@ -161,6 +161,25 @@ pub fn io_settings(doc: &Document) -> IoSettings {
     out
 }
 
+/// Whether the domain asks for UEFI secure boot (`<loader secure='yes'>` or the
+/// `secure-boot` firmware feature), which needs SMM and so a q35 machine.
+pub fn secure_boot(doc: &Document) -> bool {
+    let Some(os) = doc.child(doc.root(), "os") else {
+        return false;
+    };
+    let loader = doc
+        .child(os, "loader")
+        .is_some_and(|l| doc.attr(l, "secure").as_deref() == Some("yes"));
+    let feature = doc.child(os, "firmware").is_some_and(|f| {
+        doc.child_elements(f).any(|x| {
+            doc.element(x).name == "feature"
+                && doc.attr(x, "name").as_deref() == Some("secure-boot")
+                && doc.attr(x, "enabled").as_deref() == Some("yes")
+        })
+    });
+    loader || feature
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

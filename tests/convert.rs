@@ -1,0 +1,689 @@
+//! `virt-pci convert`: every converted guest is accepted by both real libvirts (when
+//! `VIRT_PCI_ORACLE` / `VIRT_PCI_ORACLE11` name their oracle scripts), is a fixed point
+//! of `assign`, converts to itself again, and passes `check` under SeaBIOS and both
+//! OVMF profiles for its OS; the guest OS decides the models; the booted corpus
+//! (`tests/convert-corpus/`) shows every transitional device with its legacy IO BAR
+//! assigned and nothing dropped; and virt-xml's documented rule, written again here
+//! as a second rule set, is compared with ours on the same guests.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+use virt_pci::analysis::{Choices, context};
+use virt_pci::core::assign;
+use virt_pci::core::convert::{Conversion, Options, To, convert};
+use virt_pci::core::diag::{Diagnostic, Severity};
+use virt_pci::core::ioport;
+use virt_pci::core::live::{Analysis, analyse};
+use virt_pci::core::pci::PciModel;
+use virt_pci::core::virtio::Mode;
+use virt_pci::core::{Kind, Topology};
+use virt_pci::libvirt::edit_apply::write_topology;
+use virt_pci::libvirt::{Document, meta, read_topology};
+
+use crate::support;
+
+/// The guests converted, where they go, and whether it takes `--force`.
+const CASES: &[(&str, To, bool)] = &[
+    ("tests/guests/convert-centos6-i440fx.xml", To::Q35, false),
+    ("tests/guests/convert-win10-i440fx.xml", To::Q35, false),
+    ("tests/guests/convert-f39-i440fx.xml", To::Q35, false),
+    ("tests/guests/convert-unknown-os-i440fx.xml", To::Q35, false),
+    ("assets/examples/debian8-i440fx.xml", To::Q35, true),
+    (
+        "assets/examples/centos6-q35-transitional.xml",
+        To::Pc,
+        false,
+    ),
+    ("assets/examples/centos6-q35-virtio.xml", To::Pc, false),
+    ("assets/examples/q35-large.xml", To::Pc, false),
+    ("assets/examples/aarch64-virt-mmio.xml", To::Pci, false),
+];
+
+fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// Converts `src` as the command line does (no options beyond `--to` / `--force`).
+fn convert_text(src: &str, to: To, force: bool) -> Result<(String, Conversion), Diagnostic> {
+    let doc = Document::parse(src).expect("xml");
+    let t = read_topology(&doc).expect("domain");
+    let ctx = context(&doc, &Choices::default()).expect("context");
+    let opts = Options {
+        to,
+        spare_ports: None,
+        force,
+        secure_boot: meta::secure_boot(&doc),
+    };
+    let c = convert(&t, &ctx, &opts)?;
+    let mut out = doc.clone();
+    write_topology(&mut out, &t, &c.result);
+    Ok((out.write(), c))
+}
+
+fn topology(text: &str) -> (Document, Topology) {
+    let doc = Document::parse(text).expect("converted XML parses");
+    let t = read_topology(&doc).expect("converted XML is a domain");
+    (doc, t)
+}
+
+fn analysed(text: &str, firmware: &str) -> Analysis {
+    let (doc, t) = topology(text);
+    let ctx = context(
+        &doc,
+        &Choices {
+            firmware: Some(firmware.into()),
+            ..Choices::default()
+        },
+    )
+    .expect("context");
+    analyse(&t, &ctx)
+}
+
+/// Every converted guest, with its name: the cases, and the aarch64 one carried back
+/// to mmio.
+fn converted() -> Vec<(String, To, String)> {
+    let mut out = Vec::new();
+    for (path, to, force) in CASES {
+        let src = read(&support::root().join(path));
+        let (xml, _) = convert_text(&src, *to, *force)
+            .unwrap_or_else(|d| panic!("{path} --to {}: refused: {d}", to.name()));
+        if *to == To::Pci {
+            let (back, c) = convert_text(&xml, To::Mmio, false).expect("back to mmio");
+            assert!(!c.is_empty(), "{path}: nothing moved back to mmio");
+            out.push((format!("{path} --to pci --to mmio"), To::Mmio, back));
+        }
+        out.push((format!("{path} --to {}", to.name()), *to, xml));
+    }
+    out
+}
+
+#[test]
+fn every_conversion_is_a_fixed_point_converts_to_itself_and_checks_clean() {
+    for (name, to, xml) in converted() {
+        let (_, t) = topology(&xml);
+        let plan = assign::assign(&t).unwrap_or_else(|d| panic!("{name}: assign refuses: {d}"));
+        assert!(plan.is_empty(), "{name}: assign is not a fixed point");
+        let (again, c) = convert_text(&xml, to, true).expect("converts again");
+        assert!(
+            c.is_empty(),
+            "{name}: converting again changes {:?}",
+            c.changes
+        );
+        assert_eq!(again, xml, "{name}: converting again changes the XML");
+        assert!(
+            assign::check_all(&t)
+                .iter()
+                .all(|d| d.severity != Severity::Error),
+            "{name}: libvirt's rules"
+        );
+        for fw in ioport::FIRMWARES {
+            let a = analysed(&xml, fw.id);
+            assert!(a.refused.is_none(), "{name}: refused under {}", fw.id);
+            let errors: Vec<String> = a
+                .findings
+                .iter()
+                .filter(|f| f.diag.severity == Severity::Error)
+                .map(|f| f.diag.to_string())
+                .collect();
+            assert!(errors.is_empty(), "{name} under {}: {errors:?}", fw.id);
+        }
+    }
+}
+
+#[test]
+fn what_the_user_wrote_survives() {
+    for (path, to, force) in CASES {
+        let src = read(&support::root().join(path));
+        let (xml, c) = convert_text(&src, *to, *force).expect("converts");
+        assert!(!c.is_empty(), "{path}");
+        for keep in [
+            "<!--",
+            "<alias name='ua-",
+            "<boot order=",
+            "<driver name='qemu' type='qcow2' cache='none' io='native'/>",
+            "<driver name='qemu' type='qcow2' discard='unmap'/>",
+            "<driver name='vhost' queues='2'/>",
+            "<app:note",
+            "<stats period='10'/>",
+            "<libosinfo:os id=",
+            "<hyperv mode='custom'>",
+            "<readonly/>",
+        ] {
+            assert_eq!(
+                src.matches(keep).count(),
+                xml.matches(keep).count(),
+                "{path}: `{keep}` not kept"
+            );
+        }
+        // Every change has its one reason.
+        assert!(
+            c.changes
+                .iter()
+                .all(|ch| !ch.reason.trim().is_empty() && !ch.ops.is_empty()),
+            "{path}"
+        );
+    }
+}
+
+fn devices_of(t: &Topology, kind: Kind) -> impl Iterator<Item = &virt_pci::core::Device> {
+    t.devices.iter().filter(move |d| d.kind == kind)
+}
+
+fn bridges(t: &Topology) -> usize {
+    t.devices
+        .iter()
+        .filter(|d| {
+            d.pci
+                .as_ref()
+                .is_some_and(|p| p.model == PciModel::PcieToPciBridge)
+        })
+        .count()
+}
+
+fn modes(a: &Analysis) -> Vec<Mode> {
+    a.virtio.iter().map(|v| v.mode).collect()
+}
+
+#[test]
+fn the_guest_os_decides_what_each_device_becomes() {
+    let conv = |p: &str| {
+        let src = read(&support::root().join(p));
+        convert_text(&src, To::Q35, false).expect("converts").0
+    };
+    // CentOS 6: legacy virtio only; every virtio device transitional, behind one
+    // bridge; osinfo-db lists the q35 chipset, so ich6 becomes ich9.
+    let xml = conv("tests/guests/convert-centos6-i440fx.xml");
+    let (_, t) = topology(&xml);
+    let a = analysed(&xml, "seabios");
+    assert!(a.virtio.len() >= 5, "{:?}", modes(&a));
+    assert!(
+        a.virtio.iter().all(|v| v.mode == Mode::Transitional),
+        "{:?}",
+        modes(&a)
+    );
+    assert_eq!(bridges(&t), 1);
+    assert!(xml.contains("<sound model='ich9'>"));
+    assert!(xml.contains("<target dev='sda' bus='sata'/>") && !xml.contains("bus='ide'"));
+    assert!(!xml.contains("<controller type='ide'"));
+    assert!(xml.contains("machine='pc-q35-7.2'"));
+    // Windows 10: virtio 1.0 drivers and the q35 chipset.
+    let xml = conv("tests/guests/convert-win10-i440fx.xml");
+    let (_, t) = topology(&xml);
+    let a = analysed(&xml, "seabios");
+    assert!(xml.contains("<model type='e1000e'/>") && xml.contains("<sound model='ich9'>"));
+    assert!(
+        a.virtio.iter().all(|v| v.mode == Mode::ModernOnly),
+        "{:?}",
+        modes(&a)
+    );
+    assert_eq!(bridges(&t), 0, "nothing needs a conventional slot");
+    // Fedora 39: plain virtio stays, the rtl8139 goes behind the one bridge.
+    let xml = conv("tests/guests/convert-f39-i440fx.xml");
+    let (_, t) = topology(&xml);
+    assert!(!xml.contains("virtio-transitional"));
+    assert_eq!(bridges(&t), 1);
+    assert!(xml.contains("machine='q35'"), "plain pc becomes plain q35");
+    // Unknown OS: transitional, e1000 kept (osinfo-db says nothing), two IDE disks in
+    // order; pc-q35-6.1 never gets 15 hotplug root ports.
+    let xml = conv("tests/guests/convert-unknown-os-i440fx.xml");
+    let (_, t) = topology(&xml);
+    let a = analysed(&xml, "seabios");
+    assert!(
+        a.virtio.iter().all(|v| v.mode.has_legacy()),
+        "{:?}",
+        modes(&a)
+    );
+    assert!(xml.contains("<model type='e1000'/>"));
+    let disks: Vec<_> = devices_of(&t, Kind::Disk)
+        .map(|d| {
+            (
+                d.name.clone().unwrap_or_default(),
+                d.bus.clone().unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        disks,
+        [
+            ("sda".to_string(), "sata".to_string()),
+            ("sdb".into(), "sata".into()),
+            ("vda".into(), "virtio".into())
+        ]
+    );
+    let hotplug_ports = t
+        .devices
+        .iter()
+        .filter(|d| {
+            d.pci
+                .as_ref()
+                .is_some_and(|p| p.model == PciModel::PcieRootPort && p.hotpluggable())
+        })
+        .count();
+    assert!(
+        hotplug_ports <= 14,
+        "{hotplug_ports} hotplug ports on pc-q35-6.1"
+    );
+}
+
+#[test]
+fn spare_ports_are_counted_and_stated() {
+    let src = read(&support::root().join("tests/guests/convert-win10-i440fx.xml"));
+    let (_, c) = convert_text(&src, To::Q35, false).expect("converts");
+    let s = c.spare.expect("spare ports");
+    assert_eq!(s.free, s.wanted, "{s:?}");
+    assert!(s.wanted_from.contains("virt-install"), "{s:?}");
+    let doc = Document::parse(&src).expect("xml");
+    let t = read_topology(&doc).expect("domain");
+    let ctx = context(&doc, &Choices::default()).expect("ctx");
+    for n in [0, 3] {
+        let c = convert(
+            &t,
+            &ctx,
+            &Options {
+                to: To::Q35,
+                spare_ports: Some(n),
+                force: false,
+                secure_boot: false,
+            },
+        )
+        .expect("converts");
+        let s = c.spare.expect("spare");
+        assert!(s.free >= n && s.free <= n.max(1), "{n}: {s:?}");
+    }
+}
+
+fn cli(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_virt-pci"))
+        .args(args)
+        .current_dir(support::root())
+        .output()
+        .expect("runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn refusals_have_their_code_and_exit_status() {
+    let (code, out, err) = cli(&[
+        "convert",
+        "assets/examples/debian8-i440fx.xml",
+        "--to",
+        "q35",
+    ]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        out.is_empty() && err.contains("[VP0404]") && err.contains("--force"),
+        "{err}"
+    );
+    let (code, _, err) = cli(&["convert", "assets/examples/win10-q35.xml", "--to", "pc"]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("[VP0802]") && err.contains("secure boot"),
+        "{err}"
+    );
+    let (code, _, err) = cli(&["convert", "assets/examples/win10-q35.xml", "--to", "mmio"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("[VP0801]"), "{err}");
+    let (code, _, err) = cli(&["convert", "tests/bad/no-such-file.xml", "--to", "q35"]);
+    assert_eq!(code, 2, "{err}");
+    let (code, out, _) = cli(&[
+        "convert",
+        "assets/examples/debian8-i440fx.xml",
+        "--to",
+        "q35",
+        "--json",
+    ]);
+    assert_eq!(code, 1);
+    let v: Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(v["refused"]["code"], "VP0404");
+    assert_eq!(v["converted"], false);
+}
+
+#[test]
+fn diff_json_and_in_place() {
+    let f = "tests/guests/convert-centos6-i440fx.xml";
+    let (code, diff, err) = cli(&["convert", f, "--to", "q35", "--diff"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(diff.starts_with("--- "), "{diff}");
+    assert!(diff.contains("-    <type arch='x86_64' machine='pc-i440fx-7.2'>hvm</type>"));
+    assert!(diff.contains("+    <type arch='x86_64' machine='pc-q35-7.2'>hvm</type>"));
+    assert!(
+        err.contains("change machine type: pc-i440fx-7.2 → pc-q35-7.2"),
+        "{err}"
+    );
+    assert!(err.contains("spare root ports:"), "{err}");
+    let (code, out, _) = cli(&["convert", f, "--to", "q35", "--json"]);
+    assert_eq!(code, 0);
+    let v: Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(v["converted"], true);
+    let changes = v["changes"].as_array().expect("changes");
+    assert!(changes.len() > 5);
+    for ch in changes {
+        assert!(!ch["reason"].as_str().unwrap_or("").is_empty(), "{ch}");
+        assert!(!ch["ops"].as_array().expect("ops").is_empty(), "{ch}");
+    }
+    assert!(v["xml"].as_str().is_some_and(|x| x.contains("pc-q35-7.2")));
+    // In place, with a backup; a second run changes nothing.
+    let dir = tempdir();
+    let copy = dir.join("g.xml");
+    std::fs::copy(support::root().join(f), &copy).expect("copy");
+    let p = copy.to_string_lossy().into_owned();
+    let (code, out, err) = cli(&["convert", &p, "--to", "q35", "--in-place"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.is_empty());
+    let once = read(&copy);
+    assert_eq!(read(&dir.join("g.xml.bak")), read(&support::root().join(f)));
+    std::fs::remove_file(dir.join("g.xml.bak")).expect("rm");
+    let (code, _, err) = cli(&["convert", &p, "--to", "q35", "--in-place"]);
+    assert_eq!(code, 0);
+    assert!(err.contains("nothing to convert"), "{err}");
+    assert_eq!(read(&copy), once);
+    assert!(
+        !dir.join("g.xml.bak").exists(),
+        "nothing changed, nothing backed up"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn tempdir() -> PathBuf {
+    let d = std::env::temp_dir().join(format!(
+        "virt-pci-convert-{}-{:?}",
+        std::process::id(),
+        std::thread::current().id()
+    ));
+    std::fs::create_dir_all(&d).expect("temp dir");
+    d
+}
+
+/// Asks the libvirt oracle script in `var` about every converted guest.
+fn oracle_accepts_all(var: &str, what: &str) {
+    let Some(oracle) = std::env::var_os(var).map(PathBuf::from) else {
+        assert!(
+            !support::in_ci() || var != "VIRT_PCI_ORACLE",
+            "{var} is required under CI"
+        );
+        support::skip(
+            &format!("convert vs {what}"),
+            &format!(
+                "{var} is not set (the path of its oracle script), so the converted guests were not defined by {what}"
+            ),
+        );
+        return;
+    };
+    let dir = tempdir();
+    let mut refused = Vec::new();
+    for (k, (name, _, xml)) in converted().into_iter().enumerate() {
+        // The oracles run on an x86 host: the ARM guest is defined as an emulated one.
+        let xml = if xml.contains("arch='aarch64'") {
+            xml.replacen("<domain type='kvm'", "<domain type='qemu'", 1)
+        } else {
+            xml
+        };
+        let file = dir.join(format!("{k}.xml"));
+        std::fs::write(&file, &xml).expect("write");
+        let out = Command::new("bash")
+            .arg(&oracle)
+            .arg(&file)
+            .output()
+            .expect("oracle runs");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        if out.status.code() != Some(0) || !stdout.contains("<domain") {
+            refused.push(format!(
+                "{name}: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            ));
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(refused.is_empty(), "{what} refuses: {refused:#?}");
+}
+
+#[test]
+fn libvirt_9_0_defines_every_converted_guest() {
+    oracle_accepts_all("VIRT_PCI_ORACLE", "libvirt 9.0");
+}
+
+#[test]
+fn libvirt_11_3_defines_every_converted_guest() {
+    oracle_accepts_all("VIRT_PCI_ORACLE11", "libvirt 11.3");
+}
+
+/// The corpus: (name, source, target, force).
+fn corpus_cases() -> Vec<(String, String, To, bool)> {
+    let tsv = read(&support::root().join("tests/convert-corpus/cases.tsv"));
+    tsv.lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+        .map(|l| {
+            let c: Vec<&str> = l.split('\t').collect();
+            assert_eq!(c.len(), 4, "cases.tsv: {l}");
+            let to = match c[2] {
+                "q35" => To::Q35,
+                "pc" => To::Pc,
+                other => panic!("cases.tsv: target {other}"),
+            };
+            (c[0].to_string(), c[1].to_string(), to, c[3] == "--force")
+        })
+        .collect()
+}
+
+#[test]
+fn booted_corpus_keeps_every_legacy_io_bar_and_drops_nothing() {
+    let cases = support::root().join("tests/convert-corpus/cases");
+    let mut measured = 0;
+    for (name, src, to, force) in corpus_cases() {
+        let stored = read(&cases.join(format!("{name}.xml")));
+        let (xml, _) =
+            convert_text(&read(&support::root().join(&src)), to, force).expect("converts");
+        assert_eq!(
+            xml, stored,
+            "{name}: the conversion changed since it was measured: run python3 tests/convert-corpus/run-oracle.py --force"
+        );
+        let a = analysed(&xml, "seabios");
+        let (_, t) = topology(&xml);
+        for fw in ["seabios", "ovmf-2022"] {
+            let path = cases.join(format!("{name}.{fw}.json"));
+            let m: Value = serde_json::from_str(&read(&path)).expect("json");
+            measured += 1;
+            assert_eq!(m["status"], "ok", "{name} {fw}: the guest did not boot");
+            let devs = m["devices"].as_object().expect("devices");
+            for (addr, d) in devs {
+                assert_eq!(d["rejected"], false, "{name} {fw}: {addr} dropped");
+            }
+            // Every PCI endpoint is there, and every device that keeps a legacy
+            // interface has its IO BAR.
+            for (i, d) in t.devices.iter().enumerate() {
+                let Some(addr) = d.pci_addr() else { continue };
+                if d.pci.is_some() {
+                    continue;
+                }
+                let key = addr.bdf();
+                let Some(md) = devs.get(&key) else {
+                    panic!(
+                        "{name} {fw}: {} at {key} was not found",
+                        d.describe(&t.machine)
+                    );
+                };
+                if a.virtio_of(i).is_some_and(|v| v.mode.has_legacy()) {
+                    let bars = md["io_bars"].as_array().expect("bars");
+                    assert!(
+                        !bars.is_empty()
+                            && bars
+                                .iter()
+                                .all(|b| b["assigned"] == true && b["reachable"] == true),
+                        "{name} {fw}: {key} lost its legacy IO BAR: {md}"
+                    );
+                }
+            }
+        }
+    }
+    assert!(measured >= 14, "{measured} measurements");
+}
+
+/// virt-xml's documented `--convert-to-q35` rule, written again from its
+/// description: machine `q35`, every PCI and IDE controller deleted, every PCI
+/// address cleared, ich6 → ich9, e1000 → e1000e, IDE disks → SATA with a new target
+/// and no address, then `pcie-root` and 14 root ports appended. It never looks at
+/// the guest OS.
+fn virt_xml_rule(src: &str) -> String {
+    let mut doc = Document::parse(src).expect("xml");
+    let root = doc.root();
+    let os = doc.child(root, "os").expect("os");
+    let ty = doc.child(os, "type").expect("type");
+    doc.set_attr(ty, "machine", "q35");
+    let devices = doc.child(root, "devices").expect("devices");
+    let kids: Vec<_> = doc.child_elements(devices).collect();
+    let mut used: Vec<String> = Vec::new();
+    for &k in &kids {
+        if doc.element(k).name == "disk"
+            && let Some(t) = doc.child(k, "target")
+            && let Some(dev) = doc.attr(t, "dev")
+        {
+            used.push(dev);
+        }
+    }
+    for k in kids {
+        let name = doc.element(k).name.clone();
+        let ty = doc.attr(k, "type");
+        if name == "controller" && matches!(ty.as_deref(), Some("pci") | Some("ide")) {
+            doc.remove(k);
+            continue;
+        }
+        if name == "sound" && doc.attr(k, "model").as_deref() == Some("ich6") {
+            doc.set_attr(k, "model", "ich9");
+        }
+        if name == "interface"
+            && let Some(m) = doc.child(k, "model")
+            && doc.attr(m, "type").as_deref() == Some("e1000")
+        {
+            doc.set_attr(m, "type", "e1000e");
+        }
+        if name == "disk"
+            && let Some(t) = doc.child(k, "target")
+            && doc.attr(t, "bus").as_deref() == Some("ide")
+        {
+            let dev = (b'a'..=b'z')
+                .map(|c| format!("sd{}", c as char))
+                .find(|n| !used.contains(n))
+                .expect("a free name");
+            used.push(dev.clone());
+            doc.set_attr(t, "bus", "sata");
+            doc.set_attr(t, "dev", &dev);
+            if let Some(a) = doc.child(k, "address") {
+                doc.remove(a);
+            }
+        }
+        if let Some(a) = doc.child(k, "address")
+            && doc.attr(a, "type").as_deref() == Some("pci")
+        {
+            doc.remove(a);
+        }
+    }
+    let r = doc.new_element("controller", &[("type", "pci"), ("model", "pcie-root")]);
+    doc.append_child(devices, r);
+    for _ in 0..14 {
+        let p = doc.new_element(
+            "controller",
+            &[("type", "pci"), ("model", "pcie-root-port")],
+        );
+        doc.append_child(devices, p);
+    }
+    doc.write()
+}
+
+/// What a converted guest looks like once libvirt defined it.
+#[derive(Debug, PartialEq)]
+struct Outcome {
+    accepted: bool,
+    /// Virtio devices the guest OS cannot drive (VP0401) or that need legacy and sit
+    /// in a PCIe port (VP0402).
+    undriven: usize,
+    free_ports: usize,
+    bridges: usize,
+    io_windows_seabios: usize,
+}
+
+fn outcome(xml: &str) -> Outcome {
+    let a = analysed(xml, "seabios");
+    let t = &a.defined;
+    let undriven = a
+        .findings
+        .iter()
+        .filter(|f| matches!(f.diag.code, "VP0401" | "VP0402"))
+        .count();
+    let free_ports = t
+        .devices
+        .iter()
+        .filter(|d| {
+            d.pci
+                .as_ref()
+                .is_some_and(|p| p.model == PciModel::PcieRootPort)
+                && !t
+                    .devices
+                    .iter()
+                    .any(|x| x.pci_addr().is_some_and(|ad| Some(ad.bus) == d.index))
+        })
+        .count();
+    Outcome {
+        accepted: a.refused.is_none(),
+        undriven,
+        free_ports,
+        bridges: bridges(t),
+        io_windows_seabios: a.io.windows.iter().filter(|w| w.size > 0).count(),
+    }
+}
+
+#[test]
+fn side_by_side_with_virt_xml() {
+    let guests = [
+        ("tests/guests/convert-centos6-i440fx.xml", false),
+        ("tests/guests/convert-win10-i440fx.xml", false),
+        ("tests/guests/convert-f39-i440fx.xml", false),
+        ("tests/guests/convert-unknown-os-i440fx.xml", false),
+        ("assets/examples/debian8-i440fx.xml", true),
+    ];
+    let mut table = String::from(
+        "guest | rule | accepted | virtio the OS cannot drive | free root ports | pcie-to-pci-bridges | IO windows (SeaBIOS)\n",
+    );
+    for (path, force) in guests {
+        let src = read(&support::root().join(path));
+        let theirs = outcome(&virt_xml_rule(&src));
+        let (ours_xml, _) = convert_text(&src, To::Q35, force).expect("converts");
+        let ours = outcome(&ours_xml);
+        for (rule, o) in [("virt-xml", &theirs), ("virt-pci", &ours)] {
+            table.push_str(&format!(
+                "{} | {rule} | {} | {} | {} | {} | {}\n",
+                Path::new(path)
+                    .file_stem()
+                    .unwrap_or_default()
+                    .to_string_lossy(),
+                o.accepted,
+                o.undriven,
+                o.free_ports,
+                o.bridges,
+                o.io_windows_seabios
+            ));
+        }
+        assert!(ours.accepted, "{path}");
+        assert_eq!(
+            ours.undriven, 0,
+            "{path}: ours leaves undriven virtio devices"
+        );
+        let legacy_only = path.contains("centos6") || path.contains("debian8");
+        if legacy_only {
+            assert!(
+                theirs.undriven > 0,
+                "{path}: virt-xml's rule was expected to strand the legacy guest's virtio devices: {theirs:?}"
+            );
+        }
+    }
+    use std::io::Write as _;
+    let _ = writeln!(
+        std::io::stderr().lock(),
+        "convert side by side with virt-xml:\n{table}"
+    );
+}

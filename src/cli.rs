@@ -137,6 +137,12 @@ pub enum Command {
         #[command(flatten)]
         analysis: AnalysisArgs,
     },
+    /// Print the `-device` arguments QEMU gets for the PCI controllers and devices,
+    /// in libvirt's form, for the guest as libvirt defines it.
+    QemuArgs {
+        /// Domain XML file, or `-` for standard input.
+        file: PathBuf,
+    },
 }
 
 /// A failure that ends the command with an exit status and a message for stderr.
@@ -269,6 +275,7 @@ pub fn run(args: Args) -> i32 {
             firmware,
             json,
         } => cmd_io(&file, firmware, json),
+        Command::QemuArgs { file } => cmd_qemu_args(&file),
     };
     match result {
         Ok(code) => code,
@@ -345,6 +352,18 @@ fn cmd_io(file: &Path, firmware: Option<String>, json: bool) -> Result<i32, Fail
     } else {
         EXIT_OK
     })
+}
+
+fn cmd_qemu_args(file: &Path) -> Result<i32, Failure> {
+    let loaded = load(file)?;
+    let (defined, refused) = crate::core::live::as_defined(&loaded.topology);
+    if let Some(d) = refused {
+        eprintln!("{}", format_diagnostic(&loaded.path, &loaded.topology, &d));
+        return Ok(EXIT_REFUSED);
+    }
+    let args = crate::core::qemu_args::device_args(&defined);
+    print(&crate::render::qemu_args::render_text(&args))?;
+    Ok(EXIT_OK)
 }
 
 /// Formats a diagnostic for stderr: `FILE:LINE: error [CODE]: message` plus the hint.

@@ -7,6 +7,7 @@ mod oracle_diff;
 mod osinfo;
 mod props;
 mod pty;
+mod qemu_args;
 mod roundtrip;
 mod support;
 mod tidy;

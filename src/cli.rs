@@ -98,6 +98,9 @@ pub enum Command {
         /// controllers and devices libvirt adds.
         #[arg(long)]
         defined: bool,
+        /// Output format: text, json, or a picture (svg, dot for graphviz).
+        #[arg(long, value_enum, default_value_t = TreeFormat::Text)]
+        format: TreeFormat,
         #[command(flatten)]
         analysis: AnalysisArgs,
     },
@@ -143,6 +146,19 @@ pub enum Command {
         /// Domain XML file, or `-` for standard input.
         file: PathBuf,
     },
+}
+
+/// `tree --format`.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TreeFormat {
+    /// The text tree.
+    Text,
+    /// JSON (the same as --json).
+    Json,
+    /// An SVG picture (no graphviz needed).
+    Svg,
+    /// A graphviz digraph.
+    Dot,
 }
 
 /// A failure that ends the command with an exit status and a message for stderr.
@@ -258,8 +274,9 @@ pub fn run(args: Args) -> i32 {
             json,
             ascii,
             defined,
+            format,
             analysis,
-        } => cmd_tree(&file, json, ascii, defined, &analysis),
+        } => cmd_tree(&file, json, ascii, defined, format, &analysis),
         Command::Assign {
             file,
             output,
@@ -306,6 +323,7 @@ fn cmd_tree(
     json: bool,
     ascii: bool,
     defined: bool,
+    format: TreeFormat,
     args: &AnalysisArgs,
 ) -> Result<i32, Failure> {
     use crate::render::tree::{render_json_analysed, render_text_analysed};
@@ -320,10 +338,15 @@ fn cmd_tree(
     } else {
         &loaded.topology
     };
-    let text = if json {
-        render_json_analysed(shown, &analysis)
-    } else {
-        render_text_analysed(shown, ascii, &analysis)
+    let text = match format {
+        TreeFormat::Svg => {
+            crate::render::svg::render(&crate::render::picture::picture(shown, &analysis))
+        }
+        TreeFormat::Dot => {
+            crate::render::dot::render(&crate::render::picture::picture(shown, &analysis))
+        }
+        _ if json || format == TreeFormat::Json => render_json_analysed(shown, &analysis),
+        _ => render_text_analysed(shown, ascii, &analysis),
     };
     print(&text)?;
     Ok(EXIT_OK)

@@ -5,6 +5,7 @@ mod conformance;
 mod io;
 mod oracle_diff;
 mod osinfo;
+mod pictures;
 mod props;
 mod pty;
 mod qemu_args;

@@ -98,6 +98,9 @@ pub enum Command {
         /// controllers and devices libvirt adds.
         #[arg(long)]
         defined: bool,
+        /// Output format: text, json, or a picture (svg, dot for graphviz).
+        #[arg(long, value_enum, default_value_t = TreeFormat::Text)]
+        format: TreeFormat,
         #[command(flatten)]
         analysis: AnalysisArgs,
     },
@@ -141,6 +144,12 @@ pub enum Command {
     /// i440fx, or virtio-mmio ⇄ PCI on ARM / RISC-V virt; one line of why per change.
     /// Exit status 1 when the conversion is refused.
     Convert(ConvertArgs),
+    /// Print the `-device` arguments QEMU gets for the PCI controllers and devices,
+    /// in libvirt's form, for the guest as libvirt defines it.
+    QemuArgs {
+        /// Domain XML file, or `-` for standard input.
+        file: PathBuf,
+    },
 }
 
 /// Where `convert` carries the guest.
@@ -197,6 +206,18 @@ pub struct ConvertArgs {
     pub force: bool,
     #[command(flatten)]
     pub analysis: AnalysisArgs,
+
+/// `tree --format`.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TreeFormat {
+    /// The text tree.
+    Text,
+    /// JSON (the same as --json).
+    Json,
+    /// An SVG picture (no graphviz needed).
+    Svg,
+    /// A graphviz digraph.
+    Dot,
 }
 
 /// A failure that ends the command with an exit status and a message for stderr.
@@ -312,8 +333,9 @@ pub fn run(args: Args) -> i32 {
             json,
             ascii,
             defined,
+            format,
             analysis,
-        } => cmd_tree(&file, json, ascii, defined, &analysis),
+        } => cmd_tree(&file, json, ascii, defined, format, &analysis),
         Command::Assign {
             file,
             output,
@@ -330,6 +352,7 @@ pub fn run(args: Args) -> i32 {
             json,
         } => cmd_io(&file, firmware, json),
         Command::Convert(a) => cmd_convert(&a),
+        Command::QemuArgs { file } => cmd_qemu_args(&file),
     };
     match result {
         Ok(code) => code,
@@ -360,6 +383,7 @@ fn cmd_tree(
     json: bool,
     ascii: bool,
     defined: bool,
+    format: TreeFormat,
     args: &AnalysisArgs,
 ) -> Result<i32, Failure> {
     use crate::render::tree::{render_json_analysed, render_text_analysed};
@@ -374,10 +398,15 @@ fn cmd_tree(
     } else {
         &loaded.topology
     };
-    let text = if json {
-        render_json_analysed(shown, &analysis)
-    } else {
-        render_text_analysed(shown, ascii, &analysis)
+    let text = match format {
+        TreeFormat::Svg => {
+            crate::render::svg::render(&crate::render::picture::picture(shown, &analysis))
+        }
+        TreeFormat::Dot => {
+            crate::render::dot::render(&crate::render::picture::picture(shown, &analysis))
+        }
+        _ if json || format == TreeFormat::Json => render_json_analysed(shown, &analysis),
+        _ => render_text_analysed(shown, ascii, &analysis),
     };
     print(&text)?;
     Ok(EXIT_OK)
@@ -406,6 +435,18 @@ fn cmd_io(file: &Path, firmware: Option<String>, json: bool) -> Result<i32, Fail
     } else {
         EXIT_OK
     })
+}
+
+fn cmd_qemu_args(file: &Path) -> Result<i32, Failure> {
+    let loaded = load(file)?;
+    let (defined, refused) = crate::core::live::as_defined(&loaded.topology);
+    if let Some(d) = refused {
+        eprintln!("{}", format_diagnostic(&loaded.path, &loaded.topology, &d));
+        return Ok(EXIT_REFUSED);
+    }
+    let args = crate::core::qemu_args::device_args(&defined);
+    print(&crate::render::qemu_args::render_text(&args))?;
+    Ok(EXIT_OK)
 }
 
 /// Formats a diagnostic for stderr: `FILE:LINE: error [CODE]: message` plus the hint.

@@ -12,6 +12,7 @@ pub mod ioport;
 pub mod live;
 pub mod machine;
 pub mod pci;
+pub mod qemu_args;
 pub mod topology;
 pub mod view;
 pub mod virtio;

@@ -1,5 +1,9 @@
 //! Renderers: turn the core's topology and analyses into text and JSON for the CLI.
 
 pub mod convert;
+pub mod dot;
 pub mod io;
+pub mod picture;
+pub mod qemu_args;
+pub mod svg;
 pub mod tree;

@@ -392,7 +392,7 @@ fn controller_attrs(c: &PciController) -> String {
 
 /// `(empty, hotplug slot)` for a port with nothing behind it, `(27 free slots: 03-1d)`
 /// for a bigger bus; `None` when the bus is full.
-fn free_line(bus: &BusNode) -> Option<String> {
+pub(crate) fn free_line(bus: &BusNode) -> Option<String> {
     if bus.free_slots.is_empty() {
         return None;
     }

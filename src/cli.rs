@@ -459,14 +459,11 @@ pub fn format_diagnostic(
         .device
         .and_then(|i| topology.devices.get(i))
         .map(|dev| dev.line);
+    // Values quoted in the message come from the input: cut long ones.
+    let message = crate::libvirt::xml::clip_message(&d.message);
     let mut s = match line {
-        Some(l) => format!(
-            "{path}:{l}: {} [{}]: {}",
-            d.severity.name(),
-            d.code,
-            d.message
-        ),
-        None => format!("{path}: {} [{}]: {}", d.severity.name(), d.code, d.message),
+        Some(l) => format!("{path}:{l}: {} [{}]: {message}", d.severity.name(), d.code,),
+        None => format!("{path}: {} [{}]: {message}", d.severity.name(), d.code),
     };
     if let Some(h) = &d.hint {
         s.push_str(&format!("\n  hint: {h}"));

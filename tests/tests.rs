@@ -3,6 +3,7 @@
 mod cli;
 mod conformance;
 mod convert;
+mod hostile;
 mod io;
 mod oracle_diff;
 mod osinfo;

@@ -41,7 +41,8 @@ impl Reader<'_> {
     fn err(&self, id: NodeId, message: String) -> DomainError {
         DomainError {
             pos: self.doc.element(id).pos,
-            message,
+            // Values quoted in the message come from the input: cut long ones.
+            message: super::xml::clip_message(&message),
         }
     }
 

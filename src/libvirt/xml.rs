@@ -150,55 +150,171 @@ pub struct Document {
     top: Vec<NodeId>,
     root: NodeId,
     newline: &'static str,
+    /// The internal subset's general entities (empty without a DOCTYPE).
+    entities: Vec<Entity>,
 }
 
-/// Maps byte offsets to line and column.
-struct LineIndex<'a> {
-    src: &'a str,
-    starts: Vec<usize>,
+/// Line and column of `offset`, counted from the start: used for errors only, so a
+/// document costs no per-line table.
+fn pos_at(src: &str, offset: usize) -> Pos {
+    let mut c = Cursor::default();
+    c.advance(src.as_bytes(), offset.min(src.len()));
+    c.pos()
 }
 
-impl<'a> LineIndex<'a> {
-    fn new(src: &'a str) -> Self {
-        let mut starts = vec![0];
-        starts.extend(src.match_indices('\n').map(|(i, _)| i + 1));
-        LineIndex { src, starts }
-    }
+/// Line and column of a position that only moves forward while parsing: each byte is
+/// looked at once, so positions cost linear time however long a line is.
+struct Cursor {
+    offset: usize,
+    /// 0-based line.
+    line: u32,
+    /// Characters since the line's start.
+    column: u32,
+    line_start: usize,
+    /// Only spaces and tabs since the line's start.
+    blank: bool,
+}
 
-    fn pos(&self, offset: usize) -> Pos {
-        let offset = offset.min(self.src.len());
-        let line = self.starts.partition_point(|&s| s <= offset);
-        let start = self.starts[line - 1];
-        let column = self
-            .src
-            .get(start..offset)
-            .map_or(offset - start, |s| s.chars().count())
-            + 1;
-        Pos {
-            offset,
-            line: line as u32,
-            column: column as u32,
+impl Default for Cursor {
+    fn default() -> Self {
+        Cursor {
+            offset: 0,
+            line: 0,
+            column: 0,
+            line_start: 0,
+            blank: true,
         }
     }
 }
 
-/// The whitespace between the start of `offset`'s line and `offset`, or nothing when
-/// something else stands there.
-fn line_indent(src: &str, offset: usize) -> Option<Text> {
-    let line_start = src[..offset].rfind('\n').map_or(0, |i| i + 1);
-    src.as_bytes()[line_start..offset]
-        .iter()
-        .all(|&c| c == b' ' || c == b'\t')
-        .then(|| Text::span(line_start, offset))
+impl Cursor {
+    fn advance(&mut self, src: &[u8], to: usize) {
+        if to <= self.offset {
+            return;
+        }
+        for (i, &b) in src[self.offset..to].iter().enumerate() {
+            if b == b'\n' {
+                self.line += 1;
+                self.column = 0;
+                self.line_start = self.offset + i + 1;
+                self.blank = true;
+            } else {
+                // Count characters, not bytes: skip UTF-8 continuation bytes.
+                if b & 0xc0 != 0x80 {
+                    self.column += 1;
+                }
+                if b != b' ' && b != b'\t' {
+                    self.blank = false;
+                }
+            }
+        }
+        self.offset = to;
+    }
+
+    fn pos(&self) -> Pos {
+        Pos {
+            offset: self.offset,
+            line: self.line + 1,
+            column: self.column + 1,
+        }
+    }
+
+    /// The whitespace before the cursor on its line, or nothing when something else
+    /// stands there.
+    fn indent(&self) -> Option<Text> {
+        self.blank.then(|| Text::span(self.line_start, self.offset))
+    }
+}
+
+/// At most this many characters of a value the input supplies are quoted in a
+/// message: a 10 MB attribute must not be echoed.
+pub const QUOTE_MAX: usize = 60;
+
+/// `s`, or its first [`QUOTE_MAX`] characters and how much was left out.
+pub fn clip(s: &str) -> std::borrow::Cow<'_, str> {
+    match s.char_indices().nth(QUOTE_MAX) {
+        None => std::borrow::Cow::Borrowed(s),
+        Some((cut, _)) => {
+            std::borrow::Cow::Owned(format!("{}… ({} bytes in all)", &s[..cut], s.len()))
+        }
+    }
+}
+
+/// Cuts every run of more than [`QUOTE_MAX`] characters without a space in a message
+/// (a long value quoted in it), for messages built from text the input supplies.
+pub fn clip_message(m: &str) -> String {
+    if m.len() <= QUOTE_MAX {
+        return m.to_string();
+    }
+    let mut out = String::with_capacity(m.len().min(4096));
+    for (k, word) in m.split(' ').enumerate() {
+        if k > 0 {
+            out.push(' ');
+        }
+        out.push_str(&clip(word));
+    }
+    out
+}
+
+/// The first character XML 1.0 forbids anywhere in a document (NUL, control
+/// characters, U+FFFE, U+FFFF), with its offset. Surrogates cannot occur in a `str`.
+fn forbidden_char(src: &str) -> Option<(usize, char)> {
+    let b = src.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        if c < 0x20 && c != b'\t' && c != b'\n' && c != b'\r' {
+            return Some((i, c as char));
+        }
+        if c == 0xef && b.get(i + 1) == Some(&0xbf) && matches!(b.get(i + 2), Some(0xbe | 0xbf)) {
+            return src[i..].chars().next().map(|ch| (i, ch));
+        }
+        i += 1;
+    }
+    None
+}
+
+/// XML 1.0 (fifth edition) NameStartChar.
+fn is_name_start(c: char) -> bool {
+    matches!(c, ':' | 'A'..='Z' | '_' | 'a'..='z' | '\u{c0}'..='\u{d6}' | '\u{d8}'..='\u{f6}'
+        | '\u{f8}'..='\u{2ff}' | '\u{370}'..='\u{37d}' | '\u{37f}'..='\u{1fff}'
+        | '\u{200c}'..='\u{200d}' | '\u{2070}'..='\u{218f}' | '\u{2c00}'..='\u{2fef}'
+        | '\u{3001}'..='\u{d7ff}' | '\u{f900}'..='\u{fdcf}' | '\u{fdf0}'..='\u{fffd}'
+        | '\u{10000}'..='\u{effff}')
+}
+
+/// XML 1.0 NameChar.
+fn is_name_char(c: char) -> bool {
+    is_name_start(c)
+        || matches!(c, '-' | '.' | '0'..='9' | '\u{b7}' | '\u{300}'..='\u{36f}' | '\u{203f}'..='\u{2040}')
+}
+
+/// Why `name` is not an XML Name, as the offset of the first bad character.
+fn bad_name(name: &str) -> Option<(usize, char)> {
+    let mut chars = name.char_indices();
+    match chars.next() {
+        None => return Some((0, ' ')),
+        Some((_, c)) if !is_name_start(c) => return Some((0, c)),
+        _ => {}
+    }
+    chars.find(|&(_, c)| !is_name_char(c))
+}
+
+/// A character for a message: printable ones as they are, others as U+XXXX.
+fn show_char(c: char) -> String {
+    if c.is_control() || c == ' ' {
+        format!("U+{:04X}", c as u32)
+    } else {
+        format!("'{c}'")
+    }
 }
 
 /// Position of the first invalid UTF-8 byte, for a precise message.
 fn utf8_error(bytes: &[u8], err: std::str::Utf8Error) -> XmlError {
     let valid = err.valid_up_to();
     let prefix = String::from_utf8_lossy(&bytes[..valid]);
-    let idx = LineIndex::new(&prefix);
     XmlError {
-        pos: idx.pos(valid),
+        pos: pos_at(&prefix, valid),
         message: format!(
             "the file is not UTF-8 (byte 0x{:02x}); libvirt domain XML is UTF-8: convert it, e.g. with iconv",
             bytes[valid]
@@ -221,11 +337,20 @@ impl Document {
             Some(rest) => (true, rest),
             None => (false, input),
         };
-        let lines = LineIndex::new(src);
         let err = |offset: usize, message: String| XmlError {
-            pos: lines.pos(offset),
-            message,
+            pos: pos_at(src, offset),
+            message: clip_message(&message),
         };
+        if let Some((at, c)) = forbidden_char(src) {
+            return Err(err(
+                at,
+                format!(
+                    "not well-formed: the character {} is not allowed in XML (not even in a value or a comment)",
+                    show_char(c)
+                ),
+            ));
+        }
+        let mut cursor = Cursor::default();
 
         let mut doc = Document {
             src: src.to_string(),
@@ -235,6 +360,7 @@ impl Document {
             top: Vec::new(),
             root: NodeId(0),
             newline: if src.contains("\r\n") { "\r\n" } else { "\n" },
+            entities: Vec::new(),
         };
         let mut root: Option<NodeId> = None;
         let mut stack: Vec<NodeId> = Vec::new();
@@ -242,8 +368,9 @@ impl Document {
         reader.config_mut().check_end_names = true;
         reader.config_mut().check_comments = true;
         let mut last = 0usize;
-        // General entities declared in the internal subset: legal to reference, never expanded.
-        let mut declared: Vec<String> = Vec::new();
+        // General entities declared in the internal subset: a reference to one is
+        // refused with a message naming it (see `check_references`).
+        let mut declared: Vec<Entity> = Vec::new();
         loop {
             let event = match reader.read_event() {
                 Ok(ev) => ev,
@@ -257,12 +384,14 @@ impl Document {
             last = end;
             let raw = &src[start..end];
             let parent = stack.last().copied();
+            cursor.advance(src.as_bytes(), start);
             match event {
                 Event::Eof => break,
                 Event::Start(_) | Event::Empty(_) => {
                     let self_closing = matches!(event, Event::Empty(_));
-                    let (name, attrs, tag_tail) = split_start_tag(raw, start, self_closing)
-                        .map_err(|(off, m)| err(start + off, m))?;
+                    let (name, attrs, tag_tail) =
+                        split_start_tag(raw, start, self_closing, &declared)
+                            .map_err(|(off, m)| err(start + off, m))?;
                     if parent.is_none() && root.is_some() {
                         return Err(err(
                             start,
@@ -281,8 +410,8 @@ impl Document {
                             children: Vec::new(),
                             end_tag: Text::span(end, end),
                             raw_start: Some(Text::span(start, end)),
-                            indent: line_indent(src, start),
-                            pos: lines.pos(start),
+                            indent: cursor.indent(),
+                            pos: cursor.pos(),
                         }),
                     );
                     if parent.is_none() {
@@ -329,7 +458,7 @@ impl Document {
                     doc.push(parent, Node::Raw(RawKind::Pi, Text::span(start, end)));
                 }
                 Event::DocType(_) => {
-                    declared = declared_entities(raw);
+                    declared = declared_entities(raw, cursor.pos().line);
                     if root.is_some() || parent.is_some() {
                         return Err(err(
                             start,
@@ -358,6 +487,7 @@ impl Document {
             ));
         };
         doc.root = root;
+        doc.entities = declared;
         Ok(doc)
     }
 
@@ -443,7 +573,7 @@ impl Document {
             .attrs
             .iter()
             .find(|a| a.name.get(&self.src) == name)
-            .and_then(|a| decode(a.raw_value.get(&self.src)).ok())
+            .and_then(|a| decode_with(a.raw_value.get(&self.src), &self.entities).ok())
     }
 
     /// The attribute as written, for precise error messages.
@@ -462,7 +592,7 @@ impl Document {
             match &self.nodes[c.0 as usize] {
                 Node::Raw(RawKind::Text, t) => {
                     let t = t.get(&self.src);
-                    out.push_str(&decode(t).unwrap_or_else(|_| t.to_string()))
+                    out.push_str(&decode_with(t, &self.entities).unwrap_or_else(|_| t.to_string()))
                 }
                 Node::Raw(RawKind::CData, t) => out.push_str(
                     t.get(&self.src)
@@ -702,19 +832,38 @@ impl Document {
         out
     }
 
+    /// Writes a node and its subtree with an explicit stack (never recursion), so
+    /// that any nesting depth fits in a fixed amount of call stack.
     fn write_node(&self, id: NodeId, out: &mut String) {
-        match &self.nodes[id.0 as usize] {
-            Node::Raw(_, t) => out.push_str(t.get(&self.src)),
-            Node::Element(e) => {
-                match &e.raw_start {
-                    Some(raw) => out.push_str(raw.get(&self.src)),
-                    None => write_start_tag(e, &self.src, out),
-                }
-                if !e.self_closing {
-                    for &c in &e.children {
-                        self.write_node(c, out);
+        // Each entry: an element whose children are being written, and the next one.
+        let mut stack: Vec<(&Element, usize)> = Vec::new();
+        let mut next = Some(id);
+        loop {
+            if let Some(id) = next.take() {
+                match &self.nodes[id.0 as usize] {
+                    Node::Raw(_, t) => out.push_str(t.get(&self.src)),
+                    Node::Element(e) => {
+                        match &e.raw_start {
+                            Some(raw) => out.push_str(raw.get(&self.src)),
+                            None => write_start_tag(e, &self.src, out),
+                        }
+                        if !e.self_closing {
+                            stack.push((e, 0));
+                        }
                     }
+                }
+            }
+            let Some((e, k)) = stack.last_mut() else {
+                return;
+            };
+            match e.children.get(*k) {
+                Some(&c) => {
+                    *k += 1;
+                    next = Some(c);
+                }
+                None => {
                     out.push_str(e.end_tag.get(&self.src));
+                    stack.pop();
                 }
             }
         }
@@ -738,10 +887,11 @@ fn write_start_tag(e: &Element, src: &str, out: &mut String) {
 
 /// Splits a raw start tag (`<name a='1' b = "2" />`), found at `base` in the source,
 /// into its pieces. Errors carry the byte offset within `raw`.
-fn split_start_tag(
-    raw: &str,
+fn split_start_tag<'a>(
+    raw: &'a str,
     base: usize,
     self_closing: bool,
+    declared: &[Entity],
 ) -> Result<(String, Vec<Attr>, Text), (usize, String)> {
     let span = |a: usize, b: usize| Text::span(base + a, base + b);
     let close = if self_closing { "/>" } else { ">" };
@@ -754,9 +904,23 @@ fn split_start_tag(
     }
     let name = raw[1..i].to_string();
     if name.is_empty() {
-        return Err((0, "an element without a name".into()));
+        return Err((0, "not well-formed: an element without a name".into()));
+    }
+    if let Some((at, c)) = bad_name(&name) {
+        return Err((
+            1 + at,
+            format!(
+                "the element name <{}> is not well-formed: a name cannot {} {}",
+                clip(&name),
+                if at == 0 { "start with" } else { "contain" },
+                show_char(c)
+            ),
+        ));
     }
     let mut attrs: Vec<Attr> = Vec::new();
+    // Names seen so far, for the duplicate check; a set once a tag has many, so that
+    // a tag with 100,000 attributes is read in linear time.
+    let mut seen: std::collections::HashSet<&'a str> = std::collections::HashSet::new();
     loop {
         let ws_start = i;
         while i < inner_end && is_ws(bytes[i]) {
@@ -776,6 +940,29 @@ fn split_start_tag(
             i += 1;
         }
         let attr_name = &raw[name_start..i];
+        if attr_name.is_empty() {
+            return Err((
+                name_start,
+                format!(
+                    "not well-formed: an attribute of <{}> has no name",
+                    clip(&name)
+                ),
+            ));
+        }
+        if let Some((at, c)) = bad_name(attr_name) {
+            return Err((
+                name_start + at,
+                format!(
+                    "attribute '{}' of <{}> is not well-formed: a name cannot {} {}",
+                    clip(attr_name),
+                    clip(&name),
+                    if at == 0 { "start with" } else { "contain" },
+                    show_char(c)
+                ),
+            ));
+        }
+        let attr_name_c = clip(attr_name);
+        let name_c = clip(&name);
         let eq_start = i;
         while i < inner_end && is_ws(bytes[i]) {
             i += 1;
@@ -784,7 +971,7 @@ fn split_start_tag(
             return Err((
                 name_start,
                 format!(
-                    "attribute '{attr_name}' of <{name}> has no value; write {attr_name}='...'"
+                    "attribute '{attr_name_c}' of <{name_c}> has no value; write {attr_name_c}='...'"
                 ),
             ));
         }
@@ -799,7 +986,7 @@ fn split_start_tag(
             _ => {
                 return Err((
                     i,
-                    format!("the value of attribute '{attr_name}' of <{name}> must be quoted"),
+                    format!("the value of attribute '{attr_name_c}' of <{name_c}> must be quoted"),
                 ));
             }
         };
@@ -811,7 +998,7 @@ fn split_start_tag(
         if i >= inner_end {
             return Err((
                 value_start,
-                format!("the value of attribute '{attr_name}' is not closed"),
+                format!("the value of attribute '{attr_name_c}' is not closed"),
             ));
         }
         let raw_value = &raw[value_start..i];
@@ -820,24 +1007,17 @@ fn split_start_tag(
         if raw_value.contains('<') {
             return Err((
                 value_start,
-                format!("attribute '{attr_name}' contains '<'; write &lt;"),
+                format!("attribute '{attr_name_c}' contains '<'; write &lt;"),
             ));
         }
-        if attrs
-            .iter()
-            .any(|a| matches!(a.name, Text::Src(x, y) if &raw[x as usize - base..y as usize - base] == attr_name))
-        {
+        if !seen.insert(attr_name) {
             return Err((
                 name_start,
-                format!("attribute '{attr_name}' appears twice in <{name}>"),
+                format!("attribute '{attr_name_c}' appears twice in <{name_c}>"),
             ));
         }
-        // Entities declared in the document's own DTD are legal; they are kept as
-        // written and never expanded. Only a stray '&' is an error.
-        if let Err(m) = decode(raw_value)
-            && !m.starts_with("entity ")
-        {
-            return Err((value_start, format!("attribute '{attr_name}': {m}")));
+        if let Err((off, m)) = check_references(raw_value, declared) {
+            return Err((value_start + off, format!("attribute '{attr_name_c}': {m}")));
         }
         attrs.push(Attr {
             lead: span(ws_start, name_start),
@@ -873,20 +1053,72 @@ fn describe_quick_xml_error(e: &quick_xml::Error) -> String {
     }
 }
 
-/// Names of the general entities a DOCTYPE's internal subset declares.
-fn declared_entities(doctype: &str) -> Vec<String> {
+/// A general entity the DOCTYPE's internal subset declares.
+#[derive(Clone, Debug)]
+pub struct Entity {
+    name: String,
+    /// Line of its declaration.
+    line: u32,
+    /// Its replacement text, decoded, when virt-pci expands it (plain text of bounded
+    /// size); otherwise why not.
+    value: Result<String, &'static str>,
+}
+
+/// The longest replacement text of an entity that is expanded, and the most text
+/// references may add to one value: libvirt's parser also stops runaway expansion.
+pub const ENTITY_MAX: usize = 64 * 1024;
+
+/// The general entities a DOCTYPE's internal subset declares; `first_line` is the
+/// DOCTYPE's line.
+fn declared_entities(doctype: &str, first_line: u32) -> Vec<Entity> {
     let mut out = Vec::new();
+    let mut line = first_line;
     let mut rest = doctype;
     while let Some(i) = rest.find("<!ENTITY") {
+        line += rest[..i].matches('\n').count() as u32;
         rest = &rest[i + "<!ENTITY".len()..];
         let t = rest.trim_start();
         if t.starts_with('%') {
             continue;
         }
         let name: String = t.chars().take_while(|c| !c.is_whitespace()).collect();
-        out.push(name);
+        let after = t[name.len()..].trim_start();
+        let value = if after.starts_with("SYSTEM") || after.starts_with("PUBLIC") {
+            Err("an external entity")
+        } else {
+            entity_value(after)
+        };
+        out.push(Entity { name, line, value });
     }
     out
+}
+
+/// The replacement text of an internal entity whose declaration continues with
+/// `decl` (`"text">...`), when virt-pci expands it: plain text (character and
+/// predefined references allowed), no markup, no other entities, bounded in size.
+fn entity_value(decl: &str) -> Result<String, &'static str> {
+    let mut chars = decl.chars();
+    let quote = chars.next().filter(|&q| q == '"' || q == '\'');
+    let Some(q) = quote else {
+        return Err("its declaration is not understood");
+    };
+    let body = &decl[1..];
+    let Some(end) = body.find(q) else {
+        return Err("its declaration is not understood");
+    };
+    let raw = &body[..end];
+    if raw.contains('<') {
+        return Err("its text is markup (elements), which virt-pci does not expand");
+    }
+    if raw.contains('%') {
+        return Err("its text uses parameter entities, which virt-pci does not expand");
+    }
+    if raw.len() > ENTITY_MAX {
+        return Err("its text is longer than virt-pci expands (64 KiB)");
+    }
+    decode(raw).map_err(|_| {
+        "its text refers to other entities; nested entities are not expanded (libvirt refuses deep nesting as an entity loop)"
+    })
 }
 
 /// XML 1.0's Char production.
@@ -894,9 +1126,13 @@ fn is_xml_char(c: char) -> bool {
     matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{d7ff}' | '\u{e000}'..='\u{fffd}' | '\u{10000}'..='\u{10ffff}')
 }
 
-/// Checks the references in raw character data: predefined, numeric (naming a legal
-/// character) or declared in the internal subset. Errors carry the offset in `raw`.
-fn check_references(raw: &str, declared: &[String]) -> Result<(), (usize, String)> {
+/// Checks the references in raw character data or an attribute value: predefined or
+/// numeric (naming a legal character). A reference to an entity of the document's
+/// DTD is refused: libvirt expands it (its parser substitutes internal entities and
+/// stops at an expansion that grows too far), while virt-pci keeps every byte as
+/// written and reads values without a DTD, so it would see a different guest than
+/// libvirt does. Errors carry the offset in `raw`.
+fn check_references(raw: &str, declared: &[Entity]) -> Result<(), (usize, String)> {
     let mut from = 0;
     while let Some(i) = raw[from..].find('&') {
         let at = from + i;
@@ -916,10 +1152,31 @@ fn check_references(raw: &str, declared: &[String]) -> Result<(), (usize, String
                 .ok()
                 .and_then(char::from_u32)
                 .is_some_and(is_xml_char),
-            _ => declared.iter().any(|d| d == name),
+            _ => false,
         };
         if !ok {
-            let msg = if name.starts_with('#') {
+            let entity = declared.iter().find(|d| d.name == name);
+            if let Some(Entity { value: Ok(_), .. }) = entity {
+                from = at + 1 + semi + 1;
+                continue;
+            }
+            let name = clip(name);
+            let msg = if let Some(Entity {
+                value: Err(why),
+                line,
+                ..
+            }) = entity
+            {
+                if *why == "an external entity" {
+                    format!(
+                        "&{name}; refers to an external entity (declared on line {line}); virt-pci never loads anything from outside the document: remove the reference"
+                    )
+                } else {
+                    format!(
+                        "&{name}; refers to the entity declared on line {line}, {why}; libvirt would expand it, so virt-pci cannot read the guest as libvirt does: put the text it stands for in its place (xmllint --noent does it)"
+                    )
+                }
+            } else if name.starts_with('#') {
                 format!("character reference &{name}; names a character XML does not allow")
             } else {
                 format!(
@@ -934,8 +1191,15 @@ fn check_references(raw: &str, declared: &[String]) -> Result<(), (usize, String
 }
 
 /// Decodes the five predefined entities and numeric character references. Any other
-/// entity is an error: values we interpret must not depend on a DTD.
+/// entity is an error.
 pub fn decode(raw: &str) -> Result<String, String> {
+    decode_with(raw, &[])
+}
+
+/// Decodes like [`decode`], and expands the document's expandable internal entities
+/// (plain text, checked when the document was read), as libvirt does; the text they
+/// add to one value is bounded by [`ENTITY_MAX`] times 16.
+fn decode_with(raw: &str, entities: &[Entity]) -> Result<String, String> {
     if !raw.contains('&') {
         return Ok(raw.to_string());
     }
@@ -958,11 +1222,19 @@ pub fn decode(raw: &str) -> Result<String, String> {
                 .ok()
                 .and_then(char::from_u32),
             _ if name.starts_with('#') => name[1..].parse::<u32>().ok().and_then(char::from_u32),
-            _ => {
-                return Err(format!(
-                    "entity '&{name};' is not one of XML's predefined entities"
-                ));
-            }
+            _ => match entities.iter().find(|e| e.name == name) {
+                Some(Entity { value: Ok(v), .. }) if out.len() + v.len() <= 16 * ENTITY_MAX => {
+                    out.push_str(v);
+                    rest = &after[semi + 1..];
+                    continue;
+                }
+                _ => {
+                    return Err(format!(
+                        "entity '&{};' is not one of XML's predefined entities",
+                        clip(name)
+                    ));
+                }
+            },
         };
         match ch {
             Some(c) => out.push(c),

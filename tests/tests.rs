@@ -2,6 +2,7 @@
 
 mod cli;
 mod conformance;
+mod guest;
 mod io;
 mod oracle_diff;
 mod osinfo;

@@ -4,6 +4,7 @@ mod cli;
 mod conformance;
 mod convert;
 mod hostile;
+mod guest;
 mod io;
 mod oracle_diff;
 mod osinfo;

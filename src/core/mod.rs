@@ -7,6 +7,7 @@ pub mod convert;
 pub mod device;
 pub mod diag;
 pub mod edit;
+pub mod guest;
 pub mod guest_os;
 pub mod ioport;
 pub mod live;

@@ -1,0 +1,181 @@
+//! The guest view against a booted guest: every case of `tests/guest-corpus/` was
+//! booted with Debian 12's kernel under SeaBIOS and OVMF by the guest oracle
+//! (`tests/guest-oracle/guest-oracle.py`), and what Linux saw is committed next to
+//! the domain. `core::guest::guest_view` must predict every guest address and id,
+//! every bridge's bus range, every NIC name `net_id` gave, and which virtio functions
+//! bind in legacy mode with `virtio_pci.force_legacy=1`.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde_json::Value;
+use virt_pci::core::guest::{GuestAddr, GuestView, guest_view};
+use virt_pci::core::ioport::FirmwareKind;
+use virt_pci::core::live::as_defined;
+use virt_pci::core::topology::Topology;
+use virt_pci::core::virtio;
+use virt_pci::libvirt::{Document, read_topology};
+
+use crate::support;
+
+fn corpus() -> PathBuf {
+    support::root().join("tests/guest-corpus/cases")
+}
+
+fn load(case: &str) -> Topology {
+    let xml = corpus().join(format!("{case}.xml"));
+    let src = std::fs::read_to_string(&xml).unwrap_or_else(|e| panic!("{}: {e}", xml.display()));
+    let doc = Document::parse(&src).unwrap_or_else(|e| panic!("{}: {}", xml.display(), e.message));
+    let t = read_topology(&doc).unwrap_or_else(|e| panic!("{}: {e}", xml.display()));
+    let (defined, refused) = as_defined(&t);
+    assert!(refused.is_none(), "{case}: refused: {refused:?}");
+    defined
+}
+
+fn addr(s: &str) -> GuestAddr {
+    GuestAddr::parse(s).unwrap_or_else(|| panic!("bad address {s}"))
+}
+
+/// Every disagreement between the prediction and one measurement.
+fn compare(case: &str, t: &Topology, v: &GuestView, m: &Value) -> Vec<String> {
+    let mut bad = Vec::new();
+    let measured = m["functions"].as_object().cloned().unwrap_or_default();
+    let mut seen: BTreeMap<GuestAddr, &Value> = BTreeMap::new();
+    for (a, f) in &measured {
+        seen.insert(addr(a), f);
+    }
+    for f in &v.functions {
+        match seen.get(&f.guest) {
+            None => bad.push(format!(
+                "{case}: predicted {} at {} ({}), the guest has nothing there",
+                f.what,
+                f.guest,
+                f.libvirt.bdf()
+            )),
+            Some(mf) => {
+                let id = mf["id"].as_str().unwrap_or("");
+                if f.id_text().as_deref() != Some(id) {
+                    bad.push(format!(
+                        "{case}: {} at {}: id {:?}, the guest sees {id}",
+                        f.what,
+                        f.guest,
+                        f.id_text()
+                    ));
+                }
+                let mb = mf["secondary"]
+                    .as_u64()
+                    .map(|s| (s as u32, mf["subordinate"].as_u64().unwrap_or(0) as u32));
+                if f.buses != mb {
+                    bad.push(format!(
+                        "{case}: {} at {}: buses {:?}, the guest has {mb:?}",
+                        f.what, f.guest, f.buses
+                    ));
+                }
+            }
+        }
+    }
+    for a in seen.keys() {
+        if v.at(*a).is_none() {
+            bad.push(format!("{case}: the guest has {a}, not predicted"));
+        }
+    }
+    // NIC names.
+    for (_, nic) in m["nics"].as_object().cloned().unwrap_or_default() {
+        let Some(a) = nic["address"].as_str().and_then(GuestAddr::parse) else {
+            bad.push(format!("{case}: NIC without a PCI address: {nic}"));
+            continue;
+        };
+        let Some(names) = v.at(a).and_then(|f| f.nic.as_ref()) else {
+            bad.push(format!("{case}: NIC at {a} not predicted"));
+            continue;
+        };
+        let path = nic["ID_NET_NAME_PATH"].as_str();
+        let slot = nic["ID_NET_NAME_SLOT"].as_str();
+        let default = nic["default_name"].as_str();
+        if path != Some(names.path.as_str())
+            || slot != names.slot.as_deref()
+            || default != Some(names.default.as_str())
+        {
+            bad.push(format!(
+                "{case}: NIC at {a}: predicted path {} slot {:?} default {}, the guest: {path:?} {slot:?} {default:?}",
+                names.path, names.slot, names.default
+            ));
+        }
+    }
+    // force_legacy: a function binds in legacy mode exactly when it keeps the legacy
+    // interface (transitional or legacy-only).
+    let modes = virtio::virtio_devices(t);
+    for (a, fl) in m["force_legacy"].as_object().cloned().unwrap_or_default() {
+        let a = addr(&a);
+        let Some(i) = v.at(a).and_then(|f| f.device) else {
+            bad.push(format!("{case}: virtio function at {a} not predicted"));
+            continue;
+        };
+        let Some(mode) = modes.iter().find(|x| x.device == i).map(|x| x.mode) else {
+            bad.push(format!(
+                "{case}: {a} is virtio in the guest, not in the model"
+            ));
+            continue;
+        };
+        let legacy = fl["bound"].as_bool() == Some(true) && fl["mode"].as_str() == Some("legacy");
+        if legacy != mode.has_legacy() {
+            bad.push(format!(
+                "{case}: {a}: predicted {}, with force_legacy=1 the guest bound it {}",
+                mode.name(),
+                fl
+            ));
+        }
+    }
+    bad
+}
+
+#[test]
+fn guest_view_matches_the_booted_guest() {
+    let mut per_fw: BTreeMap<String, (usize, usize)> = BTreeMap::new();
+    let mut all_bad = Vec::new();
+    let mut checked = (0, 0, 0); // functions, NICs, force-legacy bindings
+    for json in support::files(&corpus(), ".json") {
+        let name = json
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .to_string();
+        let Some((case, fw)) = name.trim_end_matches(".json").rsplit_once('.') else {
+            continue;
+        };
+        let m: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap())
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let kind = match fw {
+            "seabios" => FirmwareKind::SeaBios,
+            _ => FirmwareKind::Ovmf,
+        };
+        let t = load(case);
+        let v = guest_view(&t, kind);
+        let bad = compare(case, &t, &v, &m);
+        checked.0 += m["functions"].as_object().map_or(0, |o| o.len());
+        checked.1 += m["nics"].as_object().map_or(0, |o| o.len());
+        checked.2 += m["force_legacy"].as_object().map_or(0, |o| o.len());
+        let e = per_fw.entry(fw.to_string()).or_default();
+        e.0 += 1;
+        if bad.is_empty() {
+            e.1 += 1;
+        }
+        all_bad.extend(bad.into_iter().map(|b| format!("[{fw}] {b}")));
+    }
+    let summary: Vec<String> = per_fw
+        .iter()
+        .map(|(fw, (n, ok))| format!("{fw} {ok}/{n}"))
+        .collect();
+    eprintln!(
+        "guest corpus: {} ({} functions, {} NICs, {} force-legacy bindings checked)",
+        summary.join(", "),
+        checked.0,
+        checked.1,
+        checked.2
+    );
+    assert!(all_bad.is_empty(), "{}", all_bad.join("\n"));
+    assert!(
+        per_fw.values().map(|v| v.0).sum::<usize>() >= 40,
+        "the guest corpus has fewer than 40 measurements: {summary:?}"
+    );
+}

@@ -206,6 +206,7 @@ pub struct ConvertArgs {
     pub force: bool,
     #[command(flatten)]
     pub analysis: AnalysisArgs,
+}
 
 /// `tree --format`.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]

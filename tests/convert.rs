@@ -426,17 +426,29 @@ fn oracle_accepts_all(var: &str, what: &str) {
         };
         let file = dir.join(format!("{k}.xml"));
         std::fs::write(&file, &xml).expect("write");
-        let out = Command::new("bash")
-            .arg(&oracle)
-            .arg(&file)
-            .output()
-            .expect("oracle runs");
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        if out.status.code() != Some(0) || !stdout.contains("<domain") {
-            refused.push(format!(
-                "{name}: {}",
-                String::from_utf8_lossy(&out.stderr).trim()
-            ));
+        // An answer is libvirt's domain or libvirt's error; anything else (an empty
+        // answer from a busy oracle) is asked again.
+        let mut answer = String::new();
+        for attempt in 0..4u64 {
+            std::thread::sleep(std::time::Duration::from_millis(300 * attempt));
+            let out = Command::new("bash")
+                .arg(&oracle)
+                .arg(&file)
+                .output()
+                .expect("oracle runs");
+            let stdout = String::from_utf8_lossy(&out.stdout);
+            let stderr = String::from_utf8_lossy(&out.stderr).trim().to_string();
+            if out.status.code() == Some(0) && stdout.contains("<domain") {
+                answer.clear();
+                break;
+            }
+            answer = format!("exit {:?}: {stderr}", out.status.code());
+            if out.status.code() == Some(1) && stderr.contains("error") {
+                break;
+            }
+        }
+        if !answer.is_empty() {
+            refused.push(format!("{name}: {answer}"));
         }
     }
     let _ = std::fs::remove_dir_all(&dir);

@@ -175,6 +175,19 @@ enum Pending {
     SaveAs,
     ApplyXml,
     DiscardXml,
+    /// Which conversion (`convert`'s picker).
+    ConvertTo {
+        targets: Vec<crate::core::convert::To>,
+    },
+    /// Apply the previewed conversion.
+    Convert {
+        to: crate::core::convert::To,
+    },
+    /// `m` on a virtio device of a `virt` guest: entry 0 is virtio-mmio.
+    MoveOrMmio {
+        device: Origin,
+        targets: Vec<PciAddr>,
+    },
 }
 
 /// A popup and what its answer means.
@@ -185,12 +198,14 @@ enum Popup {
     Prompt(Prompt, Pending),
     Text(TextView),
     Editor(Box<XmlEditor>),
+    /// A scrollable text whose Enter means yes (the convert preview).
+    Preview(TextView, Pending),
 }
 
 impl Popup {
     fn scope(&self) -> Scope {
         match self {
-            Popup::Pick(..) | Popup::Text(_) => Scope::List,
+            Popup::Pick(..) | Popup::Text(_) | Popup::Preview(..) => Scope::List,
             Popup::Confirm(..) => Scope::Confirm,
             Popup::Prompt(..) => Scope::Prompt,
             Popup::Editor(_) => Scope::Editor,
@@ -572,6 +587,7 @@ impl App {
             Message::Hotplug => self.hotplug(),
             Message::AutoAssign => self.apply(Op::AutoAssign),
             Message::Fix => self.fix(),
+            Message::Convert => self.convert_pick(),
             Message::GuestOs => self.os_pick(),
             Message::Firmware => self.firmware_pick(),
             Message::ToggleIo => self.show_io = !self.show_io,
@@ -663,6 +679,15 @@ impl App {
             (Popup::Text(t), Message::ListPageDown) => t.step(page),
             (Popup::Text(_), Message::Accept) => {
                 self.popups.pop();
+            }
+            (Popup::Preview(t, _), Message::ListUp) => t.step(-1),
+            (Popup::Preview(t, _), Message::ListDown) => t.step(1),
+            (Popup::Preview(t, _), Message::ListPageUp) => t.step(-page),
+            (Popup::Preview(t, _), Message::ListPageDown) => t.step(page),
+            (Popup::Preview(_, pending), Message::Accept) => {
+                let pending = pending.clone();
+                self.popups.pop();
+                self.confirmed(pending);
             }
             (Popup::Editor(e), Message::Accept) => match &e.checked {
                 Ok(_) if !e.modified() => {
@@ -938,6 +963,19 @@ impl App {
 
     fn picked(&mut self, pending: Pending, i: usize) {
         match pending {
+            Pending::ConvertTo { targets } => {
+                if let Some(&to) = targets.get(i) {
+                    self.convert_preview(to);
+                }
+            }
+            Pending::MoveOrMmio { device, targets } => match i {
+                0 => self.apply(Op::ToMmio { device }),
+                _ => {
+                    if let Some(&to) = targets.get(i - 1) {
+                        self.apply(Op::Move { device, to });
+                    }
+                }
+            },
             Pending::Palette => {
                 let cmds: Vec<&'static super::commands::Command> =
                     COMMANDS.iter().filter(|c| c.scope == Scope::Main).collect();
@@ -1068,6 +1106,7 @@ impl App {
 
     fn confirmed(&mut self, pending: Pending) {
         match pending {
+            Pending::Convert { to } => self.convert_apply(to),
             Pending::Delete { device } => self.apply(Op::Delete { device }),
             Pending::Quit => self.quit = true,
             Pending::ApplyXml => {
@@ -1165,10 +1204,22 @@ impl App {
             .and_then(|p| self.rows[p].bus);
         let mut targets = targets;
         targets.sort_by_key(|a| (Some(a.bus) == here, a.bus, a.slot));
-        let entries = targets
+        let mut entries: Vec<Entry> = targets
             .iter()
             .map(|a| Entry::new(a.bdf(), self.bus_name(a.bus)))
             .collect();
+        if super::convert::can_go_to_mmio(t, i) {
+            entries.insert(
+                0,
+                Entry::new("virtio-mmio", "the virt board's mmio transports"),
+            );
+            let pending = Pending::MoveOrMmio {
+                device: origin,
+                targets,
+            };
+            self.pick(format!("move {what} to"), entries, pending);
+            return;
+        }
         self.pick(
             format!("move {what} to"),
             entries,
@@ -1177,6 +1228,49 @@ impl App {
                 targets,
             },
         );
+    }
+
+    fn convert_pick(&mut self) {
+        let targets = super::convert::targets(self.topology());
+        if targets.is_empty() {
+            self.say(Severity::Info, "no conversion for this machine type");
+            return;
+        }
+        let entries = targets
+            .iter()
+            .map(|&to| Entry::new(to.name(), super::convert::describe(to)))
+            .collect();
+        self.pick("convert to", entries, Pending::ConvertTo { targets });
+    }
+
+    fn convert_preview(&mut self, to: crate::core::convert::To) {
+        match super::convert::conversion(&self.session, &self.ctx, to) {
+            Ok(c) if c.is_empty() => {
+                self.say(
+                    Severity::Info,
+                    format!("nothing to convert to {}", to.name()),
+                );
+            }
+            Ok(c) => {
+                let view = super::convert::preview(&self.session, &self.ctx, &c, self.ascii);
+                self.popups
+                    .push(Popup::Preview(view, Pending::Convert { to }));
+            }
+            Err(e) => self.say(Severity::Warning, format!("convert refused: {e}")),
+        }
+    }
+
+    fn convert_apply(&mut self, to: crate::core::convert::To) {
+        match super::convert::conversion(&self.session, &self.ctx, to) {
+            Ok(c) if !c.is_empty() => {
+                let label = format!("convert to {} ({} changes)", to.name(), c.changes.len());
+                self.session.history.push(label.clone(), c.result);
+                self.refresh();
+                self.say(Severity::Info, label);
+            }
+            Ok(_) => self.say(Severity::Info, "nothing to convert"),
+            Err(e) => self.say(Severity::Warning, format!("convert refused: {e}")),
+        }
     }
 
     fn cut(&mut self) {
@@ -1469,6 +1563,7 @@ impl App {
                 Popup::Prompt(p, _) => p.render(f, a.screen, &self.theme),
                 Popup::Text(t) => t.render(f, a.screen, &self.theme),
                 Popup::Editor(e) => e.render(f, a.screen, &self.theme),
+                Popup::Preview(t, _) => t.render(f, a.screen, &self.theme),
             }
         }
     }

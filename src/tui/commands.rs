@@ -52,6 +52,8 @@ pub enum Message {
     AutoAssign,
     /// Apply the suggested fix of the selected row's diagnostic.
     Fix,
+    /// Convert the guest (i440fx ⇄ q35, virtio-mmio ⇄ PCI), after a preview.
+    Convert,
     /// Choose the guest OS.
     GuestOs,
     /// Choose the firmware.
@@ -192,6 +194,7 @@ pub const COMMANDS: &[Command] = &[
     cmd("edit.hotplug", "turn hotplug on or off on the selected port", &["H"], S::Main, M::Hotplug, None),
     cmd("edit.assign", "assign every missing address as libvirt does", &["A"], S::Main, M::AutoAssign, None),
     cmd("edit.fix", "apply the suggested fix of the selected row's diagnostic", &["F"], S::Main, M::Fix, Some("fix")),
+    cmd("edit.convert", "convert the guest: i440fx → q35, q35 → pc, virtio-mmio ⇄ PCI, after a preview", &["C"], S::Main, M::Convert, None),
     cmd("edit.undo", "undo the last edit", &["u"], S::Main, M::Undo, Some("undo")),
     cmd("edit.redo", "redo", &["<C-r>"], S::Main, M::Redo, None),
     cmd("guest.os", "choose the guest OS for the analyses", &["o"], S::Main, M::GuestOs, None),

@@ -9,6 +9,7 @@
 
 pub mod app;
 pub mod commands;
+pub mod convert;
 pub mod details;
 pub mod diagnostics;
 pub mod diff;

@@ -1,8 +1,10 @@
 //! Integration tests, one module per area, in one test binary.
 
+mod audit;
 mod cli;
 mod conformance;
 mod io;
+mod libvirt_conn;
 mod oracle_diff;
 mod osinfo;
 mod pictures;

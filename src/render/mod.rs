@@ -1,5 +1,6 @@
 //! Renderers: turn the core's topology and analyses into text and JSON for the CLI.
 
+pub mod audit;
 pub mod dot;
 pub mod io;
 pub mod picture;

@@ -28,6 +28,81 @@ pub struct Args {
     pub file: Option<PathBuf>,
     #[command(flatten)]
     pub tui: TuiArgs,
+    /// Read domains from this libvirt connection (as `virsh -c URI`): FILE then names
+    /// a domain, whose persistent (next-boot) definition is read.
+    #[arg(short = 'c', long = "connect", value_name = "URI", global = true)]
+    pub connect: Option<String>,
+    /// FILE names a libvirt domain on the default connection (LIBVIRT_DEFAULT_URI,
+    /// else libvirt's default, as virsh chooses); implied by -c.
+    #[arg(long, global = true)]
+    pub domain: bool,
+}
+
+/// The command line with connection options written before the subcommand
+/// (`virt-pci -c URI tree DOMAIN`) moved after it, where clap takes them (an option
+/// before a subcommand would make the subcommand's name a FILE). Anything else is
+/// left as it is.
+pub fn connection_options_last(args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    use clap::CommandFactory as _;
+    let cmd = Args::command();
+    let is_sub = |a: &std::ffi::OsString| {
+        let a = a.to_string_lossy();
+        cmd.get_subcommands()
+            .any(|s| s.get_name() == a || s.get_all_aliases().any(|x| x == a))
+    };
+    let mut moved = Vec::new();
+    let mut i = 1;
+    while i < args.len() {
+        let a = args[i].to_string_lossy();
+        if a == "-c" || a == "--connect" {
+            moved.extend(args.get(i..i + 2).unwrap_or(&args[i..]).iter().cloned());
+            i += 2;
+        } else if a.starts_with("--connect=")
+            || a == "--domain"
+            || (a.starts_with("-c") && a.len() > 2)
+        {
+            moved.push(args[i].clone());
+            i += 1;
+        } else {
+            break;
+        }
+    }
+    if moved.is_empty() || i >= args.len() || !is_sub(&args[i]) {
+        return args;
+    }
+    let mut out = vec![args[0].clone(), args[i].clone()];
+    out.extend(moved);
+    out.extend(args[i + 1..].iter().cloned());
+    out
+}
+
+/// The libvirt connection chosen with `-c` / `--domain`, set once before the command
+/// runs, so that every command's loader reads domains from it instead of files.
+static CONNECTION: std::sync::OnceLock<crate::host::libvirt::Connection> =
+    std::sync::OnceLock::new();
+
+/// The connection, when the command line chose one.
+pub fn connection() -> Option<&'static crate::host::libvirt::Connection> {
+    CONNECTION.get()
+}
+
+/// Reads domain `name` from `conn`: its persistent definition, with a note on stderr
+/// when it runs (its live configuration stays until it is shut down).
+fn load_domain(
+    conn: &crate::host::libvirt::Connection,
+    name: &str,
+) -> Result<(String, Vec<u8>), Failure> {
+    use crate::host::libvirt::State;
+    let display = format!("{}:{name}", conn.describe());
+    let xml = conn
+        .inactive_xml(name)
+        .map_err(|e| Failure::bad_input(format!("{display}: error: {e}")))?;
+    if let Ok(State::Running) = conn.state(name) {
+        eprintln!(
+            "note: domain '{name}' is running: this is its next-boot definition; the running guest keeps its live configuration (virsh dumpxml {name}) until it is shut down, and changes take effect at the next boot"
+        );
+    }
+    Ok((display, xml.into_bytes()))
 }
 
 /// Options of the interactive designer.
@@ -144,6 +219,24 @@ pub enum Command {
     /// i440fx, or virtio-mmio ⇄ PCI on ARM / RISC-V virt; one line of why per change.
     /// Exit status 1 when the conversion is refused.
     Convert(ConvertArgs),
+    /// Audit a fleet: every guest checked as `check` does, in parallel, one line per
+    /// guest (machine, OS, verdict, worst diagnostic, IO headroom, free hotplug ports,
+    /// what a move to q35 needs). Exit status as `check`.
+    Audit {
+        /// Domain XML files and directories (a directory: its *.xml files).
+        paths: Vec<PathBuf>,
+        /// Print JSON.
+        #[arg(long, conflicts_with = "csv")]
+        json: bool,
+        /// Print CSV.
+        #[arg(long)]
+        csv: bool,
+        /// Every domain of the libvirt connection (-c URI, or the default one).
+        #[arg(long, conflicts_with = "paths")]
+        all: bool,
+        #[command(flatten)]
+        analysis: AnalysisArgs,
+    },
     /// Print the `-device` arguments QEMU gets for the PCI controllers and devices,
     /// in libvirt's form, for the guest as libvirt defines it.
     QemuArgs {
@@ -246,7 +339,11 @@ pub struct Loaded {
 
 /// Reads and parses `path` (`-` = stdin). Errors carry `file:line:col: error: ...`.
 pub fn load(path: &Path) -> Result<Loaded, Failure> {
-    let (display, bytes) = if path == Path::new("-") {
+    let (display, bytes) = if let Some(conn) = connection()
+        && path != Path::new("-")
+    {
+        load_domain(conn, &path.to_string_lossy())?
+    } else if path == Path::new("-") {
         let mut buf = Vec::new();
         std::io::stdin()
             .read_to_end(&mut buf)
@@ -323,6 +420,9 @@ pub fn write_atomic(path: &Path, text: &str, backup: bool) -> std::io::Result<()
 
 /// Runs the parsed command and returns the exit status.
 pub fn run(args: Args) -> i32 {
+    if args.connect.is_some() || args.domain {
+        let _ = CONNECTION.set(crate::host::libvirt::Connection::new(args.connect.clone()));
+    }
     let command = args.command.unwrap_or(Command::Edit {
         file: args.file,
         tui: args.tui,
@@ -354,6 +454,13 @@ pub fn run(args: Args) -> i32 {
         } => cmd_io(&file, firmware, json),
         Command::Convert(a) => cmd_convert(&a),
         Command::QemuArgs { file } => cmd_qemu_args(&file),
+        Command::Audit {
+            paths,
+            json,
+            csv,
+            all,
+            analysis,
+        } => audit_inputs(&paths, all).and_then(|inputs| cmd_audit(inputs, json, csv, &analysis)),
     };
     match result {
         Ok(code) => code,
@@ -365,6 +472,13 @@ pub fn run(args: Args) -> i32 {
 }
 
 fn run_tui(file: Option<&Path>, a: &TuiArgs) -> i32 {
+    if let Some(c) = connection() {
+        eprintln!(
+            "error: the designer does not open libvirt domains yet ({}): use `virt-pci -c URI tree|check|io DOMAIN`, or edit a copy: virsh dumpxml --inactive DOMAIN > FILE",
+            c.describe()
+        );
+        return EXIT_BAD_INPUT;
+    }
     let choices = a.analysis.choices();
     // Bad option values stop here, before the terminal is taken over.
     if let Err(e) = crate::analysis::check_choices(&choices) {
@@ -436,6 +550,81 @@ fn cmd_io(file: &Path, firmware: Option<String>, json: bool) -> Result<i32, Fail
     } else {
         EXIT_OK
     })
+}
+
+/// What `audit` reads: domains of the connection (all of them with `--all`, else the
+/// named ones), or files and directories.
+fn audit_inputs(paths: &[PathBuf], all: bool) -> Result<Vec<crate::audit::Input>, Failure> {
+    use rayon::prelude::*;
+    let conn = match connection() {
+        Some(c) => c.clone(),
+        None if all => crate::host::libvirt::Connection::default(),
+        None => return Ok(crate::audit::inputs_from_paths(paths)),
+    };
+    let names: Vec<String> = if all {
+        conn.list_all()
+            .map_err(|e| Failure::bad_input(format!("{}: error: {e}", conn.describe())))?
+    } else {
+        paths
+            .iter()
+            .map(|p| p.to_string_lossy().into_owned())
+            .collect()
+    };
+    // One virsh per domain, run in parallel: a fleet of hundreds would otherwise wait
+    // on each round trip in turn.
+    Ok(names
+        .par_iter()
+        .map(|n| {
+            let source = format!("{}:{n}", conn.describe());
+            let xml = conn
+                .inactive_xml(n)
+                .map_err(|e| format!("{source}: error: {e}"));
+            crate::audit::Input::Text(source, xml)
+        })
+        .collect())
+}
+
+/// Runs the audit with a progress bar on a terminal and prints the rows.
+fn cmd_audit(
+    inputs: Vec<crate::audit::Input>,
+    json: bool,
+    csv: bool,
+    args: &AnalysisArgs,
+) -> Result<i32, Failure> {
+    use std::io::IsTerminal as _;
+    let choices = args.choices();
+    crate::analysis::check_choices(&choices)
+        .map_err(|e| Failure::bad_input(format!("error: {e}")))?;
+    if inputs.is_empty() {
+        return Err(Failure::bad_input(
+            "error: nothing to audit: give domain XML files or directories".into(),
+        ));
+    }
+    let bar = if std::io::stderr().is_terminal() {
+        indicatif::ProgressBar::new(inputs.len() as u64)
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} guests {elapsed}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let rows = crate::audit::audit_all(&inputs, &choices, &|| bar.inc(1));
+    bar.finish_and_clear();
+    for r in &rows {
+        if let Some(e) = &r.error {
+            eprintln!("{e}");
+        }
+    }
+    let text = if json {
+        crate::render::audit::render_json(&rows)
+    } else if csv {
+        crate::render::audit::render_csv(&rows)
+    } else {
+        crate::render::audit::render_table(&rows, None)
+    };
+    print(&text)?;
+    Ok(crate::audit::exit_status(&rows))
 }
 
 fn cmd_qemu_args(file: &Path) -> Result<i32, Failure> {

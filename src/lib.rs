@@ -4,9 +4,11 @@
 //! and maps it to and from the model; `render` turns the model into text and JSON.
 
 pub mod analysis;
+pub mod audit;
 pub mod cli;
 pub mod core;
 pub mod generate;
+pub mod host;
 pub mod libvirt;
 pub mod osinfo;
 pub mod render;

@@ -8,6 +8,7 @@ use clap::Parser;
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() {
-    let args = virt_pci::cli::Args::parse();
+    let argv = virt_pci::cli::connection_options_last(std::env::args_os().collect());
+    let args = virt_pci::cli::Args::parse_from(argv);
     std::process::exit(virt_pci::cli::run(args));
 }

@@ -1,11 +1,13 @@
 //! Integration tests, one module per area, in one test binary.
 
+mod audit;
 mod cli;
 mod conformance;
 mod convert;
 mod hostile;
 mod guest;
 mod io;
+mod libvirt_conn;
 mod oracle_diff;
 mod osinfo;
 mod pictures;

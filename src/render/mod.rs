@@ -1,6 +1,7 @@
 //! Renderers: turn the core's topology and analyses into text and JSON for the CLI.
 
 pub mod convert;
+pub mod audit;
 pub mod dot;
 pub mod io;
 pub mod picture;

@@ -1,0 +1,358 @@
+//! `virt-pci audit`: every guest of a fleet (files, a directory, or every domain of a
+//! libvirt connection) judged by the same analyses as `check`, in parallel, summed up
+//! in one row per guest: machine, OS, verdict, worst diagnostic, IO headroom, free
+//! hotplug ports, and what a move to q35 would need.
+
+use std::path::PathBuf;
+
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::analysis::Choices;
+use crate::core::diag::Severity;
+use crate::core::ioport::Outcome;
+use crate::core::live::{Analysis, analyse};
+use crate::core::topology::Topology;
+use crate::core::virtio::Mode;
+use crate::libvirt::{Document, read_topology};
+
+/// One guest to audit: where it comes from, and how to get its XML.
+#[derive(Clone, Debug)]
+pub enum Input {
+    /// A domain XML file.
+    File(PathBuf),
+    /// XML already in hand (a libvirt domain read over a connection, a generated
+    /// guest): its name for people, and the text, or why it could not be read.
+    Text(String, Result<String, String>),
+}
+
+impl Input {
+    /// The name the row shows for where the guest came from.
+    pub fn source(&self) -> String {
+        match self {
+            Input::File(p) => p.display().to_string(),
+            Input::Text(name, _) => name.clone(),
+        }
+    }
+}
+
+/// The verdict on one guest, worst first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Verdict {
+    /// The input could not be read (I/O, not XML, not a domain).
+    Unreadable,
+    /// libvirt would refuse the domain.
+    Refused,
+    /// libvirt accepts it, but the analyses found errors (the guest cannot drive a
+    /// device, the firmware runs out of IO space).
+    Errors,
+    /// Warnings only.
+    Warnings,
+    /// Nothing wrong (notes at most).
+    Ok,
+}
+
+impl Verdict {
+    /// The word in the table.
+    pub fn name(self) -> &'static str {
+        match self {
+            Verdict::Unreadable => "unreadable",
+            Verdict::Refused => "refused",
+            Verdict::Errors => "errors",
+            Verdict::Warnings => "warnings",
+            Verdict::Ok => "ok",
+        }
+    }
+}
+
+/// What moving the guest to q35 would need, as far as the current analyses tell.
+/// A hook: when `convert --to q35` exists, its what-if replaces this estimate.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Q35Needs {
+    /// The guest already has a PCI Express machine (q35, ARM or RISC-V virt).
+    pub already_pcie: bool,
+    /// virtio devices that would become modern-only in PCIe root ports and that the
+    /// guest OS cannot drive that way (they would have to be transitional, behind a
+    /// pcie-to-pci-bridge).
+    pub virtio_need_transitional: usize,
+    /// osinfo-db does not list q35 for the guest OS.
+    pub os_not_on_q35: bool,
+    /// The guest OS's drivers are unknown, so the count above is a guess of zero.
+    pub os_unknown: bool,
+}
+
+impl Q35Needs {
+    /// A few words for the table.
+    pub fn summary(&self) -> String {
+        if self.already_pcie {
+            return "-".into();
+        }
+        let mut parts = Vec::new();
+        if self.virtio_need_transitional > 0 {
+            parts.push(format!("{} transitional", self.virtio_need_transitional));
+        }
+        if self.os_not_on_q35 {
+            parts.push("OS not on q35".into());
+        }
+        if self.os_unknown {
+            parts.push("OS unknown".into());
+        }
+        if parts.is_empty() {
+            "nothing".into()
+        } else {
+            parts.join(", ")
+        }
+    }
+}
+
+/// The estimate of [`Q35Needs`] from the analyses of the guest as it is.
+pub fn q35_needs(a: &Analysis) -> Q35Needs {
+    let already_pcie = a.defined.machine.class.is_pcie();
+    let drivers = a.os.as_ref().and_then(|o| o.drivers());
+    // On q35 libvirt puts a plain `virtio` device in a root port, where it is
+    // modern-only; only a guest with virtio 1.0 drivers can use it there.
+    let virtio_need_transitional = match drivers {
+        Some(d) if d.needs_legacy() => a
+            .virtio
+            .iter()
+            .filter(|v| v.mode != Mode::Mmio && v.model == "virtio")
+            .count(),
+        _ => 0,
+    };
+    let os_not_on_q35 =
+        a.os.as_ref()
+            .and_then(|o| o.info.as_ref())
+            .is_some_and(|(i, _)| !i.q35);
+    Q35Needs {
+        already_pcie,
+        virtio_need_transitional,
+        os_not_on_q35,
+        os_unknown: drivers.is_none(),
+    }
+}
+
+/// The worst diagnostic of a guest.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Worst {
+    /// Its code (`VP0401`).
+    pub code: &'static str,
+    /// `error`, `warning` or `info`.
+    pub severity: &'static str,
+    /// The message.
+    pub message: String,
+}
+
+/// One row of the audit.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Row {
+    /// The domain's name (empty when unreadable).
+    pub guest: String,
+    /// Where it came from (file, or the connection's domain name).
+    pub source: String,
+    /// Machine type (`pc-q35-7.2`).
+    pub machine: String,
+    /// Guest OS short id, when known.
+    pub os: Option<String>,
+    /// The verdict.
+    pub verdict: Verdict,
+    /// Errors, warnings and notes found.
+    pub errors: usize,
+    /// Warnings.
+    pub warnings: usize,
+    /// The worst finding.
+    pub worst: Option<Worst>,
+    /// IO port space left under the firmware (bytes), when the domain is analysed on
+    /// a machine with x86 IO space.
+    pub io_headroom: Option<u32>,
+    /// Empty hotplug ports that can still take a device (those whose padding OVMF
+    /// stripped cannot), as `--headroom` counts them; `None` on a conventional PCI
+    /// machine (i440fx), which hot-plugs into free slots instead.
+    pub free_hotplug_ports: Option<u32>,
+    /// What a move to q35 would need.
+    pub q35: Option<Q35Needs>,
+    /// Why the input could not be read.
+    pub error: Option<String>,
+}
+
+impl Row {
+    fn unreadable(source: String, error: String) -> Row {
+        Row {
+            guest: String::new(),
+            source,
+            machine: String::new(),
+            os: None,
+            verdict: Verdict::Unreadable,
+            errors: 0,
+            warnings: 0,
+            worst: None,
+            io_headroom: None,
+            free_hotplug_ports: None,
+            q35: None,
+            error: Some(error),
+        }
+    }
+}
+
+/// Reads and parses one input, as `check` does.
+fn read(input: &Input) -> Result<(Document, Topology), String> {
+    let (display, bytes) = match input {
+        Input::File(p) => {
+            let display = p.display().to_string();
+            let bytes =
+                std::fs::read(p).map_err(|e| format!("{display}: error: cannot read: {e}"))?;
+            (display, bytes)
+        }
+        Input::Text(name, text) => (name.clone(), text.clone()?.into_bytes()),
+    };
+    let doc = Document::parse_bytes(&bytes).map_err(|e| {
+        format!(
+            "{display}:{}:{}: error: {}",
+            e.pos.line, e.pos.column, e.message
+        )
+    })?;
+    let t = read_topology(&doc).map_err(|e| {
+        format!(
+            "{display}:{}:{}: error: {}",
+            e.pos.line, e.pos.column, e.message
+        )
+    })?;
+    Ok((doc, t))
+}
+
+/// Audits one guest: `check`'s rules (every libvirt refusal), then, once libvirt
+/// accepts it, the live analyses' findings.
+pub fn audit_one(input: &Input, choices: &Choices) -> Row {
+    let source = input.source();
+    let (doc, t) = match read(input) {
+        Ok(x) => x,
+        Err(e) => return Row::unreadable(source, e),
+    };
+    let ctx = match crate::analysis::context(&doc, choices) {
+        Ok(c) => c,
+        Err(e) => {
+            let message = format!("{source}: error: {e}");
+            return Row::unreadable(source, message);
+        }
+    };
+    let a = analyse(&t, &ctx);
+    // check_all lists every refusal by re-running the assigner until it accepts; on a
+    // domain the assigner accepted at once it has nothing to say, so it runs only on
+    // refused domains (half the work on a healthy fleet).
+    let refusals = if a.refused.is_some() {
+        crate::core::assign::check_all(&t)
+    } else {
+        Vec::new()
+    };
+    let refused = a.refused.is_some() || refusals.iter().any(|d| d.severity == Severity::Error);
+    let mut found: Vec<&crate::core::diag::Diagnostic> = refusals.iter().collect();
+    if !refused {
+        found.extend(a.findings.iter().map(|f| &f.diag));
+    }
+    if let Some(d) = &a.refused
+        && found.is_empty()
+    {
+        found.push(d);
+    }
+    let count = |s: Severity| found.iter().filter(|d| d.severity == s).count();
+    let (errors, warnings) = (count(Severity::Error), count(Severity::Warning));
+    let verdict = match () {
+        _ if refused => Verdict::Refused,
+        _ if errors > 0 => Verdict::Errors,
+        _ if warnings > 0 => Verdict::Warnings,
+        _ => Verdict::Ok,
+    };
+    let worst = found.iter().min_by_key(|d| d.severity).map(|d| Worst {
+        code: d.code,
+        severity: d.severity.name(),
+        message: d.message.clone(),
+    });
+    let modelled = !refused && a.io.outcome != Outcome::NotModelled;
+    let io_headroom = modelled.then(|| a.io.budget.saturating_sub(a.io.used));
+    // The rule of VP0504 (--headroom): an empty hotplug port counts unless OVMF
+    // stripped its padding.
+    let free_hotplug_ports = (!refused && t.machine.class.is_pcie()).then(|| {
+        a.io.windows
+            .iter()
+            .filter(|w| w.empty_port && w.hotplug && !w.padding_stripped)
+            .count() as u32
+    });
+    Row {
+        guest: t.name.clone(),
+        source,
+        machine: t.machine.machine_type.clone(),
+        os: a.os.as_ref().map(|o| {
+            o.info
+                .as_ref()
+                .map_or(o.id.clone(), |(i, _)| i.short_id().to_string())
+        }),
+        verdict,
+        errors,
+        warnings,
+        worst,
+        io_headroom,
+        free_hotplug_ports,
+        q35: (!refused).then(|| q35_needs(&a)),
+        error: None,
+    }
+}
+
+/// Audits every input in parallel, calling `tick` once per finished guest; the rows
+/// keep the inputs' order.
+pub fn audit_all(inputs: &[Input], choices: &Choices, tick: &(dyn Fn() + Sync)) -> Vec<Row> {
+    inputs
+        .par_iter()
+        .map(|i| {
+            let r = audit_one(i, choices);
+            tick();
+            r
+        })
+        .collect()
+}
+
+/// The inputs named on the command line: a directory stands for its `*.xml` files
+/// (sorted), anything else for itself (a missing file becomes an unreadable row).
+pub fn inputs_from_paths(paths: &[PathBuf]) -> Vec<Input> {
+    let mut out = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            let mut files: Vec<PathBuf> = match std::fs::read_dir(p) {
+                Ok(rd) => rd
+                    .filter_map(Result::ok)
+                    .map(|e| e.path())
+                    .filter(|f| f.extension().is_some_and(|e| e == "xml") && f.is_file())
+                    .collect(),
+                Err(e) => {
+                    out.push(Input::Text(
+                        p.display().to_string(),
+                        Err(format!(
+                            "{}: error: cannot read directory: {e}",
+                            p.display()
+                        )),
+                    ));
+                    continue;
+                }
+            };
+            files.sort();
+            out.extend(files.into_iter().map(Input::File));
+        } else {
+            out.push(Input::File(p.clone()));
+        }
+    }
+    out
+}
+
+/// The exit status of an audit, as `check`'s: 2 when any guest is unreadable, else 1
+/// when any has errors (refused included), else 0.
+pub fn exit_status(rows: &[Row]) -> i32 {
+    if rows.iter().any(|r| r.verdict == Verdict::Unreadable) {
+        crate::cli::EXIT_BAD_INPUT
+    } else if rows
+        .iter()
+        .any(|r| matches!(r.verdict, Verdict::Refused | Verdict::Errors))
+    {
+        crate::cli::EXIT_REFUSED
+    } else {
+        crate::cli::EXIT_OK
+    }
+}

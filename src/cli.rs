@@ -1,7 +1,7 @@
 //! The command-line front end: argument parsing, reading inputs, exit codes. Thin by
 //! design: every decision is made by the core.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use clap::{Parser, Subcommand};
@@ -9,12 +9,7 @@ use clap::{Parser, Subcommand};
 use crate::core::topology::Topology;
 use crate::libvirt::{Document, read_topology};
 
-/// Exit status: success, or a clean check.
-pub const EXIT_OK: i32 = 0;
-/// Exit status: libvirt would refuse the domain, or `check` found errors.
-pub const EXIT_REFUSED: i32 = 1;
-/// Exit status: the input could not be read (I/O, not XML, not a domain) or bad usage.
-pub const EXIT_BAD_INPUT: i32 = 2;
+pub use crate::files::{EXIT_BAD_INPUT, EXIT_OK, EXIT_REFUSED};
 
 /// Design and inspect the PCI / PCI Express topology of libvirt + QEMU guests.
 #[derive(Parser, Debug)]
@@ -111,6 +106,9 @@ pub enum Command {
         /// Rewrite FILE atomically, keeping the original as FILE.bak.
         #[arg(long)]
         in_place: bool,
+        /// Replace the output file even when it has no write permission.
+        #[arg(long)]
+        force: bool,
     },
     /// Print the IO port plan: the firmware's budget, every bridge's IO window and
     /// why, every PCI function's IO BARs, and what loses IO when space runs out.
@@ -164,19 +162,13 @@ pub struct Loaded {
 
 /// Reads and parses `path` (`-` = stdin). Errors carry `file:line:col: error: ...`.
 pub fn load(path: &Path) -> Result<Loaded, Failure> {
-    let (display, bytes) = if path == Path::new("-") {
-        let mut buf = Vec::new();
-        std::io::stdin()
-            .read_to_end(&mut buf)
-            .map_err(|e| Failure::bad_input(format!("<stdin>: error: cannot read: {e}")))?;
-        ("<stdin>".to_string(), buf)
-    } else {
-        let display = path.display().to_string();
-        let bytes = std::fs::read(path)
-            .map_err(|e| Failure::bad_input(format!("{display}: error: cannot read: {e}")))?;
-        (display, bytes)
-    };
-    let doc = Document::parse_bytes(&bytes).map_err(|e| {
+    let (display, bytes) = crate::files::read_input(path).map_err(Failure::bad_input)?;
+    parse_loaded(display, &bytes)
+}
+
+/// Parses bytes read from `display`.
+fn parse_loaded(display: String, bytes: &[u8]) -> Result<Loaded, Failure> {
+    let doc = Document::parse_bytes(bytes).map_err(|e| {
         Failure::bad_input(format!(
             "{display}:{}:{}: error: {}",
             e.pos.line, e.pos.column, e.message
@@ -208,37 +200,6 @@ pub fn print(text: &str) -> Result<(), Failure> {
     }
 }
 
-/// Writes `text` to `path` atomically: a temporary file in the same directory,
-/// flushed, then renamed over the target. With `backup`, the old file is kept as
-/// `path.bak` first.
-pub fn write_atomic(path: &Path, text: &str, backup: bool) -> std::io::Result<()> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.virt-pci.{}.tmp", std::process::id()));
-    {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(text.as_bytes())?;
-        f.sync_all()?;
-    }
-    if let Ok(meta) = std::fs::metadata(path) {
-        std::fs::set_permissions(&tmp, meta.permissions())?;
-    }
-    if backup && path.exists() {
-        let mut bak = path.as_os_str().to_owned();
-        bak.push(".bak");
-        std::fs::copy(path, PathBuf::from(bak))?;
-    }
-    std::fs::rename(&tmp, path).inspect_err(|_| {
-        let _ = std::fs::remove_file(&tmp);
-    })
-}
-
 /// Runs the parsed command and returns the exit status.
 pub fn run(args: Args) -> i32 {
     let command = args.command.unwrap_or(Command::Edit {
@@ -258,7 +219,8 @@ pub fn run(args: Args) -> i32 {
             file,
             output,
             in_place,
-        } => cmd_assign(&file, output.as_deref(), in_place),
+            force,
+        } => cmd_assign(&file, output.as_deref(), in_place, force),
         Command::Check {
             files,
             json,
@@ -369,8 +331,14 @@ pub fn format_diagnostic(
     s
 }
 
-fn cmd_assign(file: &Path, output: Option<&Path>, in_place: bool) -> Result<i32, Failure> {
-    let mut loaded = load(file)?;
+fn cmd_assign(
+    file: &Path,
+    output: Option<&Path>,
+    in_place: bool,
+    force: bool,
+) -> Result<i32, Failure> {
+    let (display, bytes) = crate::files::read_input(file).map_err(Failure::bad_input)?;
+    let mut loaded = parse_loaded(display, &bytes)?;
     let plan = match crate::core::assign::assign(&loaded.topology) {
         Ok(p) => p,
         Err(d) => {
@@ -391,10 +359,23 @@ fn cmd_assign(file: &Path, output: Option<&Path>, in_place: bool) -> Result<i32,
         output.filter(|o| *o != Path::new("-")).map(|o| (o, false))
     };
     match dest {
-        Some((path, backup)) => write_atomic(path, &text, backup).map_err(|e| Failure {
-            code: EXIT_BAD_INPUT,
-            message: format!("{}: error: cannot write: {e}", path.display()),
-        })?,
+        Some((path, backup)) => {
+            let opts = crate::files::SaveOptions {
+                // The original as read, not whatever is on disk by now.
+                backup: backup.then_some(bytes.as_slice()),
+                force,
+                break_links: false,
+            };
+            crate::files::save(path, text.as_bytes(), opts).map_err(|e| Failure {
+                code: EXIT_BAD_INPUT,
+                message: match e {
+                    crate::files::SaveError::ReadOnly(_) => {
+                        format!("error: {e} (give --force to replace it)")
+                    }
+                    _ => format!("error: {e}"),
+                },
+            })?;
+        }
         None => print(&text)?,
     }
     Ok(EXIT_OK)

@@ -6,6 +6,7 @@
 pub mod analysis;
 pub mod cli;
 pub mod core;
+pub mod files;
 pub mod generate;
 pub mod libvirt;
 pub mod osinfo;

@@ -9,6 +9,7 @@ mod osinfo;
 mod props;
 mod pty;
 mod roundtrip;
+mod saving;
 mod support;
 mod tidy;
 mod tree;

@@ -1629,6 +1629,12 @@ pub fn run_app<B: Backend, E: EventSource>(
         if app.quit {
             break;
         }
+        // Back from a suspension: the screen was cleared when the terminal was taken
+        // again; forget the last frame so that the next one is drawn whole (without
+        // `clear`, which asks the terminal for the cursor position).
+        if super::terminal::take_redraw() {
+            terminal.swap_buffers();
+        }
         terminal.draw(|f| app.render(f)).map_err(to_io)?;
     }
     Ok(())

@@ -66,6 +66,9 @@ pub fn run(file: Option<&Path>, opts: &Options) -> i32 {
     let result = terminal::enter()
         .and_then(|mut guard| run_app(&mut guard.terminal, &mut app, &mut event::TerminalEvents));
     terminal::restore();
+    if let Some(n) = terminal::exit_signal() {
+        return crate::files::EXIT_SIGNAL_BASE + n;
+    }
     match result {
         Ok(()) => crate::files::EXIT_OK,
         Err(e) => {

@@ -1,7 +1,7 @@
 //! The command-line front end: argument parsing, reading inputs, exit codes. Thin by
 //! design: every decision is made by the core.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use clap::{Parser, Subcommand};
@@ -9,12 +9,7 @@ use clap::{Parser, Subcommand};
 use crate::core::topology::Topology;
 use crate::libvirt::{Document, read_topology};
 
-/// Exit status: success, or a clean check.
-pub const EXIT_OK: i32 = 0;
-/// Exit status: libvirt would refuse the domain, or `check` found errors.
-pub const EXIT_REFUSED: i32 = 1;
-/// Exit status: the input could not be read (I/O, not XML, not a domain) or bad usage.
-pub const EXIT_BAD_INPUT: i32 = 2;
+pub use crate::files::{EXIT_BAD_INPUT, EXIT_OK, EXIT_REFUSED};
 
 /// Design and inspect the PCI / PCI Express topology of libvirt + QEMU guests.
 #[derive(Parser, Debug)]
@@ -189,6 +184,9 @@ pub enum Command {
         /// Rewrite FILE atomically, keeping the original as FILE.bak.
         #[arg(long)]
         in_place: bool,
+        /// Replace the output file even when it has no write permission.
+        #[arg(long)]
+        force: bool,
     },
     /// Print the IO port plan: the firmware's budget, every bridge's IO window and
     /// why, every PCI function's IO BARs, and what loses IO when space runs out.
@@ -343,19 +341,15 @@ pub fn load(path: &Path) -> Result<Loaded, Failure> {
         && path != Path::new("-")
     {
         load_domain(conn, &path.to_string_lossy())?
-    } else if path == Path::new("-") {
-        let mut buf = Vec::new();
-        std::io::stdin()
-            .read_to_end(&mut buf)
-            .map_err(|e| Failure::bad_input(format!("<stdin>: error: cannot read: {e}")))?;
-        ("<stdin>".to_string(), buf)
     } else {
-        let display = path.display().to_string();
-        let bytes = std::fs::read(path)
-            .map_err(|e| Failure::bad_input(format!("{display}: error: cannot read: {e}")))?;
-        (display, bytes)
+        crate::files::read_input(path).map_err(Failure::bad_input)?
     };
-    let doc = Document::parse_bytes(&bytes).map_err(|e| {
+    parse_loaded(display, &bytes)
+}
+
+/// Parses bytes read from `display`.
+fn parse_loaded(display: String, bytes: &[u8]) -> Result<Loaded, Failure> {
+    let doc = Document::parse_bytes(bytes).map_err(|e| {
         Failure::bad_input(format!(
             "{display}:{}:{}: error: {}",
             e.pos.line, e.pos.column, e.message
@@ -387,37 +381,6 @@ pub fn print(text: &str) -> Result<(), Failure> {
     }
 }
 
-/// Writes `text` to `path` atomically: a temporary file in the same directory,
-/// flushed, then renamed over the target. With `backup`, the old file is kept as
-/// `path.bak` first.
-pub fn write_atomic(path: &Path, text: &str, backup: bool) -> std::io::Result<()> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.virt-pci.{}.tmp", std::process::id()));
-    {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(text.as_bytes())?;
-        f.sync_all()?;
-    }
-    if let Ok(meta) = std::fs::metadata(path) {
-        std::fs::set_permissions(&tmp, meta.permissions())?;
-    }
-    if backup && path.exists() {
-        let mut bak = path.as_os_str().to_owned();
-        bak.push(".bak");
-        std::fs::copy(path, PathBuf::from(bak))?;
-    }
-    std::fs::rename(&tmp, path).inspect_err(|_| {
-        let _ = std::fs::remove_file(&tmp);
-    })
-}
-
 /// Runs the parsed command and returns the exit status.
 pub fn run(args: Args) -> i32 {
     if args.connect.is_some() || args.domain {
@@ -441,7 +404,8 @@ pub fn run(args: Args) -> i32 {
             file,
             output,
             in_place,
-        } => cmd_assign(&file, output.as_deref(), in_place),
+            force,
+        } => cmd_assign(&file, output.as_deref(), in_place, force),
         Command::Check {
             files,
             json,
@@ -661,8 +625,14 @@ pub fn format_diagnostic(
     s
 }
 
-fn cmd_assign(file: &Path, output: Option<&Path>, in_place: bool) -> Result<i32, Failure> {
-    let mut loaded = load(file)?;
+fn cmd_assign(
+    file: &Path,
+    output: Option<&Path>,
+    in_place: bool,
+    force: bool,
+) -> Result<i32, Failure> {
+    let (display, bytes) = crate::files::read_input(file).map_err(Failure::bad_input)?;
+    let mut loaded = parse_loaded(display, &bytes)?;
     let plan = match crate::core::assign::assign(&loaded.topology) {
         Ok(p) => p,
         Err(d) => {
@@ -683,10 +653,23 @@ fn cmd_assign(file: &Path, output: Option<&Path>, in_place: bool) -> Result<i32,
         output.filter(|o| *o != Path::new("-")).map(|o| (o, false))
     };
     match dest {
-        Some((path, backup)) => write_atomic(path, &text, backup).map_err(|e| Failure {
-            code: EXIT_BAD_INPUT,
-            message: format!("{}: error: cannot write: {e}", path.display()),
-        })?,
+        Some((path, backup)) => {
+            let opts = crate::files::SaveOptions {
+                // The original as read, not whatever is on disk by now.
+                backup: backup.then_some(bytes.as_slice()),
+                force,
+                break_links: false,
+            };
+            crate::files::save(path, text.as_bytes(), opts).map_err(|e| Failure {
+                code: EXIT_BAD_INPUT,
+                message: match e {
+                    crate::files::SaveError::ReadOnly(_) => {
+                        format!("error: {e} (give --force to replace it)")
+                    }
+                    _ => format!("error: {e}"),
+                },
+            })?;
+        }
         None => print(&text)?,
     }
     Ok(EXIT_OK)
@@ -897,9 +880,15 @@ fn cmd_convert(a: &ConvertArgs) -> Result<i32, Failure> {
     if let Some((path, backup)) = dest
         && (new != old || !backup)
     {
-        write_atomic(path, &new, backup).map_err(|e| Failure {
+        let opts = crate::files::SaveOptions {
+            // The original as read, not whatever is on disk by now.
+            backup: backup.then_some(old.as_bytes()),
+            force: false,
+            break_links: false,
+        };
+        crate::files::save(path, new.as_bytes(), opts).map_err(|e| Failure {
             code: EXIT_BAD_INPUT,
-            message: format!("{}: error: cannot write: {e}", path.display()),
+            message: format!("error: {e}"),
         })?;
     }
     if a.json {

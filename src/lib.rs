@@ -7,6 +7,7 @@ pub mod analysis;
 pub mod audit;
 pub mod cli;
 pub mod core;
+pub mod files;
 pub mod generate;
 pub mod host;
 pub mod libvirt;

@@ -1,7 +1,9 @@
 //! End-to-end tests of the real binary in a pseudo-terminal (portable-pty), with its
 //! output parsed into a screen (vt100): open a guest, edit, save, quit, and check the
 //! saved file with the core and that the terminal was given back as it was (main
-//! screen, no mouse reporting), also when the process is sent SIGTERM.
+//! screen, no mouse reporting, cursor shown), also when the process is sent SIGTERM,
+//! SIGINT, SIGHUP or SIGQUIT (exit 128 + N), and across a suspension (SIGTSTP or
+//! Ctrl-Z, then SIGCONT as `fg` sends it).
 
 use std::io::{Read, Write};
 use std::num::NonZeroU16;
@@ -123,7 +125,42 @@ impl Pty {
         self.parser.lock().is_ok_and(|p| {
             !p.screen().alternate_screen()
                 && p.screen().mouse_protocol_mode() == vt100::MouseProtocolMode::None
+                && !p.screen().hide_cursor()
         })
+    }
+
+    /// Waits until the process exits and returns its exit code.
+    fn exit_code(&mut self) -> u32 {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                std::thread::sleep(Duration::from_millis(100));
+                return status.exit_code();
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        panic!("virt-pci did not exit; the screen:\n{}", self.screen());
+    }
+
+    /// The process's state letter from /proc (`T` when stopped).
+    fn state(&self) -> char {
+        let pid = self.child.process_id().expect("pid");
+        std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .ok()
+            .and_then(|s| s.rsplit(')').next().and_then(|r| r.trim().chars().next()))
+            .unwrap_or('?')
+    }
+
+    fn wait_until(&self, what: &str, f: impl Fn(&Pty) -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if f(self) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("{what} did not happen; the screen:\n{}", self.screen());
     }
 }
 
@@ -191,6 +228,58 @@ fn edit_save_quit_in_a_real_terminal() {
     let bak = file.with_file_name("centos6-q35-transitional.xml.bak");
     assert!(bak.exists(), "the original is kept as FILE.bak");
     let _ = std::fs::remove_dir_all(file.parent().expect("dir"));
+}
+
+/// Every catchable ending signal, sent with kill: the terminal is given back and the
+/// exit status is 128 + N.
+#[cfg(unix)]
+#[test]
+fn ending_signals_restore_the_terminal_and_exit_128_plus_n() {
+    for (sig, n) in [("-TERM", 15), ("-INT", 2), ("-HUP", 1), ("-QUIT", 3)] {
+        let mut t = Pty::spawn(&[], 100, 30);
+        t.wait_for("PCI topology");
+        assert!(!t.restored(), "the designer has the terminal");
+        t.signal(sig);
+        let code = t.exit_code();
+        assert_eq!(code, 128 + n, "kill {sig}");
+        assert!(
+            t.restored(),
+            "kill {sig}: terminal restored:\n{}",
+            t.screen()
+        );
+    }
+}
+
+/// SIGTSTP (kill -TSTP, or Ctrl-Z typed in the raw terminal) gives the terminal back
+/// and stops the process; SIGCONT (what `fg` sends) brings the designer back, drawn
+/// whole, and it still works.
+#[cfg(unix)]
+#[test]
+fn suspend_and_continue_give_the_terminal_back_and_take_it_again() {
+    for how in ["kill", "key"] {
+        let mut t = Pty::spawn(&[], 100, 30);
+        t.wait_for("PCI topology");
+        match how {
+            "kill" => t.signal("-TSTP"),
+            _ => t.send("\x1a"),
+        }
+        t.wait_until("stop", |t| t.state() == 'T');
+        assert!(
+            t.restored(),
+            "{how}: restored while stopped:\n{}",
+            t.screen()
+        );
+        // What the shell would print meanwhile.
+        t.parser.lock().expect("parser").process(b"\x1b[2J$ fg\r\n");
+        t.signal("-CONT");
+        t.wait_until("the designer back on the alternate screen", |t| {
+            t.parser.lock().is_ok_and(|p| p.screen().alternate_screen())
+        });
+        t.wait_for("PCI topology");
+        t.send("q");
+        assert_eq!(t.exit_code(), 0, "{how}");
+        assert!(t.restored(), "{how}: restored at the end:\n{}", t.screen());
+    }
 }
 
 #[cfg(unix)]

@@ -15,6 +15,7 @@ mod props;
 mod pty;
 mod qemu_args;
 mod roundtrip;
+mod saving;
 mod support;
 mod tidy;
 mod tree;

@@ -17,7 +17,8 @@ use super::event::{EventSource, typed_char};
 use super::picker::{Entry, Picker};
 use super::popups::{Confirm, Prompt, TextView, Tone};
 use super::rows::{self, Inputs, Row, RowKey};
-use super::session::Session;
+use super::save_popup::Conflict;
+use super::session::{SaveMode, SaveProblem, Session};
 use super::theme::Theme;
 use super::xml_editor::XmlEditor;
 use super::{diff, layout};
@@ -173,6 +174,10 @@ enum Pending {
     Quit,
     Search,
     SaveAs,
+    /// Save although the file has no write permission (to the session's file, or `to`).
+    ForceSave {
+        to: Option<PathBuf>,
+    },
     ApplyXml,
     DiscardXml,
     /// Which conversion (`convert`'s picker).
@@ -200,13 +205,15 @@ enum Popup {
     Editor(Box<XmlEditor>),
     /// A scrollable text whose Enter means yes (the convert preview).
     Preview(TextView, Pending),
+    /// The file changed on disk since it was read.
+    Conflict(Conflict),
 }
 
 impl Popup {
     fn scope(&self) -> Scope {
         match self {
             Popup::Pick(..) | Popup::Text(_) | Popup::Preview(..) => Scope::List,
-            Popup::Confirm(..) => Scope::Confirm,
+            Popup::Confirm(..) | Popup::Conflict(_) => Scope::Confirm,
             Popup::Prompt(..) => Scope::Prompt,
             Popup::Editor(_) => Scope::Editor,
         }
@@ -253,6 +260,9 @@ pub struct App {
     search: String,
     /// The loop should end.
     pub quit: bool,
+    /// "save and quit" was chosen: quit once a save succeeds (after save as, or an
+    /// answer about a file changed on disk).
+    quit_after_save: bool,
     keymap: Keymap,
     drag_from: Option<usize>,
     /// A drag left its first row: the dragged device is cut and its legal places are
@@ -298,6 +308,7 @@ impl App {
             cut: None,
             search: String::new(),
             quit: false,
+            quit_after_save: false,
             keymap: Keymap::new(),
             drag_from: None,
             dragging: false,
@@ -655,7 +666,8 @@ impl App {
             | Message::Accept
             | Message::Backspace
             | Message::Yes
-            | Message::No => {}
+            | Message::No
+            | Message::Reload => {}
         }
     }
 
@@ -724,8 +736,47 @@ impl App {
                     self.popups.pop();
                 }
             }
+            (Popup::Conflict(_), Message::Yes) => {
+                self.popups.pop();
+                self.save_to(
+                    None,
+                    SaveMode {
+                        overwrite_changes: true,
+                        force: false,
+                    },
+                );
+            }
+            (Popup::Conflict(_), Message::Reload) => {
+                self.popups.pop();
+                self.quit_after_save = false;
+                match self.session.reload() {
+                    Ok(()) => {
+                        self.refresh();
+                        self.say(
+                            Severity::Info,
+                            format!(
+                                "reloaded {} from disk; your edits were dropped",
+                                self.session.display
+                            ),
+                        );
+                    }
+                    Err(e) => self.say(Severity::Error, e),
+                }
+            }
+            (Popup::Conflict(_), Message::SaveAs) => {
+                self.popups.pop();
+                let current = self
+                    .session
+                    .path
+                    .as_ref()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default();
+                self.prompt("save as", &current, Pending::SaveAs);
+            }
             (_, Message::Cancel | Message::No) => {
                 self.popups.pop();
+                // Whatever the question was, the save it belonged to did not happen.
+                self.quit_after_save = false;
             }
             (Popup::Pick(p, pending), Message::Accept) => {
                 let chosen = p.chosen();
@@ -748,10 +799,8 @@ impl App {
             }
             (Popup::Confirm(_, Pending::Quit), Message::Save) => {
                 self.popups.pop();
+                self.quit_after_save = true;
                 self.save();
-                if !self.session.dirty() {
-                    self.quit = true;
-                }
             }
             _ => {}
         }
@@ -1091,14 +1140,12 @@ impl App {
             Pending::SaveAs => {
                 let input = input.trim();
                 if input.is_empty() {
+                    self.quit_after_save = false;
                     self.say(Severity::Warning, "not saved: no file name");
                     return;
                 }
                 let path = PathBuf::from(input);
-                match self.session.save(Some(&path)) {
-                    Ok(m) => self.say(Severity::Info, m),
-                    Err(e) => self.say(Severity::Error, e),
-                }
+                self.save_to(Some(path), SaveMode::default());
             }
             _ => {}
         }
@@ -1109,6 +1156,13 @@ impl App {
             Pending::Convert { to } => self.convert_apply(to),
             Pending::Delete { device } => self.apply(Op::Delete { device }),
             Pending::Quit => self.quit = true,
+            Pending::ForceSave { to } => self.save_to(
+                to,
+                SaveMode {
+                    overwrite_changes: false,
+                    force: true,
+                },
+            ),
             Pending::ApplyXml => {
                 if let Some(Popup::Editor(e)) = self.popups.pop()
                     && let Ok(edit) = e.checked
@@ -1486,9 +1540,9 @@ impl App {
         out.push(".tree.txt");
         let out = PathBuf::from(out);
         let text = crate::render::tree::render_text(self.topology(), self.ascii);
-        match crate::cli::write_atomic(&out, &text, false) {
-            Ok(()) => self.say(Severity::Info, format!("wrote {}", out.display())),
-            Err(e) => self.say(Severity::Error, format!("{}: {e}", out.display())),
+        match crate::files::save(&out, text.as_bytes(), crate::files::SaveOptions::default()) {
+            Ok(_) => self.say(Severity::Info, format!("wrote {}", out.display())),
+            Err(e) => self.say(Severity::Error, e.to_string()),
         }
     }
 
@@ -1499,11 +1553,49 @@ impl App {
         }
         if !self.session.dirty() {
             self.say(Severity::Info, "no changes to save");
+            if self.quit_after_save {
+                self.quit = true;
+            }
             return;
         }
-        match self.session.save(None) {
-            Ok(m) => self.say(Severity::Info, m),
-            Err(e) => self.say(Severity::Error, e),
+        self.save_to(None, SaveMode::default());
+    }
+
+    /// Saves (to the session's file, or `to`), asking when the file changed on disk
+    /// or has no write permission; quits afterwards when "save and quit" was chosen.
+    fn save_to(&mut self, to: Option<PathBuf>, mode: SaveMode) {
+        match self.session.save(to.as_deref(), mode) {
+            Ok(m) => {
+                self.say(Severity::Info, m);
+                if self.quit_after_save {
+                    self.quit = true;
+                }
+            }
+            Err(SaveProblem::Changed { disk }) => {
+                let diff = self.session.disk_diff(&disk);
+                self.popups.push(Popup::Conflict(Conflict {
+                    file: self.session.display.clone(),
+                    diff,
+                    scroll: 0,
+                }));
+            }
+            Err(SaveProblem::ReadOnly(p)) => {
+                self.popups.push(Popup::Confirm(
+                    Confirm {
+                        title: "read-only file".into(),
+                        text: format!(
+                            "{} has no write permission.\nReplace it anyway (mode, owner and a backup are kept)?",
+                            p.display()
+                        ),
+                        keys: "y replace it · n/Esc do not save".into(),
+                    },
+                    Pending::ForceSave { to },
+                ));
+            }
+            Err(SaveProblem::Failed(e)) => {
+                self.quit_after_save = false;
+                self.say(Severity::Error, e);
+            }
         }
     }
 
@@ -1564,6 +1656,7 @@ impl App {
                 Popup::Text(t) => t.render(f, a.screen, &self.theme),
                 Popup::Editor(e) => e.render(f, a.screen, &self.theme),
                 Popup::Preview(t, _) => t.render(f, a.screen, &self.theme),
+                Popup::Conflict(c) => c.render(f, a.screen, &self.theme),
             }
         }
     }
@@ -1630,6 +1723,12 @@ pub fn run_app<B: Backend, E: EventSource>(
         app.handle_event(&ev);
         if app.quit {
             break;
+        }
+        // Back from a suspension: the screen was cleared when the terminal was taken
+        // again; forget the last frame so that the next one is drawn whole (without
+        // `clear`, which asks the terminal for the cursor position).
+        if super::terminal::take_redraw() {
+            terminal.swap_buffers();
         }
         terminal.draw(|f| app.render(f)).map_err(to_io)?;
     }

@@ -106,6 +106,8 @@ pub enum Message {
     Yes,
     /// In a confirmation: no.
     No,
+    /// When the file changed on disk: read it again, dropping the edits.
+    Reload,
 }
 
 /// Where a command applies: the main screen or one kind of popup.
@@ -220,6 +222,8 @@ pub const COMMANDS: &[Command] = &[
     cmd("confirm.yes", "yes", &["y", "<Enter>"], S::Confirm, M::Yes, Some("yes")),
     cmd("confirm.no", "no", &["n", "<Esc>"], S::Confirm, M::No, Some("no")),
     cmd("confirm.save", "save first", &["w"], S::Confirm, M::Save, None),
+    cmd("confirm.reload", "the file changed on disk: reload it (drops the edits)", &["r"], S::Confirm, M::Reload, None),
+    cmd("confirm.save_as", "the file changed on disk: save to another file", &["a"], S::Confirm, M::SaveAs, None),
     cmd("prompt.accept", "accept", &["<Enter>"], S::Prompt, M::Accept, Some("ok")),
     cmd("prompt.cancel", "cancel", &["<Esc>", "<C-c>"], S::Prompt, M::Cancel, Some("cancel")),
     cmd("prompt.backspace", "delete the last character", &["<BS>"], S::Prompt, M::Backspace, None),

@@ -4,7 +4,6 @@
 
 use std::collections::VecDeque;
 use std::io;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use ratatui::crossterm::event::{
@@ -19,26 +18,45 @@ pub trait EventSource {
     fn next_event(&mut self) -> io::Result<Option<Event>>;
 }
 
-/// Set by the SIGTERM handler; the terminal source ends the loop when it sees it.
-pub static TERMINATE: AtomicBool = AtomicBool::new(false);
-
 /// Events from the real terminal (crossterm). Key releases are dropped (Windows
-/// reports them), and the loop ends when [`TERMINATE`] is set.
+/// reports them); between polls the signals recorded by `terminal` are acted on: the
+/// loop ends after SIGINT, SIGHUP, SIGQUIT or SIGTERM, and SIGTSTP or Ctrl-Z (which raw
+/// mode delivers as a key, not as the signal) suspends, then redraws once continued.
 #[derive(Debug, Default)]
 pub struct TerminalEvents;
 
 impl EventSource for TerminalEvents {
     fn next_event(&mut self) -> io::Result<Option<Event>> {
+        use super::terminal::{self, Pending};
+        let redraw = || {
+            let (w, h) = ratatui::crossterm::terminal::size().unwrap_or((80, 24));
+            Ok(Some(Event::Resize(w, h)))
+        };
         loop {
-            if TERMINATE.load(Ordering::Relaxed) {
-                return Ok(None);
+            match terminal::pending() {
+                Pending::Exit => return Ok(None),
+                Pending::Redraw => return redraw(),
+                Pending::Nothing => {}
             }
-            if !event::poll(Duration::from_millis(200))? {
-                continue;
+            // A dead terminal (hang-up) makes polls fail or return at once: the
+            // recorded signal ends the loop at the next turn.
+            match event::poll(Duration::from_millis(200)) {
+                Ok(false) => continue,
+                Ok(true) => {}
+                Err(_) if terminal::exit_signal().is_some() => return Ok(None),
+                Err(e) => return Err(e),
             }
-            match event::read()? {
-                Event::Key(k) if k.kind != KeyEventKind::Press => continue,
-                e => return Ok(Some(e)),
+            match event::read() {
+                Ok(Event::Key(k)) if k.kind != KeyEventKind::Press => continue,
+                Ok(Event::Key(k))
+                    if k.code == KeyCode::Char('z') && k.modifiers == KeyModifiers::CONTROL =>
+                {
+                    terminal::suspend();
+                    return redraw();
+                }
+                Ok(e) => return Ok(Some(e)),
+                Err(_) if terminal::exit_signal().is_some() => return Ok(None),
+                Err(e) => return Err(e),
             }
         }
     }

@@ -20,6 +20,7 @@ pub mod layout;
 pub mod picker;
 pub mod popups;
 pub mod rows;
+pub mod save_popup;
 pub mod session;
 pub mod terminal;
 pub mod theme;
@@ -27,8 +28,9 @@ pub mod title;
 pub mod tree;
 pub mod xml_editor;
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
+
+use crate::libvirt::Document;
 
 pub use app::{App, Options, run_app};
 pub use event::{EventSource, Script, keys};
@@ -38,18 +40,16 @@ pub use session::Session;
 pub fn open(file: Option<&Path>) -> Result<Session, String> {
     match file {
         None => Session::example(),
-        Some(p) if p == Path::new("-") => {
-            let mut text = String::new();
-            std::io::stdin()
-                .read_to_string(&mut text)
-                .map_err(|e| format!("<stdin>: error: cannot read: {e}"))?;
-            Session::from_text(&text, None, "<stdin>".into())
-        }
         Some(p) => {
-            let display = p.display().to_string();
-            let text = std::fs::read_to_string(p)
-                .map_err(|e| format!("{display}: error: cannot read: {e}"))?;
-            Session::from_text(&text, Some(PathBuf::from(p)), display)
+            let (display, bytes) = crate::files::read_input(p)?;
+            let text = String::from_utf8(bytes).map_err(|e| {
+                let err = Document::parse_bytes(e.as_bytes())
+                    .err()
+                    .map_or_else(|| "not UTF-8".to_string(), |x| x.to_string());
+                format!("{display}:{err}")
+            })?;
+            let path = (p != Path::new("-")).then(|| PathBuf::from(p));
+            Session::from_text(&text, path, display)
         }
     }
 }
@@ -60,18 +60,21 @@ pub fn run(file: Option<&Path>, opts: &Options) -> i32 {
         Ok(s) => s,
         Err(e) => {
             eprintln!("{e}");
-            return crate::cli::EXIT_BAD_INPUT;
+            return crate::files::EXIT_BAD_INPUT;
         }
     };
     let mut app = App::new(session, opts);
     let result = terminal::enter()
         .and_then(|mut guard| run_app(&mut guard.terminal, &mut app, &mut event::TerminalEvents));
     terminal::restore();
+    if let Some(n) = terminal::exit_signal() {
+        return crate::files::EXIT_SIGNAL_BASE + n;
+    }
     match result {
-        Ok(()) => crate::cli::EXIT_OK,
+        Ok(()) => crate::files::EXIT_OK,
         Err(e) => {
             eprintln!("error: terminal: {e}");
-            crate::cli::EXIT_BAD_INPUT
+            crate::files::EXIT_BAD_INPUT
         }
     }
 }

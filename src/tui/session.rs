@@ -1,12 +1,13 @@
 //! The file behind the designer: the document as read, the topology read from it, the
-//! undo history of edited topologies, and saving (atomic, with `FILE.bak`). The edited
+//! undo history of edited topologies, and saving (through `files::save`: atomic, with
+//! the file as it was when the session opened kept in `FILE.bak`, and a check that
+//! nobody changed the file on disk since it was read). The edited
 //! XML is always the document as read with the difference between the two topologies
 //! written into it, so only what was edited changes.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::cli::write_atomic;
 use crate::core::edit::{History, SameBase};
 use crate::core::topology::{Origin, Topology};
 use crate::libvirt::edit_apply::write_topology;
@@ -52,6 +53,38 @@ pub struct Session {
     pub history: History<DocBase>,
     /// The text as opened.
     original: String,
+    /// The file the session was opened from.
+    opened: Option<PathBuf>,
+    /// What this session last read from or wrote to its file: a file that differs
+    /// from it at save was changed by someone else.
+    on_disk: String,
+    /// Files whose backup this session already wrote (with their state before the
+    /// session first wrote them): later saves leave those backups alone.
+    backed_up: Vec<PathBuf>,
+}
+
+/// Why [`Session::save`] did not save.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SaveProblem {
+    /// The file changed on disk since it was read: its text now, and the diff from
+    /// what the session read (lines of a unified diff).
+    Changed {
+        /// The file's text now.
+        disk: String,
+    },
+    /// The file has no write permission.
+    ReadOnly(PathBuf),
+    /// Saving failed (nothing was replaced).
+    Failed(String),
+}
+
+/// How [`Session::save`] may proceed.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SaveMode {
+    /// Save even though the file changed on disk.
+    pub overwrite_changes: bool,
+    /// Save even though the file has no write permission.
+    pub force: bool,
 }
 
 impl Session {
@@ -74,10 +107,13 @@ impl Session {
             )
         })?;
         Ok(Session {
-            path,
             display,
             history: History::with_base(base.clone(), DocBase(Arc::new((doc, base)))),
             original: text.to_string(),
+            opened: path.clone(),
+            on_disk: text.to_string(),
+            backed_up: Vec::new(),
+            path,
         })
     }
 
@@ -235,33 +271,100 @@ impl Session {
             .and_then(|p| std::fs::read_to_string(p).ok())
     }
 
+    /// What the file on disk differs in from what the session last read or wrote
+    /// (compared by content): `None` when it is the same, gone, or there is no file.
+    pub fn changed_on_disk(&self) -> Option<String> {
+        let now = self.disk_text()?;
+        (now != self.on_disk).then_some(now)
+    }
+
+    /// The lines of the diff from what the session read to what is on disk now.
+    pub fn disk_diff(&self, disk: &str) -> Vec<(super::popups::Tone, String)> {
+        super::diff::unified(&self.on_disk, disk, 3)
+    }
+
+    /// Drops the edits and reads the file again as it is on disk now (the backup
+    /// still gets the file as it was when the session opened).
+    pub fn reload(&mut self) -> Result<(), String> {
+        let Some(path) = self.path.clone() else {
+            return Err("no file to reload".into());
+        };
+        let (_, bytes) = crate::files::read_input(&path)?;
+        let text = String::from_utf8(bytes)
+            .map_err(|_| format!("{}: error: the file is not UTF-8", path.display()))?;
+        let mut fresh = Session::from_text(&text, Some(path), self.display.clone())?;
+        fresh.original = std::mem::take(&mut self.original);
+        fresh.opened = self.opened.take();
+        fresh.backed_up = std::mem::take(&mut self.backed_up);
+        *self = fresh;
+        Ok(())
+    }
+
     /// Saves to the session's file, or to `to` (which becomes the session's file).
-    /// The old file is kept as `FILE.bak`. Returns what to tell the user.
-    pub fn save(&mut self, to: Option<&Path>) -> Result<String, String> {
+    /// The first save to a file keeps what was there before in `FILE.bak` (for the
+    /// session's own file: the file as it was when the session opened); later saves
+    /// leave that backup alone. Returns what to tell the user.
+    pub fn save(&mut self, to: Option<&Path>, mode: SaveMode) -> Result<String, SaveProblem> {
         let path = match (to, &self.path) {
             (Some(p), _) => p.to_path_buf(),
             (None, Some(p)) => p.clone(),
-            (None, None) => return Err("no file to save to: use save as (W)".into()),
+            (None, None) => {
+                return Err(SaveProblem::Failed(
+                    "no file to save to: use save as (W)".into(),
+                ));
+            }
         };
+        let own_file = self.path.as_deref() == Some(path.as_path());
+        if own_file
+            && !mode.overwrite_changes
+            && let Some(disk) = self.changed_on_disk()
+        {
+            return Err(SaveProblem::Changed { disk });
+        }
         let text = self.text();
-        write_atomic(&path, &text, true)
-            .map_err(|e| format!("{}: cannot write: {e}", path.display()))?;
-        self.history.mark_saved();
-        let had_bak = path.with_file_name(format!(
-            "{}.bak",
-            path.file_name()
-                .map(|n| n.to_string_lossy())
-                .unwrap_or_default()
-        ));
-        let msg = if had_bak.exists() {
-            format!(
-                "saved {} (the previous version is {})",
-                path.display(),
-                had_bak.display()
-            )
+        let first = !self.backed_up.contains(&path);
+        let before: Option<Vec<u8>> = if !first {
+            None
+        } else if self.opened.as_deref() == Some(path.as_path()) {
+            Some(self.original.clone().into_bytes())
         } else {
-            format!("saved {}", path.display())
+            std::fs::read(&path).ok()
         };
+        let opts = crate::files::SaveOptions {
+            backup: before.as_deref(),
+            force: mode.force,
+            break_links: false,
+        };
+        let saved = crate::files::save(&path, text.as_bytes(), opts).map_err(|e| match e {
+            crate::files::SaveError::ReadOnly(p) => SaveProblem::ReadOnly(p),
+            e => SaveProblem::Failed(e.to_string()),
+        })?;
+        self.history.mark_saved();
+        if first {
+            self.backed_up.push(path.clone());
+        }
+        let bak = crate::files::backup_path(&path);
+        let what = if self.opened.as_deref() == Some(path.as_path()) {
+            "the file as opened"
+        } else {
+            "the file as it was before"
+        };
+        let msg = match (&saved.backup, first) {
+            (Some(b), _) => format!(
+                "saved {}; {what} is kept in {}",
+                path.display(),
+                b.display()
+            ),
+            (None, false) if bak.exists() => {
+                format!(
+                    "saved {}; {what} is still in {}",
+                    path.display(),
+                    bak.display()
+                )
+            }
+            _ => format!("saved {}", path.display()),
+        };
+        self.on_disk = text;
         if to.is_some() {
             self.display = path.display().to_string();
             self.path = Some(path);

@@ -6,6 +6,7 @@
 pub mod analysis;
 pub mod cli;
 pub mod core;
+pub mod examples;
 pub mod generate;
 pub mod libvirt;
 pub mod osinfo;

@@ -8,6 +8,11 @@ use clap::Parser;
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() {
-    let args = virt_pci::cli::Args::parse();
+    let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if let Err(f) = virt_pci::cli::preflight(&argv) {
+        eprintln!("{}", f.message);
+        std::process::exit(f.code);
+    }
+    let args = virt_pci::cli::Args::parse_from(argv);
     std::process::exit(virt_pci::cli::run(args));
 }

@@ -12,3 +12,4 @@ mod support;
 mod tidy;
 mod tree;
 mod tui;
+mod usability;

@@ -367,7 +367,7 @@ fn edit_an_elements_xml_check_it_confirm_and_undo() {
     assert!(s.contains("Apply the edited XML"), "{s}");
     let s = drive(&mut app, keys("y"), 80, 24);
     assert!(s.contains("edit the XML of disk virtio-tr"), "{s}");
-    assert!(s.contains("[transitional] disk virtio-tr"), "{s}");
+    assert!(s.contains("[transitional] disk virtio-t"), "{s}");
     assert!(s.contains("mode      transitional"), "{s}");
     let text = app.session.text();
     assert!(text.contains("<disk type='file' device='disk' model='virtio-transitional'>"));

@@ -6,6 +6,7 @@ pub mod assign;
 pub mod device;
 pub mod diag;
 pub mod edit;
+pub mod explain;
 pub mod guest_os;
 pub mod ioport;
 pub mod live;

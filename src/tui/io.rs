@@ -40,7 +40,10 @@ pub fn gauge_spans(app: &App) -> Vec<Span<'static>> {
         Span::styled(full.repeat(filled), th.gauge(ok)),
         Span::styled(empty.repeat(width as usize - filled), th.dim()),
         // Past the budget the bar cannot grow; the arrow says it would.
-        Span::styled(if over { more } else { " " }, th.gauge(ok)),
+        Span::styled(
+            if over { format!("{more} ") } else { " ".into() },
+            th.gauge(ok),
+        ),
         // Both in hex: "0x1080 of 60K" made people compare two units.
         Span::raw(format!("{demand:#x} of {:#x} ", io.budget)),
         Span::styled(io.outcome.name().to_string(), th.gauge(ok)),

@@ -2,6 +2,7 @@
 
 mod cli;
 mod conformance;
+mod docs;
 mod io;
 mod oracle_diff;
 mod osinfo;

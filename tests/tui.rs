@@ -713,3 +713,19 @@ fn words_of(s: &str) -> String {
         .collect::<Vec<_>>()
         .join(" ")
 }
+
+/// The model picker (`t`) says what each model is and what the device would be with it.
+#[test]
+fn the_model_picker_describes_each_model() {
+    let mut app = example("centos6-q35-virtio.xml");
+    let s = drive(&mut app, keys("/vda<Enter>t"), 160, 48);
+    assert!(s.contains("virtio-transitional"), "{s}");
+    assert!(
+        s.contains("current; QEMU decides") || s.contains("current; here:"),
+        "{s}"
+    );
+    // In its root port a transitional disk needs IO ports; a non-transitional one not.
+    assert!(s.contains("here: transitional, IO +"), "{s}");
+    assert!(s.contains("virtio 1.0 only, anywhere"), "{s}");
+    snap("model_picker_160x48", &s);
+}

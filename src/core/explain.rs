@@ -181,6 +181,30 @@ pub const TOPICS: &[Topic] = &[
     },
 ];
 
+/// What each virtio model spelling means, for the model picker.
+pub const MODEL_NOTES: &[(&str, &str)] = &[
+    (
+        "virtio",
+        "QEMU decides: transitional on conventional PCI and the root bus, modern-only in a PCI Express port",
+    ),
+    (
+        "virtio-transitional",
+        "legacy and virtio 1.0 interfaces, every driver works; needs a conventional PCI slot (a pcie-to-pci-bridge on q35) and IO ports",
+    ),
+    (
+        "virtio-non-transitional",
+        "virtio 1.0 only, anywhere: no IO ports, needs a virtio 1.0 driver in the guest",
+    ),
+];
+
+/// The note on a model spelling, when the table has one.
+pub fn model_note(model: &str) -> Option<&'static str> {
+    MODEL_NOTES
+        .iter()
+        .find(|(m, _)| *m == model)
+        .map(|(_, n)| *n)
+}
+
 /// The topic with `id`.
 pub fn topic(id: &str) -> Option<&'static Topic> {
     TOPICS.iter().find(|t| t.id == id)

@@ -1583,9 +1583,18 @@ impl App {
         }
         let current = d.effective_model(&t.machine).unwrap_or_default();
         let origin = d.origin;
+        // Each model says what it is and what the device would be with it here.
         let entries = models
             .iter()
-            .map(|m| Entry::new(m.clone(), if *m == current { "current" } else { "" }))
+            .map(|m| {
+                let what = super::explain::with_model(self, i, m);
+                let detail = match (*m == current, what.is_empty()) {
+                    (true, true) => "current".to_string(),
+                    (true, false) => format!("current; {what}"),
+                    (false, _) => what,
+                };
+                Entry::new(m.clone(), detail)
+            })
             .collect();
         let title = format!("model of {}", d.describe(&t.machine));
         self.pick(

@@ -62,6 +62,45 @@ pub fn becomes(app: &App, i: usize, to: PciAddr) -> String {
     parts.join(", ")
 }
 
+/// What device `i` becomes with `model`: its mode and the guest's IO demand with it
+/// (from the analyses of the changed guest), then the table's note on the spelling.
+pub fn with_model(app: &App, i: usize, model: &str) -> String {
+    let t = app.topology();
+    let Some(d) = t.devices.get(i) else {
+        return String::new();
+    };
+    let mut parts = Vec::new();
+    if let Ok(changed) = edit::apply(
+        t,
+        &Op::SetModel {
+            device: d.origin,
+            model: Some(model.to_string()),
+        },
+    ) {
+        let a = live::analyse(&changed, app.context());
+        let now = &app.derived.analysis;
+        let mut here = Vec::new();
+        if let Some(v) = a.virtio_of(i) {
+            here.push(v.mode.name().to_string());
+        }
+        if a.io.outcome != Outcome::NotModelled && a.io.demand != now.io.demand {
+            let delta = a.io.demand as i64 - now.io.demand as i64;
+            here.push(if delta > 0 {
+                format!("IO +{}", size_text(delta as u32))
+            } else {
+                format!("IO -{}", size_text((-delta) as u32))
+            });
+        }
+        if !here.is_empty() {
+            parts.push(format!("here: {}", here.join(", ")));
+        }
+    }
+    if let Some(n) = crate::core::explain::model_note(model) {
+        parts.push(n.to_string());
+    }
+    parts.join("; ")
+}
+
 /// The explain view of `row`.
 pub fn row_lines(app: &App, row: &Row) -> Vec<(Tone, String)> {
     let t = app.topology();

@@ -106,7 +106,19 @@ impl Picker {
     pub fn render(&self, f: &mut Frame<'_>, area: Rect, theme: &Theme) {
         let vis = self.visible();
         let w = area.width.saturating_sub(4).clamp(20, 100);
-        let h = (vis.len() as u16 + 3).clamp(5, area.height.saturating_sub(2).max(5));
+        // Room under the list for the selected entry's whole text when it is cut.
+        let label_w = vis
+            .iter()
+            .map(|&i| width(&self.entries[i].label))
+            .max()
+            .unwrap_or(0);
+        let room = (w as usize).saturating_sub(label_w.min(w as usize / 2) + 4);
+        let extra = if vis.iter().any(|&i| width(&self.entries[i].detail) > room) {
+            4
+        } else {
+            0
+        };
+        let h = (vis.len() as u16 + 3 + extra).clamp(5, area.height.saturating_sub(2).max(5));
         let r = centered(area, w, h);
         f.render_widget(Clear, r);
         let block = Block::default()

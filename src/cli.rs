@@ -111,6 +111,9 @@ pub struct TuiArgs {
     /// ASCII connectors.
     #[arg(long)]
     pub ascii: bool,
+    /// Open a bundled example (`virt-pci examples` lists them).
+    #[arg(long, value_name = "NAME")]
+    pub example: Option<String>,
 }
 
 /// What the analyses assume about the guest (virtio drivers, firmware, headroom).
@@ -144,6 +147,15 @@ impl AnalysisArgs {
     }
 }
 
+/// How text output is laid out.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct WidthArgs {
+    /// Wrap text at N columns (0: never); default: the terminal's width, no wrapping
+    /// when the output is not a terminal.
+    #[arg(long, value_name = "N")]
+    pub width: Option<usize>,
+}
+
 /// The subcommands.
 #[derive(Subcommand, Debug)]
 pub enum Command {
@@ -173,6 +185,8 @@ pub enum Command {
         format: TreeFormat,
         #[command(flatten)]
         analysis: AnalysisArgs,
+        #[command(flatten)]
+        layout: WidthArgs,
     },
     /// Fill in every PCI address and controller the way libvirt does when it defines the guest.
     Assign {
@@ -200,6 +214,8 @@ pub enum Command {
         /// Print JSON.
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        layout: WidthArgs,
     },
     /// Report what libvirt would refuse, which virtio devices the guest cannot drive,
     /// and whether the firmware finds enough IO port space.
@@ -212,6 +228,8 @@ pub enum Command {
         json: bool,
         #[command(flatten)]
         analysis: AnalysisArgs,
+        #[command(flatten)]
+        layout: WidthArgs,
     },
     /// Carry a guest across: i440fx → q35 (keeping old guests' virtio working), q35 →
     /// i440fx, or virtio-mmio ⇄ PCI on ARM / RISC-V virt; one line of why per change.
@@ -241,6 +259,19 @@ pub enum Command {
         /// Domain XML file, or `-` for standard input.
         file: PathBuf,
     },
+    /// List the bundled example guests and what each one shows; with NAME, print
+    /// its XML (open one with `virt-pci edit --example NAME`).
+    Examples {
+        /// An example's name (`centos6-q35-virtio`), to print its XML.
+        name: Option<String>,
+    },
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff; `virt-pci man | man -l -`).
+    Man,
 }
 
 /// Where `convert` carries the guest.
@@ -399,7 +430,8 @@ pub fn run(args: Args) -> i32 {
             defined,
             format,
             analysis,
-        } => cmd_tree(&file, json, ascii, defined, format, &analysis),
+            layout,
+        } => cmd_tree(&file, json, ascii, defined, format, &analysis, &layout),
         Command::Assign {
             file,
             output,
@@ -410,12 +442,14 @@ pub fn run(args: Args) -> i32 {
             files,
             json,
             analysis,
-        } => cmd_check(&files, json, &analysis),
+            layout,
+        } => cmd_check(&files, json, &analysis, &layout),
         Command::Io {
             file,
             firmware,
             json,
-        } => cmd_io(&file, firmware, json),
+            layout,
+        } => cmd_io(&file, firmware, json, &layout),
         Command::Convert(a) => cmd_convert(&a),
         Command::QemuArgs { file } => cmd_qemu_args(&file),
         Command::Audit {
@@ -425,6 +459,9 @@ pub fn run(args: Args) -> i32 {
             all,
             analysis,
         } => audit_inputs(&paths, all).and_then(|inputs| cmd_audit(inputs, json, csv, &analysis)),
+        Command::Examples { name } => cmd_examples(name.as_deref()),
+        Command::Completions { shell } => cmd_completions(shell),
+        Command::Man => cmd_man(),
     };
     match result {
         Ok(code) => code,
@@ -454,7 +491,18 @@ fn run_tui(file: Option<&Path>, a: &TuiArgs) -> i32 {
         mono: a.mono,
         analysis: choices,
     };
-    crate::tui::run(file, &opts)
+    let start = match (&a.example, file) {
+        (Some(name), _) => match crate::examples::find(name) {
+            Some(e) => crate::tui::Start::Example(e),
+            None => {
+                eprintln!("error: no bundled example '{name}' (virt-pci examples lists them)");
+                return EXIT_BAD_INPUT;
+            }
+        },
+        (None, Some(f)) => crate::tui::Start::File(f.to_path_buf()),
+        (None, None) => crate::tui::Start::Examples,
+    };
+    crate::tui::run(start, &opts)
 }
 
 fn cmd_tree(
@@ -464,6 +512,7 @@ fn cmd_tree(
     defined: bool,
     format: TreeFormat,
     args: &AnalysisArgs,
+    layout: &WidthArgs,
 ) -> Result<i32, Failure> {
     use crate::render::tree::{render_json_analysed, render_text_analysed};
     let loaded = load(file)?;
@@ -485,13 +534,21 @@ fn cmd_tree(
             crate::render::dot::render(&crate::render::picture::picture(shown, &analysis))
         }
         _ if json || format == TreeFormat::Json => render_json_analysed(shown, &analysis),
-        _ => render_text_analysed(shown, ascii, &analysis),
+        _ => crate::render::wrap::fit(
+            &render_text_analysed(shown, ascii, &analysis),
+            crate::render::wrap::output_width(layout.width),
+        ),
     };
     print(&text)?;
     Ok(EXIT_OK)
 }
 
-fn cmd_io(file: &Path, firmware: Option<String>, json: bool) -> Result<i32, Failure> {
+fn cmd_io(
+    file: &Path,
+    firmware: Option<String>,
+    json: bool,
+    layout: &WidthArgs,
+) -> Result<i32, Failure> {
     use crate::render::io::{loses_io, render_json, render_text};
     let choices = crate::analysis::Choices {
         firmware,
@@ -506,7 +563,10 @@ fn cmd_io(file: &Path, firmware: Option<String>, json: bool) -> Result<i32, Fail
     let text = if json {
         render_json(&loaded.path, &analysis)
     } else {
-        render_text(&loaded.path, &analysis)
+        crate::render::wrap::fit(
+            &render_text(&loaded.path, &analysis),
+            crate::render::wrap::output_width(layout.width),
+        )
     };
     print(&text)?;
     Ok(if analysis.refused.is_some() || loses_io(&analysis.io) {
@@ -741,7 +801,12 @@ fn verdict(severities: impl Iterator<Item = crate::core::diag::Severity>) -> Str
 /// Runs every check on every file: libvirt's rules, then (when libvirt accepts the
 /// domain) the guest OS's virtio drivers and the IO port space. Exit 2 when any file
 /// is unreadable, else 1 when any has errors, else 0.
-fn cmd_check(files: &[PathBuf], json: bool, args: &AnalysisArgs) -> Result<i32, Failure> {
+fn cmd_check(
+    files: &[PathBuf],
+    json: bool,
+    args: &AnalysisArgs,
+    layout: &WidthArgs,
+) -> Result<i32, Failure> {
     use crate::core::diag::Severity;
     let choices = args.choices();
     let mut worst = EXIT_OK;
@@ -828,7 +893,10 @@ fn cmd_check(files: &[PathBuf], json: bool, args: &AnalysisArgs) -> Result<i32, 
             .unwrap_or_default();
         print(&format!("{out}\n"))?;
     } else {
-        print(&text)?;
+        print(&crate::render::wrap::fit(
+            &text,
+            crate::render::wrap::output_width(layout.width),
+        ))?;
     }
     Ok(worst)
 }
@@ -910,4 +978,150 @@ fn cmd_convert(a: &ConvertArgs) -> Result<i32, Failure> {
         }
     }
     Ok(EXIT_OK)
+}
+
+/// `virt-pci examples`: the bundled guests with what each shows, laid out for the
+/// terminal; with a name, that example's XML.
+fn cmd_examples(name: Option<&str>) -> Result<i32, Failure> {
+    use crate::examples::{EXAMPLES, find};
+    if let Some(n) = name {
+        let Some(e) = find(n) else {
+            let names: Vec<&str> = EXAMPLES.iter().map(|e| e.name).collect();
+            return Err(Failure::bad_input(format!(
+                "error: no bundled example '{n}'; there are: {}",
+                names.join(", ")
+            )));
+        };
+        print(e.text)?;
+        return Ok(EXIT_OK);
+    }
+    let mut text =
+        String::from("Bundled example guests (open one: virt-pci edit --example NAME):\n");
+    for e in EXAMPLES {
+        text.push_str(&format!(
+            "\n{}\n  {}\n",
+            e.name.trim_end_matches(".xml"),
+            e.description()
+        ));
+    }
+    let width = crate::render::wrap::output_width(None).or(Some(80));
+    print(&crate::render::wrap::fit(&text, width))?;
+    Ok(EXIT_OK)
+}
+
+fn cmd_completions(shell: clap_complete::Shell) -> Result<i32, Failure> {
+    use clap::CommandFactory;
+    let mut out = Vec::new();
+    clap_complete::generate(shell, &mut Args::command(), "virt-pci", &mut out);
+    print(&String::from_utf8_lossy(&out))?;
+    Ok(EXIT_OK)
+}
+
+fn cmd_man() -> Result<i32, Failure> {
+    use clap::CommandFactory;
+    let mut out = Vec::new();
+    clap_mangen::Man::new(Args::command())
+        .render(&mut out)
+        .map_err(|e| Failure::bad_input(format!("error: cannot render the manual: {e}")))?;
+    print(&String::from_utf8_lossy(&out))?;
+    Ok(EXIT_OK)
+}
+
+/// Levenshtein distance, for suggesting a subcommand for a typo.
+fn distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}
+
+/// Catches what clap alone would misread: the first word is neither a subcommand nor
+/// a file. A bare word close to a subcommand is a typo (`did you mean tree?`); a
+/// path (with `/` or `.`) that does not exist opens the designer on a new guest.
+pub fn preflight(argv: &[std::ffi::OsString]) -> Result<(), Failure> {
+    use clap::CommandFactory;
+    let cmd = Args::command();
+    let names: Vec<String> = cmd
+        .get_subcommands()
+        .flat_map(|s| {
+            std::iter::once(s.get_name().to_string()).chain(s.get_all_aliases().map(String::from))
+        })
+        .chain(["help".to_string()])
+        .collect();
+    // Top-level options that take a value.
+    let valued = [
+        "--os",
+        "--firmware",
+        "--guest-virtio",
+        "--headroom",
+        "--libvirt",
+        "--qemu",
+    ];
+    // With a libvirt connection the first word names a domain, not a file.
+    if argv.iter().any(|a| {
+        let a = a.to_string_lossy();
+        a == "-c" || a == "--domain" || a.starts_with("--connect") || (a.starts_with("-c") && !a.starts_with("--"))
+    }) {
+        return Ok(());
+    }
+    let mut it = argv.iter().skip(1);
+    let first = loop {
+        let Some(a) = it.next() else { return Ok(()) };
+        let a = a.to_string_lossy();
+        if a == "--" {
+            return Ok(());
+        }
+        if valued.contains(&a.as_ref()) {
+            it.next();
+            continue;
+        }
+        if a.starts_with('-') && a != "-" {
+            continue;
+        }
+        break a.into_owned();
+    };
+    if names.contains(&first) || first == "-" || Path::new(&first).exists() {
+        return Ok(());
+    }
+    if first.contains(['/', '.']) {
+        return Ok(());
+    }
+    let best = names
+        .iter()
+        .filter(|n| *n != "help")
+        .map(|n| (distance(&first, n), n))
+        // One edit per three letters: `tre` is tree, `foo` is nothing.
+        .filter(|(d, n)| {
+            *d <= first.chars().count().max(3) / 3 || (first.len() >= 2 && n.starts_with(&first))
+        })
+        .min();
+    let mut message =
+        format!("error: '{first}' is not a subcommand, and no file of that name exists");
+    match best {
+        Some((_, n)) => message.push_str(&format!("\n\n  did you mean {n}?")),
+        None => message.push_str(&format!(
+            "\n\n  subcommands: {}",
+            names
+                .iter()
+                .filter(|n| *n != "help")
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+    }
+    message.push_str(&format!(
+        "\n  to open or create a file of that name in the designer: virt-pci ./{first}\n\nFor more information, try '--help'."
+    ));
+    Err(Failure {
+        code: EXIT_BAD_INPUT,
+        message,
+    })
 }

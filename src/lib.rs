@@ -8,6 +8,7 @@ pub mod audit;
 pub mod cli;
 pub mod core;
 pub mod files;
+pub mod examples;
 pub mod generate;
 pub mod host;
 pub mod libvirt;

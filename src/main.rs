@@ -9,6 +9,10 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() {
     let argv = virt_pci::cli::connection_options_last(std::env::args_os().collect());
+    if let Err(f) = virt_pci::cli::preflight(&argv) {
+        eprintln!("{}", f.message);
+        std::process::exit(f.code);
+    }
     let args = virt_pci::cli::Args::parse_from(argv);
     std::process::exit(virt_pci::cli::run(args));
 }

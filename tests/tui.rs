@@ -367,7 +367,7 @@ fn edit_an_elements_xml_check_it_confirm_and_undo() {
     assert!(s.contains("Apply the edited XML"), "{s}");
     let s = drive(&mut app, keys("y"), 80, 24);
     assert!(s.contains("edit the XML of disk virtio-tr"), "{s}");
-    assert!(s.contains("[transitional] disk virtio-tr"), "{s}");
+    assert!(s.contains("[transitional] disk virtio-t"), "{s}");
     assert!(s.contains("mode      transitional"), "{s}");
     let text = app.session.text();
     assert!(text.contains("<disk type='file' device='disk' model='virtio-transitional'>"));
@@ -390,4 +390,342 @@ fn ascii_and_monochrome_are_plain() {
     let s = drive(&mut app, keys(":view.ascii<Enter>"), 80, 24);
     let tree: String = s.lines().skip(2).take(8).collect();
     assert!(tree.contains("+-") || tree.contains("\\-"), "{s}");
+}
+
+/// Snapshots of one state at both standard sizes.
+fn snap_both(app: &mut App, name: &str) -> (String, String) {
+    let small = drive(app, Script::default(), 80, 24);
+    let large = drive(app, Script::default(), 160, 48);
+    snap(&format!("{name}_80x24"), &small);
+    snap(&format!("{name}_160x48"), &large);
+    (small, large)
+}
+
+/// After `F` on the CentOS 6 guest the devices have no address yet: the tree shows
+/// the pcie-to-pci-bridge and root port libvirt adds (`+`) and the devices where
+/// libvirt puts them (`→`); `v` shows the file as written.
+#[test]
+fn the_tree_shows_what_libvirt_adds_and_v_shows_the_file_as_written() {
+    let mut app = example("centos6-q35-virtio.xml");
+    drive(&mut app, keys("F"), 80, 24);
+    let (small, large) = snap_both(&mut app, "defined_after_fix");
+    for s in [&small, &large] {
+        assert!(
+            s.contains("+ 01:00.0 pcie-to-pci-bridge") || s.contains("+ 0"),
+            "{s}"
+        );
+        assert!(s.contains("→ "), "placed devices are marked:\n{s}");
+        assert!(!s.contains("unassigned"), "{s}");
+    }
+    assert!(large.contains("(libvirt adds)"), "{large}");
+    let s = drive(&mut app, keys("v"), 160, 48);
+    assert!(app.as_written);
+    assert!(s.contains("unassigned (libvirt picks the address)"), "{s}");
+    assert!(!s.contains("(libvirt adds)"), "{s}");
+    assert!(s.contains("the file as written"), "{s}");
+}
+
+/// One meaning for the gauge: demand against budget under every firmware, and the
+/// whole outcome word at both sizes.
+#[test]
+fn the_io_gauge_is_demand_against_budget_with_the_whole_outcome() {
+    let mut app = example("q35-large.xml");
+    drive(&mut app, keys("fovmf-2022<Enter>"), 80, 24);
+    let io = app.derived.analysis.io.clone();
+    assert!(
+        io.demand > io.budget && io.used < io.demand,
+        "the case where the two differ"
+    );
+    let (small, large) = snap_both(&mut app, "io_gauge_ovmf");
+    let want = format!("{:#x} of {:#x} {}", io.demand, io.budget, io.outcome.name());
+    for s in [&small, &large] {
+        let gauge = s.lines().nth_back(1).unwrap_or_default();
+        assert!(gauge.contains(&want), "{want:?} in {gauge:?}");
+        assert!(gauge.contains('▶'), "past the budget: {gauge}");
+    }
+    // Under SeaBIOS the same guest's gauge also shows its demand.
+    drive(&mut app, keys("fseabios<Enter>"), 80, 24);
+    let io = app.derived.analysis.io.clone();
+    let s = drive(&mut app, Script::default(), 80, 24);
+    assert!(
+        s.contains(&format!(
+            "{:#x} of {:#x} {}",
+            io.demand,
+            io.budget,
+            io.outcome.name()
+        )),
+        "{s}"
+    );
+}
+
+/// Tab focuses the panes; keys and the wheel scroll the focused pane or the one under
+/// the pointer, not the tree; Enter on a diagnostic goes to its row.
+#[test]
+fn panes_take_focus_and_scroll_with_keys_and_the_wheel() {
+    use virt_pci::tui::app::Pane;
+    let mut app = example("centos6-q35-virtio.xml");
+    drive(&mut app, keys("/vda<Enter>"), 80, 24);
+    let selected = app.selected;
+    // The details of a virtio disk are longer than the pane at 80x24.
+    drive(&mut app, keys("<Tab>jjj"), 80, 24);
+    assert_eq!(app.focus, Pane::Details);
+    assert_eq!(app.details_scroll, 3);
+    assert_eq!(app.selected, selected, "the tree did not move");
+    // The wheel over the details pane scrolls it, not the tree.
+    let scroll = app.scroll;
+    drive(
+        &mut app,
+        Script::default().mouse(MouseEventKind::ScrollDown, 60, 6),
+        80,
+        24,
+    );
+    assert_eq!(app.details_scroll, 6);
+    assert_eq!(app.scroll, scroll);
+    // The diagnostics pane: errors come first, and Enter selects the row.
+    let s = drive(&mut app, keys("<Tab>jj"), 80, 24);
+    assert_eq!(app.focus, Pane::Diagnostics);
+    assert_eq!(app.diag_selected, 2);
+    snap("diagnostics_focused_80x24", &s);
+    let want = app.derived.problems[2].origin;
+    drive(&mut app, keys("<Enter>"), 80, 24);
+    assert_eq!(app.focus, Pane::Tree);
+    let got = app
+        .row()
+        .and_then(|r| r.device)
+        .map(|i| app.topology().devices[i].origin);
+    assert_eq!(got, want);
+    // The wheel over the diagnostics moves through them.
+    drive(
+        &mut app,
+        Script::default().mouse(MouseEventKind::ScrollDown, 20, 19),
+        80,
+        24,
+    );
+    assert_eq!(app.diag_selected, 4.min(app.derived.problems.len() - 1));
+}
+
+#[test]
+fn diagnostics_are_errors_first_in_tree_order_and_l_shows_them_whole() {
+    use virt_pci::core::diag::Severity;
+    let mut app = example("centos6-q35-virtio.xml");
+    // A warning and errors together: change the OS to one that needs no fix for some.
+    let sev: Vec<Severity> = app
+        .derived
+        .problems
+        .iter()
+        .map(|p| p.diag.severity)
+        .collect();
+    let mut sorted = sev.clone();
+    sorted.sort();
+    assert_eq!(sev, sorted, "errors before warnings before notes");
+    // Tree order within the errors: the rows they concern go top to bottom.
+    let rows: Vec<usize> = app
+        .derived
+        .problems
+        .iter()
+        .filter_map(|p| p.origin)
+        .filter_map(|o| {
+            app.rows
+                .iter()
+                .position(|r| r.device.map(|i| app.topology().devices[i].origin) == Some(o))
+        })
+        .collect();
+    let mut by_row = rows.clone();
+    by_row.sort();
+    assert_eq!(rows, by_row);
+    let s = drive(&mut app, keys("L"), 160, 48);
+    let first = &app.derived.problems[0];
+    let hint = first.diag.hint.clone().unwrap_or_default();
+    // The whole hint is there, wrapped.
+    let flat = words_of(&s);
+    let words: Vec<&str> = hint.split_whitespace().take(12).collect();
+    assert!(flat.contains(&words.join(" ")), "{s}");
+    assert!(
+        s.contains("diagnostics: 5 errors, 0 warnings, 0 notes"),
+        "{s}"
+    );
+    snap("diagnostics_list_160x48", &s);
+    // M: the whole status messages.
+    let s = drive(&mut app, keys("<Esc>FM"), 80, 24);
+    let full = app
+        .messages
+        .last()
+        .map(|m| m.text.clone())
+        .unwrap_or_default();
+    assert!(full.starts_with("fix VP0401"), "{full}");
+    let flat = words_of(&s);
+    assert!(
+        flat.contains("let libvirt place"),
+        "the end of the message is shown: {s}"
+    );
+}
+
+/// `E` explains the selected row from the teaching table; F2 lists every term.
+#[test]
+fn explain_and_glossary_teach_what_the_rows_are() {
+    let mut app = example("centos6-q35-virtio.xml");
+    let s = drive(&mut app, keys("/pcie-root-port #4<Enter>E"), 80, 24);
+    assert!(s.contains("root port (pcie-root-port)"), "{s}");
+    assert!(s.contains("where it sits:"), "{s}");
+    let (small, large) = snap_both(&mut app, "explain_root_port");
+    assert!(
+        small.contains("explain: pcie-root-port #4")
+            && large.contains("explain: pcie-root-port #4")
+    );
+    let s = drive(&mut app, keys("<Esc>/vda<Enter>E"), 160, 48);
+    assert!(s.contains("Here it is modern-only, because:"), "{s}");
+    assert!(s.contains("moved elsewhere it would be"), "{s}");
+    // On the root bus the disk would be transitional and need IO ports.
+    assert!(s.contains("on pcie-root #0: transitional, IO +"), "{s}");
+    snap("explain_disk_160x48", &s);
+    let s = drive(&mut app, keys("<Esc><F2>"), 160, 48);
+    assert!(s.contains("glossary"), "{s}");
+    let lines = virt_pci::tui::explain::glossary_lines();
+    for t in virt_pci::core::explain::TOPICS {
+        assert!(
+            lines.iter().any(|(_, l)| l == t.term),
+            "{} in the glossary",
+            t.id
+        );
+    }
+    // Group rows have details of their own.
+    let mut app = example("aarch64-virt-mmio.xml");
+    let s = drive(&mut app, keys("/virtio-mmio<Enter>"), 80, 24);
+    assert!(s.contains("no PCI slot and no IO"), "{s}");
+}
+
+/// Move picker: each place says what the device becomes there; j/k move while the
+/// filter is empty; Enter on an empty list says so and keeps the list open.
+#[test]
+fn the_move_picker_says_what_the_device_becomes_and_j_k_move() {
+    let mut app = example("centos6-q35-virtio.xml");
+    let s = drive(&mut app, keys("/vda<Enter>m"), 160, 48);
+    assert!(s.contains("on pcie-root #0: transitional, IO +"), "{s}");
+    assert!(s.contains(": modern-only, IO unchanged"), "{s}");
+    snap("move_picker_160x48", &s);
+    let s = drive(&mut app, keys("jj"), 160, 48);
+    assert!(s.contains("filter: ▏"), "j and k did not type: {s}");
+    let s = drive(&mut app, keys("zzz<Enter>"), 80, 24);
+    assert!(s.contains("nothing matches 'zzz'"), "{s}");
+    assert_eq!(app.scope(), virt_pci::tui::commands::Scope::List);
+}
+
+/// Help: one heading per group, every command with a key or `(palette)`, nothing cut
+/// at 80 columns.
+#[test]
+fn help_has_each_heading_once_and_every_command() {
+    use virt_pci::tui::commands::COMMANDS;
+    let lines = virt_pci::tui::app::help_lines();
+    let headings: Vec<&String> = lines
+        .iter()
+        .filter(|(t, _)| *t == virt_pci::tui::popups::Tone::Heading)
+        .map(|(_, l)| l)
+        .collect();
+    let mut unique = headings.clone();
+    unique.dedup();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), headings.len(), "{headings:?}");
+    for c in COMMANDS {
+        let keys = if c.keys.is_empty() {
+            "(palette)".to_string()
+        } else {
+            virt_pci::tui::commands::keys_text(c)
+        };
+        assert!(
+            lines
+                .iter()
+                .any(|(_, l)| l.contains(&keys) && l.contains(c.description)),
+            "{}",
+            c.id
+        );
+    }
+    // At 80 columns the help wraps: the long description of `e` is whole.
+    let mut app = example("debian8-i440fx.xml");
+    let s = drive(&mut app, keys("?<PageDown>"), 80, 24);
+    let flat = words_of(&s);
+    assert!(flat.contains("applied when you confirm)"), "{s}");
+}
+
+/// Ctrl-z undoes in the XML editor, as its footer says.
+#[test]
+fn the_xml_editor_undoes_with_ctrl_z() {
+    let mut app = example("debian8-i440fx.xml");
+    let s = drive(&mut app, keys("/rng<Enter>e<End>x"), 80, 24);
+    assert!(!s.contains("unchanged"), "{s}");
+    let s = drive(&mut app, keys("<C-z>"), 80, 24);
+    assert!(s.contains("unchanged"), "{s}");
+    assert!(s.contains("Ctrl-z (Ctrl-u) undo"), "{s}");
+}
+
+/// The start without a file offers the examples with their stories; a path that does
+/// not exist starts a new guest of the chosen machine, saved there.
+#[test]
+fn start_offers_examples_and_a_new_path_makes_a_new_guest() {
+    use virt_pci::tui::{Start, start};
+    let mut app = start(&Start::Examples, &opts()).expect("starts");
+    let (small, _) = snap_both(&mut app, "start_examples");
+    assert!(small.contains("bundled examples"), "{small}");
+    assert!(small.contains("centos6-q35-transitional"), "{small}");
+    drive(&mut app, keys("j<Enter>"), 80, 24);
+    assert_eq!(app.session.display, "example: centos6-q35-transitional.xml");
+
+    let dir = std::env::temp_dir().join(format!("virt-pci-tui-new-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("dir");
+    let path = dir.join("fresh.xml");
+    let mut app = start(&Start::File(path.clone()), &opts()).expect("starts");
+    let s = drive(&mut app, Script::default(), 80, 24);
+    assert!(
+        s.contains("new guest fresh: architecture and machine"),
+        "{s}"
+    );
+    drive(&mut app, keys("i440fx<Enter>"), 80, 24);
+    assert_eq!(app.topology().machine.class.name(), "i440fx");
+    assert_eq!(app.topology().name, "fresh");
+    let s = drive(&mut app, keys("adisk<Enter>virtio<Enter><Enter>w"), 80, 24);
+    assert!(path.exists(), "saved: {s}");
+    let t = read(&path);
+    assert_eq!(t.machine.class.name(), "i440fx");
+    assert!(t.devices.iter().any(|d| d.kind.tag() == "disk"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Wording: an arm guest has no x86 IO (the header does not name a firmware), its
+/// virtio-mmio devices have no slot line.
+#[test]
+fn an_arm_guest_says_it_has_no_x86_io() {
+    let mut app = example("aarch64-virt-mmio.xml");
+    let s = drive(&mut app, keys("/vda<Enter>"), 80, 24);
+    let title = s.lines().next().unwrap_or_default();
+    assert!(
+        title.contains("no x86 IO") && !title.contains("ovmf"),
+        "{title}"
+    );
+    assert!(s.contains("IO: none"), "{s}");
+    assert!(!s.contains("slot      PCI Express port"), "{s}");
+}
+
+/// The words of a screen, borders left out, for checking wrapped text.
+fn words_of(s: &str) -> String {
+    s.replace(['│', '┌', '┐', '└', '┘', '─'], " ")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The model picker (`t`) says what each model is and what the device would be with it.
+#[test]
+fn the_model_picker_describes_each_model() {
+    let mut app = example("centos6-q35-virtio.xml");
+    let s = drive(&mut app, keys("/vda<Enter>t"), 160, 48);
+    assert!(s.contains("virtio-transitional"), "{s}");
+    assert!(
+        s.contains("current; QEMU decides") || s.contains("current; here:"),
+        "{s}"
+    );
+    // In its root port a transitional disk needs IO ports; a non-transitional one not.
+    assert!(s.contains("here: transitional, IO +"), "{s}");
+    assert!(s.contains("virtio 1.0 only, anywhere"), "{s}");
+    snap("model_picker_160x48", &s);
 }

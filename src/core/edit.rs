@@ -337,7 +337,7 @@ impl Op {
                 model.as_deref().unwrap_or("default")
             ),
             Op::SetHotplug { device, on } => format!(
-                "hotplug {} on {}",
+                "turn hotplug {} for {}",
                 if *on { "on" } else { "off" },
                 name(device)
             ),

@@ -244,12 +244,19 @@ fn transitional_fix(a: &Analysis, devices: &[usize]) -> Option<Fix> {
     } else {
         " on conventional PCI slots"
     };
+    let (it, is) = if devices.len() == 1 {
+        ("it", "it is")
+    } else {
+        ("them", "they are")
+    };
+    // A device that is transitional already only needs the conventional slot.
+    let already = ops.iter().all(|o| matches!(o, Op::ClearAddress { .. }));
     Some(Fix {
-        summary: format!(
-            "make {} virtio-transitional and let libvirt place {}{bridge}",
-            if devices.len() == 1 { "it" } else { "them" },
-            if devices.len() == 1 { "it" } else { "them" },
-        ),
+        summary: if already {
+            format!("{is} virtio-transitional already: let libvirt place {it}{bridge}")
+        } else {
+            format!("make {it} virtio-transitional and let libvirt place {it}{bridge}")
+        },
         ops,
     })
 }

@@ -8,6 +8,7 @@ pub mod device;
 pub mod diag;
 pub mod edit;
 pub mod guest;
+pub mod explain;
 pub mod guest_os;
 pub mod ioport;
 pub mod live;

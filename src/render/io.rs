@@ -1,5 +1,5 @@
 //! `virt-pci io`: the IO port plan of one guest under one firmware, as text for people
-//! and as JSON for scripts (the JSON fields are documented in the README and stable).
+//! and as JSON for scripts (the JSON fields are documented in docs/io.md and stable).
 
 use serde_json::{Value, json};
 
@@ -218,7 +218,7 @@ pub fn render_text(path: &str, a: &Analysis) -> String {
     out
 }
 
-/// The plan as JSON (see the README for the fields).
+/// The plan as JSON (docs/io.md lists the fields).
 pub fn render_json(path: &str, a: &Analysis) -> String {
     let plan = &a.io;
     let m = &a.defined.machine;

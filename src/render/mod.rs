@@ -8,3 +8,4 @@ pub mod picture;
 pub mod qemu_args;
 pub mod svg;
 pub mod tree;
+pub mod wrap;

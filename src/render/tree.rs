@@ -437,13 +437,13 @@ fn slot_ranges(slots: &[u8]) -> String {
 }
 
 /// The tree as JSON (pretty-printed, with a final newline). The fields are documented
-/// in the README ("tree --json").
+/// in docs/tree.md ("tree --json").
 pub fn render_json(topology: &Topology) -> String {
     let view = tree_view(topology);
     finish_json(view_json(&view, None, None))
 }
 
-/// The tree as JSON with the analyses (see the README, "tree --json").
+/// The tree as JSON with the analyses (see docs/tree.md, "tree --json").
 pub fn render_json_analysed(topology: &Topology, analysis: &Analysis) -> String {
     // As in the text: a refused domain gets its refusal and no modes or windows.
     let notes = Notes::new(topology, analysis);

@@ -9,7 +9,9 @@ use std::path::PathBuf;
 
 use ratatui::Terminal;
 use ratatui::backend::Backend;
-use ratatui::crossterm::event::{Event, KeyEvent, MouseButton, MouseEvent, MouseEventKind};
+use ratatui::crossterm::event::{
+    Event, KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
+};
 use ratatui::layout::Rect;
 
 use super::commands::{COMMANDS, Keymap, Message, Scope, keys_text};
@@ -71,8 +73,48 @@ pub struct Derived {
     pub windows: HashMap<u32, u32>,
     /// Worst severity by device index.
     pub severity: HashMap<usize, Severity>,
-    /// Every diagnostic, libvirt's refusal first.
+    /// Every diagnostic: errors first (libvirt's refusal before all), then warnings and
+    /// notes, each in tree order.
     pub problems: Vec<Problem>,
+    /// The tree of the guest as libvirt will define it.
+    pub defined_view: TreeView,
+    /// Device index in the defined guest by origin (its first devices are the file's).
+    pub defined_index: HashMap<Origin, usize>,
+    /// Devices written without a PCI address, which the defined guest has placed.
+    pub placed: HashSet<usize>,
+}
+
+/// The position of every device in the tree, top to bottom.
+fn tree_order(view: &TreeView) -> HashMap<Origin, usize> {
+    fn bus(b: &crate::core::view::BusNode, out: &mut HashMap<Origin, usize>) {
+        if let Some(o) = b.origin {
+            let n = out.len();
+            out.entry(o).or_insert(n);
+        }
+        for s in &b.slots {
+            if let Some(d) = &s.device {
+                let n = out.len();
+                out.entry(d.origin).or_insert(n);
+                if let Some(b) = &d.bus {
+                    bus(b, out);
+                }
+            }
+        }
+    }
+    let mut out = HashMap::new();
+    if let Some(r) = &view.root {
+        bus(r, &mut out);
+    }
+    for d in view
+        .virtio_mmio
+        .iter()
+        .chain(&view.unassigned)
+        .chain(view.dangling.iter().map(|x| &x.device))
+    {
+        let n = out.len();
+        out.entry(d.origin).or_insert(n);
+    }
+    out
 }
 
 impl Derived {
@@ -115,6 +157,37 @@ impl Derived {
                 fix: f.fix.clone(),
             });
         }
+        // Errors first, so that the only error is never below the warnings; within a
+        // severity, top to bottom as the tree shows them (`]` walks the same way).
+        let order = tree_order(&view);
+        problems.sort_by_key(|p| {
+            (
+                p.diag.severity,
+                p.origin.and_then(|o| order.get(&o).copied()),
+            )
+        });
+        let defined_view = tree_view(&analysis.defined);
+        let defined_index = analysis
+            .defined
+            .devices
+            .iter()
+            .enumerate()
+            .map(|(i, d)| (d.origin, i))
+            .collect();
+        let placed = t
+            .devices
+            .iter()
+            .enumerate()
+            .filter(|(i, d)| {
+                d.pci_addr().is_none()
+                    && analysis
+                        .defined
+                        .devices
+                        .get(*i)
+                        .is_some_and(|x| x.pci_addr().is_some())
+            })
+            .map(|(i, _)| i)
+            .collect();
         let mut severity: HashMap<usize, Severity> = HashMap::new();
         for p in &problems {
             if let Some(i) = p.diag.device.filter(|&i| i < n) {
@@ -130,6 +203,9 @@ impl Derived {
             windows,
             severity,
             problems,
+            defined_view,
+            defined_index,
+            placed,
         }
     }
 }
@@ -145,6 +221,10 @@ enum NewThing {
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Pending {
     Palette,
+    Example,
+    NewGuest {
+        name: String,
+    },
     AddWhat,
     AddModel {
         template: usize,
@@ -220,6 +300,17 @@ impl Popup {
     }
 }
 
+/// The panes that take the keys and the wheel.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Pane {
+    /// The tree.
+    Tree,
+    /// The details (or IO plan) pane.
+    Details,
+    /// The diagnostics list.
+    Diagnostics,
+}
+
 /// A line for the status bar.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Status {
@@ -263,8 +354,20 @@ pub struct App {
     /// "save and quit" was chosen: quit once a save succeeds (after save as, or an
     /// answer about a file changed on disk).
     quit_after_save: bool,
+    /// The pane keys and the wheel scroll.
+    pub focus: Pane,
+    /// First line shown in the details pane.
+    pub details_scroll: usize,
+    /// The diagnostic selected in the diagnostics pane (by position in the list).
+    pub diag_selected: usize,
+    /// Every message of the status line, oldest first.
+    pub messages: Vec<Status>,
+    /// The tree shows the file as written rather than as libvirt will define it.
+    pub as_written: bool,
     keymap: Keymap,
     drag_from: Option<usize>,
+    /// What the analyses were told to assume, for a guest opened from a start popup.
+    choices: crate::analysis::Choices,
     /// A drag left its first row: the dragged device is cut and its legal places are
     /// highlighted until the button is released.
     dragging: bool,
@@ -309,8 +412,14 @@ impl App {
             search: String::new(),
             quit: false,
             quit_after_save: false,
+            focus: Pane::Tree,
+            details_scroll: 0,
+            diag_selected: 0,
+            messages: Vec::new(),
+            as_written: false,
             keymap: Keymap::new(),
             drag_from: None,
+            choices: choices.clone(),
             dragging: false,
         };
         app.rebuild_rows();
@@ -318,6 +427,52 @@ impl App {
             app.say(Severity::Warning, e);
         }
         app
+    }
+
+    /// Replaces the guest (a start popup chose another one); the view settings stay.
+    fn replace_session(&mut self, session: Session) {
+        let opts = Options {
+            ascii: self.ascii,
+            mono: false,
+            analysis: self.choices.clone(),
+        };
+        let mut next = App::new(session, &opts);
+        next.theme = self.theme;
+        next.size = self.size;
+        *self = next;
+    }
+
+    /// Offers the bundled examples, each with what it shows (the start without a file).
+    pub fn offer_examples(&mut self) {
+        let entries = crate::examples::EXAMPLES
+            .iter()
+            .map(|e| Entry::new(e.name.trim_end_matches(".xml"), e.description()))
+            .collect();
+        self.pick(
+            "bundled examples: what each one shows (Esc keeps the first)",
+            entries,
+            Pending::Example,
+        );
+    }
+
+    /// Offers the kinds of new guest (the start on a path that does not exist).
+    pub fn offer_new_guest(&mut self, name: &str) {
+        let entries = super::new_guest::KINDS
+            .iter()
+            .map(|k| Entry::new(k.label(), k.summary))
+            .collect();
+        self.say(
+            Severity::Info,
+            format!(
+                "{} does not exist yet: a new guest, saved there with w",
+                self.session.display
+            ),
+        );
+        self.pick(
+            format!("new guest {name}: architecture and machine"),
+            entries,
+            Pending::NewGuest { name: name.into() },
+        );
     }
 
     /// The topology being edited.
@@ -341,10 +496,16 @@ impl App {
     }
 
     fn say(&mut self, severity: Severity, text: impl Into<String>) {
-        self.status = Some(Status {
+        let status = Status {
             severity,
             text: text.into(),
-        });
+        };
+        self.messages.push(status.clone());
+        // A long session keeps the recent ones.
+        if self.messages.len() > 200 {
+            self.messages.remove(0);
+        }
+        self.status = Some(status);
     }
 
     /// Re-runs the analyses (after an edit or a change of guest OS or firmware).
@@ -356,14 +517,22 @@ impl App {
     fn rebuild_rows(&mut self) {
         let key = self.row().map(|r| r.key);
         let d = &self.derived;
+        let no_placed = HashSet::new();
+        let defined = !self.as_written && d.analysis.refused.is_none();
         self.rows = rows::build(&Inputs {
-            view: &d.view,
-            index: &d.index,
+            view: if defined { &d.defined_view } else { &d.view },
+            index: if defined { &d.defined_index } else { &d.index },
             modes: &d.modes,
             windows: &d.windows,
             severity: &d.severity,
             folded: &self.folded,
             ascii: self.ascii,
+            added_from: if defined {
+                self.session.topology().devices.len()
+            } else {
+                usize::MAX
+            },
+            placed: if defined { &d.placed } else { &no_placed },
         });
         if let Some(k) = key {
             self.select_key(k);
@@ -414,8 +583,50 @@ impl App {
 
     fn go(&mut self, to: isize) {
         let n = self.rows.len() as isize;
+        let before = self.selected;
         self.selected = to.clamp(0, (n - 1).max(0)) as usize;
+        if self.selected != before {
+            self.details_scroll = 0;
+        }
         self.follow();
+    }
+
+    /// Scrolls a side pane by `delta` lines (the diagnostics pane moves its selection).
+    fn scroll_pane(&mut self, pane: Pane, delta: isize) {
+        match pane {
+            Pane::Tree => {}
+            Pane::Details => {
+                let n = if self.show_io {
+                    super::io::lines(self).len()
+                } else {
+                    super::details::lines(self).len()
+                };
+                self.details_scroll = (self.details_scroll as isize + delta)
+                    .clamp(0, n.saturating_sub(1) as isize)
+                    as usize;
+            }
+            Pane::Diagnostics => {
+                let n = self.derived.problems.len();
+                self.diag_selected = (self.diag_selected as isize + delta)
+                    .clamp(0, n.saturating_sub(1) as isize)
+                    as usize;
+            }
+        }
+    }
+
+    /// The pane under screen position (`x`, `y`).
+    fn pane_at(&self, x: u16, y: u16) -> Option<Pane> {
+        let a = layout::areas(Rect::new(0, 0, self.size.0, self.size.1), self);
+        let inside = |r: Rect| x >= r.x && x < r.x + r.width && y >= r.y && y < r.y + r.height;
+        if inside(a.tree) {
+            Some(Pane::Tree)
+        } else if inside(a.side) {
+            Some(Pane::Details)
+        } else if inside(a.diags) {
+            Some(Pane::Diagnostics)
+        } else {
+            None
+        }
     }
 
     /// Handles one terminal event.
@@ -444,6 +655,24 @@ impl App {
 
     fn handle_key(&mut self, k: KeyEvent) {
         let scope = self.scope();
+        // In a list, j and k move while nothing is typed into the filter (after the
+        // first letter they are letters); in a text view they always move.
+        if scope == Scope::List && k.modifiers.difference(KeyModifiers::SHIFT).is_empty() {
+            let idle = match self.popups.last() {
+                Some(Popup::Pick(p, _)) => p.filter.is_empty(),
+                Some(Popup::Text(_)) => true,
+                _ => false,
+            };
+            let step = match k.code {
+                KeyCode::Char('j') => Some(Message::ListDown),
+                KeyCode::Char('k') => Some(Message::ListUp),
+                _ => None,
+            };
+            if let (true, Some(m)) = (idle, step) {
+                self.update(m);
+                return;
+            }
+        }
         if let Some(c) = self.keymap.lookup(scope, k) {
             self.update(c.message);
         } else if scope == Scope::Editor {
@@ -489,6 +718,20 @@ impl App {
             && m.row < inner.y + inner.height)
             .then(|| self.scroll + (m.row - inner.y) as usize)
             .filter(|&r| r < self.rows.len());
+        // The wheel scrolls the pane under the pointer.
+        if matches!(
+            m.kind,
+            MouseEventKind::ScrollUp | MouseEventKind::ScrollDown
+        ) && let Some(pane @ (Pane::Details | Pane::Diagnostics)) = self.pane_at(m.column, m.row)
+        {
+            let delta = if m.kind == MouseEventKind::ScrollUp {
+                -3
+            } else {
+                3
+            };
+            self.scroll_pane(pane, delta);
+            return;
+        }
         match m.kind {
             MouseEventKind::ScrollUp => {
                 self.scroll = self.scroll.saturating_sub(3);
@@ -510,10 +753,11 @@ impl App {
                     self.selected = r;
                     self.drag_from = Some(r);
                     self.follow();
-                } else if let Some(i) = layout::diagnostic_at(&a, m.column, m.row, self)
-                    && let Some(o) = self.derived.problems[i].origin
-                {
-                    self.select_origin(o);
+                } else if let Some(i) = layout::diagnostic_at(&a, m.column, m.row, self) {
+                    self.diag_selected = i;
+                    if let Some(o) = self.derived.problems[i].origin {
+                        self.select_origin(o);
+                    }
                 }
             }
             MouseEventKind::Drag(MouseButton::Left) => {
@@ -575,6 +819,35 @@ impl App {
         self.status = None;
         let page = self.page() as isize;
         let sel = self.selected as isize;
+        // A focused side pane takes the moving keys; Enter on a diagnostic goes to
+        // its row.
+        if self.focus != Pane::Tree {
+            let step = match msg {
+                Message::Up => Some(-1),
+                Message::Down => Some(1),
+                Message::PageUp => Some(-page),
+                Message::PageDown => Some(page),
+                Message::Top => Some(isize::MIN / 2),
+                Message::Bottom => Some(isize::MAX / 2),
+                _ => None,
+            };
+            if let Some(step) = step {
+                self.scroll_pane(self.focus, step);
+                return;
+            }
+            if msg == Message::Toggle && self.focus == Pane::Diagnostics {
+                if let Some(o) = self
+                    .derived
+                    .problems
+                    .get(self.diag_selected)
+                    .and_then(|p| p.origin)
+                {
+                    self.select_origin(o);
+                    self.focus = Pane::Tree;
+                }
+                return;
+            }
+        }
         match msg {
             Message::Up => self.go(sel - 1),
             Message::Down => self.go(sel + 1),
@@ -582,6 +855,29 @@ impl App {
             Message::PageDown => self.go(sel + page),
             Message::Top => self.go(0),
             Message::Bottom => self.go(self.rows.len() as isize),
+            Message::FocusNext => {
+                self.focus = match self.focus {
+                    Pane::Tree => Pane::Details,
+                    Pane::Details => Pane::Diagnostics,
+                    Pane::Diagnostics => Pane::Tree,
+                };
+            }
+            Message::Explain => self.explain(),
+            Message::Glossary => self.glossary(),
+            Message::DiagnosticsList => self.diagnostics_list(),
+            Message::Messages => self.messages_view(),
+            Message::ToggleDefined => {
+                self.as_written = !self.as_written;
+                self.rebuild_rows();
+                self.say(
+                    Severity::Info,
+                    if self.as_written {
+                        "the tree shows the file as written (v: as libvirt will define it)"
+                    } else {
+                        "the tree shows the guest as libvirt will define it (v: the file as written)"
+                    },
+                );
+            }
             Message::Collapse => self.collapse(),
             Message::Expand => self.expand(),
             Message::Toggle => self.toggle(),
@@ -700,6 +996,21 @@ impl App {
                 let pending = pending.clone();
                 self.popups.pop();
                 self.confirmed(pending);
+            }
+            (Popup::Editor(e), Message::Undo) => {
+                e.area.undo();
+                e.recheck(&self.session);
+            }
+            (Popup::Editor(e), Message::Redo) => {
+                e.area.redo();
+                e.recheck(&self.session);
+            }
+            // Enter on an empty list says why nothing happens instead of closing.
+            (Popup::Pick(p, _), Message::Accept) if p.chosen().is_none() => {
+                p.note = Some(format!(
+                    "nothing matches '{}': Backspace edits the filter, Esc closes",
+                    p.filter
+                ));
             }
             (Popup::Editor(e), Message::Accept) => match &e.checked {
                 Ok(_) if !e.modified() => {
@@ -1025,6 +1336,33 @@ impl App {
                     }
                 }
             },
+            Pending::Example => {
+                if let Some(e) = crate::examples::EXAMPLES.get(i) {
+                    match Session::from_text(e.text, None, format!("example: {}", e.name)) {
+                        Ok(s) => {
+                            self.replace_session(s);
+                            self.say(Severity::Info, e.description());
+                        }
+                        Err(err) => self.say(Severity::Error, err),
+                    }
+                }
+            }
+            Pending::NewGuest { name } => {
+                if let Some(k) = super::new_guest::KINDS.get(i) {
+                    let path = self.session.path.clone();
+                    let display = self.session.display.clone();
+                    match Session::from_text(&k.xml(&name), path, display) {
+                        Ok(s) => {
+                            self.replace_session(s);
+                            self.say(
+                                Severity::Info,
+                                format!("new {} guest: a adds devices, w saves it", k.label()),
+                            );
+                        }
+                        Err(err) => self.say(Severity::Error, err),
+                    }
+                }
+            }
             Pending::Palette => {
                 let cmds: Vec<&'static super::commands::Command> =
                     COMMANDS.iter().filter(|c| c.scope == Scope::Main).collect();
@@ -1258,9 +1596,21 @@ impl App {
             .and_then(|p| self.rows[p].bus);
         let mut targets = targets;
         targets.sort_by_key(|a| (Some(a.bus) == here, a.bus, a.slot));
+        // What it becomes at each place, from the analyses of the moved guest; a very
+        // long list says it for the first places only, to keep a key press quick.
         let mut entries: Vec<Entry> = targets
             .iter()
-            .map(|a| Entry::new(a.bdf(), self.bus_name(a.bus)))
+            .enumerate()
+            .map(|(k, a)| {
+                let mut detail = self.bus_name(a.bus);
+                if k < 64 {
+                    let b = super::explain::becomes(self, i, *a);
+                    if !b.is_empty() {
+                        detail.push_str(&format!(": {b}"));
+                    }
+                }
+                Entry::new(a.bdf(), detail)
+            })
             .collect();
         if super::convert::can_go_to_mmio(t, i) {
             entries.insert(
@@ -1381,9 +1731,18 @@ impl App {
         }
         let current = d.effective_model(&t.machine).unwrap_or_default();
         let origin = d.origin;
+        // Each model says what it is and what the device would be with it here.
         let entries = models
             .iter()
-            .map(|m| Entry::new(m.clone(), if *m == current { "current" } else { "" }))
+            .map(|m| {
+                let what = super::explain::with_model(self, i, m);
+                let detail = match (*m == current, what.is_empty()) {
+                    (true, true) => "current".to_string(),
+                    (true, false) => format!("current; {what}"),
+                    (false, _) => what,
+                };
+                Entry::new(m.clone(), detail)
+            })
             .collect();
         let title = format!("model of {}", d.describe(&t.machine));
         self.pick(
@@ -1600,28 +1959,9 @@ impl App {
     }
 
     fn help(&mut self) {
-        let mut lines = vec![(Tone::Heading, "keys and commands".to_string())];
-        let mut last = "";
-        for c in COMMANDS {
-            let group = c.id.split('.').next().unwrap_or("");
-            if group != last {
-                lines.push((Tone::Plain, String::new()));
-                lines.push((Tone::Heading, group_title(group).to_string()));
-                last = group;
-            }
-            lines.push((
-                Tone::Plain,
-                format!("  {:<18} {}", keys_text(c), c.description),
-            ));
-        }
-        lines.push((Tone::Plain, String::new()));
-        lines.push((
-            Tone::Dim,
-            "mouse: click selects, the wheel scrolls, drag a device onto a bus to move it".into(),
-        ));
         self.popups.push(Popup::Text(TextView {
             title: "help".into(),
-            lines,
+            lines: help_lines(),
             scroll: 0,
         }));
     }
@@ -1630,9 +1970,105 @@ impl App {
         let entries = COMMANDS
             .iter()
             .filter(|c| c.scope == Scope::Main)
-            .map(|c| Entry::new(c.id, format!("{:<10} {}", keys_text(c), c.description)))
+            .map(|c| {
+                Entry::new(
+                    c.id,
+                    format!("{:<12} {}", keys_or_palette(c), c.description),
+                )
+            })
             .collect();
         self.pick("commands", entries, Pending::Palette);
+    }
+
+    /// Every diagnostic in full: message, hint and fix, in the pane's order.
+    fn diagnostics_list(&mut self) {
+        let mut lines = Vec::new();
+        for p in &self.derived.problems {
+            let d = &p.diag;
+            let line = self
+                .topology()
+                .devices
+                .get(d.device.unwrap_or(usize::MAX))
+                .map(|x| x.line)
+                .filter(|&l| l > 0)
+                .map_or(String::new(), |l| format!(" (line {l})"));
+            lines.push((
+                Tone::Heading,
+                format!(
+                    "{} {} {}{line}",
+                    severity_word(d.severity),
+                    d.code,
+                    d.message
+                ),
+            ));
+            if let Some(h) = &d.hint {
+                lines.push((Tone::Plain, format!("  hint: {h}")));
+            }
+            if let Some(f) = &p.fix {
+                lines.push((Tone::Plain, format!("  F fixes: {}", f.summary)));
+            }
+            lines.push((Tone::Plain, String::new()));
+        }
+        if lines.is_empty() {
+            lines.push((
+                Tone::Dim,
+                "libvirt accepts this guest and the analyses found nothing".to_string(),
+            ));
+        }
+        let title = format!("diagnostics: {}", counts(&self.derived.problems));
+        self.popups.push(Popup::Text(TextView {
+            title,
+            lines,
+            scroll: 0,
+        }));
+    }
+
+    /// The status line's messages so far, newest last.
+    fn messages_view(&mut self) {
+        let lines = if self.messages.is_empty() {
+            vec![(Tone::Dim, "no messages yet".to_string())]
+        } else {
+            self.messages
+                .iter()
+                .map(|m| {
+                    (
+                        if m.severity == Severity::Info {
+                            Tone::Plain
+                        } else {
+                            Tone::Heading
+                        },
+                        format!("{} {}", severity_word(m.severity), m.text),
+                    )
+                })
+                .collect()
+        };
+        let scroll = lines.len().saturating_sub(1);
+        self.popups.push(Popup::Text(TextView {
+            title: "messages".into(),
+            lines,
+            scroll,
+        }));
+    }
+
+    /// What the selected row is, why it sits there, what moving it would change.
+    fn explain(&mut self) {
+        let Some(row) = self.row().cloned() else {
+            return;
+        };
+        let lines = super::explain::row_lines(self, &row);
+        self.popups.push(Popup::Text(TextView {
+            title: format!("explain: {}", row.label),
+            lines,
+            scroll: 0,
+        }));
+    }
+
+    fn glossary(&mut self) {
+        self.popups.push(Popup::Text(TextView {
+            title: "glossary".into(),
+            lines: super::explain::glossary_lines(),
+            scroll: 0,
+        }));
     }
 
     /// Draws the whole screen.
@@ -1660,6 +2096,78 @@ impl App {
             }
         }
     }
+}
+
+/// The help text, from the command registry: one heading per group, each command
+/// with its keys (or `(palette)`) and what it does.
+pub fn help_lines() -> Vec<(Tone, String)> {
+    let mut lines = vec![
+        (Tone::Heading, "keys and commands".to_string()),
+        (
+            Tone::Dim,
+            "every command is also in the palette (:); those without a key only there".to_string(),
+        ),
+    ];
+    // One heading per group, in the order the groups first appear.
+    let mut groups: Vec<&str> = Vec::new();
+    for c in COMMANDS {
+        let g = c.id.split('.').next().unwrap_or("");
+        if !groups.contains(&g) {
+            groups.push(g);
+        }
+    }
+    for g in groups {
+        lines.push((Tone::Plain, String::new()));
+        lines.push((Tone::Heading, group_title(g).to_string()));
+        for c in COMMANDS
+            .iter()
+            .filter(|c| c.id.starts_with(&format!("{g}.")))
+        {
+            lines.push((Tone::Plain, help_line(c)));
+        }
+    }
+    lines.push((Tone::Plain, String::new()));
+    lines.push((
+        Tone::Dim,
+        "mouse: click selects, the wheel scrolls the pane under the pointer, drag a device onto a bus to move it".into(),
+    ));
+    lines
+}
+
+/// `error`, `warning`, `note`.
+pub fn severity_word(s: Severity) -> &'static str {
+    match s {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+        Severity::Info => "note",
+    }
+}
+
+/// `1 error, 2 warnings, 0 notes`: every count, each word in its right number.
+pub fn counts(problems: &[Problem]) -> String {
+    [Severity::Error, Severity::Warning, Severity::Info]
+        .iter()
+        .map(|&s| {
+            let n = problems.iter().filter(|p| p.diag.severity == s).count();
+            format!("{n} {}{}", severity_word(s), if n == 1 { "" } else { "s" })
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A command's keys, or `(palette)` for one only the palette runs.
+pub fn keys_or_palette(c: &super::commands::Command) -> String {
+    if c.keys.is_empty() {
+        "(palette)".to_string()
+    } else {
+        keys_text(c)
+    }
+}
+
+/// One help line: the keys in a column wide enough for all of them, then the text
+/// (the text view wraps it under itself).
+fn help_line(c: &super::commands::Command) -> String {
+    format!("  {:<20}  {}", keys_or_palette(c), c.description)
 }
 
 fn group_title(group: &str) -> &'static str {

@@ -88,6 +88,18 @@ pub enum Message {
     Palette,
     /// Quit (asks when there are unsaved changes).
     Quit,
+    /// Focus the next pane (tree, details, diagnostics).
+    FocusNext,
+    /// Explain the selected row: what it is, why it sits there, what moving it changes.
+    Explain,
+    /// The glossary of PCI and virtio terms.
+    Glossary,
+    /// Every diagnostic with its hint and fix.
+    DiagnosticsList,
+    /// The messages shown in the status line so far.
+    Messages,
+    /// Show the guest as libvirt will define it, or the file as written.
+    ToggleDefined,
     /// In a list: up.
     ListUp,
     /// In a list: down.
@@ -202,8 +214,14 @@ pub const COMMANDS: &[Command] = &[
     cmd("guest.os", "choose the guest OS for the analyses", &["o"], S::Main, M::GuestOs, None),
     cmd("guest.firmware", "choose the firmware for the IO analysis", &["f"], S::Main, M::Firmware, None),
     cmd("view.io", "show the IO port plan / the details", &["i"], S::Main, M::ToggleIo, None),
-    cmd("edit.xml", "edit the selected element's XML (checked as you type, applied when you confirm)", &["e"], S::Main, M::EditXml, Some("xml")),
+    cmd("edit.xml", "edit the selected element's XML (checked as you type, applied when you confirm)", &["e"], S::Main, M::EditXml, None),
     cmd("view.xml", "show the selected element's XML, or the domain's", &["X"], S::Main, M::ShowXml, None),
+    cmd("view.defined", "show the guest as libvirt will define it (added controllers, placements) or the file as written", &["v"], S::Main, M::ToggleDefined, None),
+    cmd("view.focus", "focus the next pane (tree, details, diagnostics); keys and the wheel scroll the focused one", &["<Tab>"], S::Main, M::FocusNext, None),
+    cmd("view.diagnostics", "every diagnostic in full, with its hint and fix", &["L"], S::Main, M::DiagnosticsList, None),
+    cmd("view.messages", "the messages of the status line so far, in full", &["M"], S::Main, M::Messages, None),
+    cmd("view.explain", "explain the selected row: what it is, why it sits there, what moving it would change", &["E"], S::Main, M::Explain, Some("explain")),
+    cmd("view.glossary", "glossary: root complex, root port, switch, bridges, virtio modes, IO window, hotplug", &["<F2>"], S::Main, M::Glossary, None),
     cmd("view.ascii", "switch between box-drawing and ASCII connectors", &[], S::Main, M::ToggleAscii, None),
     cmd("file.save", "save (atomically; the original is kept as FILE.bak)", &["w", "<C-s>"], S::Main, M::Save, Some("save")),
     cmd("file.save_as", "save to another file", &["W"], S::Main, M::SaveAs, None),
@@ -219,6 +237,8 @@ pub const COMMANDS: &[Command] = &[
     cmd("list.accept", "choose the entry", &["<Enter>"], S::List, M::Accept, Some("choose")),
     cmd("list.cancel", "close", &["<Esc>", "<C-c>"], S::List, M::Cancel, Some("close")),
     cmd("list.backspace", "delete the last character of the filter", &["<BS>"], S::List, M::Backspace, None),
+    cmd("editor.undo", "undo in the text", &["<C-z>", "<C-u>"], S::Editor, M::Undo, None),
+    cmd("editor.redo", "redo in the text", &["<C-y>", "<C-r>"], S::Editor, M::Redo, None),
     cmd("confirm.yes", "yes", &["y", "<Enter>"], S::Confirm, M::Yes, Some("yes")),
     cmd("confirm.no", "no", &["n", "<Esc>"], S::Confirm, M::No, Some("no")),
     cmd("confirm.save", "save first", &["w"], S::Confirm, M::Save, None),

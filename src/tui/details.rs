@@ -30,6 +30,25 @@ pub fn lines(app: &App) -> Vec<Line<'static>> {
     let Some(row) = app.row() else {
         return out;
     };
+    if let Some(g) = row.ghost {
+        out.push(Line::styled(
+            match g {
+                super::rows::Ghost::Added => "pending: libvirt adds this when it defines the guest",
+                super::rows::Ghost::Placed => {
+                    "pending: no address in the file; libvirt puts it here"
+                }
+            },
+            th.target(),
+        ));
+        if row.device.is_none() {
+            out.push(Line::styled(row.label.clone(), th.heading()));
+            if let Some(a) = &row.addr {
+                out.push(prop(app, "address", a.clone()));
+            }
+            out.push(Line::from("v shows the file as written; E explains"));
+            return out;
+        }
+    }
     match row.key {
         RowKey::Root => {
             if let Some(root) = &d.view.root {
@@ -73,8 +92,11 @@ pub fn lines(app: &App) -> Vec<Line<'static>> {
                 "a for add puts a device or controller here; with a device cut (x), p moves it here",
             ));
         }
-        RowKey::Section(_) => {
+        RowKey::Section(sec) => {
             out.push(Line::styled(row.label.clone(), th.heading()));
+            for l in super::explain::section_lines(sec) {
+                out.push(Line::from(l));
+            }
         }
         RowKey::Device(_) => device_lines(app, &mut out),
     }
@@ -149,7 +171,10 @@ fn device_lines(app: &App, out: &mut Vec<Line<'static>>) {
             SlotClass::Pcie => "PCI Express (conventional on i440fx)",
             SlotClass::Virtio => "PCI Express port or any PCI slot",
         };
-        out.push(prop(app, "slot", slot));
+        // A device on virtio-mmio has no PCI slot at all.
+        if !matches!(dev.address, Some(Address::VirtioMmio)) {
+            out.push(prop(app, "slot", slot));
+        }
         if let Some(io) = d.analysis.io.device_io(i)
             && !io.bars.is_empty()
         {
@@ -174,7 +199,16 @@ fn device_lines(app: &App, out: &mut Vec<Line<'static>>) {
             out.push(Line::from(format!("· {w}")));
         }
     }
-    out.push(prop(app, "line", dev.line.to_string()));
+    // Elements the designer added have no line in the file yet.
+    out.push(prop(
+        app,
+        "line",
+        if dev.line == 0 {
+            "new (not saved yet)".to_string()
+        } else {
+            dev.line.to_string()
+        },
+    ));
     let mine: Vec<_> = d
         .problems
         .iter()
@@ -201,14 +235,31 @@ fn device_lines(app: &App, out: &mut Vec<Line<'static>>) {
     }
 }
 
-/// Draws the details pane.
+/// Draws the details pane; it scrolls (Tab to focus it, or the wheel over it) and
+/// says so in its border when there is more.
 pub fn render(f: &mut Frame<'_>, area: Rect, app: &App) {
+    let focused = app.focus == super::app::Pane::Details;
+    let all = lines(app);
+    let inner_w = area.width.saturating_sub(2).max(1) as usize;
+    let total: usize = all.iter().map(|l| l.width().div_ceil(inner_w).max(1)).sum();
+    let rows = area.height.saturating_sub(2) as usize;
+    let more = if total > rows {
+        format!(
+            " {}/{} ",
+            (app.details_scroll + 1).min(all.len()),
+            all.len()
+        )
+    } else {
+        String::new()
+    };
     let block = Block::default()
         .borders(Borders::ALL)
-        .border_style(app.theme.border(false))
-        .title(Span::styled(" details ", app.theme.heading()));
+        .border_style(app.theme.border(focused))
+        .title(Span::styled(" details ", app.theme.heading()))
+        .title_bottom(Line::styled(more, app.theme.dim()));
+    let shown: Vec<Line> = all.into_iter().skip(app.details_scroll).collect();
     f.render_widget(
-        Paragraph::new(lines(app))
+        Paragraph::new(shown)
             .wrap(Wrap { trim: false })
             .block(block),
         area,

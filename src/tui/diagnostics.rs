@@ -7,32 +7,62 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 
-use super::app::App;
+use super::app::{App, Pane, counts};
 use super::theme::severity_mark;
-use crate::core::diag::Severity;
+use super::tree::fit;
+
+/// The first diagnostic shown in a pane of `rows` lines: the selected one stays in
+/// view (the pane's own selection when it has the focus, else the selected row's).
+pub fn first_shown(app: &App, rows: usize) -> usize {
+    let probs = &app.derived.problems;
+    let here = app
+        .row()
+        .and_then(|r| r.device)
+        .map(|i| app.topology().devices[i].origin);
+    let k = if app.focus == Pane::Diagnostics {
+        Some(app.diag_selected)
+    } else {
+        probs
+            .iter()
+            .position(|p| here.is_some() && p.origin == here)
+    };
+    k.map_or(0, |k| k.saturating_sub(rows.saturating_sub(1)))
+}
 
 /// Draws the list.
 pub fn render(f: &mut Frame<'_>, area: Rect, app: &App) {
     let th = &app.theme;
     let probs = &app.derived.problems;
-    let count = |s: Severity| probs.iter().filter(|p| p.diag.severity == s).count();
-    let title = format!(
-        " diagnostics: {} errors, {} warnings, {} notes (] next, F fix) ",
-        count(Severity::Error),
-        count(Severity::Warning),
-        count(Severity::Info)
-    );
+    let focused = app.focus == Pane::Diagnostics;
+    let rows = area.height.saturating_sub(2) as usize;
+    let first = first_shown(app, rows);
+    let more = if probs.len() > rows {
+        format!(
+            " {}-{} of {} ",
+            first + 1,
+            (first + rows).min(probs.len()),
+            probs.len()
+        )
+    } else {
+        String::new()
+    };
+    let title = format!(" diagnostics: {} (] next, F fix, L all) ", counts(probs));
     let block = Block::default()
         .borders(Borders::ALL)
-        .border_style(th.border(false))
-        .title(Span::styled(title, th.heading()));
+        .border_style(th.border(focused))
+        .title(Span::styled(title, th.heading()))
+        .title_bottom(Line::styled(more, th.dim()));
     let here = app
         .row()
         .and_then(|r| r.device)
         .map(|i| app.topology().devices[i].origin);
+    let width = area.width.saturating_sub(2) as usize;
     let mut lines: Vec<Line> = probs
         .iter()
-        .map(|p| {
+        .enumerate()
+        .skip(first)
+        .take(rows)
+        .map(|(k, p)| {
             let s = p.diag.severity;
             let line = Line::from(vec![
                 Span::styled(
@@ -41,7 +71,13 @@ pub fn render(f: &mut Frame<'_>, area: Rect, app: &App) {
                 ),
                 Span::raw(p.diag.message.clone()),
             ]);
-            if here.is_some() && p.origin == here {
+            let line = fit(line, width);
+            let chosen = if focused {
+                k == app.diag_selected
+            } else {
+                here.is_some() && p.origin == here
+            };
+            if chosen {
                 line.style(th.selected())
             } else {
                 line
@@ -54,12 +90,5 @@ pub fn render(f: &mut Frame<'_>, area: Rect, app: &App) {
             th.dim(),
         ));
     }
-    // Keep the selected device's diagnostic in view.
-    let rows = area.height.saturating_sub(2) as usize;
-    let first = probs
-        .iter()
-        .position(|p| here.is_some() && p.origin == here)
-        .map_or(0, |k| k.saturating_sub(rows.saturating_sub(1)));
-    let lines: Vec<Line> = lines.into_iter().skip(first).collect();
     f.render_widget(Paragraph::new(lines).block(block), area);
 }

@@ -154,6 +154,7 @@ const NAMES: &[(&str, KeyCode)] = &[
     ("Space", KeyCode::Char(' ')),
     ("lt", KeyCode::Char('<')),
     ("F1", KeyCode::F(1)),
+    ("F2", KeyCode::F(2)),
 ];
 
 /// Parses key notation: plain characters stand for themselves; `<Name>` is a special

@@ -13,42 +13,58 @@ use super::theme::severity_mark;
 use super::tree::size_text;
 use crate::core::ioport::{BarStatus, Outcome};
 
-/// Draws the gauge and the status message.
-pub fn render_gauge(f: &mut Frame<'_>, area: Rect, app: &App) {
+/// The gauge's spans: the bar sized by what the guest asks for (demand) against the
+/// firmware's budget, both numbers, and the whole outcome word. Under every firmware
+/// it means the same: demand, not what is left after OVMF stripped or dropped.
+pub fn gauge_spans(app: &App) -> Vec<Span<'static>> {
     let th = &app.theme;
     let io = &app.derived.analysis.io;
-    let [left, right] =
-        Layout::horizontal([Constraint::Length(44), Constraint::Min(0)]).areas(area);
-    let line = if io.outcome == Outcome::NotModelled || io.budget == 0 {
-        Line::styled(" IO: not modelled for this machine", th.dim())
+    if io.outcome == Outcome::NotModelled || io.budget == 0 {
+        return vec![Span::styled(
+            " IO: none (no x86 IO port space on this machine)",
+            th.dim(),
+        )];
+    }
+    let ok = matches!(io.outcome, Outcome::Fits);
+    let width = 10u64;
+    let demand = io.demand;
+    let filled = ((demand as u64 * width).div_ceil(io.budget.max(1) as u64)).min(width) as usize;
+    let over = demand > io.budget;
+    let (full, empty, more) = if app.ascii {
+        ("#", ".", ">")
     } else {
-        let ok = matches!(io.outcome, Outcome::Fits);
-        let width = 10usize;
-        let used = io.used;
-        let filled =
-            ((used as u64 * width as u64) / io.budget.max(1) as u64).min(width as u64) as usize;
-        let (full, empty) = if app.ascii {
-            ("#", ".")
-        } else {
-            ("█", "░")
-        };
-        Line::from(vec![
-            Span::raw(" IO "),
-            Span::styled(full.repeat(filled), th.gauge(ok)),
-            Span::styled(empty.repeat(width - filled), th.dim()),
-            // Both in hex: "0x1080 of 60K" made people compare two units.
-            Span::raw(format!(" {used:#x} of {:#x} ", io.budget)),
-            Span::styled(io.outcome.name().to_string(), th.gauge(ok)),
-        ])
+        ("█", "░", "▶")
     };
-    f.render_widget(Paragraph::new(line), left);
+    vec![
+        Span::raw(" IO "),
+        Span::styled(full.repeat(filled), th.gauge(ok)),
+        Span::styled(empty.repeat(width as usize - filled), th.dim()),
+        // Past the budget the bar cannot grow; the arrow says it would.
+        Span::styled(
+            if over { format!("{more} ") } else { " ".into() },
+            th.gauge(ok),
+        ),
+        // Both in hex: "0x1080 of 60K" made people compare two units.
+        Span::raw(format!("{demand:#x} of {:#x} ", io.budget)),
+        Span::styled(io.outcome.name().to_string(), th.gauge(ok)),
+    ]
+}
+
+/// Draws the gauge and the status message; a message longer than its room ends in
+/// an ellipsis (the whole text is in the messages list, `M`).
+pub fn render_gauge(f: &mut Frame<'_>, area: Rect, app: &App) {
+    let th = &app.theme;
+    let spans = gauge_spans(app);
+    let gauge_w: usize = spans.iter().map(|s| s.width()).sum::<usize>() + 2;
+    let [left, right] =
+        Layout::horizontal([Constraint::Length(gauge_w as u16), Constraint::Min(0)]).areas(area);
+    f.render_widget(Paragraph::new(Line::from(spans)), left);
     if let Some(s) = &app.status {
+        let mark = format!("{} ", severity_mark(s.severity, app.ascii));
+        let room = (right.width as usize).saturating_sub(mark.chars().count());
         let line = Line::from(vec![
-            Span::styled(
-                format!("{} ", severity_mark(s.severity, app.ascii)),
-                th.severity(s.severity),
-            ),
-            Span::raw(s.text.clone()),
+            Span::styled(mark, th.severity(s.severity)),
+            Span::raw(super::text::ellipsis(&s.text, room)),
         ]);
         f.render_widget(Paragraph::new(line), right);
     }
@@ -65,7 +81,7 @@ pub fn lines(app: &App) -> Vec<Line<'static>> {
     ];
     if io.outcome == Outcome::NotModelled {
         out.push(Line::from(
-            "not modelled for this machine (x86 q35 and i440fx only)",
+            "none: this machine has no x86 IO port space, so no firmware IO budget applies",
         ));
         return out;
     }

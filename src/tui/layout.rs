@@ -60,6 +60,7 @@ pub fn diagnostic_at(a: &Areas, x: u16, y: u16, app: &App) -> Option<usize> {
     if x <= d.x || x >= d.x + d.width.saturating_sub(1) || y <= d.y {
         return None;
     }
-    let k = (y - d.y - 1) as usize;
+    let rows = d.height.saturating_sub(2) as usize;
+    let k = (y - d.y - 1) as usize + super::diagnostics::first_shown(app, rows);
     (y < d.y + d.height.saturating_sub(1) && k < app.derived.problems.len()).then_some(k)
 }

@@ -14,15 +14,18 @@ pub mod details;
 pub mod diagnostics;
 pub mod diff;
 pub mod event;
+pub mod explain;
 pub mod io;
 pub mod keybar;
 pub mod layout;
+pub mod new_guest;
 pub mod picker;
 pub mod popups;
 pub mod rows;
 pub mod save_popup;
 pub mod session;
 pub mod terminal;
+pub mod text;
 pub mod theme;
 pub mod title;
 pub mod tree;
@@ -35,6 +38,18 @@ use crate::libvirt::Document;
 pub use app::{App, Options, run_app};
 pub use event::{EventSource, Script, keys};
 pub use session::Session;
+
+/// Where the designer starts.
+#[derive(Clone, Debug)]
+pub enum Start {
+    /// A file (`-` for standard input); one that does not exist yet is a new guest,
+    /// saved there, and the designer first asks for its architecture and machine.
+    File(PathBuf),
+    /// A bundled example.
+    Example(&'static crate::examples::Example),
+    /// No file: the first bundled example, with the list of all of them offered.
+    Examples,
+}
 
 /// Opens `file` (`-` for standard input; `None` for the bundled example).
 pub fn open(file: Option<&Path>) -> Result<Session, String> {
@@ -54,16 +69,43 @@ pub fn open(file: Option<&Path>) -> Result<Session, String> {
     }
 }
 
+/// Opens where the designer starts, and what it offers first.
+pub fn start(start: &Start, opts: &Options) -> Result<App, String> {
+    match start {
+        Start::File(p) if p != Path::new("-") && !p.exists() => {
+            let name = p
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "new-guest".into());
+            let kind = &new_guest::KINDS[0];
+            let session =
+                Session::from_text(&kind.xml(&name), Some(p.clone()), p.display().to_string())?;
+            let mut app = App::new(session, opts);
+            app.offer_new_guest(&name);
+            Ok(app)
+        }
+        Start::File(p) => Ok(App::new(open(Some(p))?, opts)),
+        Start::Example(e) => Ok(App::new(
+            Session::from_text(e.text, None, format!("example: {}", e.name))?,
+            opts,
+        )),
+        Start::Examples => {
+            let mut app = App::new(open(None)?, opts);
+            app.offer_examples();
+            Ok(app)
+        }
+    }
+}
+
 /// Runs the designer on the real terminal; returns the exit status.
-pub fn run(file: Option<&Path>, opts: &Options) -> i32 {
-    let session = match open(file) {
-        Ok(s) => s,
+pub fn run(start_at: Start, opts: &Options) -> i32 {
+    let mut app = match start(&start_at, opts) {
+        Ok(a) => a,
         Err(e) => {
             eprintln!("{e}");
             return crate::files::EXIT_BAD_INPUT;
         }
     };
-    let mut app = App::new(session, opts);
     let result = terminal::enter()
         .and_then(|mut guard| run_app(&mut guard.terminal, &mut app, &mut event::TerminalEvents));
     terminal::restore();

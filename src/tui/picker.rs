@@ -7,6 +7,7 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 
+use super::text::{ellipsis, width, wrap};
 use super::theme::Theme;
 
 /// One entry.
@@ -39,6 +40,8 @@ pub struct Picker {
     pub filter: String,
     /// Position in [`Picker::visible`].
     pub selected: usize,
+    /// Said under the filter until the next key (Enter on an empty list).
+    pub note: Option<String>,
 }
 
 impl Picker {
@@ -49,6 +52,7 @@ impl Picker {
             entries,
             filter: String::new(),
             selected: 0,
+            note: None,
         }
     }
 
@@ -88,19 +92,33 @@ impl Picker {
     pub fn type_char(&mut self, c: char) {
         self.filter.push(c);
         self.selected = 0;
+        self.note = None;
     }
 
     /// Deletes the last character of the filter.
     pub fn backspace(&mut self) {
         self.filter.pop();
         self.selected = 0;
+        self.note = None;
     }
 
     /// Draws the popup over `area`.
     pub fn render(&self, f: &mut Frame<'_>, area: Rect, theme: &Theme) {
         let vis = self.visible();
         let w = area.width.saturating_sub(4).clamp(20, 100);
-        let h = (vis.len() as u16 + 3).clamp(5, area.height.saturating_sub(2).max(5));
+        // Room under the list for the selected entry's whole text when it is cut.
+        let label_w = vis
+            .iter()
+            .map(|&i| width(&self.entries[i].label))
+            .max()
+            .unwrap_or(0);
+        let room = (w as usize).saturating_sub(label_w.min(w as usize / 2) + 4);
+        let extra = if vis.iter().any(|&i| width(&self.entries[i].detail) > room) {
+            4
+        } else {
+            0
+        };
+        let h = (vis.len() as u16 + 3 + extra).clamp(5, area.height.saturating_sub(2).max(5));
         let r = centered(area, w, h);
         f.render_widget(Clear, r);
         let block = Block::default()
@@ -109,19 +127,32 @@ impl Picker {
             .title(Span::styled(format!(" {} ", self.title), theme.heading()));
         let inner = block.inner(r);
         f.render_widget(block, r);
+        let hint = if self.filter.is_empty() {
+            "  (type to filter; j k ↑ ↓ move, Enter chooses)"
+        } else {
+            ""
+        };
         let mut lines = vec![Line::from(vec![
             Span::styled("filter: ", theme.dim()),
             Span::raw(self.filter.clone()),
             Span::styled("▏", theme.dim()),
+            Span::styled(hint, theme.dim()),
         ])];
-        let rows = inner.height.saturating_sub(1) as usize;
+        if let Some(n) = &self.note {
+            lines.push(Line::styled(
+                ellipsis(n, inner.width as usize),
+                theme.alert(),
+            ));
+        }
+        let rows = inner.height.saturating_sub(lines.len() as u16) as usize;
         let first = self.selected.saturating_sub(rows.saturating_sub(1));
         let label_w = vis
             .iter()
-            .map(|&i| self.entries[i].label.chars().count())
+            .map(|&i| width(&self.entries[i].label))
             .max()
             .unwrap_or(0)
             .min(inner.width as usize / 2);
+        let detail_w = (inner.width as usize).saturating_sub(label_w + 2);
         for (k, &i) in vis.iter().enumerate().skip(first).take(rows) {
             let e = &self.entries[i];
             let style = if k == self.selected {
@@ -129,13 +160,28 @@ impl Picker {
             } else {
                 theme.text()
             };
+            let label = ellipsis(&e.label, label_w);
+            let pad = label_w.saturating_sub(width(&label));
             lines.push(Line::from(vec![
-                Span::styled(format!("{:<label_w$}  ", e.label), style),
-                Span::styled(e.detail.clone(), theme.dim()),
+                Span::styled(format!("{label}{}  ", " ".repeat(pad)), style),
+                Span::styled(ellipsis(&e.detail, detail_w), theme.dim()),
             ]));
         }
         if vis.is_empty() {
             lines.push(Line::styled("(nothing matches)", theme.dim()));
+        } else if let Some(&i) = vis.get(self.selected)
+            && width(&self.entries[i].detail) > detail_w
+            && inner.height as usize > lines.len() + 1
+        {
+            // The selected entry's whole text, wrapped, under the list.
+            let room = inner.height as usize - lines.len();
+            let wrapped = wrap(&self.entries[i].detail, inner.width as usize);
+            if wrapped.len() < room {
+                lines.push(Line::default());
+                for l in wrapped {
+                    lines.push(Line::styled(l, theme.text()));
+                }
+            }
         }
         f.render_widget(Paragraph::new(lines), inner);
     }

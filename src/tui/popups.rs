@@ -135,11 +135,15 @@ impl TextView {
                 format!("{more} Esc closes, ↑↓ PgUp PgDn scroll "),
                 theme.dim(),
             ));
+        // Long lines wrap under themselves: a line that starts with a key column
+        // (`  keys    text`) hangs its text at the column.
+        let inner_w = r.width.saturating_sub(2).max(10) as usize;
         let lines: Vec<Line> = self
             .lines
             .iter()
             .skip(self.scroll)
-            .map(|(tone, s)| {
+            .take(h as usize)
+            .flat_map(|(tone, s)| {
                 let st = match tone {
                     Tone::Plain => theme.text(),
                     Tone::Heading => theme.heading(),
@@ -147,9 +151,41 @@ impl TextView {
                     Tone::Added => theme.diff(true),
                     Tone::Removed => theme.diff(false),
                 };
-                Line::styled(s.clone(), st)
+                hang(s, inner_w, *tone)
+                    .into_iter()
+                    .map(move |l| Line::styled(l, st))
             })
             .collect();
         f.render_widget(Paragraph::new(lines).block(block), r);
     }
+}
+
+/// `s` wrapped to `room` columns, continuations indented to where its text starts
+/// (after the indentation and, for `  key   text` lines, after the key column). Diffs
+/// and XML keep their lines as they are.
+fn hang(s: &str, room: usize, tone: Tone) -> Vec<String> {
+    use super::text::{width, wrap};
+    if width(s) <= room || matches!(tone, Tone::Added | Tone::Removed) {
+        return vec![s.to_string()];
+    }
+    let indent = s.len() - s.trim_start().len();
+    let rest = &s[indent..];
+    let column = rest
+        .find("  ")
+        .map(|k| k + rest[k..].len() - rest[k..].trim_start().len())
+        .filter(|&c| c < room / 2)
+        .unwrap_or(0);
+    let cut = indent + column;
+    let head = &s[..cut];
+    let hang_at = width(head).min(room / 2);
+    let mut out = Vec::new();
+    let pieces = wrap(&s[cut..], room.saturating_sub(hang_at).max(10));
+    for (k, p) in pieces.into_iter().enumerate() {
+        if k == 0 {
+            out.push(format!("{head}{p}"));
+        } else {
+            out.push(format!("{}{p}", " ".repeat(hang_at)));
+        }
+    }
+    out
 }

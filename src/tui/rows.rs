@@ -72,6 +72,27 @@ pub struct Row {
     pub parent: Option<usize>,
     /// Nesting depth.
     pub depth: usize,
+    /// Not in the file yet: libvirt adds it, or places it, when it defines the guest.
+    pub ghost: Option<Ghost>,
+}
+
+/// What libvirt does to a row's device when it defines the guest.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ghost {
+    /// libvirt adds the element (a controller it needs, an implicit device).
+    Added,
+    /// The element has no address yet: libvirt puts it here.
+    Placed,
+}
+
+impl Ghost {
+    /// How the tree marks it.
+    pub fn note(self) -> &'static str {
+        match self {
+            Ghost::Added => "(libvirt adds)",
+            Ghost::Placed => "(libvirt places it)",
+        }
+    }
 }
 
 /// What the rows need besides the view.
@@ -90,6 +111,11 @@ pub struct Inputs<'a> {
     pub folded: &'a HashSet<RowKey>,
     /// ASCII connectors.
     pub ascii: bool,
+    /// Device indexes from here on are libvirt's additions (the view is the guest as
+    /// libvirt defines it); `usize::MAX` for the file as written.
+    pub added_from: usize,
+    /// Devices written without an address that the view shows where libvirt puts them.
+    pub placed: &'a HashSet<usize>,
 }
 
 struct Glyphs {
@@ -142,6 +168,7 @@ pub fn build(inp: &Inputs<'_>) -> Vec<Row> {
             bus: Some(0),
             parent: None,
             depth: 0,
+            ghost: None,
         });
         if open {
             b.bus(root, "", Some(0), 1);
@@ -163,6 +190,7 @@ pub fn build(inp: &Inputs<'_>) -> Vec<Row> {
             bus: None,
             parent: None,
             depth: 0,
+            ghost: None,
         });
     }
     type Items<'v> = Vec<(&'v DeviceNode, String)>;
@@ -218,6 +246,7 @@ pub fn build(inp: &Inputs<'_>) -> Vec<Row> {
             bus: None,
             parent: None,
             depth: 0,
+            ghost: None,
         });
         if open {
             let n = items.len();
@@ -364,6 +393,7 @@ impl Builder<'_, '_> {
             bus: None,
             parent,
             depth,
+            ghost: None,
         });
         let n = self.rows.len() - 1;
         &mut self.rows[n]
@@ -394,6 +424,12 @@ impl Builder<'_, '_> {
             .and(d.index)
             .and_then(|x| self.inp.windows.get(&x).copied())
             .filter(|&w| w > 0);
+        let added_from = self.inp.added_from;
+        let ghost = match i {
+            Some(i) if i >= added_from => Some(Ghost::Added),
+            Some(i) if self.inp.placed.contains(&i) => Some(Ghost::Placed),
+            _ => None,
+        };
         let note = match (&d.controller, note.is_empty()) {
             (Some(c), true) => target_note(c),
             _ => note,
@@ -412,7 +448,8 @@ impl Builder<'_, '_> {
         row.severity = severity;
         row.window = window;
         row.locked = locked;
-        row.device = i;
+        row.device = i.filter(|&i| i < added_from);
+        row.ghost = ghost;
         row.bus = d.bus.as_ref().map(|b| b.index);
         row.fold = folded_bus.then_some(open);
         let at = self.rows.len() - 1;

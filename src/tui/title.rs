@@ -42,12 +42,38 @@ pub fn render(f: &mut Frame<'_>, area: Rect, app: &App) {
                 m.machine_type.as_str()
             },
             m.class.name(),
-            app.derived.analysis.firmware.id,
+            // No firmware IO budget applies without x86 IO port space.
+            if app.derived.analysis.io.outcome == crate::core::ioport::Outcome::NotModelled {
+                "no x86 IO"
+            } else {
+                app.derived.analysis.firmware.id
+            },
         )),
     ];
     if app.session.dirty() {
         spans.push(Span::styled("[+] ", th.alert()));
     }
-    spans.push(Span::styled(app.session.display.clone(), th.dim()));
+    // A long path keeps its end (the file name), cut at the front with an ellipsis.
+    let used: usize = spans.iter().map(|s| s.width()).sum();
+    let room = (area.width as usize).saturating_sub(used);
+    let display = &app.session.display;
+    let shown = if super::text::width(display) <= room {
+        display.clone()
+    } else {
+        let tail: String = display
+            .chars()
+            .rev()
+            .take(room.saturating_sub(1))
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
+        if room == 0 {
+            String::new()
+        } else {
+            format!("…{tail}")
+        }
+    };
+    spans.push(Span::styled(shown, th.dim()));
     f.render_widget(Paragraph::new(Line::from(spans)), area);
 }

@@ -37,6 +37,16 @@ fn row_line(r: &Row, selected: bool, target: bool, th: &Theme, ascii: bool) -> L
         prefix.push(' ');
     }
     spans.push(Span::styled(prefix, th.dim()));
+    // Pending rows say so before anything a narrow pane could cut: `+` libvirt adds
+    // it, `→` libvirt puts it here.
+    if let Some(g) = r.ghost {
+        let mark = match (g, ascii) {
+            (super::rows::Ghost::Added, _) => "+ ",
+            (super::rows::Ghost::Placed, false) => "→ ",
+            (super::rows::Ghost::Placed, true) => "> ",
+        };
+        spans.push(Span::styled(mark, th.target()));
+    }
     if let Some(a) = &r.addr {
         spans.push(Span::styled(format!("{a} "), th.address()));
     }
@@ -61,6 +71,9 @@ fn row_line(r: &Row, selected: bool, target: bool, th: &Theme, ascii: bool) -> L
     if let Some(w) = r.window {
         spans.push(Span::styled(format!(" io:{}", size_text(w)), th.window()));
     }
+    if let Some(g) = r.ghost {
+        spans.push(Span::styled(format!(" {}", g.note()), th.target()));
+    }
     if !r.note.is_empty() {
         spans.push(Span::styled(format!(" {}", r.note), th.dim()));
     }
@@ -75,13 +88,16 @@ fn row_line(r: &Row, selected: bool, target: bool, th: &Theme, ascii: bool) -> L
 /// Draws the tree pane.
 pub fn render(f: &mut Frame<'_>, area: Rect, app: &App) {
     let th = &app.theme;
-    let title = match &app.cut {
-        Some(_) => " PCI topology - move: p puts it on the selected bus ",
-        None => " PCI topology ",
+    let defined = !app.as_written && app.derived.analysis.refused.is_none();
+    let title = match (&app.cut, defined) {
+        (Some(_), _) => " PCI topology - move: p puts it on the selected bus ",
+        (None, true) => " PCI topology (as libvirt defines it, v) ",
+        (None, false) => " PCI topology (the file as written, v) ",
     };
+    let title = crate::tui::text::ellipsis(title, area.width.saturating_sub(2) as usize);
     let block = Block::default()
         .borders(Borders::ALL)
-        .border_style(th.border(true))
+        .border_style(th.border(app.focus == super::app::Pane::Tree))
         .title(Span::styled(title, th.heading()));
     let inner = block.inner(area);
     f.render_widget(block, area);
@@ -103,8 +119,41 @@ pub fn render(f: &mut Frame<'_>, area: Rect, app: &App) {
                 || r.device.is_some()
                     && r.fold.is_some()
                     && r.bus.is_some_and(|b| target_buses.contains(&b));
-            row_line(r, i == app.selected, target, th, app.ascii)
+            fit(
+                row_line(r, i == app.selected, target, th, app.ascii),
+                inner.width as usize,
+            )
         })
         .collect();
     f.render_widget(Paragraph::new(lines), inner);
+}
+
+/// `line` cut to `room` columns with an ellipsis when it is longer: a cut label says
+/// so (the details pane and `E` have the whole text).
+pub fn fit(line: Line<'static>, room: usize) -> Line<'static> {
+    if line.width() <= room {
+        return line;
+    }
+    let style = line.style;
+    let mut out: Vec<Span<'static>> = Vec::new();
+    let mut used = 0;
+    for span in line.spans {
+        let w = span.width();
+        if used + w < room {
+            used += w;
+            out.push(span);
+            continue;
+        }
+        let left = room.saturating_sub(used);
+        let text = crate::tui::text::ellipsis(&span.content, left);
+        // `ellipsis` leaves the text whole when it fits exactly: make room for `…`.
+        let text = if text.ends_with('…') {
+            text
+        } else {
+            crate::tui::text::ellipsis(&format!("{text}  "), left)
+        };
+        out.push(Span::styled(text, span.style));
+        break;
+    }
+    Line::from(out).style(style)
 }

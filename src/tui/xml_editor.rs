@@ -88,7 +88,7 @@ impl XmlEditor {
             .border_style(theme.border(true))
             .title(Span::styled(format!(" {} ", self.title), theme.heading()))
             .title_bottom(Line::styled(
-                " Ctrl-s apply · Esc close · Ctrl-z/Ctrl-y undo/redo in the text ",
+                " Ctrl-s apply · Esc close · Ctrl-z (Ctrl-u) undo · Ctrl-y (Ctrl-r) redo ",
                 theme.dim(),
             ));
         let inner = block.inner(r);

@@ -797,3 +797,62 @@ mod designer {
         assert!(!app.session.dirty());
     }
 }
+
+#[test]
+fn every_libvirt_test_input_converts_or_is_refused_with_a_code() {
+    let Some(shared) = support::shared_for("convert over the libvirt test inputs") else {
+        return;
+    };
+    let mut converted = 0;
+    let mut refused = 0;
+    for version in ["libvirt-11.3.0", "libvirt-9.0.0"] {
+        for path in support::files(&shared.join("conformance").join(version), ".in.xml") {
+            let Ok(src) = std::fs::read_to_string(&path) else {
+                continue;
+            };
+            let Ok(doc) = Document::parse(&src) else {
+                continue;
+            };
+            let Ok(t) = read_topology(&doc) else {
+                continue;
+            };
+            let Ok(ctx) = context(&doc, &Choices::default()) else {
+                continue;
+            };
+            for to in [To::Q35, To::Pc, To::Pci, To::Mmio] {
+                let opts = Options {
+                    to,
+                    spare_ports: None,
+                    force: true,
+                    secure_boot: meta::secure_boot(&doc),
+                };
+                match convert(&t, &ctx, &opts) {
+                    Ok(c) if c.is_empty() => {}
+                    Ok(c) => {
+                        converted += 1;
+                        let plan = assign::assign(&c.result).unwrap_or_else(|d| {
+                            panic!("{} --to {}: refused after: {d}", path.display(), to.name())
+                        });
+                        assert!(
+                            plan.is_empty(),
+                            "{} --to {}: not a fixed point",
+                            path.display(),
+                            to.name()
+                        );
+                        let again = convert(&c.result, &ctx, &opts).expect("converts again");
+                        assert!(again.is_empty(), "{} --to {}", path.display(), to.name());
+                    }
+                    Err(d) => {
+                        refused += 1;
+                        assert!(
+                            d.code.starts_with("VP08") || d.code == "VP0404",
+                            "{}: {d}",
+                            path.display()
+                        );
+                    }
+                }
+            }
+        }
+    }
+    assert!(converted > 200, "{converted} converted, {refused} refused");
+}

@@ -2,7 +2,7 @@
 //! `VIRT_PCI_ORACLE` / `VIRT_PCI_ORACLE11` name their oracle scripts), is a fixed point
 //! of `assign`, converts to itself again, and passes `check` under SeaBIOS and both
 //! OVMF profiles for its OS; the guest OS decides the models; the booted corpus
-//! (`tests/convert-corpus/`) shows every transitional device with its legacy IO BAR
+//! (`tests/convert-corpus/`, SeaBIOS 1.16, OVMF 2022.11 and 2025.02) shows every transitional device with its legacy IO BAR
 //! assigned and nothing dropped; and virt-xml's documented rule, written again here
 //! as a second rule set, is compared with ours on the same guests.
 
@@ -497,7 +497,7 @@ fn booted_corpus_keeps_every_legacy_io_bar_and_drops_nothing() {
         );
         let a = analysed(&xml, "seabios");
         let (_, t) = topology(&xml);
-        for fw in ["seabios", "ovmf-2022"] {
+        for fw in ["seabios", "ovmf-2022", "ovmf-2025"] {
             let path = cases.join(format!("{name}.{fw}.json"));
             let m: Value = serde_json::from_str(&read(&path)).expect("json");
             measured += 1;
@@ -533,7 +533,7 @@ fn booted_corpus_keeps_every_legacy_io_bar_and_drops_nothing() {
             }
         }
     }
-    assert!(measured >= 14, "{measured} measurements");
+    assert!(measured >= 21, "{measured} measurements");
 }
 
 /// virt-xml's documented `--convert-to-q35` rule, written again from its

@@ -793,7 +793,10 @@ mod designer {
             .find(|d| d.name.as_deref() == Some("vda"))
             .expect("vda");
         assert_eq!(disk.address, Some(Address::VirtioMmio));
-        drive(&mut app, "uu");
+        // x then p on the virtio-mmio section moves another device there.
+        drive(&mut app, "/rng<Enter>x/virtio-mmio<Enter>p");
+        assert_eq!(mmio(&app), 2, "{:?}", app.status);
+        drive(&mut app, "uuu");
         assert!(!app.session.dirty());
     }
 }

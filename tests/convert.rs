@@ -2,7 +2,7 @@
 //! `VIRT_PCI_ORACLE` / `VIRT_PCI_ORACLE11` name their oracle scripts), is a fixed point
 //! of `assign`, converts to itself again, and passes `check` under SeaBIOS and both
 //! OVMF profiles for its OS; the guest OS decides the models; the booted corpus
-//! (`tests/convert-corpus/`) shows every transitional device with its legacy IO BAR
+//! (`tests/convert-corpus/`, SeaBIOS 1.16, OVMF 2022.11 and 2025.02) shows every transitional device with its legacy IO BAR
 //! assigned and nothing dropped; and virt-xml's documented rule, written again here
 //! as a second rule set, is compared with ours on the same guests.
 
@@ -497,7 +497,7 @@ fn booted_corpus_keeps_every_legacy_io_bar_and_drops_nothing() {
         );
         let a = analysed(&xml, "seabios");
         let (_, t) = topology(&xml);
-        for fw in ["seabios", "ovmf-2022"] {
+        for fw in ["seabios", "ovmf-2022", "ovmf-2025"] {
             let path = cases.join(format!("{name}.{fw}.json"));
             let m: Value = serde_json::from_str(&read(&path)).expect("json");
             measured += 1;
@@ -533,7 +533,7 @@ fn booted_corpus_keeps_every_legacy_io_bar_and_drops_nothing() {
             }
         }
     }
-    assert!(measured >= 14, "{measured} measurements");
+    assert!(measured >= 21, "{measured} measurements");
 }
 
 /// virt-xml's documented `--convert-to-q35` rule, written again from its
@@ -793,7 +793,69 @@ mod designer {
             .find(|d| d.name.as_deref() == Some("vda"))
             .expect("vda");
         assert_eq!(disk.address, Some(Address::VirtioMmio));
-        drive(&mut app, "uu");
+        // x then p on the virtio-mmio section moves another device there.
+        drive(&mut app, "/rng<Enter>x/virtio-mmio<Enter>p");
+        assert_eq!(mmio(&app), 2, "{:?}", app.status);
+        drive(&mut app, "uuu");
         assert!(!app.session.dirty());
     }
+}
+
+#[test]
+fn every_libvirt_test_input_converts_or_is_refused_with_a_code() {
+    let Some(shared) = support::shared_for("convert over the libvirt test inputs") else {
+        return;
+    };
+    let mut converted = 0;
+    let mut refused = 0;
+    for version in ["libvirt-11.3.0", "libvirt-9.0.0"] {
+        for path in support::files(&shared.join("conformance").join(version), ".in.xml") {
+            let Ok(src) = std::fs::read_to_string(&path) else {
+                continue;
+            };
+            let Ok(doc) = Document::parse(&src) else {
+                continue;
+            };
+            let Ok(t) = read_topology(&doc) else {
+                continue;
+            };
+            let Ok(ctx) = context(&doc, &Choices::default()) else {
+                continue;
+            };
+            for to in [To::Q35, To::Pc, To::Pci, To::Mmio] {
+                let opts = Options {
+                    to,
+                    spare_ports: None,
+                    force: true,
+                    secure_boot: meta::secure_boot(&doc),
+                };
+                match convert(&t, &ctx, &opts) {
+                    Ok(c) if c.is_empty() => {}
+                    Ok(c) => {
+                        converted += 1;
+                        let plan = assign::assign(&c.result).unwrap_or_else(|d| {
+                            panic!("{} --to {}: refused after: {d}", path.display(), to.name())
+                        });
+                        assert!(
+                            plan.is_empty(),
+                            "{} --to {}: not a fixed point",
+                            path.display(),
+                            to.name()
+                        );
+                        let again = convert(&c.result, &ctx, &opts).expect("converts again");
+                        assert!(again.is_empty(), "{} --to {}", path.display(), to.name());
+                    }
+                    Err(d) => {
+                        refused += 1;
+                        assert!(
+                            d.code.starts_with("VP08") || d.code == "VP0404",
+                            "{}: {d}",
+                            path.display()
+                        );
+                    }
+                }
+            }
+        }
+    }
+    assert!(converted > 200, "{converted} converted, {refused} refused");
 }

@@ -670,6 +670,15 @@ fn to_pc(t: &Topology, opts: &Options, c: &mut Conversion) -> Result<(), Diagnos
             }
             continue;
         }
+        if d.kind == Kind::Watchdog && d.effective_model_str(&t.machine) == Some("itco") {
+            c.changes.push(Change {
+                subject: subj,
+                line: d.line,
+                ops: vec![Op::Delete { device: d.origin }],
+                reason: "the iTCO watchdog is part of q35's ICH9 and libvirt refuses it on i440fx; add an i6300esb watchdog (a PCI device) if the guest needs one".into(),
+            });
+            continue;
+        }
         if let Some(a) = d.pci_addr() {
             let needs = d.needs(&t.machine);
             let mut reason = format!(

@@ -1705,6 +1705,29 @@ impl App {
             self.say(Severity::Info, "nothing cut: x on a device first");
             return;
         };
+        // Onto the virtio-mmio section (or a device in it): the mmio transport.
+        let in_mmio = |r: usize| {
+            self.rows.get(r).is_some_and(|row| {
+                row.key == RowKey::Section(super::rows::Section::Mmio)
+                    || row.parent.is_some_and(|p| {
+                        self.rows[p].key == RowKey::Section(super::rows::Section::Mmio)
+                    })
+            })
+        };
+        if in_mmio(self.selected) {
+            let t = self.topology();
+            match edit::index_of(t, origin) {
+                Some(i) if super::convert::can_go_to_mmio(t, i) => {
+                    self.cut = None;
+                    self.apply(Op::ToMmio { device: origin });
+                }
+                _ => self.say(
+                    Severity::Warning,
+                    "only a virtio device can go on virtio-mmio",
+                ),
+            }
+            return;
+        }
         let Some(bus) = self.row_bus(self.selected) else {
             self.say(Severity::Warning, "select a bus, a port or free slots");
             return;

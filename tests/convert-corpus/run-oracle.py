@@ -4,7 +4,7 @@ firmware with the IO corpus's runner (../io-corpus/run-oracle.py, which asks lib
 for the QEMU devices and runs ../../../shared/oracle/qemu-io-oracle.py), writing
 cases/NAME.xml and cases/NAME.FIRMWARE.json.
 
-Usage: python3 run-oracle.py [options of ../io-corpus/run-oracle.py]
+Usage: python3 run-oracle.py [options of ../io-corpus/run-oracle.py, e.g. --firmware seabios ovmf-2022 ovmf-2025 --ovmf-2025-dir /srv/trixie/usr/share/OVMF]
 Run from anywhere; needs target/release/virt-pci built. Python 3 standard library only.
 """
 

@@ -411,13 +411,6 @@ pub fn run(args: Args) -> i32 {
 }
 
 fn run_tui(file: Option<&Path>, a: &TuiArgs) -> i32 {
-    if let Some(c) = connection() {
-        eprintln!(
-            "error: the designer does not open libvirt domains yet ({}): use `virt-pci -c URI tree|check|io DOMAIN`, or edit a copy: virsh dumpxml --inactive DOMAIN > FILE",
-            c.describe()
-        );
-        return EXIT_BAD_INPUT;
-    }
     let choices = a.analysis.choices();
     // Bad option values stop here, before the terminal is taken over.
     if let Err(e) = crate::analysis::check_choices(&choices) {
@@ -429,7 +422,16 @@ fn run_tui(file: Option<&Path>, a: &TuiArgs) -> i32 {
         mono: a.mono,
         analysis: choices,
     };
-    crate::tui::run(file, &opts)
+    match (connection(), file) {
+        (Some(c), Some(domain)) => {
+            crate::tui::libvirt_save::run(c, &domain.to_string_lossy(), &opts)
+        }
+        (Some(_), None) => {
+            eprintln!("error: -c URI / --domain: name the domain to open");
+            EXIT_BAD_INPUT
+        }
+        (None, _) => crate::tui::run(file, &opts),
+    }
 }
 
 fn cmd_tree(

@@ -233,3 +233,50 @@ fn running_and_inactive_domains() {
         );
     }
 }
+
+#[test]
+fn the_designer_defines_its_edit_back() {
+    use virt_pci::core::edit::Op;
+    use virt_pci::tui::libvirt_save::{define as save, open};
+    for (name, conn) in daemons("libvirt_conn::designer") {
+        let g = define(&conn, "tui");
+        let (mut session, mut target) = open(&conn, &g.name).unwrap();
+        assert!(!target.running, "{name}");
+        let port = session
+            .topology()
+            .devices
+            .iter()
+            .find(|d| d.pci.as_ref().is_some_and(|p| p.model.is_port()))
+            .unwrap()
+            .origin;
+        session
+            .history
+            .apply(&Op::SetHotplug {
+                device: port,
+                on: false,
+            })
+            .unwrap();
+        assert!(session.dirty());
+        let msg = save(&mut session, &mut target).unwrap();
+        assert!(msg.contains("defined"), "{name}: {msg}");
+        assert!(!session.dirty(), "{name}");
+        let now = conn.inactive_xml(&g.name).unwrap();
+        assert!(now.contains("hotplug='off'"), "{name}: {now}");
+        // Someone else defines meanwhile: the next save is refused and stays open.
+        conn.define(&with_device(
+            &now,
+            "<controller type='pci' model='pcie-root-port'/>",
+        ))
+        .unwrap();
+        session
+            .history
+            .apply(&Op::SetHotplug {
+                device: port,
+                on: true,
+            })
+            .unwrap();
+        let err = save(&mut session, &mut target).unwrap_err();
+        assert!(err.contains("changed since"), "{name}: {err}");
+        assert!(session.dirty(), "{name}");
+    }
+}

@@ -16,6 +16,7 @@ pub mod event;
 pub mod io;
 pub mod keybar;
 pub mod layout;
+pub mod libvirt_save;
 pub mod picker;
 pub mod popups;
 pub mod rows;

@@ -167,7 +167,10 @@ fn edit_save_refused_save_and_concurrent_change() {
         // Refused: libvirt's own error comes back, and the definition stays.
         let bad = with_device(&now, "<controller type='pci' index='0' model='pcie-root'/>");
         match conn.define_unchanged(&g.name, &now, &bad) {
-            Err(Error::Libvirt(msg)) => assert!(!msg.is_empty(), "{name}"),
+            Err(Error::Libvirt(msg)) => {
+                assert!(!msg.is_empty(), "{name}");
+                assert!(!msg.contains("virt-pci-define-"), "{name}: {msg}");
+            }
             other => panic!("{name}: expected libvirt's refusal, got {other:?}"),
         }
         assert_eq!(conn.inactive_xml(&g.name).unwrap(), now, "{name}");
@@ -278,5 +281,34 @@ fn the_designer_defines_its_edit_back() {
         let err = save(&mut session, &mut target).unwrap_err();
         assert!(err.contains("changed since"), "{name}: {err}");
         assert!(session.dirty(), "{name}");
+    }
+}
+
+#[test]
+fn connection_options_move_after_the_subcommand() {
+    use virt_pci::cli::connection_options_last as fix;
+    let v = |a: &[&str]| -> Vec<std::ffi::OsString> { a.iter().map(|s| s.into()).collect() };
+    assert_eq!(
+        fix(v(&["virt-pci", "-c", "qemu:///system", "tree", "web"])),
+        v(&["virt-pci", "tree", "-c", "qemu:///system", "web"])
+    );
+    assert_eq!(
+        fix(v(&[
+            "virt-pci",
+            "--domain",
+            "--connect=x",
+            "check",
+            "a",
+            "b"
+        ])),
+        v(&["virt-pci", "check", "--domain", "--connect=x", "a", "b"])
+    );
+    // The designer form and options already after the subcommand stay as they are.
+    for args in [
+        &["virt-pci", "-c", "qemu:///system", "web"][..],
+        &["virt-pci", "io", "-c", "u", "web"][..],
+        &["virt-pci", "-c", "u"][..],
+    ] {
+        assert_eq!(fix(v(args)), v(args));
     }
 }

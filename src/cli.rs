@@ -473,13 +473,6 @@ pub fn run(args: Args) -> i32 {
 }
 
 fn run_tui(file: Option<&Path>, a: &TuiArgs) -> i32 {
-    if let Some(c) = connection() {
-        eprintln!(
-            "error: the designer does not open libvirt domains yet ({}): use `virt-pci -c URI tree|check|io DOMAIN`, or edit a copy: virsh dumpxml --inactive DOMAIN > FILE",
-            c.describe()
-        );
-        return EXIT_BAD_INPUT;
-    }
     let choices = a.analysis.choices();
     // Bad option values stop here, before the terminal is taken over.
     if let Err(e) = crate::analysis::check_choices(&choices) {
@@ -491,18 +484,29 @@ fn run_tui(file: Option<&Path>, a: &TuiArgs) -> i32 {
         mono: a.mono,
         analysis: choices,
     };
-    let start = match (&a.example, file) {
-        (Some(name), _) => match crate::examples::find(name) {
-            Some(e) => crate::tui::Start::Example(e),
-            None => {
-                eprintln!("error: no bundled example '{name}' (virt-pci examples lists them)");
-                return EXIT_BAD_INPUT;
-            }
-        },
-        (None, Some(f)) => crate::tui::Start::File(f.to_path_buf()),
-        (None, None) => crate::tui::Start::Examples,
-    };
-    crate::tui::run(start, &opts)
+    match (connection(), file) {
+        (Some(c), Some(domain)) => {
+            crate::tui::libvirt_save::run(c, &domain.to_string_lossy(), &opts)
+        }
+        (Some(_), None) => {
+            eprintln!("error: -c URI / --domain: name the domain to open");
+            EXIT_BAD_INPUT
+        }
+        (None, _) => {
+        let start = match (&a.example, file) {
+            (Some(name), _) => match crate::examples::find(name) {
+                Some(e) => crate::tui::Start::Example(e),
+                None => {
+                    eprintln!("error: no bundled example '{name}' (virt-pci examples lists them)");
+                    return EXIT_BAD_INPUT;
+                }
+            },
+            (None, Some(f)) => crate::tui::Start::File(f.to_path_buf()),
+            (None, None) => crate::tui::Start::Examples,
+        };
+        crate::tui::run(start, &opts)
+        }
+    }
 }
 
 fn cmd_tree(

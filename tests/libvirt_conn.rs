@@ -167,7 +167,10 @@ fn edit_save_refused_save_and_concurrent_change() {
         // Refused: libvirt's own error comes back, and the definition stays.
         let bad = with_device(&now, "<controller type='pci' index='0' model='pcie-root'/>");
         match conn.define_unchanged(&g.name, &now, &bad) {
-            Err(Error::Libvirt(msg)) => assert!(!msg.is_empty(), "{name}"),
+            Err(Error::Libvirt(msg)) => {
+                assert!(!msg.is_empty(), "{name}");
+                assert!(!msg.contains("virt-pci-define-"), "{name}: {msg}");
+            }
             other => panic!("{name}: expected libvirt's refusal, got {other:?}"),
         }
         assert_eq!(conn.inactive_xml(&g.name).unwrap(), now, "{name}");
@@ -231,5 +234,81 @@ fn running_and_inactive_domains() {
             String::from_utf8_lossy(&out.stderr).contains("changes take effect at the next boot"),
             "{name}: {out:?}"
         );
+    }
+}
+
+#[test]
+fn the_designer_defines_its_edit_back() {
+    use virt_pci::core::edit::Op;
+    use virt_pci::tui::libvirt_save::{define as save, open};
+    for (name, conn) in daemons("libvirt_conn::designer") {
+        let g = define(&conn, "tui");
+        let (mut session, mut target) = open(&conn, &g.name).unwrap();
+        assert!(!target.running, "{name}");
+        let port = session
+            .topology()
+            .devices
+            .iter()
+            .find(|d| d.pci.as_ref().is_some_and(|p| p.model.is_port()))
+            .unwrap()
+            .origin;
+        session
+            .history
+            .apply(&Op::SetHotplug {
+                device: port,
+                on: false,
+            })
+            .unwrap();
+        assert!(session.dirty());
+        let msg = save(&mut session, &mut target).unwrap();
+        assert!(msg.contains("defined"), "{name}: {msg}");
+        assert!(!session.dirty(), "{name}");
+        let now = conn.inactive_xml(&g.name).unwrap();
+        assert!(now.contains("hotplug='off'"), "{name}: {now}");
+        // Someone else defines meanwhile: the next save is refused and stays open.
+        conn.define(&with_device(
+            &now,
+            "<controller type='pci' model='pcie-root-port'/>",
+        ))
+        .unwrap();
+        session
+            .history
+            .apply(&Op::SetHotplug {
+                device: port,
+                on: true,
+            })
+            .unwrap();
+        let err = save(&mut session, &mut target).unwrap_err();
+        assert!(err.contains("changed since"), "{name}: {err}");
+        assert!(session.dirty(), "{name}");
+    }
+}
+
+#[test]
+fn connection_options_move_after_the_subcommand() {
+    use virt_pci::cli::connection_options_last as fix;
+    let v = |a: &[&str]| -> Vec<std::ffi::OsString> { a.iter().map(|s| s.into()).collect() };
+    assert_eq!(
+        fix(v(&["virt-pci", "-c", "qemu:///system", "tree", "web"])),
+        v(&["virt-pci", "tree", "-c", "qemu:///system", "web"])
+    );
+    assert_eq!(
+        fix(v(&[
+            "virt-pci",
+            "--domain",
+            "--connect=x",
+            "check",
+            "a",
+            "b"
+        ])),
+        v(&["virt-pci", "check", "--domain", "--connect=x", "a", "b"])
+    );
+    // The designer form and options already after the subcommand stay as they are.
+    for args in [
+        &["virt-pci", "-c", "qemu:///system", "web"][..],
+        &["virt-pci", "io", "-c", "u", "web"][..],
+        &["virt-pci", "-c", "u"][..],
+    ] {
+        assert_eq!(fix(v(args)), v(args));
     }
 }

@@ -140,7 +140,19 @@ impl Connection {
         f.write_all(xml.as_bytes()).map_err(Error::Temp)?;
         f.flush().map_err(Error::Temp)?;
         let path = f.path().to_string_lossy().into_owned();
-        self.run(&["define", "--", &path]).map(|_| ())
+        // virsh's first line names the temporary file, which means nothing to the
+        // user; libvirt's own reason follows it.
+        self.run(&["define", "--", &path])
+            .map(|_| ())
+            .map_err(|e| match e {
+                Error::Libvirt(m) => Error::Libvirt(
+                    m.split("; ")
+                        .filter(|l| !l.starts_with("Failed to define domain from"))
+                        .collect::<Vec<_>>()
+                        .join("; "),
+                ),
+                other => other,
+            })
     }
 
     /// Defines `xml` for `domain` unless its persistent definition differs from

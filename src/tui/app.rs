@@ -252,6 +252,7 @@ enum Pending {
         device: Origin,
     },
     Quit,
+    DefineLibvirt,
     Search,
     SaveAs,
     /// Save although the file has no write permission (to the session's file, or `to`).
@@ -368,6 +369,8 @@ pub struct App {
     drag_from: Option<usize>,
     /// What the analyses were told to assume, for a guest opened from a start popup.
     choices: crate::analysis::Choices,
+    /// Set when the guest came from libvirt: saving defines it there.
+    libvirt: Option<super::libvirt_save::Target>,
     /// A drag left its first row: the dragged device is cut and its legal places are
     /// highlighted until the button is released.
     dragging: bool,
@@ -420,6 +423,7 @@ impl App {
             keymap: Keymap::new(),
             drag_from: None,
             choices: choices.clone(),
+            libvirt: None,
             dragging: false,
         };
         app.rebuild_rows();
@@ -1501,6 +1505,7 @@ impl App {
                     force: true,
                 },
             ),
+            Pending::DefineLibvirt => self.define_libvirt(),
             Pending::ApplyXml => {
                 if let Some(Popup::Editor(e)) = self.popups.pop()
                     && let Ok(edit) = e.checked
@@ -1928,7 +1933,65 @@ impl App {
         }
     }
 
+    /// Makes saving define the guest in libvirt (see `libvirt_save`).
+    pub fn open_libvirt(&mut self, target: super::libvirt_save::Target) {
+        if target.running {
+            self.say(Severity::Warning, super::libvirt_save::RUNNING_NOTE);
+        }
+        self.libvirt = Some(target);
+    }
+
+    /// Saving a libvirt guest: the diff, then a confirmation to define it.
+    fn save_libvirt(&mut self) {
+        let Some(target) = &self.libvirt else { return };
+        let lines = super::libvirt_save::diff(&self.session, target);
+        if lines.is_empty() {
+            self.say(Severity::Info, "no changes to define");
+            return;
+        }
+        let domain = target.domain.clone();
+        let running = target.running;
+        self.popups.push(Popup::Text(TextView {
+            title: format!("changes to the definition of {domain}"),
+            lines,
+            scroll: 0,
+        }));
+        self.popups.push(Popup::Confirm(
+            Confirm {
+                title: "define in libvirt".into(),
+                text: format!(
+                    "Define {domain} in libvirt with these changes?\n(n shows the diff behind this box; w asks again){}",
+                    if running {
+                        "\nIt is running: they take effect at its next boot."
+                    } else {
+                        ""
+                    }
+                ),
+                keys: "y define · n/Esc keep editing".into(),
+            },
+            Pending::DefineLibvirt,
+        ));
+    }
+
+    fn define_libvirt(&mut self) {
+        // The diff shown under the question.
+        if let Some(Popup::Text(_)) = self.popups.last() {
+            self.popups.pop();
+        }
+        let Some(target) = self.libvirt.as_mut() else {
+            return;
+        };
+        match super::libvirt_save::define(&mut self.session, target) {
+            Ok(m) => self.say(Severity::Info, m),
+            Err(e) => self.say(Severity::Error, e),
+        }
+    }
+
     fn save(&mut self) {
+        if self.libvirt.is_some() {
+            self.save_libvirt();
+            return;
+        }
         if self.session.path.is_none() {
             self.prompt("save as", "", Pending::SaveAs);
             return;

@@ -19,6 +19,7 @@ pub mod io;
 pub mod keybar;
 pub mod layout;
 pub mod new_guest;
+pub mod libvirt_save;
 pub mod picker;
 pub mod popups;
 pub mod rows;

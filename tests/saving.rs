@@ -387,3 +387,24 @@ fn the_designer_asks_before_replacing_a_read_only_file() {
     );
     let _ = std::fs::remove_dir_all(&d);
 }
+
+/// At 40x10 a delete that takes devices along still asks with its keys visible, and
+/// the status line says what a delete did.
+#[test]
+fn a_tiny_terminal_still_confirms_deletes_and_shows_the_status() {
+    let session = Session::from_text(&example_text(), None, "example".into()).expect("loads");
+    let mut app = App::new(
+        session,
+        &Options {
+            mono: true,
+            ..Options::default()
+        },
+    );
+    let s = drive(&mut app, "/pcie-root-port<Enter>d", 40, 10);
+    assert!(
+        s.contains("y delete"),
+        "the answer keys are on screen:\n{s}"
+    );
+    let s = drive(&mut app, "n/vda<Enter>d", 40, 10);
+    assert!(s.contains("delete disk"), "the status is on screen:\n{s}");
+}

@@ -2,6 +2,7 @@
 
 mod cli;
 mod conformance;
+mod fuzzing;
 mod hostile;
 mod io;
 mod oracle_diff;

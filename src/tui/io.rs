@@ -19,6 +19,13 @@ pub fn render_gauge(f: &mut Frame<'_>, area: Rect, app: &App) {
     let io = &app.derived.analysis.io;
     let [left, right] =
         Layout::horizontal([Constraint::Length(44), Constraint::Min(0)]).areas(area);
+    // On a narrow screen a message takes the whole line: what an edit or a save did
+    // must be seen (the IO pane still has the gauge's figures).
+    let (left, right) = if app.status.is_some() && right.width < 30 {
+        (Rect::default(), area)
+    } else {
+        (left, right)
+    };
     let line = if io.outcome == Outcome::NotModelled || io.budget == 0 {
         Line::styled(" IO: not modelled for this machine", th.dim())
     } else {

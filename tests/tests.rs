@@ -4,6 +4,7 @@ mod audit;
 mod cli;
 mod conformance;
 mod convert;
+mod fuzzing;
 mod hostile;
 mod guest;
 mod docs;

@@ -24,21 +24,36 @@ pub struct Confirm {
 impl Confirm {
     /// Draws it.
     pub fn render(&self, f: &mut Frame<'_>, area: Rect, theme: &Theme) {
-        let w = area.width.saturating_sub(8).clamp(30, 70);
+        let w = area.width.saturating_sub(8).clamp(30, 70).min(area.width);
         let inner_w = w.saturating_sub(2).max(1) as usize;
-        let lines = self
-            .text
-            .lines()
-            .map(|l| l.chars().count().div_ceil(inner_w).max(1))
-            .sum::<usize>() as u16;
-        let r = centered(area, w, lines + 4);
+        let rows = |l: &str| l.chars().count().div_ceil(inner_w).max(1);
+        let lines = self.text.lines().map(rows).sum::<usize>() as u16;
+        let r = centered(area, w, (lines + 4).min(area.height));
         f.render_widget(Clear, r);
         let block = Block::default()
             .borders(Borders::ALL)
             .border_style(theme.alert())
             .title(Span::styled(format!(" {} ", self.title), theme.heading()));
-        let mut text: Vec<Line> = self.text.lines().map(Line::from).collect();
-        text.push(Line::default());
+        // On a small screen the question is cut, never the keys that answer it.
+        let keys_rows = rows(&self.keys);
+        let mut room = (r.height as usize).saturating_sub(2 + keys_rows);
+        let mut text: Vec<Line> = Vec::new();
+        for l in self.text.lines() {
+            let need = rows(l);
+            if need > room {
+                if room > 0 {
+                    let cut: String = l.chars().take(room * inner_w - 1).collect();
+                    text.push(Line::from(format!("{cut}…")));
+                }
+                room = 0;
+                break;
+            }
+            room -= need;
+            text.push(Line::from(l.to_string()));
+        }
+        if room > 0 {
+            text.push(Line::default());
+        }
         text.push(Line::styled(self.keys.clone(), theme.dim()));
         f.render_widget(
             Paragraph::new(text).wrap(Wrap { trim: false }).block(block),

@@ -287,3 +287,51 @@ fn assign_warns_before_a_rename() {
     assert_eq!(code, 0);
     assert!(!err.contains("VP07"), "{err}");
 }
+
+/// The designer: assigning the new disk's address says which NIC it renames, and `b`
+/// shows the guest's addresses and NIC names next to libvirt's in the tree.
+#[test]
+fn designer_warns_of_renames_and_shows_guest_addresses() {
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+    use virt_pci::tui::{App, Options, Session, keys, run_app};
+    let path = support::root().join("tests/guest-corpus/renames/q35-one-port.xml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let session = Session::from_text(&text, None, "web1.xml".to_string()).expect("loads");
+    let mut app = App::new(
+        session,
+        &Options {
+            mono: true,
+            ..Options::default()
+        },
+    );
+    let mut term = Terminal::new(TestBackend::new(100, 30)).expect("terminal");
+    let screen = |term: &Terminal<TestBackend>| {
+        let buf = term.backend().buffer();
+        let mut out = String::new();
+        for y in 0..buf.area.height {
+            for x in 0..buf.area.width {
+                out.push_str(buf[(x, y)].symbol());
+            }
+            out.push('\n');
+        }
+        out
+    };
+    // Add a virtio disk where libvirt would put it (the first place offered).
+    run_app(&mut term, &mut app, &mut keys("adisk<Enter>")).expect("event loop");
+    run_app(&mut term, &mut app, &mut keys("<Enter>")).expect("event loop");
+    run_app(&mut term, &mut app, &mut keys("<Enter>")).expect("event loop");
+    let status = app.status.clone().map(|s| s.text).unwrap_or_default();
+    assert!(
+        status.contains("VP0702") || status.contains("VP0701"),
+        "status: {status}"
+    );
+    run_app(&mut term, &mut app, &mut keys("b")).expect("event loop");
+    let s = screen(&term);
+    assert!(s.contains("→guest 03:00.0 enp3s0"), "{s}");
+    assert!(s.contains("→guest 00:03.0 bus 03"), "{s}");
+    // And off again.
+    run_app(&mut term, &mut app, &mut keys("b")).expect("event loop");
+    let s = screen(&term);
+    assert!(!s.contains("→guest"), "{s}");
+}

@@ -759,7 +759,7 @@ impl App {
     }
 
     /// Puts the guest's address (and a NIC's name, a bridge's bus) in front of each
-    /// row's note: `guest 03:01.0 ens1`.
+    /// row's label: `→guest 03:01.0 ens1`.
     fn annotate_guest(&mut self) {
         let d = &self.derived.analysis;
         if d.refused.is_some() {
@@ -778,11 +778,8 @@ impl App {
                 g.push(' ');
                 g.push_str(&n.default);
             }
-            r.note = if r.note.is_empty() {
-                g
-            } else {
-                format!("{g}  {}", r.note)
-            };
+            // In front of the label: at 80 columns the note is the first thing cut.
+            r.label = format!("→{g} {}", r.label);
         }
     }
 

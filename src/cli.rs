@@ -217,6 +217,30 @@ pub enum Command {
         #[command(flatten)]
         layout: WidthArgs,
     },
+    /// Print what the guest sees: every PCI function at its guest address (the bus
+    /// numbers the firmware gives, as `lspci` shows them) next to libvirt's address and
+    /// the XML element, and the names a Linux guest gives every NIC.
+    Guest {
+        /// Domain XML file, or `-` for standard input.
+        file: PathBuf,
+        /// Firmware; default: the domain's (OVMF when it boots UEFI).
+        #[arg(long, value_enum, value_name = "FW")]
+        firmware: Option<GuestFirmware>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Map a guest PCI address (from lspci or dmesg: `0000:05:00.0` or `05:00.0`) back
+    /// to the XML element. Exit status 1 when no function has that address.
+    Which {
+        /// The guest address.
+        bdf: String,
+        /// Domain XML file, or `-` for standard input.
+        file: PathBuf,
+        /// Firmware; default: the domain's (OVMF when it boots UEFI).
+        #[arg(long, value_enum, value_name = "FW")]
+        firmware: Option<GuestFirmware>,
+    },
     /// Report what libvirt would refuse, which virtio devices the guest cannot drive,
     /// and whether the firmware finds enough IO port space.
     Check {
@@ -343,6 +367,16 @@ pub enum TreeFormat {
     Dot,
 }
 
+/// The firmware whose bus numbering `guest` and `which` show.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GuestFirmware {
+    /// SeaBIOS (QEMU's default BIOS).
+    Seabios,
+    /// OVMF (UEFI).
+    #[value(alias = "ovmf-2022", alias = "ovmf-2025")]
+    Ovmf,
+}
+
 /// A failure that ends the command with an exit status and a message for stderr.
 #[derive(Debug)]
 pub struct Failure {
@@ -462,6 +496,16 @@ pub fn run(args: Args) -> i32 {
         Command::Examples { name } => cmd_examples(name.as_deref()),
         Command::Completions { shell } => cmd_completions(shell),
         Command::Man => cmd_man(),
+        Command::Guest {
+            file,
+            firmware,
+            json,
+        } => cmd_guest(&file, firmware, json),
+        Command::Which {
+            bdf,
+            file,
+            firmware,
+        } => cmd_which(&bdf, &file, firmware),
     };
     match result {
         Ok(code) => code,
@@ -664,6 +708,87 @@ fn cmd_qemu_args(file: &Path) -> Result<i32, Failure> {
     }
     let args = crate::core::qemu_args::device_args(&defined);
     print(&crate::render::qemu_args::render_text(&args))?;
+/// The guest views of a loaded domain: the chosen firmware's and the other one's.
+fn guest_views(
+    loaded: &Loaded,
+    firmware: Option<GuestFirmware>,
+) -> Result<
+    (
+        Topology,
+        crate::core::guest::GuestView,
+        crate::core::guest::GuestView,
+    ),
+    Failure,
+> {
+    use crate::core::guest::guest_view;
+    use crate::core::ioport::FirmwareKind;
+    let (defined, refused) = crate::core::live::as_defined(&loaded.topology);
+    if let Some(d) = refused {
+        return Err(Failure {
+            code: EXIT_REFUSED,
+            message: format_diagnostic(&loaded.path, &loaded.topology, &d),
+        });
+    }
+    let fw = match firmware {
+        Some(GuestFirmware::Seabios) => FirmwareKind::SeaBios,
+        Some(GuestFirmware::Ovmf) => FirmwareKind::Ovmf,
+        None if loaded.topology.efi => FirmwareKind::Ovmf,
+        None => FirmwareKind::SeaBios,
+    };
+    let other = match fw {
+        FirmwareKind::SeaBios => FirmwareKind::Ovmf,
+        FirmwareKind::Ovmf => FirmwareKind::SeaBios,
+    };
+    let v = guest_view(&defined, fw);
+    let o = guest_view(&defined, other);
+    Ok((defined, v, o))
+}
+
+fn cmd_guest(file: &Path, firmware: Option<GuestFirmware>, json: bool) -> Result<i32, Failure> {
+    use crate::render::guest::{render_json, render_text};
+    let loaded = load(file)?;
+    let (defined, v, o) = guest_views(&loaded, firmware)?;
+    let text = if json {
+        render_json(&loaded.path, &defined, &v, Some(&o))
+    } else {
+        render_text(&loaded.path, &defined, &v, Some(&o))
+    };
+    print(&text)?;
+    Ok(EXIT_OK)
+}
+
+fn cmd_which(bdf: &str, file: &Path, firmware: Option<GuestFirmware>) -> Result<i32, Failure> {
+    use crate::core::guest::GuestAddr;
+    let Some(addr) = GuestAddr::parse(bdf) else {
+        return Err(Failure::bad_input(format!(
+            "error: {bdf:?} is not a PCI address (0000:05:00.0 or 05:00.0)"
+        )));
+    };
+    let loaded = load(file)?;
+    let (defined, v, _) = guest_views(&loaded, firmware)?;
+    let Some(f) = v.at(addr) else {
+        eprintln!(
+            "{}: no function at {addr} under {}",
+            loaded.path,
+            crate::render::guest::firmware_name(v.firmware)
+        );
+        return Ok(EXIT_REFUSED);
+    };
+    // Elements from the file have their node as origin; what libvirt adds has none.
+    let xml = f
+        .device
+        .filter(|&i| i < loaded.topology.devices.len())
+        .and_then(|i| defined.devices.get(i))
+        .map(|d| {
+            loaded
+                .doc
+                .write_subtree(crate::libvirt::xml::NodeId(d.origin.0))
+        });
+    print(&crate::render::guest::render_which(
+        &defined,
+        f,
+        xml.as_deref(),
+    ))?;
     Ok(EXIT_OK)
 }
 
@@ -704,6 +829,16 @@ fn cmd_assign(
             return Ok(EXIT_REFUSED);
         }
     };
+    // New devices can shift what the guest already has: warn before it happens.
+    let fw = if loaded.topology.efi {
+        crate::core::ioport::FirmwareKind::Ovmf
+    } else {
+        crate::core::ioport::FirmwareKind::SeaBios
+    };
+    let before = crate::core::guest::without_unplaced(&loaded.topology);
+    for d in crate::core::guest::rename_warnings(&before, &loaded.topology, fw) {
+        eprintln!("{}", format_diagnostic(&loaded.path, &loaded.topology, &d));
+    }
     crate::libvirt::apply_plan(&mut loaded.doc, &loaded.topology, &plan);
     let text = loaded.doc.write();
     let dest = if in_place {

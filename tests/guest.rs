@@ -179,3 +179,159 @@ fn guest_view_matches_the_booted_guest() {
         "the guest corpus has fewer than 40 measurements: {summary:?}"
     );
 }
+
+fn virt_pci(args: &[&str]) -> (i32, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_virt-pci"))
+        .args(args)
+        .current_dir(support::root())
+        .output()
+        .expect("run virt-pci");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// `which` maps every measured guest address back to the element at libvirt's
+/// address, and says "none" (exit 1) for an address the guest does not have.
+#[test]
+fn which_maps_measured_addresses_back_to_elements() {
+    let case = "tests/guest-corpus/cases/q35-ppb-on-rp.xml";
+    let m: Value = serde_json::from_str(
+        &std::fs::read_to_string(corpus().join("q35-ppb-on-rp.seabios.json")).unwrap(),
+    )
+    .unwrap();
+    let ids = m["qdev_ids"].as_object().unwrap();
+    let nics = m["nics"].as_object().unwrap();
+    assert!(!nics.is_empty());
+    for nic in nics.values() {
+        let guest = nic["address"].as_str().unwrap();
+        let (code, out, err) = virt_pci(&["which", guest, case]);
+        assert_eq!(code, 0, "{guest}: {err}");
+        // The measurement keys libvirt's address by QEMU id; the NIC's element must
+        // be the one at that libvirt address.
+        let short = &guest[5..];
+        let (code2, out2, _) = virt_pci(&["which", short, case]);
+        assert_eq!((code2, &out2), (0, &out), "short form {short}");
+        let libvirt = out
+            .split("libvirt address ")
+            .nth(1)
+            .and_then(|r| r.split(',').next())
+            .unwrap_or("");
+        assert!(
+            ids.values().any(|v| v.as_str() == Some(libvirt)),
+            "{guest} -> {libvirt}: not an address libvirt used ({out})"
+        );
+        assert!(out.contains("<interface"), "{out}");
+    }
+    let (code, _, err) = virt_pci(&["which", "0000:3f:00.0", case]);
+    assert_eq!(code, 1);
+    assert!(err.contains("no function at 0000:3f:00.0"), "{err}");
+    let (code, _, _) = virt_pci(&["which", "not-an-address", case]);
+    assert_eq!(code, 2);
+}
+
+/// `guest` prints the measured NIC names, and its JSON has every measured function.
+#[test]
+fn guest_command_shows_measured_names() {
+    let case = "tests/guest-corpus/cases/pc-bridge-1.xml";
+    let m: Value = serde_json::from_str(
+        &std::fs::read_to_string(corpus().join("pc-bridge-1.seabios.json")).unwrap(),
+    )
+    .unwrap();
+    let (code, text, err) = virt_pci(&["guest", case]);
+    assert_eq!(code, 0, "{err}");
+    for nic in m["nics"].as_object().unwrap().values() {
+        let name = nic["default_name"].as_str().unwrap();
+        assert!(
+            text.contains(&format!("= {name}")),
+            "{name} missing:\n{text}"
+        );
+    }
+    let (code, json, _) = virt_pci(&["guest", "--json", "--firmware", "ovmf", case]);
+    assert_eq!(code, 0);
+    let v: Value = serde_json::from_str(&json).unwrap();
+    let listed: Vec<&str> = v["functions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| f["guest"].as_str())
+        .collect();
+    for a in m["functions"].as_object().unwrap().keys() {
+        assert!(listed.contains(&a.as_str()), "{a} not in {listed:?}");
+    }
+}
+
+/// `assign` of a new disk: libvirt puts its root port in the lowest free slot, in
+/// front of the existing port, so the guest renumbers that port's bus and renames
+/// the NIC behind it; `assign` says so (and still writes the result).
+#[test]
+fn assign_warns_before_a_rename() {
+    let (code, out, err) = virt_pci(&[
+        "assign",
+        "tests/guest-corpus/renames/q35-new-disk-before-port.xml",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("<domain"), "{out}");
+    assert!(err.contains("warning [VP0701]"), "{err}");
+    assert!(
+        err.contains("warning [VP0702]") && err.contains("enp2s0 becomes enp3s0"),
+        "{err}"
+    );
+    // Assigning the result again adds nothing: no renames.
+    let p = std::env::temp_dir().join(format!("virt-pci-guest-{}.xml", std::process::id()));
+    std::fs::write(&p, &out).unwrap();
+    let (code, _, err) = virt_pci(&["assign", p.to_str().unwrap()]);
+    let _ = std::fs::remove_file(&p);
+    assert_eq!(code, 0);
+    assert!(!err.contains("VP07"), "{err}");
+}
+
+/// The designer: assigning the new disk's address says which NIC it renames, and `b`
+/// shows the guest's addresses and NIC names next to libvirt's in the tree.
+#[test]
+fn designer_warns_of_renames_and_shows_guest_addresses() {
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+    use virt_pci::tui::{App, Options, Session, keys, run_app};
+    let path = support::root().join("tests/guest-corpus/renames/q35-one-port.xml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let session = Session::from_text(&text, None, "web1.xml".to_string()).expect("loads");
+    let mut app = App::new(
+        session,
+        &Options {
+            mono: true,
+            ..Options::default()
+        },
+    );
+    let mut term = Terminal::new(TestBackend::new(100, 30)).expect("terminal");
+    let screen = |term: &Terminal<TestBackend>| {
+        let buf = term.backend().buffer();
+        let mut out = String::new();
+        for y in 0..buf.area.height {
+            for x in 0..buf.area.width {
+                out.push_str(buf[(x, y)].symbol());
+            }
+            out.push('\n');
+        }
+        out
+    };
+    // Add a virtio disk where libvirt would put it (the first place offered).
+    run_app(&mut term, &mut app, &mut keys("adisk<Enter>")).expect("event loop");
+    run_app(&mut term, &mut app, &mut keys("<Enter>")).expect("event loop");
+    run_app(&mut term, &mut app, &mut keys("<Enter>")).expect("event loop");
+    let status = app.status.clone().map(|s| s.text).unwrap_or_default();
+    assert!(
+        status.contains("VP0702") || status.contains("VP0701"),
+        "status: {status}"
+    );
+    run_app(&mut term, &mut app, &mut keys("b")).expect("event loop");
+    let s = screen(&term);
+    assert!(s.contains("→guest 03:00.0 enp3s0"), "{s}");
+    assert!(s.contains("→guest 00:03.0 bus 03"), "{s}");
+    // And off again.
+    run_app(&mut term, &mut app, &mut keys("b")).expect("event loop");
+    let s = screen(&term);
+    assert!(!s.contains("→guest"), "{s}");
+}

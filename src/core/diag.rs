@@ -235,6 +235,24 @@ pub const CODES: &[CodeInfo] = &[
         Severity::Error,
         "libvirt would refuse the guest before or after the conversion",
     ),
+    code(
+        "VP0701",
+        "guest-bus-renumbered",
+        Severity::Warning,
+        "an edit changes the bus number the guest sees behind a bridge",
+    ),
+    code(
+        "VP0702",
+        "guest-nic-renamed",
+        Severity::Warning,
+        "an edit changes the name a Linux guest gives a NIC",
+    ),
+    code(
+        "VP0703",
+        "guest-disk-path-changed",
+        Severity::Warning,
+        "an edit changes a disk's PCI path in the guest (/dev/disk/by-path)",
+    ),
 ];
 
 /// Looks a code up.

@@ -320,6 +320,7 @@ pub fn guest_view(defined: &Topology, firmware: FirmwareKind) -> GuestView {
     };
     let mut next = 0u32;
     walk(&nodes, &by_bus, 0, 0, 0, &mut next, &mut out);
+    let main_last = next;
     // Expander buses: extra root buses at their busNr, scanned after the main root in
     // ascending busNr order; the bridges behind one are numbered from busNr + 1.
     let mut roots: Vec<(u32, u32, PciModel)> = nodes
@@ -374,7 +375,7 @@ pub fn guest_view(defined: &Topology, firmware: FirmwareKind) -> GuestView {
             .and_then(|i| defined.devices.get(i))
             .map(|d| d.origin);
     }
-    hotplug_slots(defined, &nodes, &mut out);
+    hotplug_slots(defined, &nodes, main_last, &mut out);
     name_nics(defined, &mut out);
     out
 }
@@ -432,10 +433,11 @@ fn walk(
 ///   QEMU no physical slot number), unless a bridge sits in it;
 /// - conventional bridges elsewhere (pci-bridge, pcie-to-pci-bridge, and the
 ///   dmi-to-pci-bridge too, although libvirt calls it not hot-pluggable): all 32
-///   slots, except those holding a bridge.
+///   slots, except those holding a bridge; on i440fx only in bus 0's tree (ACPI),
+///   none behind an expander bus.
 ///
 /// A name already taken gets `-2`, `-3`, ... (Linux's `pci_create_slot`).
-fn hotplug_slots(t: &Topology, nodes: &[Node], out: &mut GuestView) {
+fn hotplug_slots(t: &Topology, nodes: &[Node], main_last: u32, out: &mut GuestView) {
     let acpi_pc = t.machine.class == MachineClass::I440fx && t.acpi;
     let chipset_slots: Vec<u8> = chipset(t.machine.class)
         .iter()
@@ -473,6 +475,12 @@ fn hotplug_slots(t: &Topology, nodes: &[Node], out: &mut GuestView) {
             {
                 wanted.push((bus, 0, 0));
             }
+            // On i440fx the bridges' slots come from ACPI, which describes the tree
+            // of bus 0 only: behind an expander bus there are none (Linux's SHPC
+            // driver gets no control from this firmware; OVMF measured).
+            _ if conventional_hp
+                && t.machine.class == MachineClass::I440fx
+                && (!acpi_pc || bus > main_last) => {}
             _ if conventional_hp => {
                 for s in 0..32u8 {
                     if !bridge_slot(index, s) {
@@ -593,15 +601,28 @@ pub enum RenameKind {
 /// The renames between two views of the same guest (before and after an edit),
 /// matched by the devices' origins: a bridge whose bus number changes, a NIC whose
 /// default name changes, a disk whose guest PCI address changes. Devices present on
-/// one side only are not renames.
-pub fn renames(before: &Topology, vb: &GuestView, after: &Topology, va: &GuestView) -> Vec<Rename> {
+/// one side only are not renames. Only the first `before_len` / `after_len` devices
+/// (those of the document) are compared: what libvirt adds has no lasting origin.
+pub fn renames(
+    before: &Topology,
+    vb: &GuestView,
+    before_len: usize,
+    after: &Topology,
+    va: &GuestView,
+    after_len: usize,
+) -> Vec<Rename> {
     let mut out = Vec::new();
     for fa in &va.functions {
-        let Some(ia) = fa.device else { continue };
+        let Some(ia) = fa.device.filter(|&i| i < after_len) else {
+            continue;
+        };
         let Some(da) = after.devices.get(ia) else {
             continue;
         };
-        let Some(ib) = before.devices.iter().position(|d| d.origin == da.origin) else {
+        let Some(ib) = before.devices[..before_len.min(before.devices.len())]
+            .iter()
+            .position(|d| d.origin == da.origin)
+        else {
             continue;
         };
         let Some(fb) = vb.of_device(ib) else { continue };
@@ -671,6 +692,27 @@ pub fn rename_diagnostics(after: &Topology, renames: &[Rename]) -> Vec<Diagnosti
             Diagnostic::new(code, msg).hint(hint).on(Some(r.device))
         })
         .collect()
+}
+
+/// The renames from `before` to `after` (both as written, before libvirt fills them
+/// in), under one firmware, as warnings on `after`'s devices.
+pub fn rename_warnings(before: &Topology, after: &Topology, fw: FirmwareKind) -> Vec<Diagnostic> {
+    let (db, rb) = super::live::as_defined(before);
+    let (da, ra) = super::live::as_defined(after);
+    if rb.is_some() || ra.is_some() {
+        return Vec::new();
+    }
+    let vb = guest_view(&db, fw);
+    let va = guest_view(&da, fw);
+    let r = renames(
+        &db,
+        &vb,
+        before.devices.len(),
+        &da,
+        &va,
+        after.devices.len(),
+    );
+    rename_diagnostics(&da, &r)
 }
 
 /// The topology before new devices were added: `t` without the devices that still

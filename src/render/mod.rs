@@ -3,6 +3,7 @@
 pub mod convert;
 pub mod audit;
 pub mod dot;
+pub mod guest;
 pub mod io;
 pub mod picture;
 pub mod qemu_args;

@@ -27,6 +27,7 @@ use super::{diff, layout};
 use crate::core::address::PciAddr;
 use crate::core::diag::{Diagnostic, Severity};
 use crate::core::edit::{self, CONTROLLER_MODELS, Op, Placement, TEMPLATES};
+use crate::core::guest;
 use crate::core::guest_os::{self, GuestOs, IdSource};
 use crate::core::ioport::{self, Firmware};
 use crate::core::live::{self, Analysis, Fix};
@@ -347,6 +348,8 @@ pub struct App {
     pub ascii: bool,
     /// The right pane shows the IO plan rather than the details.
     pub show_io: bool,
+    /// The tree shows the guest's addresses and NIC names next to libvirt's.
+    pub show_guest: bool,
     /// The device being moved by cut and paste, with its legal targets.
     pub cut: Option<(Origin, Vec<PciAddr>)>,
     search: String,
@@ -411,6 +414,7 @@ impl App {
             },
             ascii: opts.ascii,
             show_io: false,
+            show_guest: false,
             cut: None,
             search: String::new(),
             quit: false,
@@ -538,6 +542,9 @@ impl App {
             },
             placed: if defined { &d.placed } else { &no_placed },
         });
+        if self.show_guest {
+            self.annotate_guest();
+        }
         if let Some(k) = key {
             self.select_key(k);
         }
@@ -902,6 +909,10 @@ impl App {
             Message::GuestOs => self.os_pick(),
             Message::Firmware => self.firmware_pick(),
             Message::ToggleIo => self.show_io = !self.show_io,
+            Message::ToggleGuest => {
+                self.show_guest = !self.show_guest;
+                self.rebuild_rows();
+            }
             Message::ShowXml => self.show_xml(),
             Message::EditXml => self.edit_xml(),
             Message::ToggleAscii => {
@@ -1136,6 +1147,31 @@ impl App {
         ));
     }
 
+    /// Puts the guest's address (and a NIC's name, a bridge's bus) in front of each
+    /// row's label: `→guest 03:01.0 ens1`.
+    fn annotate_guest(&mut self) {
+        let d = &self.derived.analysis;
+        if d.refused.is_some() {
+            return;
+        }
+        let v = guest::guest_view(&d.defined, d.firmware.kind);
+        for r in &mut self.rows {
+            let Some(f) = r.device.and_then(|i| v.of_device(i)) else {
+                continue;
+            };
+            let mut g = format!("guest {}", f.guest.short());
+            if let Some((sec, _)) = f.buses {
+                g.push_str(&format!(" bus {sec:02x}"));
+            }
+            if let Some(n) = &f.nic {
+                g.push(' ');
+                g.push_str(&n.default);
+            }
+            // In front of the label: at 80 columns the note is the first thing cut.
+            r.label = format!("→{g} {}", r.label);
+        }
+    }
+
     /// Applies an edit, re-runs the analyses, and follows the edited device.
     pub fn apply(&mut self, op: Op) {
         let focus = match &op {
@@ -1146,9 +1182,13 @@ impl App {
             _ => None,
         };
         let before: HashSet<Origin> = self.topology().devices.iter().map(|d| d.origin).collect();
+        let prev = self.topology().clone();
         match self.session.history.apply(&op) {
             Ok(label) => {
                 let label = label.to_string();
+                // What the edit renames in the guest, said before it happens.
+                let fw = self.derived.analysis.firmware.kind;
+                let renames = guest::rename_warnings(&prev, self.topology(), fw);
                 self.cut = None;
                 self.refresh();
                 let created = self
@@ -1167,7 +1207,19 @@ impl App {
                 if let Some(o) = focus.or(created) {
                     self.select_origin(o);
                 }
-                self.say(Severity::Info, label);
+                match renames.first() {
+                    Some(w) => {
+                        let more = match renames.len() {
+                            1 => String::new(),
+                            n => format!(" (+{} more)", n - 1),
+                        };
+                        self.say(
+                            Severity::Warning,
+                            format!("{label}: {} {}{more}", w.code, w.message),
+                        );
+                    }
+                    None => self.say(Severity::Info, label),
+                }
             }
             Err(e) => self.say(Severity::Error, e.message),
         }

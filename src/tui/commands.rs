@@ -60,6 +60,8 @@ pub enum Message {
     Firmware,
     /// Show the IO port plan instead of the details.
     ToggleIo,
+    /// Show the guest's addresses (its bus numbers) and NIC names in the tree.
+    ToggleGuest,
     /// Show the selected element's XML.
     ShowXml,
     /// Edit the selected element's XML.
@@ -214,6 +216,7 @@ pub const COMMANDS: &[Command] = &[
     cmd("guest.os", "choose the guest OS for the analyses", &["o"], S::Main, M::GuestOs, None),
     cmd("guest.firmware", "choose the firmware for the IO analysis", &["f"], S::Main, M::Firmware, None),
     cmd("view.io", "show the IO port plan / the details", &["i"], S::Main, M::ToggleIo, None),
+    cmd("view.guest", "show the guest's addresses (its bus numbers) and NIC names next to libvirt's", &["b"], S::Main, M::ToggleGuest, None),
     cmd("edit.xml", "edit the selected element's XML (checked as you type, applied when you confirm)", &["e"], S::Main, M::EditXml, None),
     cmd("view.xml", "show the selected element's XML, or the domain's", &["X"], S::Main, M::ShowXml, None),
     cmd("view.defined", "show the guest as libvirt will define it (added controllers, placements) or the file as written", &["v"], S::Main, M::ToggleDefined, None),

@@ -128,9 +128,9 @@ case("q35-ppb-pci-bridge", Q35, ctl("pcie-root-port", 1), ctl("pcie-to-pci-bridg
 case("q35-switch", Q35, ctl("pcie-root-port", 1), ctl("pcie-switch-upstream-port", 2, a(1, 0)),
      ctl("pcie-switch-downstream-port", 3, a(2, 0)), ctl("pcie-switch-downstream-port", 4, a(2, 1)),
      nic("virtio", a(3, 0)), nic("e1000e", a(4, 0)), nic(), NOBALLOON)
-case("q35-switch-ooo", Q35, ctl("pcie-root-port", 4), ctl("pcie-switch-upstream-port", 1, a(4, 0)),
-     ctl("pcie-switch-downstream-port", 3, a(1, 0)), ctl("pcie-switch-downstream-port", 2, a(1, 1)),
-     ctl("pcie-switch-downstream-port", 5, a(1, 2)), nic("virtio", a(2, 0)), nic("virtio", a(3, 0)),
+case("q35-switch-ooo", Q35, ctl("pcie-root-port", 1), ctl("pcie-switch-upstream-port", 2, a(1, 0)),
+     ctl("pcie-switch-downstream-port", 5, a(2, 0)), ctl("pcie-switch-downstream-port", 3, a(2, 1)),
+     ctl("pcie-switch-downstream-port", 4, a(2, 2)), nic("virtio", a(3, 0)), nic("virtio", a(4, 0)),
      nic("virtio", a(5, 0)), NOBALLOON)
 case("q35-switch-nested", Q35, ctl("pcie-root-port", 1), ctl("pcie-switch-upstream-port", 2, a(1, 0)),
      ctl("pcie-switch-downstream-port", 3, a(2, 0)), ctl("pcie-switch-upstream-port", 4, a(3, 0)),

@@ -360,7 +360,7 @@ def boot(kernel, initrd, machine, devtext, firmware, timeout):
         cmd = ["qemu-system-x86_64", "-machine", machine + ",accel=tcg", "-m", "512",
                "-nographic", "-no-reboot", "-nodefaults", "-serial", "stdio",
                "-kernel", kernel, "-initrd", initrd,
-               "-append", "console=ttyS0 panic=-1 loglevel=3"]
+               "-append", "console=ttyS0 panic=-1 loglevel=3 no_timer_check"]
         if firmware == "ovmf":
             for code, vars_tmpl in OVMF_CANDIDATES:
                 if os.path.exists(code) and os.path.exists(vars_tmpl):

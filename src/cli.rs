@@ -708,6 +708,9 @@ fn cmd_qemu_args(file: &Path) -> Result<i32, Failure> {
     }
     let args = crate::core::qemu_args::device_args(&defined);
     print(&crate::render::qemu_args::render_text(&args))?;
+    Ok(EXIT_OK)
+}
+
 /// The guest views of a loaded domain: the chosen firmware's and the other one's.
 fn guest_views(
     loaded: &Loaded,

@@ -28,6 +28,53 @@ pub struct Args {
     pub file: Option<PathBuf>,
     #[command(flatten)]
     pub tui: TuiArgs,
+    #[command(flatten)]
+    pub target: TargetArgs,
+}
+
+/// Which libvirt and QEMU to predict (every command).
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct TargetArgs {
+    /// libvirt release to predict: 9.0 (Debian 12) or 11.3 (Debian 13); default:
+    /// $VIRT_PCI_LIBVIRT, else the installed one (virsh --version), else the newest.
+    #[arg(long, global = true, value_name = "VERSION", value_parser = crate::platform::parse_libvirt)]
+    pub libvirt: Option<crate::core::versions::Libvirt>,
+    /// QEMU release to predict: 7.2 (Debian 12) or 10.0 (Debian 13); default:
+    /// $VIRT_PCI_QEMU, else the installed one (qemu-system-x86_64 --version), else the newest.
+    #[arg(long, global = true, value_name = "VERSION", value_parser = crate::platform::parse_qemu)]
+    pub qemu: Option<crate::core::versions::Qemu>,
+}
+
+/// The target chosen for this run (set once by [`run`]; [`load`] gives it to every
+/// topology it reads).
+static TARGET: std::sync::OnceLock<crate::platform::Target> = std::sync::OnceLock::new();
+
+/// The target of this run: what [`run`] chose, else the newest known pair.
+pub fn target() -> crate::platform::Target {
+    TARGET
+        .get()
+        .cloned()
+        .unwrap_or_else(|| crate::platform::Target {
+            platform: crate::core::versions::Platform::NEWEST,
+            libvirt_why: crate::platform::Why::Newest("not chosen".into()),
+            qemu_why: crate::platform::Why::Newest("not chosen".into()),
+        })
+}
+
+/// `{"target": ..., rest of the object}` for a JSON text the renderers made.
+fn with_target_json(text: &str) -> String {
+    match serde_json::from_str::<serde_json::Value>(text) {
+        Ok(serde_json::Value::Object(m)) => {
+            let mut out = serde_json::Map::new();
+            out.insert("target".into(), target().json());
+            out.extend(m);
+            let mut s =
+                serde_json::to_string_pretty(&serde_json::Value::Object(out)).unwrap_or_default();
+            s.push('\n');
+            s
+        }
+        _ => text.to_string(),
+    }
 }
 
 /// Options of the interactive designer.
@@ -182,12 +229,13 @@ pub fn load(path: &Path) -> Result<Loaded, Failure> {
             e.pos.line, e.pos.column, e.message
         ))
     })?;
-    let topology = read_topology(&doc).map_err(|e| {
+    let mut topology = read_topology(&doc).map_err(|e| {
         Failure::bad_input(format!(
             "{display}:{}:{}: error: {}",
             e.pos.line, e.pos.column, e.message
         ))
     })?;
+    topology.platform = target().platform;
     Ok(Loaded {
         path: display,
         doc,
@@ -241,6 +289,15 @@ pub fn write_atomic(path: &Path, text: &str, backup: bool) -> std::io::Result<()
 
 /// Runs the parsed command and returns the exit status.
 pub fn run(args: Args) -> i32 {
+    match crate::platform::choose(args.target.libvirt, args.target.qemu) {
+        Ok(t) => {
+            let _ = TARGET.set(t);
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_BAD_INPUT;
+        }
+    }
     let command = args.command.unwrap_or(Command::Edit {
         file: args.file,
         tui: args.tui,
@@ -314,9 +371,13 @@ fn cmd_tree(
         &loaded.topology
     };
     let text = if json {
-        render_json_analysed(shown, &analysis)
+        with_target_json(&render_json_analysed(shown, &analysis))
     } else {
-        render_text_analysed(shown, ascii, &analysis)
+        format!(
+            "target: {}\n{}",
+            target().describe(),
+            render_text_analysed(shown, ascii, &analysis)
+        )
     };
     print(&text)?;
     Ok(EXIT_OK)
@@ -335,9 +396,13 @@ fn cmd_io(file: &Path, firmware: Option<String>, json: bool) -> Result<i32, Fail
         .map_err(|e| Failure::bad_input(format!("{}: error: {e}", loaded.path)))?;
     let analysis = crate::core::live::analyse(&loaded.topology, &ctx);
     let text = if json {
-        render_json(&loaded.path, &analysis)
+        with_target_json(&render_json(&loaded.path, &analysis))
     } else {
-        render_text(&loaded.path, &analysis)
+        format!(
+            "target: {}\n{}",
+            target().describe(),
+            render_text(&loaded.path, &analysis)
+        )
     };
     print(&text)?;
     Ok(if analysis.refused.is_some() || loses_io(&analysis.io) {
@@ -552,11 +617,13 @@ fn cmd_check(files: &[PathBuf], json: bool, args: &AnalysisArgs) -> Result<i32, 
         }));
     }
     if json {
-        let out = serde_json::to_string_pretty(&serde_json::json!({ "files": reports }))
-            .unwrap_or_default();
+        let out = serde_json::to_string_pretty(
+            &serde_json::json!({ "target": target().json(), "files": reports }),
+        )
+        .unwrap_or_default();
         print(&format!("{out}\n"))?;
     } else {
-        print(&text)?;
+        print(&format!("target: {}\n{text}", target().describe()))?;
     }
     Ok(worst)
 }

@@ -9,5 +9,6 @@ pub mod core;
 pub mod generate;
 pub mod libvirt;
 pub mod osinfo;
+pub mod platform;
 pub mod render;
 pub mod tui;

@@ -1072,6 +1072,7 @@ mod tests {
             acpi: true,
             efi: false,
             numa_cells: 0,
+            platform: Default::default(),
         }
     }
 

@@ -12,6 +12,7 @@ pub mod live;
 pub mod machine;
 pub mod pci;
 pub mod topology;
+pub mod versions;
 pub mod view;
 pub mod virtio;
 
@@ -20,3 +21,4 @@ pub use device::Kind;
 pub use machine::{Arch, Machine, MachineClass};
 pub use pci::{Flags, PciModel};
 pub use topology::{Device, Origin, PciController, Topology};
+pub use versions::Platform;

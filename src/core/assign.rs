@@ -905,8 +905,16 @@ impl<'t> Assigner<'t> {
             let Some(&max) = needed.iter().max() else {
                 continue;
             };
+            // One pass over the controllers, not one per index: a disk may reach
+            // thousands of indexes.
+            let have: std::collections::HashSet<u32> = self
+                .items
+                .iter()
+                .filter(|i| i.is_ctl(ty))
+                .filter_map(|i| i.index)
+                .collect();
             for idx in 0..=max {
-                if !self.has_ctl(ty, Some(idx)) {
+                if !have.contains(&idx) {
                     let model = if ty == "scsi" { Some("lsilogic") } else { None };
                     self.add_ctl(ty, model, idx, "needed by a disk on that bus");
                 }
@@ -1093,7 +1101,7 @@ impl<'t> Assigner<'t> {
     }
 
     fn validate_controllers(&self) -> Result<(), Diagnostic> {
-        let mut seen: Vec<(&str, u32)> = Vec::new();
+        let mut seen: std::collections::HashSet<(&str, u32)> = std::collections::HashSet::new();
         for it in &self.items {
             if it.kind != Kind::Controller {
                 continue;
@@ -1116,16 +1124,13 @@ impl<'t> Assigner<'t> {
                     .hint("only ICH9 EHCI/UHCI companions may share a USB controller index"));
                 }
             }
-            if ty != "usb" {
-                if seen.contains(&(ty, idx)) {
-                    return Err(Diagnostic::new(
-                        "VP0201",
-                        format!("Multiple '{ty}' controllers with index '{idx}'"),
-                    )
-                    .on(it.dev())
-                    .hint("give each controller its own index"));
-                }
-                seen.push((ty, idx));
+            if ty != "usb" && !seen.insert((ty, idx)) {
+                return Err(Diagnostic::new(
+                    "VP0201",
+                    format!("Multiple '{ty}' controllers with index '{idx}'"),
+                )
+                .on(it.dev())
+                .hint("give each controller its own index"));
             }
             if ty == "ide" && self.class == MachineClass::I440fx && idx > 0 {
                 return Err(Diagnostic::new("VP0302", "Only 1 IDE controller is supported")

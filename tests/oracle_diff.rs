@@ -1648,7 +1648,12 @@ fn differential(env: &str, setup: &str, lv: &str, qemu: &str, name: &str) {
         None => (0..cases).collect(),
     };
 
-    let work = std::env::temp_dir().join(format!("virt-pci-oracle-diff-{}", std::process::id()));
+    // One folder per oracle: both runs go at once in one process.
+    let work = std::env::temp_dir().join(format!(
+        "virt-pci-oracle-diff-{}-{}",
+        std::process::id(),
+        env.to_lowercase()
+    ));
     let _ = std::fs::remove_dir_all(&work);
     std::fs::create_dir_all(&work).unwrap();
 
@@ -1765,7 +1770,7 @@ fn differential(env: &str, setup: &str, lv: &str, qemu: &str, name: &str) {
         .map(|(c, [n, acc, ok])| format!("{c} {ok}/{n} (libvirt accepts {acc})"))
         .collect();
     say(&format!(
-        "oracle_diff: {agree} of {total} generated guests agree with libvirt 9.0 \
+        "oracle_diff: {agree} of {total} generated guests agree with libvirt {lv} + QEMU {qemu} \
          ({} both accept with identical PCI addresses, {} both refuse); \
          {} verdicts differ, {} address sets differ, {} broken; {}; \
          seed {seed:#x}, {threads} threads, {:.1} s",

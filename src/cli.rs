@@ -31,6 +31,8 @@ pub struct Args {
     /// else libvirt's default, as virsh chooses); implied by -c.
     #[arg(long, global = true)]
     pub domain: bool,
+    #[command(flatten)]
+    pub target: TargetArgs,
 }
 
 /// The command line with connection options written before the subcommand
@@ -98,6 +100,51 @@ fn load_domain(
         );
     }
     Ok((display, xml.into_bytes()))
+}
+
+/// Which libvirt and QEMU to predict (every command).
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct TargetArgs {
+    /// libvirt release to predict: 9.0 (Debian 12) or 11.3 (Debian 13); default:
+    /// $VIRT_PCI_LIBVIRT, else the installed one (virsh --version), else the newest.
+    #[arg(long, global = true, value_name = "VERSION", value_parser = crate::platform::parse_libvirt)]
+    pub libvirt: Option<crate::core::versions::Libvirt>,
+    /// QEMU release to predict: 7.2 (Debian 12) or 10.0 (Debian 13); default:
+    /// $VIRT_PCI_QEMU, else the installed one (qemu-system-x86_64 --version), else the newest.
+    #[arg(long, global = true, value_name = "VERSION", value_parser = crate::platform::parse_qemu)]
+    pub qemu: Option<crate::core::versions::Qemu>,
+}
+
+/// The target chosen for this run (set once by [`run`]; [`load`] gives it to every
+/// topology it reads).
+static TARGET: std::sync::OnceLock<crate::platform::Target> = std::sync::OnceLock::new();
+
+/// The target of this run: what [`run`] chose, else the newest known pair.
+pub fn target() -> crate::platform::Target {
+    TARGET
+        .get()
+        .cloned()
+        .unwrap_or_else(|| crate::platform::Target {
+            platform: crate::core::versions::Platform::NEWEST,
+            libvirt_why: crate::platform::Why::Newest("not chosen".into()),
+            qemu_why: crate::platform::Why::Newest("not chosen".into()),
+        })
+}
+
+/// `{"target": ..., rest of the object}` for a JSON text the renderers made.
+fn with_target_json(text: &str) -> String {
+    match serde_json::from_str::<serde_json::Value>(text) {
+        Ok(serde_json::Value::Object(m)) => {
+            let mut out = serde_json::Map::new();
+            out.insert("target".into(), target().json());
+            out.extend(m);
+            let mut s =
+                serde_json::to_string_pretty(&serde_json::Value::Object(out)).unwrap_or_default();
+            s.push('\n');
+            s
+        }
+        _ => text.to_string(),
+    }
 }
 
 /// Options of the interactive designer.
@@ -420,12 +467,13 @@ fn parse_loaded(display: String, bytes: &[u8]) -> Result<Loaded, Failure> {
             e.pos.line, e.pos.column, e.message
         ))
     })?;
-    let topology = read_topology(&doc).map_err(|e| {
+    let mut topology = read_topology(&doc).map_err(|e| {
         Failure::bad_input(format!(
             "{display}:{}:{}: error: {}",
             e.pos.line, e.pos.column, e.message
         ))
     })?;
+    topology.platform = target().platform;
     Ok(Loaded {
         path: display,
         doc,
@@ -450,6 +498,15 @@ pub fn print(text: &str) -> Result<(), Failure> {
 pub fn run(args: Args) -> i32 {
     if args.connect.is_some() || args.domain {
         let _ = CONNECTION.set(crate::host::libvirt::Connection::new(args.connect.clone()));
+    }
+    match crate::platform::choose(args.target.libvirt, args.target.qemu) {
+        Ok(t) => {
+            let _ = TARGET.set(t);
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_BAD_INPUT;
+        }
     }
     let command = args.command.unwrap_or(Command::Edit {
         file: args.file,
@@ -581,9 +638,15 @@ fn cmd_tree(
         TreeFormat::Dot => {
             crate::render::dot::render(&crate::render::picture::picture(shown, &analysis))
         }
-        _ if json || format == TreeFormat::Json => render_json_analysed(shown, &analysis),
+        _ if json || format == TreeFormat::Json => {
+            with_target_json(&render_json_analysed(shown, &analysis))
+        }
         _ => crate::render::wrap::fit(
-            &render_text_analysed(shown, ascii, &analysis),
+            &format!(
+                "target: {}\n{}",
+                target().describe(),
+                render_text_analysed(shown, ascii, &analysis)
+            ),
             crate::render::wrap::output_width(layout.width),
         ),
     };
@@ -609,10 +672,14 @@ fn cmd_io(
         .map_err(|e| Failure::bad_input(format!("{}: error: {e}", loaded.path)))?;
     let analysis = crate::core::live::analyse(&loaded.topology, &ctx);
     let text = if json {
-        render_json(&loaded.path, &analysis)
+        with_target_json(&render_json(&loaded.path, &analysis))
     } else {
         crate::render::wrap::fit(
-            &render_text(&loaded.path, &analysis),
+            &format!(
+                "target: {}\n{}",
+                target().describe(),
+                render_text(&loaded.path, &analysis)
+            ),
             crate::render::wrap::output_width(layout.width),
         )
     };
@@ -1031,12 +1098,14 @@ fn cmd_check(
         }));
     }
     if json {
-        let out = serde_json::to_string_pretty(&serde_json::json!({ "files": reports }))
-            .unwrap_or_default();
+        let out = serde_json::to_string_pretty(
+            &serde_json::json!({ "target": target().json(), "files": reports }),
+        )
+        .unwrap_or_default();
         print(&format!("{out}\n"))?;
     } else {
         print(&crate::render::wrap::fit(
-            &text,
+            &format!("target: {}\n{text}", target().describe()),
             crate::render::wrap::output_width(layout.width),
         ))?;
     }

@@ -10,7 +10,9 @@ pub enum Shape {
     /// them (libvirt's own growth stops near 250 devices: new bridges need slots too).
     I440fxNics,
     /// q35 with explicit switches: `n` virtio disks behind downstream ports, no
-    /// addresses. Every disk needs a port of its own, so this tops out near 200.
+    /// addresses. Every disk needs a port of its own, and a PCI controller index is at
+    /// most 255, so at most seven switches are written (217 ports); libvirt adds root
+    /// ports for the disks beyond them, which tops out near 240.
     Q35Switches,
     /// q35 with `n` transitional virtio disks on a pcie-to-pci-bridge and as many
     /// unaddressed pci-bridges as they need.
@@ -50,7 +52,8 @@ pub fn guest(shape: Shape, n: usize) -> String {
         }
         Shape::Q35Switches => {
             // Each switch: a root port, an upstream port and 31 downstream ports.
-            let switches = n.div_ceil(31).max(1);
+            // Seven switches take indexes 1 to 231; an eighth would pass 255.
+            let switches = n.div_ceil(31).clamp(1, 7);
             let mut index = 1;
             for _ in 0..switches {
                 let _ = writeln!(
@@ -97,11 +100,27 @@ pub fn guest(shape: Shape, n: usize) -> String {
     s
 }
 
+/// libvirt's disk name for position `i`: `vda` .. `vdz`, `vdaa` .. (bijective base 26,
+/// the inverse of how libvirt numbers disk names).
+fn disk_name(mut i: usize) -> String {
+    let mut letters = Vec::new();
+    loop {
+        letters.push(b'a' + (i % 26) as u8);
+        if i < 26 {
+            break;
+        }
+        i = i / 26 - 1;
+    }
+    letters.reverse();
+    format!("vd{}", String::from_utf8_lossy(&letters))
+}
+
 fn disks(s: &mut String, n: usize, model: &str) {
     for i in 0..n {
         let _ = write!(
             s,
-            "    <disk type='file' device='disk' model='{model}'>\n      <source file='/var/lib/libvirt/images/d{i}.qcow2'/>\n      <target dev='vd{i}' bus='virtio'/>\n    </disk>\n"
+            "    <disk type='file' device='disk' model='{model}'>\n      <source file='/var/lib/libvirt/images/d{i}.qcow2'/>\n      <target dev='{}' bus='virtio'/>\n    </disk>\n",
+            disk_name(i)
         );
     }
 }
@@ -111,6 +130,29 @@ mod tests {
     use super::*;
     use crate::core::assign::assign;
     use crate::libvirt::{Document, read_topology};
+
+    #[test]
+    fn disk_names_count_like_libvirt() {
+        let names: Vec<String> = [0, 25, 26, 27, 701, 702].map(disk_name).to_vec();
+        assert_eq!(names, ["vda", "vdz", "vdaa", "vdab", "vdzz", "vdaaa"]);
+    }
+
+    #[test]
+    fn controller_indexes_stay_below_256() {
+        for n in [10, 100, 250, 1000, 4000] {
+            for shape in [Shape::I440fxNics, Shape::Q35Switches, Shape::Q35Bridges] {
+                let doc = Document::parse(&guest(shape, n)).unwrap();
+                let topo = read_topology(&doc).unwrap();
+                let max = topo
+                    .devices
+                    .iter()
+                    .filter_map(|d| d.index)
+                    .max()
+                    .unwrap_or(0);
+                assert!(max <= 255, "{shape:?} {n}: index {max}");
+            }
+        }
+    }
 
     #[test]
     fn generated_guests_are_accepted_at_every_benchmark_size() {

@@ -13,5 +13,6 @@ pub mod generate;
 pub mod host;
 pub mod libvirt;
 pub mod osinfo;
+pub mod platform;
 pub mod render;
 pub mod tui;

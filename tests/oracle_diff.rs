@@ -12,9 +12,12 @@
 //! keep every address (a fixed point).
 //!
 //! Environment:
-//! - `VIRT_PCI_ORACLE`: path of `libvirt-oracle.sh`. `.ci/run` exports it only after the
-//!   oracle answered a smoke test; unset or empty, the test prints SKIP and passes.
-//! - `VIRT_PCI_ORACLE_CASES` (default 200), `VIRT_PCI_ORACLE_SEED` (default fixed),
+//! - `VIRT_PCI_ORACLE`: path of `libvirt-oracle.sh` (libvirt 9.0 + QEMU 7.2), and
+//!   `VIRT_PCI_ORACLE11`: path of `libvirt11-oracle.sh` (libvirt 11.3 + QEMU 10.0). Each
+//!   guest goes to every oracle that is set, and virt-pci predicts that oracle's
+//!   releases (`--libvirt`, `--qemu`). `.ci/run` exports them only after the oracle
+//!   answered a smoke test; unset or empty, that test prints SKIP and passes.
+//! - `VIRT_PCI_ORACLE_CASES` (default 300), `VIRT_PCI_ORACLE_SEED` (default fixed),
 //!   `VIRT_PCI_ORACLE_THREADS` (default 4): how many guests, which ones, how many at once.
 //! - `VIRT_PCI_ORACLE_ONLY=3,17`: run only these case numbers (as printed on a difference).
 //! - `VIRT_PCI_ORACLE_KEEP=DIR`: write every differing case there as `NNNN.in.xml`,
@@ -38,6 +41,7 @@ use quick_xml::Reader;
 use quick_xml::events::Event;
 
 const ENV_ORACLE: &str = "VIRT_PCI_ORACLE";
+const ENV_ORACLE11: &str = "VIRT_PCI_ORACLE11";
 const DEFAULT_SEED: u64 = 0x005e_ed0f_1157_9a7e;
 
 // ------------------------------------------------------------------ generator
@@ -1476,9 +1480,9 @@ fn ask_oracle(oracle: &Path, file: &Path) -> Answer {
     Answer::Broken(last)
 }
 
-fn ask_ours(file: &Path) -> Answer {
+fn ask_ours(file: &Path, libvirt: &str, qemu: &str) -> Answer {
     match run(Command::new(env!("CARGO_BIN_EXE_virt-pci"))
-        .arg("assign")
+        .args(["assign", "--libvirt", libvirt, "--qemu", qemu])
         .arg(file))
     {
         Err(e) => Answer::Broken(format!("cannot run virt-pci: {e}")),
@@ -1608,29 +1612,26 @@ fn first_line(s: &str) -> String {
         .collect()
 }
 
-#[test]
-fn virt_pci_agrees_with_real_libvirt() {
-    let oracle = match std::env::var(ENV_ORACLE) {
+/// The differential run against the oracle named by the environment variable `env`,
+/// with virt-pci told to predict that oracle's releases.
+fn differential(env: &str, setup: &str, lv: &str, qemu: &str, name: &str) {
+    let oracle = match std::env::var(env) {
         Ok(p) if !p.trim().is_empty() && p != "0" => PathBuf::from(p),
         _ => {
             crate::support::skip(
-                "oracle_diff::virt_pci_agrees_with_real_libvirt",
+                name,
                 &format!(
-                    "{ENV_ORACLE} is not set, so real libvirt is not available \
+                    "{env} is not set, so real libvirt is not available \
                  (.ci/run sets it after starting the oracle; by hand: run \
-                 ../shared/oracle/libvirt-oracle-setup.sh as root, then \
-                 export {ENV_ORACLE}=$PWD/../shared/oracle/libvirt-oracle.sh)"
+                 ../shared/oracle/{setup}-setup.sh as root, then \
+                 export {env}=$PWD/../shared/oracle/{setup}.sh)"
                 ),
             );
             return;
         }
     };
-    assert!(
-        oracle.is_file(),
-        "{ENV_ORACLE}={} is not a file",
-        oracle.display()
-    );
-    let cases = env_num("VIRT_PCI_ORACLE_CASES", 200) as usize;
+    assert!(oracle.is_file(), "{env}={} is not a file", oracle.display());
+    let cases = env_num("VIRT_PCI_ORACLE_CASES", 300) as usize;
     let seed = env_num("VIRT_PCI_ORACLE_SEED", DEFAULT_SEED);
     let threads = env_num("VIRT_PCI_ORACLE_THREADS", 4).max(1) as usize;
     let only: Option<BTreeSet<usize>> = std::env::var("VIRT_PCI_ORACLE_ONLY")
@@ -1647,7 +1648,12 @@ fn virt_pci_agrees_with_real_libvirt() {
         None => (0..cases).collect(),
     };
 
-    let work = std::env::temp_dir().join(format!("virt-pci-oracle-diff-{}", std::process::id()));
+    // One folder per oracle: both runs go at once in one process.
+    let work = std::env::temp_dir().join(format!(
+        "virt-pci-oracle-diff-{}-{}",
+        std::process::id(),
+        env.to_lowercase()
+    ));
     let _ = std::fs::remove_dir_all(&work);
     std::fs::create_dir_all(&work).unwrap();
 
@@ -1656,7 +1662,7 @@ fn virt_pci_agrees_with_real_libvirt() {
     let probe_file = work.join("probe.xml");
     std::fs::write(&probe_file, &probe.xml).unwrap();
     if let Answer::Broken(why) = ask_oracle(&oracle, &probe_file) {
-        panic!("{ENV_ORACLE} is set but the oracle does not work: {why}");
+        panic!("{env} is set but the oracle does not work: {why}");
     }
 
     let started = Instant::now();
@@ -1674,7 +1680,7 @@ fn virt_pci_agrees_with_real_libvirt() {
                     let file = work.join(format!("{number:04}.xml"));
                     std::fs::write(&file, &case.xml).unwrap();
                     let libvirt = ask_oracle(&oracle, &file);
-                    let ours = ask_ours(&file);
+                    let ours = ask_ours(&file, lv, qemu);
                     let _ = std::fs::remove_file(&file);
                     let result = if matches!(libvirt, Answer::Broken(_))
                         || matches!(ours, Answer::Broken(_))
@@ -1764,7 +1770,7 @@ fn virt_pci_agrees_with_real_libvirt() {
         .map(|(c, [n, acc, ok])| format!("{c} {ok}/{n} (libvirt accepts {acc})"))
         .collect();
     say(&format!(
-        "oracle_diff: {agree} of {total} generated guests agree with libvirt 9.0 \
+        "oracle_diff: {agree} of {total} generated guests agree with libvirt {lv} + QEMU {qemu} \
          ({} both accept with identical PCI addresses, {} both refuse); \
          {} verdicts differ, {} address sets differ, {} broken; {}; \
          seed {seed:#x}, {threads} threads, {:.1} s",
@@ -1806,6 +1812,28 @@ fn virt_pci_agrees_with_real_libvirt() {
 }
 
 /// The generator alone (no oracle needed): deterministic, well-formed, varied.
+#[test]
+fn virt_pci_agrees_with_real_libvirt() {
+    differential(
+        ENV_ORACLE,
+        "libvirt-oracle",
+        "9.0",
+        "7.2",
+        "oracle_diff::virt_pci_agrees_with_real_libvirt",
+    );
+}
+
+#[test]
+fn virt_pci_agrees_with_real_libvirt_11() {
+    differential(
+        ENV_ORACLE11,
+        "libvirt11-oracle",
+        "11.3",
+        "10.0",
+        "oracle_diff::virt_pci_agrees_with_real_libvirt_11",
+    );
+}
+
 #[test]
 fn oracle_diff_generator_is_deterministic_and_varied() {
     let mut machines = BTreeSet::new();
@@ -1896,5 +1924,49 @@ fn libvirt_keeps_the_virt_pci_metadata() {
             assert_eq!(kept.as_deref(), Some("legacy"), "{out}");
         }
         other => panic!("libvirt did not accept the example: {}", other.text()),
+    }
+}
+
+/// A small instance of every benchmark shape is a guest both libvirts define.
+#[test]
+fn benchmark_guests_are_accepted_by_real_libvirt() {
+    use virt_pci::generate::{Shape, guest};
+    let mut asked = 0;
+    for env in [ENV_ORACLE, ENV_ORACLE11] {
+        let oracle = match std::env::var(env) {
+            Ok(p) if !p.trim().is_empty() && p != "0" => PathBuf::from(p),
+            _ => {
+                crate::support::skip(
+                    "oracle_diff::benchmark_guests_are_accepted_by_real_libvirt",
+                    &format!("{env} is not set"),
+                );
+                continue;
+            }
+        };
+        let work =
+            std::env::temp_dir().join(format!("virt-pci-bench-guests-{}", std::process::id()));
+        std::fs::create_dir_all(&work).unwrap();
+        for (shape, n) in [
+            (Shape::I440fxNics, 10),
+            (Shape::I440fxNics, 160),
+            (Shape::Q35Switches, 10),
+            (Shape::Q35Switches, 40),
+            (Shape::Q35Bridges, 10),
+            (Shape::Q35Bridges, 40),
+        ] {
+            let file = work.join(format!("{shape:?}-{n}.xml"));
+            std::fs::write(&file, guest(shape, n)).unwrap();
+            let answer = ask_oracle(&oracle, &file);
+            assert!(
+                matches!(answer, Answer::Accepted(_)),
+                "{env}: {shape:?} {n} is not accepted: {}",
+                first_line(answer.text())
+            );
+            asked += 1;
+        }
+        let _ = std::fs::remove_dir_all(&work);
+    }
+    if asked > 0 {
+        eprintln!("benchmark guests: {asked} accepted by real libvirt");
     }
 }

@@ -17,8 +17,8 @@ const MACHINES: &[(&str, &str)] = &[
 ];
 
 const DEVICES: &[&str] = &[
-    "<disk type='file' device='disk'><source file='/d{i}.img'/><target dev='vd{i}' bus='virtio'/>{addr}</disk>",
-    "<disk type='file' device='disk' model='virtio-transitional'><source file='/t{i}.img'/><target dev='vt{i}' bus='virtio'/>{addr}</disk>",
+    "<disk type='file' device='disk'><source file='/d{i}.img'/><target dev='vd{n}' bus='virtio'/>{addr}</disk>",
+    "<disk type='file' device='disk' model='virtio-transitional'><source file='/t{i}.img'/><target dev='sd{n}' bus='virtio'/>{addr}</disk>",
     "<interface type='network'><source network='default'/><model type='e1000e'/>{addr}</interface>",
     "<interface type='network'><source network='default'/><model type='e1000'/>{addr}</interface>",
     "<interface type='network'><source network='default'/><model type='virtio'/>{addr}</interface>",
@@ -59,12 +59,28 @@ fn guest(machine: usize, devices: &[RandomDevice]) -> String {
         s.push_str(
             &DEVICES[*kind]
                 .replace("{i}", &i.to_string())
+                // Disk names are a prefix and letters, as libvirt parses them.
+                .replace("{n}", &letters(i))
                 .replace("{addr}", &addr),
         );
         s.push('\n');
     }
     s.push_str("  </devices>\n</domain>\n");
     s
+}
+
+/// `a`, `b`, ... `z`, `aa`, ...: the letters of the `i`-th disk name.
+fn letters(mut i: usize) -> String {
+    let mut out = Vec::new();
+    loop {
+        out.push(b'a' + (i % 26) as u8);
+        if i < 26 {
+            break;
+        }
+        i = i / 26 - 1;
+    }
+    out.reverse();
+    String::from_utf8(out).unwrap()
 }
 
 fn device_strategy() -> impl Strategy<Value = RandomDevice> {
@@ -488,5 +504,82 @@ fn xml_edits_mixed_with_topology_edits_stay_in_step_and_undo_to_the_original() {
     assert!(
         ops >= 300 && xml >= 100,
         "only {ops} edits and {xml} XML edits applied"
+    );
+}
+
+// ------------------------------------------------------------- check(assign(x))
+
+/// Elements for the check-after-assign property: USB companion groups written in every
+/// order and with or without indexes (what libvirt numbers itself), next to devices
+/// that make libvirt add controllers.
+const CHECKED: &[&str] = &[
+    "<controller type='usb' model='ich9-ehci1'/>",
+    "<controller type='usb' model='ich9-uhci1'><master startport='0'/></controller>",
+    "<controller type='usb' model='ich9-uhci2'><master startport='2'/></controller>",
+    "<controller type='usb' model='ich9-uhci3'><master startport='4'/></controller>",
+    "<controller type='usb' index='1' model='ich9-ehci1'/>",
+    "<controller type='usb' index='1' model='ich9-uhci1'><master startport='0'/></controller>",
+    "<controller type='usb' model='qemu-xhci'/>",
+    "<controller type='usb' model='piix3-uhci'/>",
+    "<controller type='scsi' model='virtio-scsi'/>",
+    "<controller type='virtio-serial'/>",
+    "<disk type='file' device='disk'><source file='/s.img'/><target dev='sd{n}' bus='scsi'/></disk>",
+    "<disk type='file' device='disk'><source file='/v.img'/><target dev='vd{n}' bus='virtio'/></disk>",
+    "<interface type='network'><source network='default'/><model type='e1000'/></interface>",
+    "<channel type='unix'><target type='virtio' name='org.qemu.guest_agent.{i}'/></channel>",
+    "<video><model type='qxl'/></video>",
+    "<controller type='pci' model='pci-bridge'/>",
+    "<controller type='pci' model='pcie-root-port'/>",
+];
+
+/// Whatever `assign` accepts, `check` finds no error in what it wrote: the output is
+/// a guest libvirt defines (libvirt keeps what it wrote loadable).
+#[test]
+fn check_finds_no_error_in_what_assign_wrote() {
+    use virt_pci::core::assign::check_all;
+    use virt_pci::core::diag::Severity;
+    let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig::with_cases(300));
+    let accepted = std::cell::Cell::new(0);
+    let strategy = (
+        0..MACHINES.len(),
+        proptest::collection::vec(0..CHECKED.len(), 0..12),
+    );
+    runner
+        .run(&strategy, |(machine, kinds)| {
+            let (arch, mt) = MACHINES[machine];
+            let mut xml = format!(
+                "<domain type='kvm'><name>c</name><os><type arch='{arch}' machine='{mt}'>hvm</type></os><devices>\n"
+            );
+            for (i, k) in kinds.iter().enumerate() {
+                xml.push_str(
+                    &CHECKED[*k]
+                        .replace("{i}", &i.to_string())
+                        .replace("{n}", &letters(i)),
+                );
+                xml.push('\n');
+            }
+            xml.push_str("</devices></domain>\n");
+            let mut doc = Document::parse(&xml).unwrap();
+            let topo = read_topology(&doc).unwrap();
+            let Ok(plan) = assign(&topo) else {
+                return Ok(());
+            };
+            accepted.set(accepted.get() + 1);
+            apply_plan(&mut doc, &topo, &plan);
+            let out = doc.write();
+            let topo2 = read_topology(&Document::parse(&out).unwrap()).unwrap();
+            let errors: Vec<String> = check_all(&topo2)
+                .into_iter()
+                .filter(|d| d.severity == Severity::Error)
+                .map(|d| d.to_string())
+                .collect();
+            prop_assert!(errors.is_empty(), "{errors:?}\n{xml}\n->\n{out}");
+            Ok(())
+        })
+        .unwrap();
+    assert!(
+        accepted.get() >= 100,
+        "only {} of 300 guests were accepted",
+        accepted.get()
     );
 }

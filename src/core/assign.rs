@@ -166,6 +166,8 @@ struct Item {
     want: bool,
     /// Address filled in by the assigner.
     assigned: bool,
+    /// The config's address, moved to another bus by bus growth (written back).
+    moved: bool,
     mmio: bool,
     iface_hostdev: bool,
     needs_slot: SlotClass,
@@ -439,7 +441,10 @@ impl Set {
     /// Reserves an address given in the config (or fixed by the chipset).
     fn reserve_config(&mut self, addr: &mut PciAddr, flags: Flags) -> Result<(), Diagnostic> {
         if self.dry_run && addr.bus as usize >= self.buses.len() {
-            self.grow(addr.bus, flags)?;
+            // libvirt writes the bus it grew onto the device's own address: a
+            // conventional device at bus 1 of a q35 without controllers ends up on
+            // the pcie-to-pci-bridge at bus 2 behind the new root port 1.
+            addr.bus = self.grow(addr.bus, flags)?;
         }
         self.validate(addr)?;
         self.compatible(addr, flags, true, true)?;
@@ -551,7 +556,7 @@ const USB2_COMPANIONS: &[(&str, u8)] = &[
 /// The position a disk's target name gives it (`sda` 0, `sdz` 25, `sdaa` 26), as
 /// libvirt numbers disks when it picks their drive address.
 fn disk_index(dev: &str) -> Option<u32> {
-    let rest = ["xvd", "ubd", "hd", "sd", "vd", "fd"]
+    let rest = super::device::DISK_PREFIXES
         .iter()
         .find_map(|p| dev.strip_prefix(p))?;
     let letters = rest.trim_end_matches(|c: char| c.is_ascii_digit());
@@ -609,6 +614,7 @@ impl<'t> Assigner<'t> {
             mf_attr: None,
             want: true,
             assigned: false,
+            moved: false,
             mmio: false,
             iface_hostdev: false,
             needs_slot: SlotClass::None,
@@ -649,6 +655,7 @@ impl<'t> Assigner<'t> {
                 mf_attr: mf,
                 want: want && (needs.slot != SlotClass::None || d.pci.is_some()),
                 assigned: false,
+                moved: false,
                 mmio,
                 iface_hostdev: d.kind == Kind::Interface && d.ty.as_deref() == Some("hostdev"),
                 needs_slot: needs.slot,
@@ -659,7 +666,7 @@ impl<'t> Assigner<'t> {
         }
         self.fill_indexes()?;
         self.add_root()?;
-        self.add_implicit();
+        self.add_implicit()?;
         Ok(())
     }
 
@@ -817,7 +824,7 @@ impl<'t> Assigner<'t> {
     }
 
     /// The devices libvirt adds on its own (post-parse defaults and implicit controllers).
-    fn add_implicit(&mut self) {
+    fn add_implicit(&mut self) -> Result<(), Diagnostic> {
         let machine = &self.topo.machine;
         let devices = &self.topo.devices;
         // USB controller 0 unless the domain has any USB controller.
@@ -861,23 +868,53 @@ impl<'t> Assigner<'t> {
             let needed: Vec<u32> = devices
                 .iter()
                 .filter(|d| d.kind == Kind::Disk && d.bus.as_deref() == Some(bus))
-                .map(|d| match (d.addr_controller, d.address.as_ref()) {
-                    (Some(c), _) => c,
-                    (None, None) if per_controller > 0 => d
-                        .name
-                        .as_deref()
-                        .and_then(disk_index)
-                        .map_or(0, |i| i / per_controller),
-                    _ => 0,
+                .filter_map(|d| match (d.addr_controller, d.address.as_ref()) {
+                    // libvirt reads the drive's controller as a signed int: 2^31 and
+                    // above wrap to negative numbers, which bring no controller.
+                    (Some(c), _) if c > MAX_INDEX => None,
+                    (Some(c), _) => Some((c, d)),
+                    (None, None) if per_controller > 0 => Some((
+                        d.name
+                            .as_deref()
+                            .and_then(disk_index)
+                            .map_or(0, |i| i / per_controller),
+                        d,
+                    )),
+                    _ => Some((0, d)),
                 })
-                .collect();
+                .map(|(c, d)| {
+                    if c >= MAX_DISK_CONTROLLERS {
+                        let pos = devices.iter().position(|x| std::ptr::eq(x, d));
+                        Err(Diagnostic::new(
+                            "VP0602",
+                            format!(
+                                "the disk {} needs {ty} controller {c}, so {} {ty} controllers: more than the {MAX_DISK_CONTROLLERS} PCI slots a guest can have",
+                                d.name.as_deref().unwrap_or("?"),
+                                u64::from(c) + 1
+                            ),
+                        )
+                        .on(pos)
+                        .hint("libvirt adds every controller up to that index and runs out of PCI slots: use a lower drive controller or disk name"))
+                    } else {
+                        Ok(c)
+                    }
+                })
+                .collect::<Result<_, _>>()?;
             // Every index up to the highest one a disk reaches, gaps included (sdz
             // alone brings SCSI controllers 0 to 3).
             let Some(&max) = needed.iter().max() else {
                 continue;
             };
+            // One pass over the controllers, not one per index: a disk may reach
+            // thousands of indexes.
+            let have: std::collections::HashSet<u32> = self
+                .items
+                .iter()
+                .filter(|i| i.is_ctl(ty))
+                .filter_map(|i| i.index)
+                .collect();
             for idx in 0..=max {
-                if !self.has_ctl(ty, Some(idx)) {
+                if !have.contains(&idx) {
                     let model = if ty == "scsi" { Some("lsilogic") } else { None };
                     self.add_ctl(ty, model, idx, "needed by a disk on that bus");
                 }
@@ -923,6 +960,7 @@ impl<'t> Assigner<'t> {
                 it.virtio = n.virtio;
             }
         }
+        Ok(())
     }
 
     /// virtio-serial controllers for virtio channels and consoles. Channels without an
@@ -1063,7 +1101,7 @@ impl<'t> Assigner<'t> {
     }
 
     fn validate_controllers(&self) -> Result<(), Diagnostic> {
-        let mut seen: Vec<(&str, u32)> = Vec::new();
+        let mut seen: std::collections::HashSet<(&str, u32)> = std::collections::HashSet::new();
         for it in &self.items {
             if it.kind != Kind::Controller {
                 continue;
@@ -1086,16 +1124,13 @@ impl<'t> Assigner<'t> {
                     .hint("only ICH9 EHCI/UHCI companions may share a USB controller index"));
                 }
             }
-            if ty != "usb" {
-                if seen.contains(&(ty, idx)) {
-                    return Err(Diagnostic::new(
-                        "VP0201",
-                        format!("Multiple '{ty}' controllers with index '{idx}'"),
-                    )
-                    .on(it.dev())
-                    .hint("give each controller its own index"));
-                }
-                seen.push((ty, idx));
+            if ty != "usb" && !seen.insert((ty, idx)) {
+                return Err(Diagnostic::new(
+                    "VP0201",
+                    format!("Multiple '{ty}' controllers with index '{idx}'"),
+                )
+                .on(it.dev())
+                .hint("give each controller its own index"));
             }
             if ty == "ide" && self.class == MachineClass::I440fx && idx > 0 {
                 return Err(Diagnostic::new("VP0302", "Only 1 IDE controller is supported")
@@ -1299,8 +1334,13 @@ impl<'t> Assigner<'t> {
                 continue;
             }
             let flags = it.flags;
+            let was = a;
             set.reserve_config(&mut a, flags)
                 .map_err(|d| err_on(d, it))?;
+            if a != was {
+                self.items[i].addr = Some(a);
+                self.items[i].moved = true;
+            }
         }
         Ok(())
     }
@@ -1346,11 +1386,11 @@ impl<'t> Assigner<'t> {
                     set.reserve_config(&mut a, pci)
                         .map_err(|d| err_on(d, &self.items[i]))?;
                 }
+                // The PIIX3's ISA bridge (00:01.0) and power management (00:01.3) have
+                // no element, but libvirt keeps them before it looks at the user's
+                // addresses: a device there is a double use.
                 for f in [0, 3] {
-                    let mut a = PciAddr::new(0, 1, f);
-                    if set.buses[0].used[1] & (1 << f) == 0 {
-                        set.reserve_config(&mut a, pci)?;
-                    }
+                    self.reserve_chipset(set, PciAddr::new(0, 1, f))?;
                 }
                 self.primary_video(set, 2, dry)?;
             }
@@ -1409,11 +1449,9 @@ impl<'t> Assigner<'t> {
                     set.reserve_config(&mut a, self.items[i].flags)?;
                     self.set_addr(i, a, false);
                 }
+                // ICH9's LPC bridge (00:1f.0) and SMBus (00:1f.3), kept like PIIX3's.
                 for f in [0, 3] {
-                    let mut a = PciAddr::new(0, 0x1f, f);
-                    if set.buses[0].used[0x1f] & (1 << f) == 0 {
-                        set.reserve_config(&mut a, pci)?;
-                    }
+                    self.reserve_chipset(set, PciAddr::new(0, 0x1f, f))?;
                 }
                 self.primary_video(set, 1, dry)?;
                 if let Some(i) = self.items.iter().position(|it| {
@@ -1428,6 +1466,29 @@ impl<'t> Assigner<'t> {
             _ => {}
         }
         Ok(())
+    }
+
+    /// Reserves a chipset function that has no element; a user's device already there
+    /// is refused as libvirt refuses it.
+    fn reserve_chipset(&self, set: &mut Set, a: PciAddr) -> Result<(), Diagnostic> {
+        if set.buses[0].used[a.slot as usize] & (1 << a.function) != 0 {
+            let who = self.items.iter().find(|it| it.addr == Some(a));
+            let d = Diagnostic::new(
+                "VP0101",
+                format!("Attempted double use of PCI Address {}", show(&a)),
+            )
+            .hint(format!(
+                "{} belongs to the {} chipset even though the XML has no element for it: move the device",
+                show(&a),
+                self.class.name()
+            ));
+            return Err(match who {
+                Some(it) => err_on(d, it),
+                None => d,
+            });
+        }
+        let mut a = a;
+        set.reserve_config(&mut a, Flags::PCI_DEVICE)
     }
 
     fn primary_video(&mut self, set: &mut Set, slot: u8, dry: bool) -> Result<(), Diagnostic> {
@@ -1465,7 +1526,16 @@ impl<'t> Assigner<'t> {
         let mut pci: Vec<usize> = (0..self.items.len())
             .filter(|&i| self.items[i].pci.is_some())
             .collect();
-        pci.sort_by_key(|&i| (self.items[i].index, i));
+        // libvirt 9.0 takes the user's first and the ones it added after them.
+        let sorted = self
+            .topo
+            .platform
+            .libvirt_rules()
+            .added_pci_controllers_sorted;
+        pci.sort_by_key(|&i| {
+            let added = !sorted && matches!(self.items[i].target, Target::Added(_));
+            (added, self.items[i].index, i)
+        });
         out.extend(pci);
         let by_kind = |k: Kind| (0..self.items.len()).filter(move |&i| self.items[i].kind == k);
         out.extend(by_kind(Kind::Filesystem));
@@ -1599,7 +1669,16 @@ impl<'t> Assigner<'t> {
             // One spare root port for hotplug.
             set.reserve_next(Flags::PCIE_DEVICE.or(Flags::AUTOASSIGN), None)?;
         }
+        // Addresses moved by bus growth stay moved, as libvirt changes them in place.
+        let moved: Vec<(usize, Option<PciAddr>)> = (0..self.items.len())
+            .filter(|&i| self.items[i].moved)
+            .map(|i| (i, self.items[i].addr))
+            .collect();
         self.items = saved;
+        for (i, a) in moved {
+            self.items[i].addr = a;
+            self.items[i].moved = true;
+        }
         let mut b = 1;
         while b < set.buses.len() as u32 {
             if !self
@@ -1718,7 +1797,7 @@ impl<'t> Assigner<'t> {
             if it.index_filled || matches!(it.target, Target::Added(_)) {
                 f.index = it.index.filter(|_| it.kind == Kind::Controller);
             }
-            if it.assigned {
+            if it.assigned || it.moved {
                 f.address = it.addr;
             }
             if it.mmio {
@@ -1823,6 +1902,7 @@ impl<'t> Assigner<'t> {
 
 /// Device rules libvirt checks when it parses and validates a domain, beyond slots.
 fn validate_devices(topo: &Topology) -> Result<(), Diagnostic> {
+    validate_platform(topo)?;
     let x86 = topo.machine.arch.is_x86();
     let e = |code: &'static str, i: usize, msg: String| Diagnostic::new(code, msg).on(Some(i));
     if x86 && topo.efi && !topo.acpi {
@@ -1873,11 +1953,14 @@ fn validate_devices(topo: &Topology) -> Result<(), Diagnostic> {
                             )
                             .hint("define the NUMA cell under <cpu><numa> or pick an existing node"));
                 }
+                // libvirt wants some USB controller without <master> in the domain, at
+                // any index: a companion whose own group has no EHCI is accepted when
+                // another USB controller exists (libvirt itself writes such groups when
+                // a second UHCI1 starts index 1), and refused when all are companions.
                 if d.ty.as_deref() == Some("usb") && d.master_startport.is_some() {
                     let has_master = topo.devices.iter().any(|o| {
                         o.kind == Kind::Controller
                             && o.ty.as_deref() == Some("usb")
-                            && o.index == d.index
                             && o.master_startport.is_none()
                     });
                     if !has_master {
@@ -1974,6 +2057,263 @@ fn validate_devices(topo: &Topology) -> Result<(), Diagnostic> {
                 }
             }
             _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// The most controllers of one disk bus a guest can have: each takes a PCI slot, and a
+/// guest has at most 256 buses of 32 slots. A disk name or drive address that needs
+/// more (`sdzzzzzz`, `controller='70000'`) is refused at once; libvirt itself would add
+/// controllers one by one until no slot is left (for tens of thousands it runs for
+/// minutes).
+pub const MAX_DISK_CONTROLLERS: u32 = 256 * 32;
+
+/// The largest index libvirt reads: it parses `index` as a signed int, so 2^31 and
+/// above are refused ("Expected integer value").
+const MAX_INDEX: u32 = i32::MAX as u32;
+
+/// Rules that depend on the target libvirt and QEMU, counts of devices, names libvirt
+/// parses and numbers it refuses.
+fn validate_platform(topo: &Topology) -> Result<(), Diagnostic> {
+    use super::device::{
+        DISK_PREFIXES, ONE_PER_MODEL, SINGLETONS, VIDEO_ALONE, VIDEO_PRIMARY_ONLY,
+    };
+    use super::versions::{WatchdogCount, machine_known};
+    let platform = topo.platform;
+    let lv = platform.libvirt_rules();
+    let qemu = platform.qemu_rules();
+    let machine = &topo.machine;
+    let e = |code: &'static str, i: usize, msg: String| Diagnostic::new(code, msg).on(Some(i));
+    if machine_known(qemu, machine.arch, &machine.machine_type) == Some(false) {
+        let versions: Vec<String> = qemu
+            .families
+            .iter()
+            .filter(|f| f.arches.contains(&machine.arch))
+            .map(|f| {
+                format!(
+                    "{}{}.{} to {}{}.{}",
+                    f.prefix, f.first.0, f.first.1, f.prefix, qemu.newest.0, qemu.newest.1
+                )
+            })
+            .collect();
+        return Err(Diagnostic::new(
+            "VP0601",
+            format!(
+                "Emulator does not support machine type '{}' (QEMU {})",
+                machine.machine_type, qemu.name
+            ),
+        )
+        .hint(format!(
+            "QEMU {} has {}; or target another QEMU with --qemu",
+            qemu.name,
+            versions.join(", ")
+        )));
+    }
+    for (i, d) in topo.devices.iter().enumerate() {
+        if let Some(idx) = d.index
+            && idx > MAX_INDEX
+            && d.kind == Kind::Controller
+        {
+            return Err(e(
+                "VP0602",
+                i,
+                format!("Invalid value for attribute 'index' in element 'controller': '{idx}'. Expected integer value"),
+            )
+            .hint(format!("libvirt reads controller indexes up to {MAX_INDEX}")));
+        }
+    }
+    // Singletons, then the per-model and per-release counts.
+    for &(kind, msg) in SINGLETONS {
+        if let Some(i) = topo
+            .devices
+            .iter()
+            .enumerate()
+            .filter(|(_, d)| d.kind == kind)
+            .nth(1)
+            .map(|(i, _)| i)
+        {
+            return Err(e("VP0304", i, msg.to_string()).hint(format!("keep one <{}>", kind.tag())));
+        }
+    }
+    for &(kind, msg) in ONE_PER_MODEL {
+        let mut seen: Vec<String> = Vec::new();
+        for (i, d) in topo
+            .devices
+            .iter()
+            .enumerate()
+            .filter(|(_, d)| d.kind == kind)
+        {
+            let m = d.effective_model(machine).unwrap_or_default();
+            if seen.contains(&m) {
+                return Err(e("VP0304", i, format!("{msg} '{m}'")));
+            }
+            seen.push(m);
+        }
+    }
+    if lv.single_pstore
+        && let Some((i, _)) = topo
+            .devices
+            .iter()
+            .enumerate()
+            .filter(|(_, d)| d.kind == Kind::Pstore)
+            .nth(1)
+    {
+        return Err(e(
+            "VP0304",
+            i,
+            "only a single pstore device is supported".into(),
+        )
+        .hint(format!("libvirt {} allows one <pstore>", lv.name)));
+    }
+    let mut watchdogs: Vec<&str> = Vec::new();
+    for (i, d) in topo
+        .devices
+        .iter()
+        .enumerate()
+        .filter(|(_, d)| d.kind == Kind::Watchdog)
+    {
+        let m = d.model.as_deref().unwrap_or("");
+        if !lv.watchdog_models.contains(&m) {
+            return Err(
+                e("VP0307", i, format!("unknown watchdog model '{m}'")).hint(format!(
+                    "libvirt {} knows {}",
+                    lv.name,
+                    lv.watchdog_models.join(", ")
+                )),
+            );
+        }
+        let many = match lv.watchdogs {
+            WatchdogCount::One => !watchdogs.is_empty(),
+            WatchdogCount::OnePerModelExceptPci => m != "i6300esb" && watchdogs.contains(&m),
+        };
+        if many {
+            let msg = match lv.watchdogs {
+                WatchdogCount::One => "only a single watchdog device is supported".to_string(),
+                WatchdogCount::OnePerModelExceptPci => {
+                    format!("domain can only have one watchdog with model '{m}'")
+                }
+            };
+            return Err(e("VP0304", i, msg).hint(format!("libvirt {}: keep one", lv.name)));
+        }
+        watchdogs.push(m);
+    }
+    for (i, d) in topo
+        .devices
+        .iter()
+        .enumerate()
+        .filter(|(_, d)| d.kind == Kind::Watchdog)
+    {
+        let m = d.model.as_deref().unwrap_or("");
+        let q35 = machine.class == MachineClass::Q35;
+        if m == "diag288" && !machine.arch_name.starts_with("s390") {
+            return Err(e(
+                "VP0307",
+                i,
+                "diag288 model of watchdog is allowed for s390 and s390x only".into(),
+            ));
+        }
+        if q35 && lv.watchdog_not_on_q35.contains(&m) {
+            return Err(e(
+                "VP0307",
+                i,
+                format!("{m} model of watchdog cannot be used with this machine type"),
+            )
+            .hint("use model='i6300esb' (or itco, q35's own)"));
+        }
+        if !q35 && lv.watchdog_q35_only.contains(&m) {
+            return Err(e(
+                "VP0307",
+                i,
+                format!("{m} model of watchdog is only part of q35 machine"),
+            ));
+        }
+    }
+    for (i, d) in topo
+        .devices
+        .iter()
+        .enumerate()
+        .filter(|(_, d)| d.kind == Kind::Panic)
+    {
+        if let Some(m) = d.model.as_deref()
+            && !lv.panic_models.contains(&m)
+        {
+            return Err(
+                e("VP0307", i, format!("unknown panic model '{m}'")).hint(format!(
+                    "libvirt {} knows {}",
+                    lv.name,
+                    lv.panic_models.join(", ")
+                )),
+            );
+        }
+    }
+    // Video: primary-only types elsewhere than primary, and 'none' with company.
+    let videos: Vec<usize> = (0..topo.devices.len())
+        .filter(|&i| topo.devices[i].kind == Kind::Video)
+        .collect();
+    let primary = videos
+        .iter()
+        .copied()
+        .find(|&i| topo.devices[i].primary)
+        .or(videos.first().copied());
+    for &i in &videos {
+        let m = topo.devices[i].effective_model(machine).unwrap_or_default();
+        if m == VIDEO_ALONE && videos.len() > 1 {
+            return Err(e(
+                "VP0305",
+                i,
+                "a 'none' video type must be the only video device defined for the domain".into(),
+            ));
+        }
+        if Some(i) != primary && VIDEO_PRIMARY_ONLY.contains(&m.as_str()) {
+            return Err(e(
+                "VP0305",
+                i,
+                format!("video type '{m}' is only valid as primary video device"),
+            )
+            .hint("make it the primary one, or use qxl or virtio as the second video"));
+        }
+    }
+    // Disk targets.
+    for (i, d) in topo
+        .devices
+        .iter()
+        .enumerate()
+        .filter(|(_, d)| d.kind == Kind::Disk)
+    {
+        let Some(dev) = d.name.as_deref() else {
+            continue;
+        };
+        let parsed = DISK_PREFIXES
+            .iter()
+            .find_map(|p| dev.strip_prefix(p).map(|r| (*p, r)));
+        let (prefix, rest) = parsed.unwrap_or(("", dev));
+        let letters = rest.trim_end_matches(|c: char| c.is_ascii_digit());
+        let ok = parsed.is_some()
+            && !letters.is_empty()
+            && letters.bytes().all(|b| b.is_ascii_lowercase());
+        if !ok {
+            let msg = if d.address.is_none() {
+                format!("Unknown disk name '{dev}' and no address specified")
+            } else {
+                format!("invalid disk target '{dev}'")
+            };
+            return Err(e("VP0306", i, msg)
+                .hint("name it like vda, sdb or hdc: a prefix and lower-case letters"));
+        }
+        if letters.len() != rest.len() {
+            return Err(e(
+                "VP0306",
+                i,
+                format!("invalid disk target '{dev}', partitions can't appear in disk targets"),
+            )
+            .hint(format!("drop the partition number: {prefix}{letters}")));
+        }
+        if prefix == "fd" && d.bus.as_deref() != Some("fdc") {
+            return Err(
+                e("VP0306", i, format!("Invalid harddisk device name: {dev}"))
+                    .hint("fd names are for floppies on bus='fdc'"),
+            );
         }
     }
     Ok(())

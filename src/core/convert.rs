@@ -967,6 +967,7 @@ mod tests {
             acpi: true,
             efi: false,
             numa_cells: 0,
+            platform: Default::default(),
         };
         let mut d = Device::new(super::super::topology::Origin(1), Kind::Disk);
         d.name = Some("sda".into());

@@ -398,6 +398,39 @@ pub const MODEL_TABLE: &[ModelRow] = &[
     row(K::Serial, "*", S::None, "", V::No),
 ];
 
+/// Video types QEMU can only drive as the primary (VGA-compatible) display: libvirt
+/// refuses any of them as a second `<video>` ("video type 'vga' is only valid as
+/// primary video device"). qxl and virtio may be secondary. The primary is the one
+/// with `primary='yes'`, else the first.
+pub const VIDEO_PRIMARY_ONLY: &[&str] = &["vga", "cirrus", "bochs", "ramfb", "vmvga"];
+
+/// Video type that must be the only `<video>` ("a 'none' video type must be the only
+/// video device defined for the domain").
+pub const VIDEO_ALONE: &str = "none";
+
+/// Kinds a guest has at most one of, with libvirt's refusal (the same in 9.0 and 11.3;
+/// what differs by release, watchdog and pstore, is in `versions::LIBVIRT`).
+pub const SINGLETONS: &[(Kind, &str)] = &[
+    (
+        Kind::Memballoon,
+        "only a single memory balloon device is supported",
+    ),
+    (Kind::Vsock, "only a single vsock device is supported"),
+    (Kind::Iommu, "only a single IOMMU device is supported"),
+    (Kind::Nvram, "only a single nvram device is supported"),
+    (Kind::Tpm, "only a single TPM non-proxy device is supported"),
+];
+
+/// Kinds of which a guest has at most one per model ("Multiple panic devices with
+/// model 'isa'"), in both releases.
+pub const ONE_PER_MODEL: &[(Kind, &str)] = &[(Kind::Panic, "Multiple panic devices with model")];
+
+/// Disk target prefixes libvirt numbers disks by (`sda` is disk 0 of its bus): a
+/// target is one of them, then lower-case letters only (`vd0`, `vdA`, `vd` are
+/// refused, "Unknown disk name"; trailing digits are a partition, refused too).
+/// `fd` names floppies only: a hard disk named `fda` is refused.
+pub const DISK_PREFIXES: &[&str] = &["xvd", "ubd", "hd", "sd", "vd", "fd"];
+
 /// What the device table says about one device.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Needs {

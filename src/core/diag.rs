@@ -158,6 +158,30 @@ pub const CODES: &[CodeInfo] = &[
         "a (non-)transitional virtio model off PCI (virtio-mmio, ccw): libvirt defines the guest, QEMU is never started",
     ),
     code(
+        "VP0304",
+        "device-count",
+        Severity::Error,
+        "more devices of a kind (or model) than libvirt supports in one guest",
+    ),
+    code(
+        "VP0305",
+        "video-primary-only",
+        Severity::Error,
+        "a video type that can only be the primary video device is not the primary one",
+    ),
+    code(
+        "VP0306",
+        "disk-target",
+        Severity::Error,
+        "a disk target name libvirt cannot parse",
+    ),
+    code(
+        "VP0307",
+        "device-model-version",
+        Severity::Error,
+        "a device model the target libvirt does not know or does not allow on this machine",
+    ),
+    code(
         "VP0401",
         "virtio-guest-no-driver",
         Severity::Error,
@@ -252,6 +276,18 @@ pub const CODES: &[CodeInfo] = &[
         "guest-disk-path-changed",
         Severity::Warning,
         "an edit changes a disk's PCI path in the guest (/dev/disk/by-path)",
+    ),
+    code(
+        "VP0601",
+        "machine-type-unknown",
+        Severity::Error,
+        "the target QEMU has no such machine type (or version of it)",
+    ),
+    code(
+        "VP0602",
+        "number-too-large",
+        Severity::Error,
+        "a number so large that libvirt refuses it or would need more PCI slots than a guest has",
     ),
 ];
 

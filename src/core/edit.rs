@@ -1181,6 +1181,7 @@ mod tests {
             acpi: true,
             efi: false,
             numa_cells: 0,
+            platform: Default::default(),
         }
     }
 

@@ -138,6 +138,7 @@ pub fn as_defined(t: &Topology) -> (Topology, Option<Diagnostic>) {
         acpi: t.acpi,
         efi: t.efi,
         numa_cells: t.numa_cells,
+        platform: t.platform,
     };
     let base = out.devices.len();
     for (a, nd) in plan.added.iter().enumerate() {

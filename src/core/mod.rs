@@ -16,6 +16,7 @@ pub mod machine;
 pub mod pci;
 pub mod qemu_args;
 pub mod topology;
+pub mod versions;
 pub mod view;
 pub mod virtio;
 
@@ -24,3 +25,4 @@ pub use device::Kind;
 pub use machine::{Arch, Machine, MachineClass};
 pub use pci::{Flags, PciModel};
 pub use topology::{Device, Origin, PciController, Topology};
+pub use versions::Platform;

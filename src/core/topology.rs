@@ -301,6 +301,8 @@ pub struct Topology {
     pub efi: bool,
     /// Number of `<cpu><numa><cell>` elements.
     pub numa_cells: u32,
+    /// The libvirt + QEMU releases whose behaviour the analyses predict.
+    pub platform: super::versions::Platform,
 }
 
 /// The PCI controllers of one topology by index (see [`Topology::controller_map`]);
@@ -336,6 +338,7 @@ impl Topology {
             acpi: true,
             efi: false,
             numa_cells: 0,
+            platform: Default::default(),
         }
     }
 

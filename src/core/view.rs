@@ -576,6 +576,7 @@ mod tests {
             acpi: true,
             efi: false,
             numa_cells: 0,
+            platform: Default::default(),
         }
     }
 

@@ -391,6 +391,7 @@ pub fn read_topology(doc: &Document) -> Result<Topology, DomainError> {
         acpi,
         efi,
         numa_cells,
+        platform: Default::default(),
     })
 }
 

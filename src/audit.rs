@@ -211,12 +211,14 @@ fn read(input: &Input) -> Result<(Document, Topology), String> {
             e.pos.line, e.pos.column, e.message
         )
     })?;
-    let t = read_topology(&doc).map_err(|e| {
+    let mut t = read_topology(&doc).map_err(|e| {
         format!(
             "{display}:{}:{}: error: {}",
             e.pos.line, e.pos.column, e.message
         )
     })?;
+    // The libvirt and QEMU this run predicts, as for every other command.
+    t.platform = crate::cli::target().platform;
     Ok((doc, t))
 }
 

@@ -594,18 +594,20 @@ fn run_tui(file: Option<&Path>, a: &TuiArgs) -> i32 {
             EXIT_BAD_INPUT
         }
         (None, _) => {
-        let start = match (&a.example, file) {
-            (Some(name), _) => match crate::examples::find(name) {
-                Some(e) => crate::tui::Start::Example(e),
-                None => {
-                    eprintln!("error: no bundled example '{name}' (virt-pci examples lists them)");
-                    return EXIT_BAD_INPUT;
-                }
-            },
-            (None, Some(f)) => crate::tui::Start::File(f.to_path_buf()),
-            (None, None) => crate::tui::Start::Examples,
-        };
-        crate::tui::run(start, &opts)
+            let start = match (&a.example, file) {
+                (Some(name), _) => match crate::examples::find(name) {
+                    Some(e) => crate::tui::Start::Example(e),
+                    None => {
+                        eprintln!(
+                            "error: no bundled example '{name}' (virt-pci examples lists them)"
+                        );
+                        return EXIT_BAD_INPUT;
+                    }
+                },
+                (None, Some(f)) => crate::tui::Start::File(f.to_path_buf()),
+                (None, None) => crate::tui::Start::Examples,
+            };
+            crate::tui::run(start, &opts)
         }
     }
 }
@@ -647,7 +649,7 @@ fn cmd_tree(
                 target().describe(),
                 render_text_analysed(shown, ascii, &analysis)
             ),
-            crate::render::wrap::output_width(layout.width),
+            output_width(layout.width),
         ),
     };
     print(&text)?;
@@ -680,7 +682,7 @@ fn cmd_io(
                 target().describe(),
                 render_text(&loaded.path, &analysis)
             ),
-            crate::render::wrap::output_width(layout.width),
+            output_width(layout.width),
         )
     };
     print(&text)?;
@@ -1106,7 +1108,7 @@ fn cmd_check(
     } else {
         print(&crate::render::wrap::fit(
             &format!("target: {}\n{text}", target().describe()),
-            crate::render::wrap::output_width(layout.width),
+            output_width(layout.width),
         ))?;
     }
     Ok(worst)
@@ -1215,7 +1217,7 @@ fn cmd_examples(name: Option<&str>) -> Result<i32, Failure> {
             e.description()
         ));
     }
-    let width = crate::render::wrap::output_width(None).or(Some(80));
+    let width = output_width(None).or(Some(80));
     print(&crate::render::wrap::fit(&text, width))?;
     Ok(EXIT_OK)
 }
@@ -1279,7 +1281,10 @@ pub fn preflight(argv: &[std::ffi::OsString]) -> Result<(), Failure> {
     // With a libvirt connection the first word names a domain, not a file.
     if argv.iter().any(|a| {
         let a = a.to_string_lossy();
-        a == "-c" || a == "--domain" || a.starts_with("--connect") || (a.starts_with("-c") && !a.starts_with("--"))
+        a == "-c"
+            || a == "--domain"
+            || a.starts_with("--connect")
+            || (a.starts_with("-c") && !a.starts_with("--"))
     }) {
         return Ok(());
     }
@@ -1335,4 +1340,24 @@ pub fn preflight(argv: &[std::ffi::OsString]) -> Result<(), Failure> {
         code: EXIT_BAD_INPUT,
         message,
     })
+}
+
+/// The width to lay text out for (the renderers only wrap to it): `asked` (`--width N`; 0 means no wrapping), else the
+/// terminal's width (`COLUMNS`, then the tty) when standard output is a terminal, else
+/// none.
+pub fn output_width(asked: Option<usize>) -> Option<usize> {
+    match asked {
+        Some(0) => None,
+        Some(n) => Some(n),
+        None if std::io::IsTerminal::is_terminal(&std::io::stdout()) => std::env::var("COLUMNS")
+            .ok()
+            .and_then(|c| c.trim().parse::<usize>().ok())
+            .filter(|&c| c > 0)
+            .or_else(|| {
+                ratatui::crossterm::terminal::size()
+                    .ok()
+                    .map(|(w, _)| w as usize)
+            }),
+        None => None,
+    }
 }

@@ -491,8 +491,19 @@ fn booted_corpus_keeps_every_legacy_io_bar_and_drops_nothing() {
         let stored = read(&cases.join(format!("{name}.xml")));
         let (xml, _) =
             convert_text(&read(&support::root().join(&src)), to, force).expect("converts");
+        // A guest's <description> is not passed to QEMU, so the measurement of a guest
+        // whose description was written later still stands; everything else must match.
+        let no_description = |x: &str| -> String {
+            x.lines()
+                .filter(|l| {
+                    !(l.trim_start().starts_with("<description>") && l.ends_with("</description>"))
+                })
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
         assert_eq!(
-            xml, stored,
+            no_description(&xml),
+            no_description(&stored),
             "{name}: the conversion changed since it was measured: run python3 tests/convert-corpus/run-oracle.py --force"
         );
         let a = analysed(&xml, "seabios");

@@ -22,6 +22,17 @@ fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_virt-pci"))
 }
 
+/// The binary, predicting the libvirt and QEMU of the daemon at `uri` (the chroot's
+/// is 11.3 + QEMU 10.0; the host's is what the binary finds installed).
+fn bin_at(uri: &str) -> Command {
+    let mut c = bin();
+    if uri.contains("/srv/trixie/") {
+        c.env("VIRT_PCI_LIBVIRT", "11.3")
+            .env("VIRT_PCI_QEMU", "10.0");
+    }
+    c
+}
+
 /// The daemons that answer; the others are reported as skipped.
 fn daemons(suite: &str) -> Vec<(&'static str, Connection)> {
     let mut out = Vec::new();
@@ -104,7 +115,7 @@ fn open_a_domain_with_tree_check_io_and_audit() {
             vec!["-c", &uri, "tree", "--json", &g.name],
             vec!["tree", "--json", "-c", &uri, &g.name],
         ] {
-            let out = bin().args(&args).output().unwrap();
+            let out = bin_at(&uri).args(&args).output().unwrap();
             assert_eq!(out.status.code(), Some(0), "{name}: {out:?}");
             let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
             assert_eq!(v["name"], g.name.as_str(), "{name}");
@@ -112,7 +123,7 @@ fn open_a_domain_with_tree_check_io_and_audit() {
         // The tree shows the addresses libvirt assigned when it defined the guest.
         let xml = conn.inactive_xml(&g.name).unwrap();
         let text = String::from_utf8(
-            bin()
+            bin_at(&uri)
                 .args(["-c", &uri, "tree", &g.name])
                 .output()
                 .unwrap()
@@ -129,10 +140,13 @@ fn open_a_domain_with_tree_check_io_and_audit() {
             .unwrap();
         assert!(mac_line.contains(mac), "{name}: {mac_line}");
         for cmd in ["check", "io"] {
-            let out = bin().args(["-c", &uri, cmd, &g.name]).output().unwrap();
+            let out = bin_at(&uri)
+                .args(["-c", &uri, cmd, &g.name])
+                .output()
+                .unwrap();
             assert_eq!(out.status.code(), Some(0), "{name} {cmd}: {out:?}");
         }
-        let out = bin()
+        let out = bin_at(&uri)
             .args(["-c", &uri, "audit", "--json", "--all"])
             .output()
             .unwrap();
@@ -145,7 +159,7 @@ fn open_a_domain_with_tree_check_io_and_audit() {
                 .any(|r| r["guest"] == g.name.as_str() && r["verdict"] == "ok"),
             "{name}: {v}"
         );
-        let out = bin()
+        let out = bin_at(&uri)
             .args(["-c", &uri, "check", "vp-test-no-such-domain"])
             .output()
             .unwrap();
@@ -202,7 +216,10 @@ fn running_and_inactive_domains() {
         let g = define(&conn, "run");
         let uri = conn.uri.clone().unwrap();
         assert_eq!(conn.state(&g.name).unwrap(), State::Inactive, "{name}");
-        let out = bin().args(["-c", &uri, "tree", &g.name]).output().unwrap();
+        let out = bin_at(&uri)
+            .args(["-c", &uri, "tree", &g.name])
+            .output()
+            .unwrap();
         assert!(
             !String::from_utf8_lossy(&out.stderr).contains("is running"),
             "{name}"
@@ -229,7 +246,10 @@ fn running_and_inactive_domains() {
             conn.inactive_xml(&g.name).unwrap(),
             "{name}"
         );
-        let out = bin().args(["-c", &uri, "tree", &g.name]).output().unwrap();
+        let out = bin_at(&uri)
+            .args(["-c", &uri, "tree", &g.name])
+            .output()
+            .unwrap();
         assert!(
             String::from_utf8_lossy(&out.stderr).contains("changes take effect at the next boot"),
             "{name}: {out:?}"

@@ -642,7 +642,7 @@ fn help_has_each_heading_once_and_every_command() {
     }
     // At 80 columns the help wraps: the long description of `e` is whole.
     let mut app = example("debian8-i440fx.xml");
-    let s = drive(&mut app, keys("?<PageDown>"), 80, 24);
+    let s = drive(&mut app, keys("?<PageDown><Down><Down><Down>"), 80, 24);
     let flat = words_of(&s);
     assert!(flat.contains("applied when you confirm)"), "{s}");
 }

@@ -1,7 +1,7 @@
 //! Renderers: turn the core's topology and analyses into text and JSON for the CLI.
 
-pub mod convert;
 pub mod audit;
+pub mod convert;
 pub mod dot;
 pub mod guest;
 pub mod io;

@@ -3,28 +3,6 @@
 //! (tree guides carried down, `hint:` and `fix:` labels hung). Output that goes to a
 //! pipe is not wrapped unless a width is asked for.
 
-use std::io::IsTerminal;
-
-/// The width to lay text out for: `asked` (`--width N`; 0 means no wrapping), else the
-/// terminal's width (`COLUMNS`, then the tty) when standard output is a terminal, else
-/// none.
-pub fn output_width(asked: Option<usize>) -> Option<usize> {
-    match asked {
-        Some(0) => None,
-        Some(n) => Some(n),
-        None if std::io::stdout().is_terminal() => std::env::var("COLUMNS")
-            .ok()
-            .and_then(|c| c.trim().parse::<usize>().ok())
-            .filter(|&c| c > 0)
-            .or_else(|| {
-                ratatui::crossterm::terminal::size()
-                    .ok()
-                    .map(|(w, _)| w as usize)
-            }),
-        None => None,
-    }
-}
-
 /// `text` with every line longer than `width` wrapped; unchanged without a width.
 pub fn fit(text: &str, width: Option<usize>) -> String {
     let Some(width) = width else {

@@ -1458,9 +1458,9 @@ fn oracle_trouble(stderr: &str) -> bool {
 
 fn ask_oracle(oracle: &Path, file: &Path) -> Answer {
     let mut last = String::new();
-    for attempt in 0..3 {
+    for attempt in 0..6 {
         if attempt > 0 {
-            std::thread::sleep(Duration::from_millis(500 * attempt));
+            std::thread::sleep(Duration::from_millis(1000 * attempt));
         }
         match run(Command::new("bash").arg(oracle).arg(file)) {
             Err(e) => last = format!("cannot run the oracle: {e}"),

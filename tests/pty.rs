@@ -256,8 +256,11 @@ fn ending_signals_restore_the_terminal_and_exit_128_plus_n() {
 #[cfg(unix)]
 #[test]
 fn suspend_and_continue_give_the_terminal_back_and_take_it_again() {
+    // A file, so that `q` quits the designer rather than closing the examples list
+    // offered when no file is given.
+    let file = crate::support::root().join("assets/examples/centos6-q35-virtio.xml");
     for how in ["kill", "key"] {
-        let mut t = Pty::spawn(&[], 100, 30);
+        let mut t = Pty::spawn(&[&file], 100, 30);
         t.wait_for("PCI topology");
         match how {
             "kill" => t.signal("-TSTP"),

@@ -58,9 +58,9 @@ pub fn render_gauge(f: &mut Frame<'_>, area: Rect, app: &App) {
     let gauge_w: usize = spans.iter().map(|s| s.width()).sum::<usize>() + 2;
     let [left, right] =
         Layout::horizontal([Constraint::Length(gauge_w as u16), Constraint::Min(0)]).areas(area);
-    // On a narrow screen a message takes the whole line: what an edit or a save did
+    // On a tiny screen a message takes the whole line: what an edit or a save did
     // must be seen (the IO pane still has the gauge's figures).
-    let (left, right) = if app.status.is_some() && right.width < 30 {
+    let (left, right) = if app.status.is_some() && area.width < 60 && right.width < 30 {
         (Rect::default(), area)
     } else {
         (left, right)

@@ -147,23 +147,12 @@ fn case_matches(dir: &Path, name: &str) -> Result<(), String> {
     }
 }
 
-fn known_differences() -> BTreeMap<String, String> {
-    let text =
-        std::fs::read_to_string(support::root().join("tests/conformance-known-differences.tsv"))
-            .unwrap();
-    text.lines()
-        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
-        .filter_map(|l| l.split_once('\t'))
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
-}
-
 #[test]
 fn libvirt_conformance() {
     let Some(shared) = support::shared_for("conformance::libvirt_conformance") else {
         return;
     };
-    let known = known_differences();
+    let known = support::known_differences("tests/conformance-known-differences.tsv");
     let mut total = 0;
     let mut passed = 0;
     let mut unexpected = Vec::new();

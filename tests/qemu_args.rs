@@ -161,23 +161,12 @@ fn case_matches(dir: &Path, name: &str) -> Result<(), String> {
     ))
 }
 
-fn known_differences() -> BTreeMap<String, String> {
-    let text =
-        std::fs::read_to_string(support::root().join("tests/qemu-args-known-differences.tsv"))
-            .unwrap();
-    text.lines()
-        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
-        .filter_map(|l| l.split_once('\t'))
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
-}
-
 #[test]
 fn qemu_args_match_libvirt() {
     let Some(shared) = support::shared_for("qemu_args::qemu_args_match_libvirt") else {
         return;
     };
-    let known = known_differences();
+    let known = support::known_differences("tests/qemu-args-known-differences.tsv");
     let (mut total, mut passed) = (0, 0);
     let mut unexpected = Vec::new();
     let mut fixed = Vec::new();

@@ -66,3 +66,14 @@ pub fn own_guests() -> Vec<PathBuf> {
     v.extend(files(&root().join("assets/examples"), ".xml"));
     v
 }
+
+/// A known-differences list (`case<TAB>reason` per line, `#` comments): the cases a
+/// ratchet test expects to differ, each with why.
+pub fn known_differences(rel: &str) -> std::collections::BTreeMap<String, String> {
+    let text = std::fs::read_to_string(root().join(rel)).unwrap();
+    text.lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .filter_map(|l| l.split_once('\t'))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}

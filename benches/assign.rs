@@ -6,7 +6,9 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use virt_pci::core::assign::assign;
-use virt_pci::generate::{Shape, guest};
+#[path = "../tests/common/generate.rs"]
+mod generate;
+use generate::{Shape, guest};
 use virt_pci::libvirt::{Document, apply_plan, read_topology};
 
 fn parse_assign_write(xml: &str) -> String {

@@ -1,5 +1,5 @@
 //! Benchmark: `audit` of generated fleets (guests of 10–40 devices, the three shapes
-//! of `virt_pci::generate` in turn), 1,000 / 2,500 / 10,000 guests, to see the time
+//! of `generate` (`tests/common/generate.rs`) in turn), 1,000 / 2,500 / 10,000 guests, to see the time
 //! of a fleet and that it grows linearly with the number of guests.
 
 // The same allocator as the `virt-pci` binary, so the figures are the binary's.
@@ -9,9 +9,11 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use virt_pci::analysis::Choices;
 use virt_pci::audit::{Input, audit_all};
-use virt_pci::generate::{Shape, guest};
+use virt_pci::context::Choices;
+#[path = "../tests/common/generate.rs"]
+mod generate;
+use generate::{Shape, guest};
 
 fn fleet(count: usize) -> Vec<Input> {
     let shapes = [Shape::Q35Bridges, Shape::I440fxNics, Shape::Q35Switches];

@@ -9,7 +9,9 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::Event;
-use virt_pci::generate::{Shape, guest};
+#[path = "../tests/common/generate.rs"]
+mod generate;
+use generate::{Shape, guest};
 use virt_pci::tui::commands::Message;
 use virt_pci::tui::event::parse_keys;
 use virt_pci::tui::{App, Options, Session};

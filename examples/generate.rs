@@ -1,7 +1,9 @@
 //! Prints a generated guest of a given shape and size, for trying virt-pci on large
 //! topologies: `cargo run --example generate -- q35-bridges 1000 > big.xml`.
 
-use virt_pci::generate::{Shape, guest};
+#[path = "../tests/common/generate.rs"]
+mod generate;
+use generate::{Shape, guest};
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();

@@ -56,10 +56,10 @@ pub fn analyses(data: &[u8]) {
         return;
     };
     let _ = virt_pci::core::assign::check_all(&topo);
-    if let Ok(ctx) = virt_pci::analysis::context(&doc, &virt_pci::analysis::Choices::default()) {
-        let a = virt_pci::core::live::analyse(&topo, &ctx);
+    if let Ok(ctx) = virt_pci::context::context(&doc, &virt_pci::context::Choices::default()) {
+        let a = virt_pci::core::analyses::analyse(&topo, &ctx);
         let _ = virt_pci::render::tree::render_text_analysed(&topo, false, &a);
-        let _ = virt_pci::render::io::render_text("fuzz", &a);
+        let _ = virt_pci::render::io_space::render_text("fuzz", &a);
     }
 }
 

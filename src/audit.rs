@@ -8,10 +8,10 @@ use std::path::PathBuf;
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::analysis::Choices;
+use crate::context::Choices;
+use crate::core::analyses::{Analysis, analyse};
 use crate::core::diag::Severity;
-use crate::core::ioport::Outcome;
-use crate::core::live::{Analysis, analyse};
+use crate::core::io_space::Outcome;
 use crate::core::topology::Topology;
 use crate::core::virtio::Mode;
 use crate::libvirt::{Document, read_topology};
@@ -230,7 +230,7 @@ pub fn audit_one(input: &Input, choices: &Choices) -> Row {
         Ok(x) => x,
         Err(e) => return Row::unreadable(source, e),
     };
-    let ctx = match crate::analysis::context(&doc, choices) {
+    let ctx = match crate::context::context(&doc, choices) {
         Ok(c) => c,
         Err(e) => {
             let message = format!("{source}: error: {e}");

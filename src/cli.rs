@@ -9,7 +9,7 @@ use clap::{Parser, Subcommand};
 use crate::core::topology::Topology;
 use crate::libvirt::{Document, read_topology};
 
-pub use crate::files::{EXIT_BAD_INPUT, EXIT_OK, EXIT_REFUSED};
+pub use crate::host::files::{EXIT_BAD_INPUT, EXIT_OK, EXIT_REFUSED};
 
 /// Design and inspect the PCI / PCI Express topology of libvirt + QEMU guests.
 #[derive(Parser, Debug)]
@@ -107,27 +107,27 @@ fn load_domain(
 pub struct TargetArgs {
     /// libvirt release to predict: 9.0 (Debian 12) or 11.3 (Debian 13); default:
     /// $VIRT_PCI_LIBVIRT, else the installed one (virsh --version), else the newest.
-    #[arg(long, global = true, value_name = "VERSION", value_parser = crate::platform::parse_libvirt)]
+    #[arg(long, global = true, value_name = "VERSION", value_parser = crate::host::platform::parse_libvirt)]
     pub libvirt: Option<crate::core::versions::Libvirt>,
     /// QEMU release to predict: 7.2 (Debian 12) or 10.0 (Debian 13); default:
     /// $VIRT_PCI_QEMU, else the installed one (qemu-system-x86_64 --version), else the newest.
-    #[arg(long, global = true, value_name = "VERSION", value_parser = crate::platform::parse_qemu)]
+    #[arg(long, global = true, value_name = "VERSION", value_parser = crate::host::platform::parse_qemu)]
     pub qemu: Option<crate::core::versions::Qemu>,
 }
 
 /// The target chosen for this run (set once by [`run`]; [`load`] gives it to every
 /// topology it reads).
-static TARGET: std::sync::OnceLock<crate::platform::Target> = std::sync::OnceLock::new();
+static TARGET: std::sync::OnceLock<crate::host::platform::Target> = std::sync::OnceLock::new();
 
 /// The target of this run: what [`run`] chose, else the newest known pair.
-pub fn target() -> crate::platform::Target {
+pub fn target() -> crate::host::platform::Target {
     TARGET
         .get()
         .cloned()
-        .unwrap_or_else(|| crate::platform::Target {
+        .unwrap_or_else(|| crate::host::platform::Target {
             platform: crate::core::versions::Platform::NEWEST,
-            libvirt_why: crate::platform::Why::Newest("not chosen".into()),
-            qemu_why: crate::platform::Why::Newest("not chosen".into()),
+            libvirt_why: crate::host::platform::Why::Newest("not chosen".into()),
+            qemu_why: crate::host::platform::Why::Newest("not chosen".into()),
         })
 }
 
@@ -184,8 +184,8 @@ pub struct AnalysisArgs {
 }
 
 impl AnalysisArgs {
-    fn choices(&self) -> crate::analysis::Choices {
-        crate::analysis::Choices {
+    fn choices(&self) -> crate::context::Choices {
+        crate::context::Choices {
             os: self.os.clone(),
             firmware: self.firmware.clone(),
             guest_virtio: self.guest_virtio.clone(),
@@ -454,7 +454,7 @@ pub fn load(path: &Path) -> Result<Loaded, Failure> {
     {
         load_domain(conn, &path.to_string_lossy())?
     } else {
-        crate::files::read_input(path).map_err(Failure::bad_input)?
+        crate::host::files::read_input(path).map_err(Failure::bad_input)?
     };
     parse_loaded(display, &bytes)
 }
@@ -499,7 +499,7 @@ pub fn run(args: Args) -> i32 {
     if args.connect.is_some() || args.domain {
         let _ = CONNECTION.set(crate::host::libvirt::Connection::new(args.connect.clone()));
     }
-    match crate::platform::choose(args.target.libvirt, args.target.qemu) {
+    match crate::host::platform::choose(args.target.libvirt, args.target.qemu) {
         Ok(t) => {
             let _ = TARGET.set(t);
         }
@@ -576,7 +576,7 @@ pub fn run(args: Args) -> i32 {
 fn run_tui(file: Option<&Path>, a: &TuiArgs) -> i32 {
     let choices = a.analysis.choices();
     // Bad option values stop here, before the terminal is taken over.
-    if let Err(e) = crate::analysis::check_choices(&choices) {
+    if let Err(e) = crate::context::check_choices(&choices) {
         eprintln!("error: {e}");
         return EXIT_BAD_INPUT;
     }
@@ -623,9 +623,9 @@ fn cmd_tree(
 ) -> Result<i32, Failure> {
     use crate::render::tree::{render_json_analysed, render_text_analysed};
     let loaded = load(file)?;
-    let ctx = crate::analysis::context(&loaded.doc, &args.choices())
+    let ctx = crate::context::context(&loaded.doc, &args.choices())
         .map_err(|e| Failure::bad_input(format!("{}: error: {e}", loaded.path)))?;
-    let analysis = crate::core::live::analyse(&loaded.topology, &ctx);
+    let analysis = crate::core::analyses::analyse(&loaded.topology, &ctx);
     // The defined guest's analysis is the same one: its indexes are the input's, plus
     // what libvirt adds at the end.
     let shown = if defined {
@@ -662,17 +662,17 @@ fn cmd_io(
     json: bool,
     layout: &WidthArgs,
 ) -> Result<i32, Failure> {
-    use crate::render::io::{loses_io, render_json, render_text};
-    let choices = crate::analysis::Choices {
+    use crate::render::io_space::{loses_io, render_json, render_text};
+    let choices = crate::context::Choices {
         firmware,
-        ..crate::analysis::Choices::default()
+        ..crate::context::Choices::default()
     };
-    crate::analysis::check_choices(&choices)
+    crate::context::check_choices(&choices)
         .map_err(|e| Failure::bad_input(format!("error: {e}")))?;
     let loaded = load(file)?;
-    let ctx = crate::analysis::context(&loaded.doc, &choices)
+    let ctx = crate::context::context(&loaded.doc, &choices)
         .map_err(|e| Failure::bad_input(format!("{}: error: {e}", loaded.path)))?;
-    let analysis = crate::core::live::analyse(&loaded.topology, &ctx);
+    let analysis = crate::core::analyses::analyse(&loaded.topology, &ctx);
     let text = if json {
         with_target_json(&render_json(&loaded.path, &analysis))
     } else {
@@ -734,7 +734,7 @@ fn cmd_audit(
 ) -> Result<i32, Failure> {
     use std::io::IsTerminal as _;
     let choices = args.choices();
-    crate::analysis::check_choices(&choices)
+    crate::context::check_choices(&choices)
         .map_err(|e| Failure::bad_input(format!("error: {e}")))?;
     if inputs.is_empty() {
         return Err(Failure::bad_input(
@@ -770,7 +770,7 @@ fn cmd_audit(
 
 fn cmd_qemu_args(file: &Path) -> Result<i32, Failure> {
     let loaded = load(file)?;
-    let (defined, refused) = crate::core::live::as_defined(&loaded.topology);
+    let (defined, refused) = crate::core::analyses::as_defined(&loaded.topology);
     if let Some(d) = refused {
         eprintln!("{}", format_diagnostic(&loaded.path, &loaded.topology, &d));
         return Ok(EXIT_REFUSED);
@@ -793,8 +793,8 @@ fn guest_views(
     Failure,
 > {
     use crate::core::guest::guest_view;
-    use crate::core::ioport::FirmwareKind;
-    let (defined, refused) = crate::core::live::as_defined(&loaded.topology);
+    use crate::core::io_space::FirmwareKind;
+    let (defined, refused) = crate::core::analyses::as_defined(&loaded.topology);
     if let Some(d) = refused {
         return Err(Failure {
             code: EXIT_REFUSED,
@@ -892,7 +892,7 @@ fn cmd_assign(
     in_place: bool,
     force: bool,
 ) -> Result<i32, Failure> {
-    let (display, bytes) = crate::files::read_input(file).map_err(Failure::bad_input)?;
+    let (display, bytes) = crate::host::files::read_input(file).map_err(Failure::bad_input)?;
     let mut loaded = parse_loaded(display, &bytes)?;
     let plan = match crate::core::assign::assign(&loaded.topology) {
         Ok(p) => p,
@@ -903,9 +903,9 @@ fn cmd_assign(
     };
     // New devices can shift what the guest already has: warn before it happens.
     let fw = if loaded.topology.efi {
-        crate::core::ioport::FirmwareKind::Ovmf
+        crate::core::io_space::FirmwareKind::Ovmf
     } else {
-        crate::core::ioport::FirmwareKind::SeaBios
+        crate::core::io_space::FirmwareKind::SeaBios
     };
     let before = crate::core::guest::without_unplaced(&loaded.topology);
     for d in crate::core::guest::rename_warnings(&before, &loaded.topology, fw) {
@@ -925,16 +925,16 @@ fn cmd_assign(
     };
     match dest {
         Some((path, backup)) => {
-            let opts = crate::files::SaveOptions {
+            let opts = crate::host::files::SaveOptions {
                 // The original as read, not whatever is on disk by now.
                 backup: backup.then_some(bytes.as_slice()),
                 force,
                 break_links: false,
             };
-            crate::files::save(path, text.as_bytes(), opts).map_err(|e| Failure {
+            crate::host::files::save(path, text.as_bytes(), opts).map_err(|e| Failure {
                 code: EXIT_BAD_INPUT,
                 message: match e {
-                    crate::files::SaveError::ReadOnly(_) => {
+                    crate::host::files::SaveError::ReadOnly(_) => {
                         format!("error: {e} (give --force to replace it)")
                     }
                     _ => format!("error: {e}"),
@@ -950,7 +950,7 @@ fn cmd_assign(
 fn diagnostic_json(
     topology: &Topology,
     d: &crate::core::diag::Diagnostic,
-    fix: Option<&crate::core::live::Fix>,
+    fix: Option<&crate::core::analyses::Fix>,
 ) -> serde_json::Value {
     let dev = d.device.and_then(|i| topology.devices.get(i));
     serde_json::json!({
@@ -966,7 +966,7 @@ fn diagnostic_json(
 
 /// What the analyses assumed, in a few words: `guest OS CentOS 6.10 (centos6.10) from
 /// the domain, firmware SeaBIOS 1.16`.
-fn assumptions(a: &crate::core::live::Analysis) -> String {
+fn assumptions(a: &crate::core::analyses::Analysis) -> String {
     use crate::core::guest_os::IdSource;
     let os = match &a.os {
         Some(os) => {
@@ -978,7 +978,7 @@ fn assumptions(a: &crate::core::live::Analysis) -> String {
         }
         None => "guest OS unknown (give --os to check its virtio drivers)".to_string(),
     };
-    if a.io.outcome == crate::core::ioport::Outcome::NotModelled {
+    if a.io.outcome == crate::core::io_space::Outcome::NotModelled {
         format!("{os}; no x86 IO port space on this machine")
     } else {
         format!("{os}, firmware {}", a.firmware.name)
@@ -1025,7 +1025,7 @@ fn cmd_check(
     let mut text = String::new();
     for file in files {
         let loaded = match load(file).and_then(|l| {
-            let ctx = crate::analysis::context(&l.doc, &choices)
+            let ctx = crate::context::context(&l.doc, &choices)
                 .map_err(|e| Failure::bad_input(format!("{}: error: {e}", l.path)))?;
             Ok((l, ctx))
         }) {
@@ -1041,12 +1041,12 @@ fn cmd_check(
         let t = &loaded.topology;
         let mut found: Vec<(
             crate::core::diag::Diagnostic,
-            Option<crate::core::live::Fix>,
+            Option<crate::core::analyses::Fix>,
         )> = crate::core::assign::check_all(t)
             .into_iter()
             .map(|d| (d, None))
             .collect();
-        let analysis = crate::core::live::analyse(t, &ctx);
+        let analysis = crate::core::analyses::analyse(t, &ctx);
         // On a domain libvirt refuses, the analyses would judge a guest that never
         // exists; they run once it is accepted.
         let analysed =
@@ -1118,7 +1118,7 @@ fn cmd_convert(a: &ConvertArgs) -> Result<i32, Failure> {
     use crate::core::convert::{Options, convert};
     use crate::render::convert::{render_json, render_text, unified_diff};
     let loaded = load(&a.file)?;
-    let ctx = crate::analysis::context(&loaded.doc, &a.analysis.choices())
+    let ctx = crate::context::context(&loaded.doc, &a.analysis.choices())
         .map_err(|e| Failure::bad_input(format!("{}: error: {e}", loaded.path)))?;
     if a.in_place && a.file == Path::new("-") {
         return Err(Failure::bad_input(
@@ -1161,13 +1161,13 @@ fn cmd_convert(a: &ConvertArgs) -> Result<i32, Failure> {
     if let Some((path, backup)) = dest
         && (new != old || !backup)
     {
-        let opts = crate::files::SaveOptions {
+        let opts = crate::host::files::SaveOptions {
             // The original as read, not whatever is on disk by now.
             backup: backup.then_some(old.as_bytes()),
             force: false,
             break_links: false,
         };
-        crate::files::save(path, new.as_bytes(), opts).map_err(|e| Failure {
+        crate::host::files::save(path, new.as_bytes(), opts).map_err(|e| Failure {
             code: EXIT_BAD_INPUT,
             message: format!("error: {e}"),
         })?;

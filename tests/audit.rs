@@ -5,8 +5,8 @@
 
 use std::process::Command;
 
-use virt_pci::analysis::Choices;
 use virt_pci::audit::{Input, Verdict, audit_all, exit_status};
+use virt_pci::context::Choices;
 use virt_pci::libvirt::{Document, read_topology};
 
 use crate::support;

@@ -10,12 +10,12 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use serde_json::Value;
-use virt_pci::analysis::{Choices, context};
+use virt_pci::context::{Choices, context};
+use virt_pci::core::analyses::{Analysis, analyse};
 use virt_pci::core::assign;
 use virt_pci::core::convert::{Conversion, Options, To, convert};
 use virt_pci::core::diag::{Diagnostic, Severity};
-use virt_pci::core::ioport;
-use virt_pci::core::live::{Analysis, analyse};
+use virt_pci::core::io_space;
 use virt_pci::core::pci::PciModel;
 use virt_pci::core::virtio::Mode;
 use virt_pci::core::{Kind, Topology};
@@ -118,7 +118,7 @@ fn every_conversion_is_a_fixed_point_converts_to_itself_and_checks_clean() {
                 .all(|d| d.severity != Severity::Error),
             "{name}: libvirt's rules"
         );
-        for fw in ioport::FIRMWARES {
+        for fw in io_space::FIRMWARES {
             let a = analysed(&xml, fw.id);
             assert!(a.refused.is_none(), "{name}: refused under {}", fw.id);
             let errors: Vec<String> = a

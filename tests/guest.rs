@@ -9,9 +9,9 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use serde_json::Value;
+use virt_pci::core::analyses::as_defined;
 use virt_pci::core::guest::{GuestAddr, GuestView, guest_view};
-use virt_pci::core::ioport::FirmwareKind;
-use virt_pci::core::live::as_defined;
+use virt_pci::core::io_space::FirmwareKind;
 use virt_pci::core::topology::Topology;
 use virt_pci::core::virtio;
 use virt_pci::libvirt::{Document, read_topology};

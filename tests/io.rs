@@ -9,9 +9,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
-use virt_pci::analysis::{Choices, context};
-use virt_pci::core::ioport::{BarStatus, FirmwareKind, IoPlan, Outcome};
-use virt_pci::core::live::analyse;
+use virt_pci::context::{Choices, context};
+use virt_pci::core::analyses::analyse;
+use virt_pci::core::io_space::{BarStatus, FirmwareKind, IoPlan, Outcome};
 use virt_pci::libvirt::{Document, read_topology};
 
 use crate::support;

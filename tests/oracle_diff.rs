@@ -1930,7 +1930,7 @@ fn libvirt_keeps_the_virt_pci_metadata() {
 /// A small instance of every benchmark shape is a guest both libvirts define.
 #[test]
 fn benchmark_guests_are_accepted_by_real_libvirt() {
-    use virt_pci::generate::{Shape, guest};
+    use crate::generate::{Shape, guest};
     let mut asked = 0;
     for env in [ENV_ORACLE, ENV_ORACLE11] {
         let oracle = match std::env::var(env) {

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use virt_pci::core::guest_os::{self, Drivers};
-use virt_pci::osinfo::OsinfoDb;
+use virt_pci::host::osinfo::OsinfoDb;
 
 use crate::support;
 
@@ -63,7 +63,7 @@ fn a_missing_database_reads_as_empty() {
 /// (whatever its version) both must read every OS the same way.
 #[test]
 fn agrees_with_the_table_generator_on_the_installed_database() {
-    let root = virt_pci::osinfo::system_dir();
+    let root = virt_pci::host::osinfo::system_dir();
     if !root.join("os").is_dir() {
         support::skip(
             "osinfo::agrees_with_the_table_generator_on_the_installed_database",

@@ -5,9 +5,9 @@
 
 use std::path::Path;
 
-use virt_pci::analysis::{Choices, context};
+use virt_pci::context::{Choices, context};
+use virt_pci::core::analyses::analyse;
 use virt_pci::core::diag::Severity;
-use virt_pci::core::live::analyse;
 use virt_pci::libvirt::{Document, read_topology};
 use virt_pci::render::picture::{Picture, picture};
 

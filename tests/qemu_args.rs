@@ -113,7 +113,7 @@ fn our_entries(xml: &str, dir: &Path) -> Result<Vec<Entry>, String> {
     let mut t = read_topology(&doc).map_err(|e| e.to_string())?;
     // Each suite is judged by the libvirt and QEMU it came from.
     t.platform = crate::conformance::platform_of(dir);
-    let (defined, refused) = virt_pci::core::live::as_defined(&t);
+    let (defined, refused) = virt_pci::core::analyses::as_defined(&t);
     if let Some(d) = refused {
         return Err(format!("refused: {d}"));
     }

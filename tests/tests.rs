@@ -6,6 +6,9 @@ mod conformance;
 mod convert;
 mod docs;
 mod fuzzing;
+#[path = "common/generate.rs"]
+mod generate;
+mod generator;
 mod guest;
 mod hostile;
 mod io;

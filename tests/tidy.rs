@@ -275,7 +275,7 @@ fn the_path_reader_sees_use_trees_and_inline_paths() {
 #[test]
 fn core_imports_no_ui_xml_or_cli_crate_and_does_no_io() {
     check_layer(
-        "src/core",
+        "crates/core/src",
         &[
             "ratatui",
             "crossterm",
@@ -338,6 +338,7 @@ fn renderers_know_no_terminal_ui_or_command_line() {
 #[test]
 fn every_module_starts_with_a_doc_line() {
     let mut files = support::files(&support::root().join("src"), ".rs");
+    files.extend(support::files(&support::root().join("crates"), ".rs"));
     files.extend(support::files(&support::root().join("tests"), ".rs"));
     for f in files {
         let text = std::fs::read_to_string(&f).unwrap();
@@ -353,7 +354,9 @@ fn every_module_starts_with_a_doc_line() {
 fn the_codemap_names_every_source_file() {
     let root = support::root();
     let map = std::fs::read_to_string(root.join("ARCHITECTURE.md")).unwrap();
-    let missing: Vec<String> = support::files(&root.join("src"), ".rs")
+    let mut sources = support::files(&root.join("src"), ".rs");
+    sources.extend(support::files(&root.join("crates"), ".rs"));
+    let missing: Vec<String> = sources
         .iter()
         .map(|f| rel(&root, f))
         .filter(|r| !map.contains(&format!("`{r}`")))
@@ -369,4 +372,32 @@ fn rel(root: &Path, f: &Path) -> String {
         .unwrap()
         .to_string_lossy()
         .replace('\\', "/")
+}
+
+/// The core is its own crate so that the compiler, not only this file, keeps it free of
+/// the XML, UI and CLI crates: it may depend on nothing but these.
+const CORE_MAY_DEPEND_ON: &[&str] = &["serde", "thiserror"];
+
+#[test]
+fn the_core_crate_depends_only_on_what_it_may() {
+    let manifest = std::fs::read_to_string(support::root().join("crates/core/Cargo.toml")).unwrap();
+    let mut section = String::new();
+    let mut bad = Vec::new();
+    for line in manifest.lines().map(str::trim) {
+        if line.starts_with('[') {
+            section = line.trim_matches(|c| c == '[' || c == ']').to_string();
+            continue;
+        }
+        let is_deps = section == "dependencies" || section.ends_with(".dependencies");
+        if let Some((name, _)) = line
+            .split_once('=')
+            .filter(|_| is_deps && !line.starts_with('#'))
+        {
+            let name = name.trim();
+            if !CORE_MAY_DEPEND_ON.contains(&name) {
+                bad.push(name.to_string());
+            }
+        }
+    }
+    assert!(bad.is_empty(), "crates/core may not depend on {bad:?}");
 }

@@ -6,8 +6,8 @@
 
 use std::path::{Path, PathBuf};
 
-use virt_pci::analysis::{Choices, context};
-use virt_pci::core::live::{Analysis, analyse};
+use virt_pci::context::{Choices, context};
+use virt_pci::core::analyses::{Analysis, analyse};
 use virt_pci::core::topology::Topology;
 use virt_pci::libvirt::{Document, read_topology};
 use virt_pci::render::tree::{

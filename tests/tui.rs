@@ -183,7 +183,7 @@ fn exceeding_the_io_budget_shows_the_warning() {
     let s = drive(&mut app, keys("fovmf-2022<Enter>"), 120, 40);
     assert!(s.contains("firmware: OVMF"), "{s}");
     let io = &app.derived.analysis.io;
-    assert_ne!(io.outcome, virt_pci::core::ioport::Outcome::Fits, "{s}");
+    assert_ne!(io.outcome, virt_pci::core::io_space::Outcome::Fits, "{s}");
     assert!(s.contains("VP05"), "{s}");
     snap("io_budget_exceeded", &s);
 }

@@ -4,7 +4,7 @@
 //! because the prefix is the writer's choice.
 
 use super::xml::{Document, NodeId};
-use crate::core::ioport::IoSettings;
+use crate::core::io_space::IoSettings;
 
 /// The namespace libosinfo metadata lives in.
 pub const LIBOSINFO_NS: &str = "http://libosinfo.org/xmlns/libvirt/domain/1.0";

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use crate::audit::{Row, Verdict};
-use crate::core::ioport::size_text;
+use crate::core::io_space::size_text;
 
 const HEADERS: [&str; 8] = [
     "GUEST",

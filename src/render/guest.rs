@@ -6,7 +6,7 @@
 use serde::Serialize;
 
 use crate::core::guest::{GuestFunction, GuestView};
-use crate::core::ioport::FirmwareKind;
+use crate::core::io_space::FirmwareKind;
 use crate::core::topology::Topology;
 
 /// The firmware's name for people.

@@ -4,7 +4,7 @@ pub mod audit;
 pub mod convert;
 pub mod dot;
 pub mod guest;
-pub mod io;
+pub mod io_space;
 pub mod picture;
 pub mod qemu_args;
 pub mod svg;

@@ -5,8 +5,8 @@
 
 use std::collections::HashMap;
 
-use crate::core::ioport::size_text;
-use crate::core::live::Analysis;
+use crate::core::analyses::Analysis;
+use crate::core::io_space::size_text;
 use crate::core::topology::{Origin, Topology};
 use crate::core::view::{BusNode, DeviceNode, tree_view};
 use crate::core::virtio::Mode;
@@ -152,7 +152,7 @@ pub fn picture(shown: &Topology, a: &Analysis) -> Picture {
     );
     let footer = match &a.refused {
         Some(d) => format!("libvirt refuses this domain: [{}] {}", d.code, d.message),
-        None if a.io.outcome == crate::core::ioport::Outcome::NotModelled => {
+        None if a.io.outcome == crate::core::io_space::Outcome::NotModelled => {
             "no x86 IO port space on this machine".to_string()
         }
         None => format!(

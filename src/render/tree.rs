@@ -9,8 +9,8 @@ use std::fmt::Write as _;
 use serde_json::{Map, Value, json};
 
 use crate::core::address::PciAddr;
-use crate::core::ioport::{Outcome, size_text};
-use crate::core::live::Analysis;
+use crate::core::analyses::Analysis;
+use crate::core::io_space::{Outcome, size_text};
 use crate::core::topology::{Origin, PciController, Topology};
 use crate::core::view::{BusNode, Dangling, DeviceNode, SlotNode, TreeView, tree_view};
 use crate::core::virtio::Mode;

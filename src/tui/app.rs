@@ -25,12 +25,12 @@ use super::theme::Theme;
 use super::xml_editor::XmlEditor;
 use super::{diff, layout};
 use crate::core::address::PciAddr;
+use crate::core::analyses::{self, Analysis, Fix};
 use crate::core::diag::{Diagnostic, Severity};
 use crate::core::edit::{self, CONTROLLER_MODELS, Op, Placement, TEMPLATES};
 use crate::core::guest;
 use crate::core::guest_os::{self, GuestOs, IdSource};
-use crate::core::ioport::{self, Firmware};
-use crate::core::live::{self, Analysis, Fix};
+use crate::core::io_space::{self, Firmware};
 use crate::core::pci::PciModel;
 use crate::core::topology::{Origin, Topology};
 use crate::core::view::{TreeView, tree_view};
@@ -45,7 +45,7 @@ pub struct Options {
     pub mono: bool,
     /// Guest OS, firmware, driver override and headroom for the analyses; what is not
     /// chosen comes from the domain.
-    pub analysis: crate::analysis::Choices,
+    pub analysis: crate::context::Choices,
 }
 
 /// One diagnostic as the designer lists it.
@@ -120,8 +120,8 @@ fn tree_order(view: &TreeView) -> HashMap<Origin, usize> {
 
 impl Derived {
     /// Runs every analysis on `t`.
-    pub fn new(t: &Topology, ctx: &live::Context) -> Derived {
-        let analysis = live::analyse(t, ctx);
+    pub fn new(t: &Topology, ctx: &analyses::Context) -> Derived {
+        let analysis = analyses::analyse(t, ctx);
         let view = tree_view(t);
         let index = t
             .devices
@@ -327,7 +327,7 @@ pub struct Status {
 pub struct App {
     /// The guest being edited.
     pub session: Session,
-    ctx: live::Context,
+    ctx: analyses::Context,
     /// The analyses of the current topology.
     pub derived: Derived,
     /// The visible rows.
@@ -371,7 +371,7 @@ pub struct App {
     keymap: Keymap,
     drag_from: Option<usize>,
     /// What the analyses were told to assume, for a guest opened from a start popup.
-    choices: crate::analysis::Choices,
+    choices: crate::context::Choices,
     /// Set when the guest came from libvirt: saving defines it there.
     libvirt: Option<super::libvirt_save::Target>,
     /// A drag left its first row: the dragged device is cut and its legal places are
@@ -385,12 +385,12 @@ impl App {
         let choices = &opts.analysis;
         // A bad value in the domain's metadata must not keep the designer closed: the
         // analyses run without it and the status line says why.
-        let (ctx, problem) = match crate::analysis::context(session.document(), choices) {
+        let (ctx, problem) = match crate::context::context(session.document(), choices) {
             Ok(c) => (c, None),
             Err(e) => (
-                live::Context {
-                    firmware: choices.firmware.as_deref().and_then(ioport::firmware),
-                    ..live::Context::default()
+                analyses::Context {
+                    firmware: choices.firmware.as_deref().and_then(io_space::firmware),
+                    ..analyses::Context::default()
                 },
                 Some(e),
             ),
@@ -489,7 +489,7 @@ impl App {
     }
 
     /// The analysis context (guest OS, firmware).
-    pub fn context(&self) -> &live::Context {
+    pub fn context(&self) -> &analyses::Context {
         &self.ctx
     }
 
@@ -608,7 +608,7 @@ impl App {
             Pane::Tree => {}
             Pane::Details => {
                 let n = if self.show_io {
-                    super::io::lines(self).len()
+                    super::io_pane::lines(self).len()
                 } else {
                     super::details::lines(self).len()
                 };
@@ -1503,7 +1503,7 @@ impl App {
                 if let Some(id) = ids.get(i) {
                     self.ctx.os = id
                         .as_deref()
-                        .map(|id| crate::osinfo::guest_os(id, IdSource::User));
+                        .map(|id| crate::host::osinfo::guest_os(id, IdSource::User));
                     self.refresh();
                     let what = self
                         .ctx
@@ -1515,7 +1515,7 @@ impl App {
             }
             Pending::Firmware { ids } => {
                 if let Some(id) = ids.get(i) {
-                    self.ctx.firmware = id.and_then(ioport::firmware);
+                    self.ctx.firmware = id.and_then(io_space::firmware);
                     self.refresh();
                     let fw = self.derived.analysis.firmware.name;
                     self.say(Severity::Info, format!("firmware: {fw}"));
@@ -1905,7 +1905,7 @@ impl App {
             "(from the domain)",
             "UEFI loader: OVMF, else SeaBIOS",
         )];
-        for f in ioport::FIRMWARES {
+        for f in io_space::FIRMWARES {
             let f: &Firmware = f;
             ids.push(Some(f.id));
             entries.push(Entry::new(f.id, format!("{}: {}", f.name, f.summary)));
@@ -1979,7 +1979,11 @@ impl App {
         out.push(".tree.txt");
         let out = PathBuf::from(out);
         let text = crate::render::tree::render_text(self.topology(), self.ascii);
-        match crate::files::save(&out, text.as_bytes(), crate::files::SaveOptions::default()) {
+        match crate::host::files::save(
+            &out,
+            text.as_bytes(),
+            crate::host::files::SaveOptions::default(),
+        ) {
             Ok(_) => self.say(Severity::Info, format!("wrote {}", out.display())),
             Err(e) => self.say(Severity::Error, e.to_string()),
         }
@@ -2215,12 +2219,12 @@ impl App {
         super::title::render(f, a.title, self);
         super::tree::render(f, a.tree, self);
         if self.show_io {
-            super::io::render(f, a.side, self);
+            super::io_pane::render(f, a.side, self);
         } else {
             super::details::render(f, a.side, self);
         }
         super::diagnostics::render(f, a.diags, self);
-        super::io::render_gauge(f, a.gauge, self);
+        super::io_pane::render_gauge(f, a.gauge, self);
         super::keybar::render(f, a.keybar, self);
         for p in &self.popups {
             match p {

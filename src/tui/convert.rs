@@ -3,9 +3,9 @@
 //! XML); also whether a device can be moved onto virtio-mmio with `m`.
 
 use crate::core::address::Address;
+use crate::core::analyses::Context;
 use crate::core::convert::{Conversion, Options, To, convert};
 use crate::core::device::VirtioForm;
-use crate::core::live::Context;
 use crate::core::machine::MachineClass;
 use crate::core::topology::Topology;
 use crate::libvirt::{Document, meta, read_topology};

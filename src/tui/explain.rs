@@ -7,10 +7,10 @@ use super::app::App;
 use super::popups::Tone;
 use super::rows::{Ghost, Row, RowKey, Section};
 use crate::core::address::PciAddr;
+use crate::core::analyses;
 use crate::core::edit::{self, Op};
 use crate::core::explain::{Topic, controller_topic, mode_topic, topic};
-use crate::core::ioport::{Outcome, size_text};
-use crate::core::live;
+use crate::core::io_space::{Outcome, size_text};
 
 fn topic_lines(t: &Topic, out: &mut Vec<(Tone, String)>) {
     out.push((Tone::Heading, t.term.to_string()));
@@ -41,7 +41,7 @@ pub fn becomes(app: &App, i: usize, to: PciAddr) -> String {
     ) else {
         return "refused there".into();
     };
-    let a = live::analyse(&moved, app.context());
+    let a = analyses::analyse(&moved, app.context());
     let now = &app.derived.analysis;
     let mut parts = Vec::new();
     if let Some(v) = a.virtio_of(i) {
@@ -77,7 +77,7 @@ pub fn with_model(app: &App, i: usize, model: &str) -> String {
             model: Some(model.to_string()),
         },
     ) {
-        let a = live::analyse(&changed, app.context());
+        let a = analyses::analyse(&changed, app.context());
         let now = &app.derived.analysis;
         let mut here = Vec::new();
         if let Some(v) = a.virtio_of(i) {

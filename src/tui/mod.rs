@@ -1,6 +1,6 @@
 //! The interactive designer (`virt-pci [FILE]`): a terminal UI over the core. It adds
 //! no domain logic: edits are the core's operations (`core::edit`), the analyses are
-//! the core's (`core::live`), and the XML is written by the libvirt layer.
+//! the core's (`core::analyses`), and the XML is written by the libvirt layer.
 //!
 //! `app` holds the state and the update function and runs the event loop over any
 //! backend and event source; `commands` is the one registry behind keys, key bar, help
@@ -15,7 +15,7 @@ pub mod diagnostics;
 pub mod diff;
 pub mod event;
 pub mod explain;
-pub mod io;
+pub mod io_pane;
 pub mod keybar;
 pub mod layout;
 pub mod libvirt_save;
@@ -57,7 +57,7 @@ pub fn open(file: Option<&Path>) -> Result<Session, String> {
     match file {
         None => Session::example(),
         Some(p) => {
-            let (display, bytes) = crate::files::read_input(p)?;
+            let (display, bytes) = crate::host::files::read_input(p)?;
             let text = String::from_utf8(bytes).map_err(|e| {
                 let err = Document::parse_bytes(e.as_bytes())
                     .err()
@@ -104,20 +104,20 @@ pub fn run(start_at: Start, opts: &Options) -> i32 {
         Ok(a) => a,
         Err(e) => {
             eprintln!("{e}");
-            return crate::files::EXIT_BAD_INPUT;
+            return crate::host::files::EXIT_BAD_INPUT;
         }
     };
     let result = terminal::enter()
         .and_then(|mut guard| run_app(&mut guard.terminal, &mut app, &mut event::TerminalEvents));
     terminal::restore();
     if let Some(n) = terminal::exit_signal() {
-        return crate::files::EXIT_SIGNAL_BASE + n;
+        return crate::host::files::EXIT_SIGNAL_BASE + n;
     }
     match result {
-        Ok(()) => crate::files::EXIT_OK,
+        Ok(()) => crate::host::files::EXIT_OK,
         Err(e) => {
             eprintln!("error: terminal: {e}");
-            crate::files::EXIT_BAD_INPUT
+            crate::host::files::EXIT_BAD_INPUT
         }
     }
 }

@@ -289,7 +289,7 @@ impl Session {
         let Some(path) = self.path.clone() else {
             return Err("no file to reload".into());
         };
-        let (_, bytes) = crate::files::read_input(&path)?;
+        let (_, bytes) = crate::host::files::read_input(&path)?;
         let text = String::from_utf8(bytes)
             .map_err(|_| format!("{}: error: the file is not UTF-8", path.display()))?;
         let mut fresh = Session::from_text(&text, Some(path), self.display.clone())?;
@@ -330,20 +330,21 @@ impl Session {
         } else {
             std::fs::read(&path).ok()
         };
-        let opts = crate::files::SaveOptions {
+        let opts = crate::host::files::SaveOptions {
             backup: before.as_deref(),
             force: mode.force,
             break_links: false,
         };
-        let saved = crate::files::save(&path, text.as_bytes(), opts).map_err(|e| match e {
-            crate::files::SaveError::ReadOnly(p) => SaveProblem::ReadOnly(p),
-            e => SaveProblem::Failed(e.to_string()),
-        })?;
+        let saved =
+            crate::host::files::save(&path, text.as_bytes(), opts).map_err(|e| match e {
+                crate::host::files::SaveError::ReadOnly(p) => SaveProblem::ReadOnly(p),
+                e => SaveProblem::Failed(e.to_string()),
+            })?;
         self.history.mark_saved();
         if first {
             self.backed_up.push(path.clone());
         }
-        let bak = crate::files::backup_path(&path);
+        let bak = crate::host::files::backup_path(&path);
         let what = if self.opened.as_deref() == Some(path.as_path()) {
             "the file as opened"
         } else {

@@ -195,7 +195,7 @@ mod signals {
                                     // The event loop had its chance: leave anyway.
                                     std::thread::sleep(Duration::from_secs(2));
                                     super::restore();
-                                    std::process::exit(crate::files::EXIT_SIGNAL_BASE + n);
+                                    std::process::exit(crate::host::files::EXIT_SIGNAL_BASE + n);
                                 });
                             }
                         }

@@ -43,7 +43,7 @@ pub fn render(f: &mut Frame<'_>, area: Rect, app: &App) {
             },
             m.class.name(),
             // No firmware IO budget applies without x86 IO port space.
-            if app.derived.analysis.io.outcome == crate::core::ioport::Outcome::NotModelled {
+            if app.derived.analysis.io.outcome == crate::core::io_space::Outcome::NotModelled {
                 "no x86 IO"
             } else {
                 app.derived.analysis.firmware.id

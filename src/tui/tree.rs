@@ -12,7 +12,7 @@ use super::app::App;
 use super::rows::{Row, RowKey};
 use super::theme::{Theme, mode_badge, severity_mark};
 
-pub use crate::core::ioport::size_text;
+pub use crate::core::io_space::size_text;
 
 fn row_line(r: &Row, selected: bool, target: bool, th: &Theme, ascii: bool) -> Line<'static> {
     let mut spans = Vec::new();

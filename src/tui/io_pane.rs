@@ -11,7 +11,7 @@ use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 use super::app::App;
 use super::theme::severity_mark;
 use super::tree::size_text;
-use crate::core::ioport::{BarStatus, Outcome};
+use crate::core::io_space::{BarStatus, Outcome};
 
 /// The gauge's spans: the bar sized by what the guest asks for (demand) against the
 /// firmware's budget, both numbers, and the whole outcome word. Under every firmware

@@ -249,7 +249,7 @@ mod tests {
                 assert!(l.chars().count() <= 76, "{}: {l}", t.id);
             }
         }
-        for m in crate::core::pci::MODELS {
+        for m in crate::pci::MODELS {
             assert!(topic(controller_topic(m.model)).is_some(), "{:?}", m.model);
         }
         for m in [

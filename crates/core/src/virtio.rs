@@ -363,10 +363,10 @@ pub fn virtio_devices(t: &Topology) -> Vec<VirtioInfo> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::address::PciAddr;
-    use crate::core::device::Kind;
-    use crate::core::machine::Machine;
-    use crate::core::topology::{Device, Origin, PciController};
+    use crate::address::PciAddr;
+    use crate::device::Kind;
+    use crate::machine::Machine;
+    use crate::topology::{Device, Origin, PciController};
 
     fn topo(machine: &str, devices: Vec<Device>) -> Topology {
         Topology::new(machine, devices)

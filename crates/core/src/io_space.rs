@@ -1097,8 +1097,8 @@ pub fn plan_with(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::address::Address;
-    use crate::core::topology::{Origin, PciController};
+    use crate::address::Address;
+    use crate::topology::{Origin, PciController};
 
     fn topo(machine: &str, devices: Vec<Device>) -> Topology {
         Topology::new(machine, devices)

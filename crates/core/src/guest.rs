@@ -14,7 +14,7 @@ use std::fmt;
 use super::address::{Address, PciAddr};
 use super::device::Kind;
 use super::diag::Diagnostic;
-use super::ioport::FirmwareKind;
+use super::io_space::FirmwareKind;
 use super::machine::MachineClass;
 use super::pci::PciModel;
 use super::topology::{Origin, Topology, chipset};
@@ -242,7 +242,7 @@ fn is_bridge(m: PciModel) -> bool {
 }
 
 /// Computes the guest's view of `defined` (the topology as libvirt defines it, see
-/// [`as_defined`](super::live::as_defined)) under a firmware family.
+/// [`as_defined`](super::analyses::as_defined)) under a firmware family.
 ///
 /// Both SeaBIOS (`pci_bios_init_bus_rec`) and OVMF (`PciScanBus`) number bridges
 /// depth-first in slot/function order; they would differ only where a bridge asks
@@ -697,8 +697,8 @@ pub fn rename_diagnostics(after: &Topology, renames: &[Rename]) -> Vec<Diagnosti
 /// The renames from `before` to `after` (both as written, before libvirt fills them
 /// in), under one firmware, as warnings on `after`'s devices.
 pub fn rename_warnings(before: &Topology, after: &Topology, fw: FirmwareKind) -> Vec<Diagnostic> {
-    let (db, rb) = super::live::as_defined(before);
-    let (da, ra) = super::live::as_defined(after);
+    let (db, rb) = super::analyses::as_defined(before);
+    let (da, ra) = super::analyses::as_defined(after);
     if rb.is_some() || ra.is_some() {
         return Vec::new();
     }

@@ -3,8 +3,8 @@
 
 use serde_json::{Value, json};
 
-use crate::core::ioport::{BarSource, BarStatus, FirmwareKind, IoPlan, Outcome, size_text};
-use crate::core::live::Analysis;
+use crate::core::analyses::Analysis;
+use crate::core::io_space::{BarSource, BarStatus, FirmwareKind, IoPlan, Outcome, size_text};
 
 /// True when some device loses IO or the guest does not boot: what `virt-pci io`
 /// reports with exit status 1.

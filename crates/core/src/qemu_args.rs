@@ -162,7 +162,7 @@ fn controller_props(d: &Device, out: &mut Vec<(&'static str, Value)>) {
 }
 
 /// The `-device` arguments of the PCI part of `defined` (the guest as libvirt defines
-/// it, see [`live::as_defined`](super::live::as_defined)): the PCI controllers by
+/// it, see [`analyses::as_defined`](super::analyses::as_defined)): the PCI controllers by
 /// index, then the devices with a PCI address in libvirt's device order.
 pub fn device_args(defined: &Topology) -> Vec<DeviceArg> {
     let mut order: Vec<usize> = (0..defined.devices.len()).collect();
@@ -208,10 +208,10 @@ pub fn device_args(defined: &Topology) -> Vec<DeviceArg> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::topology::PciController;
+    use crate::topology::PciController;
 
     fn ctrl(index: u32, model: PciModel, addr: Option<PciAddr>) -> Device {
-        let mut d = Device::new(crate::core::Origin(0), Kind::Controller);
+        let mut d = Device::new(crate::Origin(0), Kind::Controller);
         d.ty = Some("pci".into());
         d.index = Some(index);
         let mut p = PciController::new(model);

@@ -10,7 +10,7 @@
 use std::sync::OnceLock;
 
 /// The embedded table (`assets/guest-os.tsv`).
-pub const TABLE_TSV: &str = include_str!("../../assets/guest-os.tsv");
+pub const TABLE_TSV: &str = include_str!("../../../assets/guest-os.tsv");
 
 /// What the table (or osinfo-db) says about one OS.
 #[derive(Clone, Debug, PartialEq, Eq)]

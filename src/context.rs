@@ -3,9 +3,9 @@
 //! choices (`--os`, `--firmware`, `--guest-virtio`, `--headroom`), so that `check`,
 //! `tree`, `io` and the designer all judge a guest the same way.
 
+use crate::core::analyses::Context;
 use crate::core::guest_os::{Drivers, IdSource};
-use crate::core::ioport;
-use crate::core::live::Context;
+use crate::core::io_space;
 use crate::libvirt::{Document, meta};
 
 /// What the user chose; `None` everywhere means "as the domain says".
@@ -23,7 +23,7 @@ pub struct Choices {
 
 /// The firmware ids for messages.
 pub fn firmware_ids() -> String {
-    ioport::FIRMWARES
+    io_space::FIRMWARES
         .iter()
         .map(|f| f.id)
         .collect::<Vec<_>>()
@@ -42,7 +42,7 @@ pub fn check_choices(choices: &Choices) -> Result<(), String> {
 pub fn context(doc: &Document, choices: &Choices) -> Result<Context, String> {
     let firmware = match &choices.firmware {
         Some(id) => Some(
-            ioport::firmware(id)
+            io_space::firmware(id)
                 .ok_or_else(|| format!("unknown firmware '{id}': use one of {}", firmware_ids()))?,
         ),
         None => None,
@@ -84,7 +84,7 @@ pub fn context(doc: &Document, choices: &Choices) -> Result<Context, String> {
             });
         }
     };
-    let mut os = crate::osinfo::guest_os(&id, source);
+    let mut os = crate::host::osinfo::guest_os(&id, source);
     os.drivers_override = drivers_override;
     Ok(Context {
         firmware,

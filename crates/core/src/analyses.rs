@@ -9,7 +9,7 @@ use super::device::VirtioForm;
 use super::diag::{Diagnostic, Severity};
 use super::edit::{Op, Placement};
 use super::guest_os::GuestOs;
-use super::ioport::{self, BarStatus, Firmware, FirmwareKind, IoPlan, IoSettings, Outcome};
+use super::io_space::{self, BarStatus, Firmware, FirmwareKind, IoPlan, IoSettings, Outcome};
 use super::machine::MachineClass;
 use super::pci::PciModel;
 use super::topology::{Device, Origin, Topology};
@@ -111,7 +111,7 @@ impl Analysis {
 
 /// The firmware the analyses use: the user's choice, else the domain's.
 pub fn choose_firmware(t: &Topology, ctx: &Context) -> (&'static Firmware, FirmwareSource) {
-    let pick = |id: &str| ioport::firmware(id).unwrap_or(&ioport::FIRMWARES[0]);
+    let pick = |id: &str| io_space::firmware(id).unwrap_or(&io_space::FIRMWARES[0]);
     match ctx.firmware {
         Some(f) => (f, FirmwareSource::User),
         None if t.efi => (pick("ovmf-2022"), FirmwareSource::DomainEfi),
@@ -163,7 +163,7 @@ pub fn analyse(t: &Topology, ctx: &Context) -> Analysis {
     let (defined, refused) = as_defined(t);
     let (firmware, firmware_source) = choose_firmware(t, ctx);
     let virtio = virtio::virtio_devices(&defined);
-    let io = ioport::plan_with(&defined, firmware, &ctx.io, &virtio);
+    let io = io_space::plan_with(&defined, firmware, &ctx.io, &virtio);
     let mut a = Analysis {
         defined,
         input_devices: t.devices.len(),
@@ -546,14 +546,14 @@ fn io_findings(a: &Analysis, ctx: &Context, out: &mut Vec<Finding>) {
     let machine61 = rp61
         && p.windows
             .iter()
-            .filter(|w| w.reasons.contains(&ioport::WindowReason::Machine61))
+            .filter(|w| w.reasons.contains(&io_space::WindowReason::Machine61))
             .count()
             >= 15;
     if machine61 {
         let ports: Vec<usize> = p
             .windows
             .iter()
-            .filter(|w| w.reasons.contains(&ioport::WindowReason::Machine61))
+            .filter(|w| w.reasons.contains(&io_space::WindowReason::Machine61))
             .map(|w| w.device)
             .collect();
         out.push(Finding {
@@ -725,12 +725,12 @@ fn budget_hint(a: &Analysis, on_ports: &[usize]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::address::Address;
-    use crate::core::device::Kind;
-    use crate::core::edit;
-    use crate::core::guest_os::IdSource;
-    use crate::core::machine::Machine;
-    use crate::core::topology::PciController;
+    use crate::address::Address;
+    use crate::device::Kind;
+    use crate::edit;
+    use crate::guest_os::IdSource;
+    use crate::machine::Machine;
+    use crate::topology::PciController;
 
     fn topo(devices: Vec<Device>) -> Topology {
         Topology::new("pc-q35-7.2", devices)
@@ -919,13 +919,13 @@ mod tests {
         t.efi = true;
         assert_eq!(choose_firmware(&t, &Context::default()).0.id, "ovmf-2022");
         let c = Context {
-            firmware: ioport::firmware("ovmf"),
+            firmware: io_space::firmware("ovmf"),
             ..Context::default()
         };
         assert_eq!(
             choose_firmware(&t, &c),
             (
-                ioport::firmware("ovmf").expect("ovmf"),
+                io_space::firmware("ovmf").expect("ovmf"),
                 FirmwareSource::User
             )
         );

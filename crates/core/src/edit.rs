@@ -1166,7 +1166,7 @@ impl<B: Clone + SameBase> History<B> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::machine::Machine;
+    use crate::machine::Machine;
 
     fn q35() -> Topology {
         let mut root = Device::new(Origin(1), Kind::Controller);

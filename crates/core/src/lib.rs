@@ -2,6 +2,7 @@
 //! no UI or XML crates (a tidy test enforces it).
 
 pub mod address;
+pub mod analyses;
 pub mod assign;
 pub mod convert;
 pub mod device;
@@ -10,8 +11,7 @@ pub mod edit;
 pub mod explain;
 pub mod guest;
 pub mod guest_os;
-pub mod ioport;
-pub mod live;
+pub mod io_space;
 pub mod machine;
 pub mod pci;
 pub mod qemu_args;

@@ -14,12 +14,12 @@
 use std::collections::BTreeSet;
 
 use super::address::Address;
+use super::analyses::{self, Context};
 use super::assign;
 use super::device::{Kind, SlotClass, VirtioForm};
 use super::diag::{Diagnostic, Severity};
 use super::edit::{self, Op, Placement};
-use super::ioport;
-use super::live::{self, Context};
+use super::io_space;
 use super::machine::{Machine, MachineClass};
 use super::pci::PciModel;
 use super::topology::{Device, Topology};
@@ -854,12 +854,12 @@ fn io_fits(t: &Topology, ctx: &Context) -> Result<(), String> {
     if !t.machine.arch.is_x86() {
         return Ok(());
     }
-    let own = live::choose_firmware(t, ctx).0.id;
-    for fw in ioport::FIRMWARES {
+    let own = analyses::choose_firmware(t, ctx).0.id;
+    for fw in io_space::FIRMWARES {
         let mut cx = ctx.clone();
         cx.firmware = Some(fw);
         cx.headroom = None;
-        let a = live::analyse(t, &cx);
+        let a = analyses::analyse(t, &cx);
         if let Some(f) = a.findings.iter().find(|f| {
             matches!(f.diag.code, "VP0501" | "VP0503" | "VP0505")
                 || (f.diag.code == "VP0506" && fw.id == own)

@@ -265,7 +265,7 @@ pub fn audit_one(input: &Input, choices: &Choices) -> Row {
         _ => Verdict::Ok,
     };
     let worst = found.iter().min_by_key(|d| d.severity).map(|d| Worst {
-        code: d.code,
+        code: d.code.as_str(),
         severity: d.severity.name(),
         message: d.message.clone(),
     });

@@ -954,7 +954,7 @@ fn diagnostic_json(
 ) -> serde_json::Value {
     let dev = d.device.and_then(|i| topology.devices.get(i));
     serde_json::json!({
-        "code": d.code,
+        "code": d.code.as_str(),
         "severity": d.severity.name(),
         "message": d.message,
         "hint": d.hint,

@@ -636,7 +636,7 @@ fn outcome(xml: &str) -> Outcome {
     let undriven = a
         .findings
         .iter()
-        .filter(|f| matches!(f.diag.code, "VP0401" | "VP0402"))
+        .filter(|f| matches!(f.diag.code.as_str(), "VP0401" | "VP0402"))
         .count();
     let free_ports = t
         .devices
@@ -859,7 +859,7 @@ fn every_libvirt_test_input_converts_or_is_refused_with_a_code() {
                     Err(d) => {
                         refused += 1;
                         assert!(
-                            d.code.starts_with("VP08") || d.code == "VP0404",
+                            d.code.as_str().starts_with("VP08") || d.code.as_str() == "VP0404",
                             "{}: {d}",
                             path.display()
                         );

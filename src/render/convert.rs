@@ -183,7 +183,7 @@ pub fn render_json(
             converted: false,
             changed: false,
             refused: Some(RefusalJson {
-                code: d.code,
+                code: d.code.as_str(),
                 message: &d.message,
                 hint: d.hint.as_deref(),
             }),

@@ -281,7 +281,7 @@ pub fn render_json(path: &str, a: &Analysis) -> String {
             "name": a.firmware.name,
             "source": a.firmware_source.describe(),
         },
-        "refused": a.refused.as_ref().map(|d| json!({"code": d.code, "message": d.message})),
+        "refused": a.refused.as_ref().map(|d| json!({"code": d.code.as_str(), "message": d.message})),
         "budget": plan.budget,
         "base": plan.base(),
         "demand": plan.demand,

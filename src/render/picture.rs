@@ -132,7 +132,7 @@ pub fn picture(shown: &Topology, a: &Analysis) -> Picture {
         for f in &a.findings {
             if let Some(o) = f.diag.device.and_then(origin) {
                 let e = notes.codes.entry(o).or_default();
-                e.0.push(f.diag.code);
+                e.0.push(f.diag.code.as_str());
                 e.1 |= f.diag.severity == crate::core::diag::Severity::Error;
             }
         }

@@ -86,7 +86,11 @@ impl<'a> Notes<'a> {
         }
         for f in &a.findings {
             if let Some(o) = f.diag.device.and_then(origin) {
-                devices.entry(o).or_default().codes.push(f.diag.code);
+                devices
+                    .entry(o)
+                    .or_default()
+                    .codes
+                    .push(f.diag.code.as_str());
             }
         }
         Notes {
@@ -501,9 +505,9 @@ fn analysis_json(a: &Analysis) -> Value {
         "io_budget": modelled.then_some(p.budget),
         "io_used": modelled.then_some(p.used),
         "io_outcome": accepted.then(|| p.outcome.name()),
-        "refused": a.refused.as_ref().map(|d| json!({"code": d.code, "message": d.message})),
+        "refused": a.refused.as_ref().map(|d| json!({"code": d.code.as_str(), "message": d.message})),
         "findings": a.findings.iter().filter(|_| accepted).map(|f| json!({
-            "code": f.diag.code,
+            "code": f.diag.code.as_str(),
             "severity": f.diag.severity.name(),
             "message": f.diag.message,
         })).collect::<Vec<_>>(),

@@ -14,6 +14,7 @@ use super::machine::MachineClass;
 use super::pci::PciModel;
 use super::topology::{Device, Origin, Topology};
 use super::virtio::{self, Mode, VirtioInfo};
+use crate::diag::Code;
 
 /// Where the firmware profile came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -276,7 +277,7 @@ fn start_findings(a: &Analysis, out: &mut Vec<Finding>) {
         };
         out.push(Finding {
             diag: Diagnostic::new(
-                "VP0303",
+                Code::VirtioTransitionalOffPci,
                 format!(
                     "{} has model '{}' on address type {ty}: libvirt defines the guest, but it does not start: transitional and non-transitional forms exist on PCI only (libvirt 9.0 asks QEMU for a device it does not have; newer libvirt refuses the command line)",
                     describe(a, i),
@@ -303,7 +304,7 @@ fn guest_findings(a: &Analysis, out: &mut Vec<Finding>) {
     let Some(drivers) = os.drivers() else {
         out.push(Finding {
             diag: Diagnostic::new(
-                "VP0403",
+                Code::GuestOsUnknown,
                 format!(
                     "guest OS '{}' is not in virt-pci's table or osinfo-db: whether it can drive virtio 1.0 devices is unknown",
                     os.id
@@ -322,7 +323,7 @@ fn guest_findings(a: &Analysis, out: &mut Vec<Finding>) {
     {
         out.push(Finding {
             diag: Diagnostic::new(
-                "VP0404",
+                Code::GuestOsNoQ35,
                 format!(
                     "{} is not known to run on q35 (osinfo-db has no q35 marker for it)",
                     os.label()
@@ -338,7 +339,7 @@ fn guest_findings(a: &Analysis, out: &mut Vec<Finding>) {
         }
         out.push(Finding {
             diag: Diagnostic::new(
-                "VP0403",
+                Code::GuestOsUnknown,
                 format!(
                     "{}: osinfo-db lists no virtio driver, so virt-pci cannot tell whether the guest drives its virtio devices",
                     os.label()
@@ -361,17 +362,17 @@ fn guest_findings(a: &Analysis, out: &mut Vec<Finding>) {
             unusable.push(i);
             let (code, what, hint) = match v.mode {
                 Mode::LegacyOnly => (
-                    "VP0402",
+                    Code::VirtioLegacyOnPciePort,
                     "is legacy-only",
                     "use a machine type newer than 2.6 so that the device also offers virtio 1.0".to_string(),
                 ),
                 _ if can_be_transitional(v) => (
-                    "VP0401",
+                    Code::VirtioGuestNoDriver,
                     "is modern-only (virtio 1.0)",
                     "make it virtio-transitional on a conventional PCI slot (behind a pcie-to-pci-bridge on q35)".to_string(),
                 ),
                 _ => (
-                    "VP0401",
+                    Code::VirtioGuestNoDriver,
                     "is modern-only (virtio 1.0)",
                     format!(
                         "{} exists in virtio 1.0 form only: use an emulated device instead (for example qxl or VGA video, a USB tablet)",
@@ -392,7 +393,7 @@ fn guest_findings(a: &Analysis, out: &mut Vec<Finding>) {
             .hint(format!("{hint} ({})", os.drivers_reason()))
             .on(input_device(a, i));
             diag.severity = Severity::Error;
-            let fix = if code == "VP0401" {
+            let fix = if code == Code::VirtioGuestNoDriver {
                 transitional_fix(a, &[i])
             } else {
                 None
@@ -401,7 +402,7 @@ fn guest_findings(a: &Analysis, out: &mut Vec<Finding>) {
         } else if drivers.needs_legacy() && v.mode == Mode::Transitional && v.express {
             out.push(Finding {
                 diag: Diagnostic::new(
-                    "VP0402",
+                    Code::VirtioLegacyOnPciePort,
                     format!(
                         "{}{} must stay transitional for {} (legacy drivers only), and it sits in a PCI Express port: a legacy IO BAR on a PCIe endpoint, which costs the port a whole 4 KiB IO window",
                         describe(a, i),
@@ -421,7 +422,7 @@ fn guest_findings(a: &Analysis, out: &mut Vec<Finding>) {
         && let Some(last) = out
             .iter_mut()
             .rev()
-            .find(|f| f.diag.code == "VP0401" && f.fix.is_some())
+            .find(|f| f.diag.code == Code::VirtioGuestNoDriver && f.fix.is_some())
     {
         last.fix = Some(Fix {
             summary: format!("{} (all {} devices)", fix.summary, unusable.len()),
@@ -485,7 +486,7 @@ fn io_findings(a: &Analysis, ctx: &Context, out: &mut Vec<Finding>) {
             };
             out.push(Finding {
                 diag: Diagnostic::new(
-                    "VP0502",
+                    Code::IoTransitionalOnPort,
                     format!(
                         "{}{} is transitional in a PCI Express port: its IO BAR costs the port a whole 4 KiB IO window",
                         describe(a, v.device),
@@ -528,7 +529,7 @@ fn io_findings(a: &Analysis, ctx: &Context, out: &mut Vec<Finding>) {
         };
         out.push(Finding {
             diag: Diagnostic::new(
-                "VP0503",
+                Code::IoReserveZero,
                 format!(
                     "{}{} needs {} of IO, but {port} has io-reserve=0: its IO window is read-only and closed, so the BAR the firmware assigns cannot be reached",
                     describe(a, i),
@@ -558,7 +559,7 @@ fn io_findings(a: &Analysis, ctx: &Context, out: &mut Vec<Finding>) {
             .collect();
         out.push(Finding {
             diag: Diagnostic::new(
-                "VP0505",
+                Code::Q35Machine61RootPorts,
                 format!(
                     "machine type pc-q35-6.1 makes every hotplug root port reserve 4 KiB of IO; with {} of them SeaBIOS runs out of IO space and the guest does not boot",
                     ports.len()
@@ -579,7 +580,7 @@ fn io_findings(a: &Analysis, ctx: &Context, out: &mut Vec<Finding>) {
             let fix = transitional_fix(a, &on_ports).filter(|_| !on_ports.is_empty());
             out.push(Finding {
                 diag: Diagnostic::new(
-                    "VP0501",
+                    Code::IoExhausted,
                     format!(
                         "IO port space exhausted under {}: bridges and root-bus BARs need 0x{:x} bytes, the limit is below 0x{:x}; SeaBIOS stops with \"PCI: out of I/O address space\" and the guest does not boot",
                         fw.name, p.used, p.budget
@@ -602,7 +603,7 @@ fn io_findings(a: &Analysis, ctx: &Context, out: &mut Vec<Finding>) {
             let first = p.dropped.first().and_then(|&k| p.devices[k].device);
             out.push(Finding {
                 diag: Diagnostic::new(
-                    "VP0501",
+                    Code::IoExhausted,
                     format!(
                         "IO port space exhausted under {}: the layout needs 0x{:x} bytes of a 0x{:x} aperture; OVMF drops {} whole device(s), largest IO BAR first: {}",
                         fw.name,
@@ -626,7 +627,7 @@ fn io_findings(a: &Analysis, ctx: &Context, out: &mut Vec<Finding>) {
                 .collect();
             out.push(Finding {
                 diag: Diagnostic::new(
-                    "VP0506",
+                    Code::IoPaddingStripped,
                     format!(
                         "IO port space is short under {}: OVMF strips the hotplug padding of {} bridge(s) ({}); those lose their MMIO hotplug headroom too, and an empty port without padding cannot take a hot-plugged device",
                         fw.name,
@@ -661,7 +662,7 @@ fn io_findings(a: &Analysis, ctx: &Context, out: &mut Vec<Finding>) {
             let missing = want - usable;
             out.push(Finding {
                 diag: Diagnostic::new(
-                    "VP0504",
+                    Code::NoFreeHotplugPort,
                     format!(
                         "{usable} free hotplug port(s) left, {want} wanted{}",
                         if p.windows.iter().any(|w| w.empty_port && w.padding_stripped) {
@@ -797,7 +798,9 @@ mod tests {
             .iter()
             // libvirt also adds a virtio memballoon, which is flagged too; this test
             // is about the two disks.
-            .filter(|f| f.diag.code == "VP0401" && f.diag.message.starts_with("disk"))
+            .filter(|f| {
+                f.diag.code == Code::VirtioGuestNoDriver && f.diag.message.starts_with("disk")
+            })
             .collect();
         assert_eq!(errs.len(), 2, "{:#?}", a.findings);
         assert_eq!(errs[0].diag.device, Some(3));
@@ -810,7 +813,9 @@ mod tests {
         let next = a2
             .findings
             .iter()
-            .find(|f| f.diag.code == "VP0401" && f.diag.message.starts_with("disk"))
+            .find(|f| {
+                f.diag.code == Code::VirtioGuestNoDriver && f.diag.message.starts_with("disk")
+            })
             .and_then(|f| f.fix.clone())
             .expect("the other disk still needs its fix");
         let fixed = edit::apply_all(&once, &next.ops).expect("the fix applies");
@@ -818,7 +823,9 @@ mod tests {
         let disk_errors = b
             .findings
             .iter()
-            .filter(|f| f.diag.code == "VP0401" && f.diag.message.starts_with("disk"))
+            .filter(|f| {
+                f.diag.code == Code::VirtioGuestNoDriver && f.diag.message.starts_with("disk")
+            })
             .count();
         assert_eq!(disk_errors, 0, "{:#?}", b.findings);
         // Both disks now share one pcie-to-pci-bridge.
@@ -846,7 +853,7 @@ mod tests {
         let f = a
             .findings
             .iter()
-            .find(|f| f.diag.code == "VP0502")
+            .find(|f| f.diag.code == Code::IoTransitionalOnPort)
             .expect("VP0502");
         assert_eq!(
             f.fix.as_ref().map(|x| x.ops.clone()),
@@ -856,8 +863,16 @@ mod tests {
             }])
         );
         let a = analyse(&t, &ctx("debian8"));
-        assert!(a.findings.iter().any(|f| f.diag.code == "VP0402"));
-        assert!(!a.findings.iter().any(|f| f.diag.code == "VP0502"));
+        assert!(
+            a.findings
+                .iter()
+                .any(|f| f.diag.code == Code::VirtioLegacyOnPciePort)
+        );
+        assert!(
+            !a.findings
+                .iter()
+                .any(|f| f.diag.code == Code::IoTransitionalOnPort)
+        );
     }
 
     #[test]
@@ -871,12 +886,16 @@ mod tests {
         let f = a
             .findings
             .iter()
-            .find(|f| f.diag.code == "VP0303")
+            .find(|f| f.diag.code == Code::VirtioTransitionalOffPci)
             .expect("VP0303");
         assert_eq!(f.diag.device, Some(0));
         let fixed = edit::apply_all(&t, &f.fix.as_ref().expect("fix").ops).expect("applies");
         let b = analyse(&fixed, &Context::default());
-        assert!(!b.findings.iter().any(|f| f.diag.code == "VP0303"));
+        assert!(
+            !b.findings
+                .iter()
+                .any(|f| f.diag.code == Code::VirtioTransitionalOffPci)
+        );
     }
 
     #[test]
@@ -885,7 +904,12 @@ mod tests {
         for os in ["no-such-os", "win11"] {
             let a = analyse(&t, &ctx(os));
             assert!(!a.has_errors(), "{os}");
-            assert!(a.findings.iter().any(|f| f.diag.code == "VP0403"), "{os}");
+            assert!(
+                a.findings
+                    .iter()
+                    .any(|f| f.diag.code == Code::GuestOsUnknown),
+                "{os}"
+            );
         }
     }
 
@@ -900,7 +924,7 @@ mod tests {
         let f = a
             .findings
             .iter()
-            .find(|f| f.diag.code == "VP0504")
+            .find(|f| f.diag.code == Code::NoFreeHotplugPort)
             .expect("VP0504");
         let fixed = edit::apply_all(&t, &f.fix.as_ref().expect("fix").ops).expect("applies");
         c.headroom = Some(3);
@@ -908,7 +932,7 @@ mod tests {
             !analyse(&fixed, &c)
                 .findings
                 .iter()
-                .any(|f| f.diag.code == "VP0504")
+                .any(|f| f.diag.code == Code::NoFreeHotplugPort)
         );
     }
 

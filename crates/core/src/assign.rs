@@ -11,6 +11,7 @@ use super::diag::Diagnostic;
 use super::machine::{Arch, MachineClass};
 use super::pci::{Flags, PciModel};
 use super::topology::{Device, PciController, Topology};
+use crate::diag::Code;
 
 /// Which device an entry of the plan is about.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -260,7 +261,7 @@ impl Set {
             model = PciModel::PcieRootPort;
         } else if flags.any(Flags::PCIE_TO_PCI_BRIDGE.or(Flags::DOWNSTREAM_PORT)) {
             return Err(Diagnostic::new(
-                "VP0107",
+                Code::PciNoSlot,
                 format!(
                     "Cannot automatically add a new PCI bus for a {}: it needs a free pcie-root-port or switch port, and libvirt adds those only for endpoints",
                     flags.slot_description()
@@ -269,7 +270,7 @@ impl Set {
             .hint("add a pcie-root-port controller for it"));
         } else if flags.any(Flags::TYPES.without(Flags::ENDPOINTS)) {
             return Err(Diagnostic::new(
-                "VP0107",
+                Code::PciNoSlot,
                 format!(
                     "a PCI slot is needed to connect a PCI controller model='{}', but none is available, and it cannot be automatically added",
                     flags.slot_description()
@@ -278,7 +279,7 @@ impl Set {
             .hint("the root bus is full: use a pcie-expander-bus or a switch, or fewer controllers"));
         } else {
             return Err(Diagnostic::new(
-                "VP0107",
+                Code::PciNoSlot,
                 "Cannot automatically add a new PCI bus for a device of this kind",
             )
             .hint("add the controller it needs by hand"));
@@ -321,7 +322,7 @@ impl Set {
             } else {
                 return if fail {
                     Err(Diagnostic::new(
-                        "VP0106",
+                        Code::PciIntegrated,
                         format!("The device at PCI address {} needs to be an integrated device (bus=0)", show(addr)),
                     )
                     .hint("put it on bus 0 (the root bus), or remove its address and let it be assigned"))
@@ -340,7 +341,7 @@ impl Set {
         } else if df.has(Flags::AUTOASSIGN) && !bf.has(Flags::AUTOASSIGN) {
             return if fail {
                 Err(Diagnostic::new(
-                    "VP0105",
+                    Code::PciIncompatibleSlot,
                     format!(
                         "The device at PCI address {} was auto-assigned this address, but the PCI controller with index='{}' doesn't allow auto-assignment",
                         show(addr),
@@ -354,7 +355,7 @@ impl Set {
         if !df.and(bf).any(Flags::TYPES) {
             return if fail {
                 Err(Diagnostic::new(
-                    "VP0105",
+                    Code::PciIncompatibleSlot,
                     format!(
                         "The device at PCI address {} cannot be plugged into the PCI controller with index='{}'. It requires a controller that accepts a {}.",
                         show(addr),
@@ -377,11 +378,14 @@ impl Set {
 
     fn validate(&self, addr: &PciAddr) -> Result<(), Diagnostic> {
         if self.buses.is_empty() {
-            return Err(Diagnostic::new("VP0103", "No PCI buses available"));
+            return Err(Diagnostic::new(
+                Code::PciBusMissing,
+                "No PCI buses available",
+            ));
         }
         if addr.domain != 0 {
             return Err(Diagnostic::new(
-                "VP0104",
+                Code::PciDomain,
                 format!(
                     "Invalid PCI address {}. Only PCI domain 0 is available",
                     show(addr)
@@ -391,7 +395,7 @@ impl Set {
         }
         if addr.bus as usize >= self.buses.len() {
             return Err(Diagnostic::new(
-                "VP0103",
+                Code::PciBusMissing,
                 format!(
                     "Invalid PCI address {}. Only PCI buses up to {} are available",
                     show(addr),
@@ -406,7 +410,7 @@ impl Set {
         let bus = &self.buses[addr.bus as usize];
         if addr.slot < bus.min_slot {
             return Err(Diagnostic::new(
-                "VP0102",
+                Code::PciAddressRange,
                 format!(
                     "Invalid PCI address {}. slot must be >= {}",
                     show(addr),
@@ -417,7 +421,7 @@ impl Set {
         }
         if addr.slot > bus.max_slot {
             return Err(Diagnostic::new(
-                "VP0102",
+                Code::PciAddressRange,
                 format!(
                     "Invalid PCI address {}. slot must be <= {}",
                     show(addr),
@@ -456,7 +460,7 @@ impl Set {
         let bit = 1u8 << addr.function;
         if bus.used[addr.slot as usize] & bit != 0 {
             return Err(Diagnostic::new(
-                "VP0101",
+                Code::PciDoubleUse,
                 format!("Attempted double use of PCI Address {}", show(addr)),
             )
             .hint(
@@ -477,7 +481,10 @@ impl Set {
     /// Finds the next free address for a device with `flags` (function -1 = any).
     fn next(&mut self, flags: Flags, function: Option<u8>) -> Result<PciAddr, Diagnostic> {
         if self.buses.is_empty() {
-            return Err(Diagnostic::new("VP0103", "No PCI buses available"));
+            return Err(Diagnostic::new(
+                Code::PciBusMissing,
+                "No PCI buses available",
+            ));
         }
         let aggregate = flags.has(Flags::AGGREGATE_SLOT);
         let from = self
@@ -526,8 +533,10 @@ impl Set {
             let min = self.buses[bus as usize].min_slot;
             return Ok(PciAddr::new(bus, min, function.unwrap_or(0)));
         }
-        Err(Diagnostic::new("VP0107", "No more available PCI slots")
-            .hint("add a pcie-root-port, a pcie-to-pci-bridge or a pci-bridge controller"))
+        Err(
+            Diagnostic::new(Code::PciNoSlot, "No more available PCI slots")
+                .hint("add a pcie-root-port, a pcie-to-pci-bridge or a pci-bridge controller"),
+        )
     }
 
     fn reserve_next(&mut self, flags: Flags, function: Option<u8>) -> Result<PciAddr, Diagnostic> {
@@ -680,7 +689,7 @@ impl<'t> Assigner<'t> {
         }
         if d.kind == Kind::Input {
             return Err(Diagnostic::new(
-                "VP0301",
+                Code::VirtioModel,
                 format!(
                     "virtio (non-)transitional models are not supported for input type={}",
                     d.ty.as_deref().unwrap_or("")
@@ -772,7 +781,7 @@ impl<'t> Assigner<'t> {
                 let m = self.items[i].pci_model();
                 if m != Some(w) {
                     return Err(Diagnostic::new(
-                        "VP0202",
+                        Code::ControllerRoot,
                         format!(
                             "The PCI controller with index='0' must be model='{}' for this machine type, but model='{}' was found instead",
                             w.name(),
@@ -886,7 +895,7 @@ impl<'t> Assigner<'t> {
                     if c >= MAX_DISK_CONTROLLERS {
                         let pos = devices.iter().position(|x| std::ptr::eq(x, d));
                         Err(Diagnostic::new(
-                            "VP0602",
+                            Code::NumberTooLarge,
                             format!(
                                 "the disk {} needs {ty} controller {c}, so {} {ty} controllers: more than the {MAX_DISK_CONTROLLERS} PCI slots a guest can have",
                                 d.name.as_deref().unwrap_or("?"),
@@ -1117,7 +1126,7 @@ impl<'t> Assigner<'t> {
                 });
                 if clash {
                     return Err(Diagnostic::new(
-                        "VP0201",
+                        Code::ControllerIndex,
                         format!("Duplicate USB controllers with index {idx}"),
                     )
                     .on(it.dev())
@@ -1126,20 +1135,20 @@ impl<'t> Assigner<'t> {
             }
             if ty != "usb" && !seen.insert((ty, idx)) {
                 return Err(Diagnostic::new(
-                    "VP0201",
+                    Code::ControllerIndex,
                     format!("Multiple '{ty}' controllers with index '{idx}'"),
                 )
                 .on(it.dev())
                 .hint("give each controller its own index"));
             }
             if ty == "ide" && self.class == MachineClass::I440fx && idx > 0 {
-                return Err(Diagnostic::new("VP0302", "Only 1 IDE controller is supported")
+                return Err(Diagnostic::new(Code::DeviceUnsupported, "Only 1 IDE controller is supported")
                     .on(it.dev())
                     .hint("the PIIX3 has one IDE controller with 4 disks (hda-hdd); put more disks on virtio or SCSI"));
             }
             if ty == "ide" && self.class == MachineClass::Q35 {
                 return Err(Diagnostic::new(
-                    "VP0302",
+                    Code::DeviceUnsupported,
                     "IDE controllers are unsupported for this QEMU binary or machine type",
                 )
                 .on(it.dev())
@@ -1150,21 +1159,21 @@ impl<'t> Assigner<'t> {
             if p.model.is_root() {
                 if idx != 0 {
                     return Err(Diagnostic::new(
-                        "VP0201",
+                        Code::ControllerIndex,
                         "pci-root and pcie-root controllers should have index 0",
                     )
                     .on(it.dev()));
                 }
                 if it.addr.is_some() {
                     return Err(Diagnostic::new(
-                        "VP0201",
+                        Code::ControllerIndex,
                         "pci-root and pcie-root controllers should not have an address",
                     )
                     .on(it.dev()));
                 }
             } else if idx == 0 {
                 return Err(Diagnostic::new(
-                    "VP0201",
+                    Code::ControllerIndex,
                     format!("Index for '{name}' controllers must be > 0"),
                 )
                 .on(it.dev())
@@ -1172,7 +1181,7 @@ impl<'t> Assigner<'t> {
             }
             if p.model == PciModel::PciExpanderBus && self.class != MachineClass::I440fx {
                 return Err(Diagnostic::new(
-                    "VP0204",
+                    Code::ControllerMachine,
                     "pci-expander-bus controllers are only supported on 440fx-based machinetypes",
                 )
                 .on(it.dev())
@@ -1182,14 +1191,14 @@ impl<'t> Assigner<'t> {
                 && !matches!(self.class, MachineClass::Q35 | MachineClass::Virt)
             {
                 return Err(Diagnostic::new(
-                    "VP0204",
+                    Code::ControllerMachine,
                     "pcie-expander-bus controllers are not supported with this machine type",
                 )
                 .on(it.dev()));
             }
             let opt_err = |opt: &str| {
                 Diagnostic::new(
-                    "VP0203",
+                    Code::ControllerTarget,
                     format!(
                         "Option '{opt}' is not valid for PCI controller with index '{idx}', model '{name}' and modelName '{}'",
                         p.qemu_device()
@@ -1217,7 +1226,7 @@ impl<'t> Assigner<'t> {
                 && !(1..=255).contains(&c)
             {
                 return Err(Diagnostic::new(
-                    "VP0203",
+                    Code::ControllerTarget,
                     format!("PCI controller chassisNr '{c}' out of range - must be 1-255"),
                 )
                 .on(it.dev()));
@@ -1227,7 +1236,7 @@ impl<'t> Assigner<'t> {
                     && v > 255
                 {
                     return Err(Diagnostic::new(
-                        "VP0203",
+                        Code::ControllerTarget,
                         format!("PCI controller {n} '{v}' out of range - must be 0-255"),
                     )
                     .on(it.dev()));
@@ -1237,7 +1246,7 @@ impl<'t> Assigner<'t> {
                 && !(1..=254).contains(&b)
             {
                 return Err(Diagnostic::new(
-                    "VP0203",
+                    Code::ControllerTarget,
                     format!("PCI controller busNr '{b}' out of range - must be 1-254"),
                 )
                 .on(it.dev()));
@@ -1249,7 +1258,7 @@ impl<'t> Assigner<'t> {
                     && !info.alt_qemu_devices.contains(&m.as_str())
                 {
                     return Err(Diagnostic::new(
-                        "VP0203",
+                        Code::ControllerTarget,
                         format!("PCI controller model name '{m}' is not valid for a PCI controller with model '{name}'"),
                     )
                     .on(it.dev())
@@ -1377,7 +1386,8 @@ impl<'t> Assigner<'t> {
                     };
                     match self.items[i].addr {
                         Some(a) if a != want => {
-                            return Err(Diagnostic::new("VP0108", msg).on(self.items[i].dev()));
+                            return Err(Diagnostic::new(Code::PciChipsetAddress, msg)
+                                .on(self.items[i].dev()));
                         }
                         Some(_) => {}
                         None => self.set_addr(i, want, false),
@@ -1401,7 +1411,7 @@ impl<'t> Assigner<'t> {
                         match self.items[i].addr {
                             Some(a) if a != want => {
                                 return Err(Diagnostic::new(
-                                    "VP0108",
+                                    Code::PciChipsetAddress,
                                     "Primary SATA controller must have PCI address 0:0:1f.2",
                                 )
                                 .on(self.items[i].dev()));
@@ -1474,7 +1484,7 @@ impl<'t> Assigner<'t> {
         if set.buses[0].used[a.slot as usize] & (1 << a.function) != 0 {
             let who = self.items.iter().find(|it| it.addr == Some(a));
             let d = Diagnostic::new(
-                "VP0101",
+                Code::PciDoubleUse,
                 format!("Attempted double use of PCI Address {}", show(&a)),
             )
             .hint(format!(
@@ -1756,7 +1766,7 @@ impl<'t> Assigner<'t> {
                 PciModel::PciExpanderBus | PciModel::PcieExpanderBus if p.bus_nr.is_none() => {
                     if lowest_bus_nr <= 2 {
                         return Err(Diagnostic::new(
-                                "VP0205",
+                                Code::ControllerBusnr,
                                 format!(
                                     "No free busNr lower than current lowest busNr is available to auto-assign to bus {idx}. Must be manually assigned"
                                 ),
@@ -1774,7 +1784,7 @@ impl<'t> Assigner<'t> {
                 && idx <= a.bus
             {
                 return Err(Diagnostic::new(
-                            "VP0206",
+                            Code::ControllerBridgeOrder,
                             format!(
                                 "PCI controller at index {idx} (0x{idx:02x}) has bus='0x{:02x}', but index must be larger than bus",
                                 a.bus
@@ -1904,12 +1914,13 @@ impl<'t> Assigner<'t> {
 fn validate_devices(topo: &Topology) -> Result<(), Diagnostic> {
     validate_platform(topo)?;
     let x86 = topo.machine.arch.is_x86();
-    let e = |code: &'static str, i: usize, msg: String| Diagnostic::new(code, msg).on(Some(i));
+    let e = |code: Code, i: usize, msg: String| Diagnostic::new(code, msg).on(Some(i));
     if x86 && topo.efi && !topo.acpi {
-        return Err(
-            Diagnostic::new("VP0302", "UEFI requires ACPI on this architecture")
-                .hint("add <acpi/> to <features>"),
-        );
+        return Err(Diagnostic::new(
+            Code::DeviceUnsupported,
+            "UEFI requires ACPI on this architecture",
+        )
+        .hint("add <acpi/> to <features>"));
     }
     let mut primaries = 0;
     let mut host_addrs: Vec<&str> = Vec::new();
@@ -1921,7 +1932,7 @@ fn validate_devices(topo: &Topology) -> Result<(), Diagnostic> {
         let model = d.model.as_deref().unwrap_or("");
         if d.zpci && topo.machine.arch_name != "s390x" {
             return Err(e(
-                "VP0302",
+                Code::DeviceUnsupported,
                 i,
                 "zPCI address extensions exist only on s390x guests".into(),
             )
@@ -1930,7 +1941,7 @@ fn validate_devices(topo: &Topology) -> Result<(), Diagnostic> {
         match d.kind {
             Kind::Controller if d.is_pci_root() && d.address.is_some() => {
                 return Err(e(
-                    "VP0201",
+                    Code::ControllerIndex,
                     i,
                     "pci-root and pcie-root controllers should not have an address".into(),
                 )
@@ -1942,7 +1953,7 @@ fn validate_devices(topo: &Topology) -> Result<(), Diagnostic> {
                     && n >= topo.numa_cells
                 {
                     return Err(e(
-                                "VP0203",
+                                Code::ControllerTarget,
                                 i,
                                 format!(
                                     "{} with index {} is configured for a NUMA node ({n}) not present in the domain's <cpu><numa> array ({})",
@@ -1964,8 +1975,12 @@ fn validate_devices(topo: &Topology) -> Result<(), Diagnostic> {
                             && o.master_startport.is_none()
                     });
                     if !has_master {
-                        return Err(e("VP0302", i, "No master USB controller specified".into())
-                            .hint("add the ich9-ehci1 controller with the same index"));
+                        return Err(e(
+                            Code::DeviceUnsupported,
+                            i,
+                            "No master USB controller specified".into(),
+                        )
+                        .hint("add the ich9-ehci1 controller with the same index"));
                     }
                 }
             }
@@ -1974,7 +1989,7 @@ fn validate_devices(topo: &Topology) -> Result<(), Diagnostic> {
                     primaries += 1;
                     if primaries > 1 {
                         return Err(e(
-                            "VP0302",
+                            Code::DeviceUnsupported,
                             i,
                             "Only one primary video device is supported".into(),
                         ));
@@ -1982,7 +1997,7 @@ fn validate_devices(topo: &Topology) -> Result<(), Diagnostic> {
                 }
                 if model == "ramfb" && d.address.is_some() {
                     return Err(e(
-                        "VP0302",
+                        Code::DeviceUnsupported,
                         i,
                         "address not supported for video type ramfb".into(),
                     )
@@ -1992,54 +2007,57 @@ fn validate_devices(topo: &Topology) -> Result<(), Diagnostic> {
             Kind::Iommu if model == "virtio" => {
                 if d.driver_attrs {
                     return Err(e(
-                        "VP0302",
+                        Code::DeviceUnsupported,
                         i,
                         "iommu model 'virtio' doesn't support additional attributes".into(),
                     ));
                 }
                 if non_pci {
                     return Err(e(
-                        "VP0302",
+                        Code::DeviceUnsupported,
                         i,
                         "IOMMU device: 'virtio' needs a PCI address".into(),
                     ));
                 }
                 if !matches!(topo.machine.class, MachineClass::Q35 | MachineClass::Virt) {
                     return Err(e(
-                        "VP0302",
+                        Code::DeviceUnsupported,
                         i,
                         "IOMMU device: 'virtio' is only supported with Q35 and ARM Virt machines"
                             .into(),
                     ));
                 }
                 if !topo.acpi {
-                    return Err(
-                        e("VP0302", i, "IOMMU device: 'virtio' requires ACPI".into())
-                            .hint("add <acpi/> to <features>"),
-                    );
+                    return Err(e(
+                        Code::DeviceUnsupported,
+                        i,
+                        "IOMMU device: 'virtio' requires ACPI".into(),
+                    )
+                    .hint("add <acpi/> to <features>"));
                 }
             }
             Kind::Panic
                 if d.effective_model(&topo.machine).as_deref() == Some("pvpanic") && non_pci =>
             {
                 return Err(e(
-                    "VP0302",
+                    Code::DeviceUnsupported,
                     i,
                     "pvpanic is supported only with PCI address type".into(),
                 ));
             }
             Kind::Disk if d.bus.as_deref() == Some("usb") && d.pci_addr().is_some() => {
-                return Err(
-                    e("VP0302", i, "unexpected address type for usb disk".into()).hint(
-                        "a USB disk sits on a USB port, not a PCI slot: remove its PCI address",
-                    ),
-                );
+                return Err(e(
+                    Code::DeviceUnsupported,
+                    i,
+                    "unexpected address type for usb disk".into(),
+                )
+                .hint("a USB disk sits on a USB port, not a PCI slot: remove its PCI address"));
             }
             Kind::Hostdev => {
                 if let Some(a) = &d.source_addr {
                     if host_addrs.contains(&a.as_str()) {
                         return Err(e(
-                            "VP0302",
+                            Code::DeviceUnsupported,
                             i,
                             "Hostdev already exists in the domain configuration".into(),
                         )
@@ -2049,7 +2067,7 @@ fn validate_devices(topo: &Topology) -> Result<(), Diagnostic> {
                 }
                 if d.ty.as_deref() == Some("scsi_host") && d.boot {
                     return Err(e(
-                        "VP0302",
+                        Code::DeviceUnsupported,
                         i,
                         "booting from assigned devices is not supported by vhost SCSI devices"
                             .into(),
@@ -2084,7 +2102,7 @@ fn validate_platform(topo: &Topology) -> Result<(), Diagnostic> {
     let lv = platform.libvirt_rules();
     let qemu = platform.qemu_rules();
     let machine = &topo.machine;
-    let e = |code: &'static str, i: usize, msg: String| Diagnostic::new(code, msg).on(Some(i));
+    let e = |code: Code, i: usize, msg: String| Diagnostic::new(code, msg).on(Some(i));
     if machine_known(qemu, machine.arch, &machine.machine_type) == Some(false) {
         let versions: Vec<String> = qemu
             .families
@@ -2098,7 +2116,7 @@ fn validate_platform(topo: &Topology) -> Result<(), Diagnostic> {
             })
             .collect();
         return Err(Diagnostic::new(
-            "VP0601",
+            Code::MachineTypeUnknown,
             format!(
                 "Emulator does not support machine type '{}' (QEMU {})",
                 machine.machine_type, qemu.name
@@ -2116,7 +2134,7 @@ fn validate_platform(topo: &Topology) -> Result<(), Diagnostic> {
             && d.kind == Kind::Controller
         {
             return Err(e(
-                "VP0602",
+                Code::NumberTooLarge,
                 i,
                 format!("Invalid value for attribute 'index' in element 'controller': '{idx}'. Expected integer value"),
             )
@@ -2133,7 +2151,9 @@ fn validate_platform(topo: &Topology) -> Result<(), Diagnostic> {
             .nth(1)
             .map(|(i, _)| i)
         {
-            return Err(e("VP0304", i, msg.to_string()).hint(format!("keep one <{}>", kind.tag())));
+            return Err(
+                e(Code::DeviceCount, i, msg.to_string()).hint(format!("keep one <{}>", kind.tag()))
+            );
         }
     }
     for &(kind, msg) in ONE_PER_MODEL {
@@ -2146,7 +2166,7 @@ fn validate_platform(topo: &Topology) -> Result<(), Diagnostic> {
         {
             let m = d.effective_model(machine).unwrap_or_default();
             if seen.contains(&m) {
-                return Err(e("VP0304", i, format!("{msg} '{m}'")));
+                return Err(e(Code::DeviceCount, i, format!("{msg} '{m}'")));
             }
             seen.push(m);
         }
@@ -2160,7 +2180,7 @@ fn validate_platform(topo: &Topology) -> Result<(), Diagnostic> {
             .nth(1)
     {
         return Err(e(
-            "VP0304",
+            Code::DeviceCount,
             i,
             "only a single pstore device is supported".into(),
         )
@@ -2175,13 +2195,16 @@ fn validate_platform(topo: &Topology) -> Result<(), Diagnostic> {
     {
         let m = d.model.as_deref().unwrap_or("");
         if !lv.watchdog_models.contains(&m) {
-            return Err(
-                e("VP0307", i, format!("unknown watchdog model '{m}'")).hint(format!(
-                    "libvirt {} knows {}",
-                    lv.name,
-                    lv.watchdog_models.join(", ")
-                )),
-            );
+            return Err(e(
+                Code::DeviceModelVersion,
+                i,
+                format!("unknown watchdog model '{m}'"),
+            )
+            .hint(format!(
+                "libvirt {} knows {}",
+                lv.name,
+                lv.watchdog_models.join(", ")
+            )));
         }
         let many = match lv.watchdogs {
             WatchdogCount::One => !watchdogs.is_empty(),
@@ -2194,7 +2217,7 @@ fn validate_platform(topo: &Topology) -> Result<(), Diagnostic> {
                     format!("domain can only have one watchdog with model '{m}'")
                 }
             };
-            return Err(e("VP0304", i, msg).hint(format!("libvirt {}: keep one", lv.name)));
+            return Err(e(Code::DeviceCount, i, msg).hint(format!("libvirt {}: keep one", lv.name)));
         }
         watchdogs.push(m);
     }
@@ -2208,14 +2231,14 @@ fn validate_platform(topo: &Topology) -> Result<(), Diagnostic> {
         let q35 = machine.class == MachineClass::Q35;
         if m == "diag288" && !machine.arch_name.starts_with("s390") {
             return Err(e(
-                "VP0307",
+                Code::DeviceModelVersion,
                 i,
                 "diag288 model of watchdog is allowed for s390 and s390x only".into(),
             ));
         }
         if q35 && lv.watchdog_not_on_q35.contains(&m) {
             return Err(e(
-                "VP0307",
+                Code::DeviceModelVersion,
                 i,
                 format!("{m} model of watchdog cannot be used with this machine type"),
             )
@@ -2223,7 +2246,7 @@ fn validate_platform(topo: &Topology) -> Result<(), Diagnostic> {
         }
         if !q35 && lv.watchdog_q35_only.contains(&m) {
             return Err(e(
-                "VP0307",
+                Code::DeviceModelVersion,
                 i,
                 format!("{m} model of watchdog is only part of q35 machine"),
             ));
@@ -2238,13 +2261,16 @@ fn validate_platform(topo: &Topology) -> Result<(), Diagnostic> {
         if let Some(m) = d.model.as_deref()
             && !lv.panic_models.contains(&m)
         {
-            return Err(
-                e("VP0307", i, format!("unknown panic model '{m}'")).hint(format!(
-                    "libvirt {} knows {}",
-                    lv.name,
-                    lv.panic_models.join(", ")
-                )),
-            );
+            return Err(e(
+                Code::DeviceModelVersion,
+                i,
+                format!("unknown panic model '{m}'"),
+            )
+            .hint(format!(
+                "libvirt {} knows {}",
+                lv.name,
+                lv.panic_models.join(", ")
+            )));
         }
     }
     // Video: primary-only types elsewhere than primary, and 'none' with company.
@@ -2260,14 +2286,14 @@ fn validate_platform(topo: &Topology) -> Result<(), Diagnostic> {
         let m = topo.devices[i].effective_model(machine).unwrap_or_default();
         if m == VIDEO_ALONE && videos.len() > 1 {
             return Err(e(
-                "VP0305",
+                Code::VideoPrimaryOnly,
                 i,
                 "a 'none' video type must be the only video device defined for the domain".into(),
             ));
         }
         if Some(i) != primary && VIDEO_PRIMARY_ONLY.contains(&m.as_str()) {
             return Err(e(
-                "VP0305",
+                Code::VideoPrimaryOnly,
                 i,
                 format!("video type '{m}' is only valid as primary video device"),
             )
@@ -2298,22 +2324,24 @@ fn validate_platform(topo: &Topology) -> Result<(), Diagnostic> {
             } else {
                 format!("invalid disk target '{dev}'")
             };
-            return Err(e("VP0306", i, msg)
+            return Err(e(Code::DiskTarget, i, msg)
                 .hint("name it like vda, sdb or hdc: a prefix and lower-case letters"));
         }
         if letters.len() != rest.len() {
             return Err(e(
-                "VP0306",
+                Code::DiskTarget,
                 i,
                 format!("invalid disk target '{dev}', partitions can't appear in disk targets"),
             )
             .hint(format!("drop the partition number: {prefix}{letters}")));
         }
         if prefix == "fd" && d.bus.as_deref() != Some("fdc") {
-            return Err(
-                e("VP0306", i, format!("Invalid harddisk device name: {dev}"))
-                    .hint("fd names are for floppies on bus='fdc'"),
-            );
+            return Err(e(
+                Code::DiskTarget,
+                i,
+                format!("Invalid harddisk device name: {dev}"),
+            )
+            .hint("fd names are for floppies on bus='fdc'"));
         }
     }
     Ok(())

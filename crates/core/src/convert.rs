@@ -11,6 +11,7 @@
 //! in exactly the same entries); IDE disks become SATA disks with new names; the
 //! machine version is kept; spare root ports are counted, not fixed.
 
+use crate::diag::Code;
 use std::collections::BTreeSet;
 
 use super::address::Address;
@@ -138,7 +139,7 @@ impl Conversion {
     }
 }
 
-fn refuse(code: &'static str, message: String, hint: &str) -> Diagnostic {
+fn refuse(code: Code, message: String, hint: &str) -> Diagnostic {
     let mut d = Diagnostic::new(code, message).hint(hint);
     d.severity = Severity::Error;
     d
@@ -175,7 +176,7 @@ pub fn convert(t: &Topology, ctx: &Context, opts: &Options) -> Result<Conversion
     };
     if let Err(d) = assign::assign(t) {
         return Err(refuse(
-            "VP0803",
+            Code::ConvertRefusedResult,
             format!("libvirt already refuses the guest: {}", d.message),
             "fix the guest first (virt-pci check FILE)",
         ));
@@ -191,7 +192,7 @@ pub fn convert(t: &Topology, ctx: &Context, opts: &Options) -> Result<Conversion
     }
     let mut result = edit::apply_as_one(t, &c.ops()).map_err(|e| {
         refuse(
-            "VP0803",
+            Code::ConvertRefusedResult,
             format!("the converted guest would not be accepted: {e}"),
             "convert by hand, or report the guest",
         )
@@ -199,7 +200,7 @@ pub fn convert(t: &Topology, ctx: &Context, opts: &Options) -> Result<Conversion
     // Place whatever the changes left unaddressed, as libvirt will at define time.
     let plan = assign::assign(&result).map_err(|d| {
         refuse(
-            "VP0803",
+            Code::ConvertRefusedResult,
             format!("libvirt would refuse the converted guest: {}", d.message),
             "convert by hand, or report the guest",
         )
@@ -219,7 +220,7 @@ pub fn convert(t: &Topology, ctx: &Context, opts: &Options) -> Result<Conversion
         if let Some(ch) = change {
             result = edit::apply_as_one(&result, &ch.ops).map_err(|e| {
                 refuse(
-                    "VP0803",
+                    Code::ConvertRefusedResult,
                     format!("cannot add the spare root ports: {e}"),
                     "ask for fewer with --spare-ports",
                 )
@@ -376,7 +377,7 @@ fn to_q35(
         MachineClass::I440fx => {}
         _ => {
             return Err(refuse(
-                "VP0801",
+                Code::ConvertWrongMachine,
                 format!(
                     "--to q35 converts x86 i440fx guests; this one is {} on {}",
                     t.machine.machine_type, t.machine.arch_name
@@ -392,7 +393,7 @@ fn to_q35(
     {
         if !opts.force {
             return Err(refuse(
-                "VP0404",
+                Code::GuestOsNoQ35,
                 format!(
                     "{} is not known to run on q35: {} lists no q35 chipset for it ({})",
                     os.label(),
@@ -458,7 +459,7 @@ fn to_q35(
                 PciModel::PciBridge => bridges.push(d),
                 m => {
                     return Err(refuse(
-                        "VP0802",
+                        Code::ConvertNotCarried,
                         format!("{subj}: a {} is not carried across to q35", m.name()),
                         "remove it (and what is behind it) or convert by hand",
                     ));
@@ -608,7 +609,7 @@ fn to_q35(
 fn to_pc(t: &Topology, opts: &Options, c: &mut Conversion) -> Result<(), Diagnostic> {
     if opts.secure_boot && t.machine.class == MachineClass::Q35 {
         return Err(refuse(
-            "VP0802",
+            Code::ConvertNotCarried,
             "the domain boots with UEFI secure boot, which needs SMM and so q35: libvirt refuses it on i440fx".into(),
             "turn secure boot off (<loader secure='no'>, the secure-boot firmware feature off) first, or keep the guest on q35",
         ));
@@ -624,7 +625,7 @@ fn to_pc(t: &Topology, opts: &Options, c: &mut Conversion) -> Result<(), Diagnos
         MachineClass::Q35 => {}
         _ => {
             return Err(refuse(
-                "VP0801",
+                Code::ConvertWrongMachine,
                 format!(
                     "--to pc converts x86 q35 guests; this one is {} on {}",
                     t.machine.machine_type, t.machine.arch_name
@@ -720,7 +721,7 @@ fn virt_only(t: &Topology, to: To) -> Result<(), Diagnostic> {
         return Ok(());
     }
     Err(refuse(
-        "VP0801",
+        Code::ConvertWrongMachine,
         format!(
             "--to {} moves virtio devices of ARM and RISC-V virt guests; this one is {} on {}",
             to.name(),
@@ -861,8 +862,10 @@ fn io_fits(t: &Topology, ctx: &Context) -> Result<(), String> {
         cx.headroom = None;
         let a = analyses::analyse(t, &cx);
         if let Some(f) = a.findings.iter().find(|f| {
-            matches!(f.diag.code, "VP0501" | "VP0503" | "VP0505")
-                || (f.diag.code == "VP0506" && fw.id == own)
+            matches!(
+                f.diag.code,
+                Code::IoExhausted | Code::IoReserveZero | Code::Q35Machine61RootPorts
+            ) || (f.diag.code == Code::IoPaddingStripped && fw.id == own)
         }) {
             return Err(format!("{} under {}", f.diag.code, fw.name));
         }

@@ -29,6 +29,8 @@ impl Severity {
 /// A stable diagnostic code and what it means.
 #[derive(Debug)]
 pub struct CodeInfo {
+    /// The variant that names it in the code.
+    pub id: Code,
     /// The code, e.g. `VP0101`.
     pub code: &'static str,
     /// A short slug that says the same.
@@ -39,268 +41,150 @@ pub struct CodeInfo {
     pub summary: &'static str,
 }
 
-const fn code(
-    code: &'static str,
-    slug: &'static str,
-    severity: Severity,
-    summary: &'static str,
-) -> CodeInfo {
-    CodeInfo {
-        code,
-        slug,
-        severity,
-        summary,
+/// Declares [`Code`] and [`CODES`] from one list, so that a code, its slug, severity and
+/// summary are written once and a rule names its code by a variant (a typo does not
+/// compile).
+macro_rules! codes {
+    ($($variant:ident = $code:literal, $slug:literal, $severity:ident, $summary:expr;)*) => {
+        /// A stable diagnostic code; [`Code::info`] gives its row of [`CODES`].
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum Code {
+            $(
+                #[doc = concat!("`", $code, "` (", $slug, ")")]
+                $variant,
+            )*
+        }
+
+        /// Every diagnostic code virt-pci emits, in the order of [`Code`]. Codes are never
+        /// reused or renumbered.
+        pub const CODES: &[CodeInfo] = &[
+            $(
+                CodeInfo {
+                    id: Code::$variant,
+                    code: $code,
+                    slug: $slug,
+                    severity: Severity::$severity,
+                    summary: $summary,
+                },
+            )*
+        ];
+    };
+}
+
+codes! {
+    PciDoubleUse = "VP0101", "pci-double-use", Error,
+        "two devices claim the same PCI function";
+    PciAddressRange = "VP0102", "pci-address-range", Error,
+        "slot or function outside what the bus offers";
+    PciBusMissing = "VP0103", "pci-bus-missing", Error,
+        "the address names a bus (controller index) that does not exist";
+    PciDomain = "VP0104", "pci-domain", Error,
+        "PCI domain other than 0";
+    PciIncompatibleSlot = "VP0105", "pci-incompatible-slot", Error,
+        "the device cannot plug into that controller";
+    PciIntegrated = "VP0106", "pci-integrated", Error,
+        "an integrated device must sit on bus 0";
+    PciNoSlot = "VP0107", "pci-no-slot", Error,
+        "no free slot and no controller can be added for it";
+    PciChipsetAddress = "VP0108", "pci-chipset-address", Error,
+        "a chipset controller is not at its fixed address";
+    ControllerIndex = "VP0201", "controller-index", Error,
+        "controller index invalid, duplicated or out of order";
+    ControllerRoot = "VP0202", "controller-root", Error,
+        "the PCI root controller does not fit the machine";
+    ControllerTarget = "VP0203", "controller-target", Error,
+        "a controller <target> setting is out of range or not allowed";
+    ControllerMachine = "VP0204", "controller-machine", Error,
+        "the controller model is not supported on this machine type";
+    ControllerBusnr = "VP0205", "controller-busnr", Error,
+        "no busNr can be chosen for an expander bus";
+    ControllerBridgeOrder = "VP0206", "controller-bridge-order", Error,
+        "a bridge's index must be larger than its bus";
+    VirtioModel = "VP0301", "virtio-model", Error,
+        "a (non-)transitional virtio model where it is not allowed";
+    DeviceUnsupported = "VP0302", "device-unsupported", Error,
+        "the device is not supported on this machine type";
+    VirtioTransitionalOffPci = "VP0303", "virtio-transitional-off-pci", Error,
+        "a (non-)transitional virtio model off PCI (virtio-mmio, ccw): libvirt defines the guest, QEMU is never started";
+    DeviceCount = "VP0304", "device-count", Error,
+        "more devices of a kind (or model) than libvirt supports in one guest";
+    VideoPrimaryOnly = "VP0305", "video-primary-only", Error,
+        "a video type that can only be the primary video device is not the primary one";
+    DiskTarget = "VP0306", "disk-target", Error,
+        "a disk target name libvirt cannot parse";
+    DeviceModelVersion = "VP0307", "device-model-version", Error,
+        "a device model the target libvirt does not know or does not allow on this machine";
+    VirtioGuestNoDriver = "VP0401", "virtio-guest-no-driver", Error,
+        "a virtio device's mode (modern-only, legacy-only) has no driver in the guest OS";
+    VirtioLegacyOnPciePort = "VP0402", "virtio-legacy-on-pcie-port", Warning,
+        "the guest needs legacy virtio and the device sits in a PCI Express port";
+    GuestOsUnknown = "VP0403", "guest-os-unknown", Info,
+        "nothing is known about the guest OS's virtio drivers";
+    GuestOsNoQ35 = "VP0404", "guest-os-no-q35", Warning,
+        "the guest OS is not known to run on q35";
+    IoExhausted = "VP0501", "io-exhausted", Error,
+        "IO port space exhausted: the firmware stops the boot or drops devices";
+    IoTransitionalOnPort = "VP0502", "io-transitional-on-port", Warning,
+        "a transitional virtio device in a PCIe port costs a whole 4 KiB IO window";
+    IoReserveZero = "VP0503", "io-reserve-zero", Error,
+        "a device needs IO behind a port with io-reserve=0, which never forwards IO";
+    NoFreeHotplugPort = "VP0504", "no-free-hotplug-port", Warning,
+        "fewer free hotplug ports than the headroom asked for";
+    Q35Machine61RootPorts = "VP0505", "q35-6.1-root-ports", Error,
+        "pc-q35-6.1 with 15 or more hotplug root ports: SeaBIOS runs out of IO space";
+    IoPaddingStripped = "VP0506", "io-padding-stripped", Warning,
+        "OVMF strips hotplug padding to fit the IO space; those ports lose hotplug headroom";
+    ConvertWrongMachine = "VP0801", "convert-wrong-machine", Error,
+        "the conversion does not start from this guest's machine (q35 and pc are x86, pci and mmio are ARM / RISC-V virt)";
+    ConvertNotCarried = "VP0802", "convert-not-carried", Error,
+        "the guest has something the conversion cannot carry across";
+    ConvertRefusedResult = "VP0803", "convert-refused-result", Error,
+        "libvirt would refuse the guest before or after the conversion";
+    GuestBusRenumbered = "VP0701", "guest-bus-renumbered", Warning,
+        "an edit changes the bus number the guest sees behind a bridge";
+    GuestNicRenamed = "VP0702", "guest-nic-renamed", Warning,
+        "an edit changes the name a Linux guest gives a NIC";
+    GuestDiskPathChanged = "VP0703", "guest-disk-path-changed", Warning,
+        "an edit changes a disk's PCI path in the guest (/dev/disk/by-path)";
+    MachineTypeUnknown = "VP0601", "machine-type-unknown", Error,
+        "the target QEMU has no such machine type (or version of it)";
+    NumberTooLarge = "VP0602", "number-too-large", Error,
+        "a number so large that libvirt refuses it or would need more PCI slots than a guest has";
+}
+
+/// Looks a code up by its text (`VP0101`).
+pub fn code_info(code: &str) -> Option<&'static CodeInfo> {
+    CODES.iter().find(|c| c.code == code)
+}
+
+impl Code {
+    /// Its row of [`CODES`] (the table is declared in the enum's order).
+    pub fn info(self) -> &'static CodeInfo {
+        &CODES[self as usize]
+    }
+
+    /// The stable text, e.g. `VP0101`, as output and documentation show it.
+    pub fn as_str(self) -> &'static str {
+        self.info().code
+    }
+
+    /// Its severity when a rule does not say otherwise.
+    pub fn severity(self) -> Severity {
+        self.info().severity
     }
 }
 
-/// Every diagnostic code virt-pci emits. Codes are never reused or renumbered.
-pub const CODES: &[CodeInfo] = &[
-    code(
-        "VP0101",
-        "pci-double-use",
-        Severity::Error,
-        "two devices claim the same PCI function",
-    ),
-    code(
-        "VP0102",
-        "pci-address-range",
-        Severity::Error,
-        "slot or function outside what the bus offers",
-    ),
-    code(
-        "VP0103",
-        "pci-bus-missing",
-        Severity::Error,
-        "the address names a bus (controller index) that does not exist",
-    ),
-    code(
-        "VP0104",
-        "pci-domain",
-        Severity::Error,
-        "PCI domain other than 0",
-    ),
-    code(
-        "VP0105",
-        "pci-incompatible-slot",
-        Severity::Error,
-        "the device cannot plug into that controller",
-    ),
-    code(
-        "VP0106",
-        "pci-integrated",
-        Severity::Error,
-        "an integrated device must sit on bus 0",
-    ),
-    code(
-        "VP0107",
-        "pci-no-slot",
-        Severity::Error,
-        "no free slot and no controller can be added for it",
-    ),
-    code(
-        "VP0108",
-        "pci-chipset-address",
-        Severity::Error,
-        "a chipset controller is not at its fixed address",
-    ),
-    code(
-        "VP0201",
-        "controller-index",
-        Severity::Error,
-        "controller index invalid, duplicated or out of order",
-    ),
-    code(
-        "VP0202",
-        "controller-root",
-        Severity::Error,
-        "the PCI root controller does not fit the machine",
-    ),
-    code(
-        "VP0203",
-        "controller-target",
-        Severity::Error,
-        "a controller <target> setting is out of range or not allowed",
-    ),
-    code(
-        "VP0204",
-        "controller-machine",
-        Severity::Error,
-        "the controller model is not supported on this machine type",
-    ),
-    code(
-        "VP0205",
-        "controller-busnr",
-        Severity::Error,
-        "no busNr can be chosen for an expander bus",
-    ),
-    code(
-        "VP0206",
-        "controller-bridge-order",
-        Severity::Error,
-        "a bridge's index must be larger than its bus",
-    ),
-    code(
-        "VP0301",
-        "virtio-model",
-        Severity::Error,
-        "a (non-)transitional virtio model where it is not allowed",
-    ),
-    code(
-        "VP0302",
-        "device-unsupported",
-        Severity::Error,
-        "the device is not supported on this machine type",
-    ),
-    code(
-        "VP0303",
-        "virtio-transitional-off-pci",
-        Severity::Error,
-        "a (non-)transitional virtio model off PCI (virtio-mmio, ccw): libvirt defines the guest, QEMU is never started",
-    ),
-    code(
-        "VP0304",
-        "device-count",
-        Severity::Error,
-        "more devices of a kind (or model) than libvirt supports in one guest",
-    ),
-    code(
-        "VP0305",
-        "video-primary-only",
-        Severity::Error,
-        "a video type that can only be the primary video device is not the primary one",
-    ),
-    code(
-        "VP0306",
-        "disk-target",
-        Severity::Error,
-        "a disk target name libvirt cannot parse",
-    ),
-    code(
-        "VP0307",
-        "device-model-version",
-        Severity::Error,
-        "a device model the target libvirt does not know or does not allow on this machine",
-    ),
-    code(
-        "VP0401",
-        "virtio-guest-no-driver",
-        Severity::Error,
-        "a virtio device's mode (modern-only, legacy-only) has no driver in the guest OS",
-    ),
-    code(
-        "VP0402",
-        "virtio-legacy-on-pcie-port",
-        Severity::Warning,
-        "the guest needs legacy virtio and the device sits in a PCI Express port",
-    ),
-    code(
-        "VP0403",
-        "guest-os-unknown",
-        Severity::Info,
-        "nothing is known about the guest OS's virtio drivers",
-    ),
-    code(
-        "VP0404",
-        "guest-os-no-q35",
-        Severity::Warning,
-        "the guest OS is not known to run on q35",
-    ),
-    code(
-        "VP0501",
-        "io-exhausted",
-        Severity::Error,
-        "IO port space exhausted: the firmware stops the boot or drops devices",
-    ),
-    code(
-        "VP0502",
-        "io-transitional-on-port",
-        Severity::Warning,
-        "a transitional virtio device in a PCIe port costs a whole 4 KiB IO window",
-    ),
-    code(
-        "VP0503",
-        "io-reserve-zero",
-        Severity::Error,
-        "a device needs IO behind a port with io-reserve=0, which never forwards IO",
-    ),
-    code(
-        "VP0504",
-        "no-free-hotplug-port",
-        Severity::Warning,
-        "fewer free hotplug ports than the headroom asked for",
-    ),
-    code(
-        "VP0505",
-        "q35-6.1-root-ports",
-        Severity::Error,
-        "pc-q35-6.1 with 15 or more hotplug root ports: SeaBIOS runs out of IO space",
-    ),
-    code(
-        "VP0506",
-        "io-padding-stripped",
-        Severity::Warning,
-        "OVMF strips hotplug padding to fit the IO space; those ports lose hotplug headroom",
-    ),
-    code(
-        "VP0801",
-        "convert-wrong-machine",
-        Severity::Error,
-        "the conversion does not start from this guest's machine (q35 and pc are x86, pci and mmio are ARM / RISC-V virt)",
-    ),
-    code(
-        "VP0802",
-        "convert-not-carried",
-        Severity::Error,
-        "the guest has something the conversion cannot carry across",
-    ),
-    code(
-        "VP0803",
-        "convert-refused-result",
-        Severity::Error,
-        "libvirt would refuse the guest before or after the conversion",
-    ),
-    code(
-        "VP0701",
-        "guest-bus-renumbered",
-        Severity::Warning,
-        "an edit changes the bus number the guest sees behind a bridge",
-    ),
-    code(
-        "VP0702",
-        "guest-nic-renamed",
-        Severity::Warning,
-        "an edit changes the name a Linux guest gives a NIC",
-    ),
-    code(
-        "VP0703",
-        "guest-disk-path-changed",
-        Severity::Warning,
-        "an edit changes a disk's PCI path in the guest (/dev/disk/by-path)",
-    ),
-    code(
-        "VP0601",
-        "machine-type-unknown",
-        Severity::Error,
-        "the target QEMU has no such machine type (or version of it)",
-    ),
-    code(
-        "VP0602",
-        "number-too-large",
-        Severity::Error,
-        "a number so large that libvirt refuses it or would need more PCI slots than a guest has",
-    ),
-];
-
-/// Looks a code up.
-pub fn code_info(code: &str) -> Option<&'static CodeInfo> {
-    CODES.iter().find(|c| c.code == code)
+impl fmt::Display for Code {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// One finding.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Diagnostic {
-    /// Stable code from [`CODES`].
-    pub code: &'static str,
+    /// Stable code.
+    pub code: Code,
     /// Severity.
     pub severity: Severity,
     /// What is wrong, with the facts (address, controller index, what it requires).
@@ -313,11 +197,10 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     /// A diagnostic with the code's own severity.
-    pub fn new(code: &'static str, message: impl Into<String>) -> Diagnostic {
-        let severity = code_info(code).map_or(Severity::Error, |c| c.severity);
+    pub fn new(code: Code, message: impl Into<String>) -> Diagnostic {
         Diagnostic {
             code,
-            severity,
+            severity: code.severity(),
             message: message.into(),
             hint: None,
             device: None,
@@ -356,6 +239,14 @@ impl fmt::Display for Diagnostic {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_table_is_in_the_order_of_the_enum() {
+        for (i, c) in CODES.iter().enumerate() {
+            assert_eq!(c.id as usize, i, "{}", c.code);
+            assert_eq!(c.id.info().code, c.code);
+        }
+    }
 
     #[test]
     fn codes_are_unique() {

@@ -8,6 +8,7 @@
 //! `tests/guest-corpus`, checked by `tests/guest.rs`); `docs/guest-view.md` has them
 //! written out.
 
+use crate::diag::Code;
 use std::collections::HashMap;
 use std::fmt;
 
@@ -669,19 +670,19 @@ pub fn rename_diagnostics(after: &Topology, renames: &[Rename]) -> Vec<Diagnosti
                 .map_or_else(String::new, |d| d.describe(&after.machine));
             let (code, msg, hint) = match r.what {
                 RenameKind::Bus => (
-                    "VP0701",
+                    Code::GuestBusRenumbered,
                     format!("{who}: the guest's bus {} becomes bus {}", r.old, r.new),
                     "every device behind it gets a new guest address (lspci, dmesg, \
                      by-path names)",
                 ),
                 RenameKind::Nic => (
-                    "VP0702",
+                    Code::GuestNicRenamed,
                     format!("{who}: the guest's NIC {} becomes {}", r.old, r.new),
                     "network configuration that names the interface stops matching; \
                      place the new device after the existing ones, or match by MAC",
                 ),
                 RenameKind::Disk => (
-                    "VP0703",
+                    Code::GuestDiskPathChanged,
                     format!(
                         "{who}: /dev/disk/by-path/{} becomes /dev/disk/by-path/{}",
                         r.old, r.new

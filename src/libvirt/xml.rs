@@ -1002,6 +1002,10 @@ fn write_start_tag(e: &Element, src: &str, out: &mut String) {
     out.push_str(if e.self_closing { "/>" } else { ">" });
 }
 
+/// A start tag's pieces: its name, attributes, the whitespace before `>`, and the
+/// name as text for messages.
+type StartTag<'a> = (Text, Box<[Attr]>, Text, &'a str);
+
 /// Splits a raw start tag (`<name a='1' b = "2" />`), found at `base` in the source,
 /// into its pieces. Errors carry the byte offset within `raw`.
 fn split_start_tag<'a>(
@@ -1009,7 +1013,7 @@ fn split_start_tag<'a>(
     base: usize,
     self_closing: bool,
     declared: &[Entity],
-) -> Result<(Text, Box<[Attr]>, Text, &'a str), (usize, String)> {
+) -> Result<StartTag<'a>, (usize, String)> {
     let span = |a: usize, b: usize| Text::span(base + a, base + b);
     let close = if self_closing { "/>" } else { ">" };
     let inner_end = raw.len() - close.len();
@@ -1024,7 +1028,7 @@ fn split_start_tag<'a>(
     if name.is_empty() {
         return Err((0, "not well-formed: an element without a name".into()));
     }
-    if let Some((at, c)) = bad_name(&name) {
+    if let Some((at, c)) = bad_name(name) {
         return Err((
             1 + at,
             format!(

@@ -253,8 +253,11 @@ impl Set {
         if flags.has(Flags::PCI_DEVICE) {
             model = PciModel::PciBridge;
             if !self.buses.iter().any(|b| b.flags.has(Flags::PCI_BRIDGE)) {
+                // A root port and a pcie-to-pci-bridge first; they count towards
+                // making `bus` exist (libvirt 9.0 and 11.3: a device at 02:01 on q35
+                // gets root port 1 and the bridge as bus 2, nothing more).
                 pcie_to_pci = true;
-                add += 1;
+                add = add.max(2);
             }
         } else if flags.any(Flags::PCIE_DEVICE.or(Flags::UPSTREAM_PORT)) {
             model = PciModel::PcieRootPort;

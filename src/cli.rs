@@ -456,12 +456,20 @@ pub fn load(path: &Path) -> Result<Loaded, Failure> {
     } else {
         crate::host::files::read_input(path).map_err(Failure::bad_input)?
     };
-    parse_loaded(display, &bytes)
+    // The document takes the bytes over: a large file is held once.
+    finish_loaded(display, Document::parse_vec(bytes))
 }
 
 /// Parses bytes read from `display`.
 fn parse_loaded(display: String, bytes: &[u8]) -> Result<Loaded, Failure> {
-    let doc = Document::parse_bytes(bytes).map_err(|e| {
+    finish_loaded(display, Document::parse_bytes(bytes))
+}
+
+fn finish_loaded(
+    display: String,
+    doc: Result<Document, crate::libvirt::xml::XmlError>,
+) -> Result<Loaded, Failure> {
+    let doc = doc.map_err(|e| {
         Failure::bad_input(format!(
             "{display}:{}:{}: error: {}",
             e.pos.line, e.pos.column, e.message

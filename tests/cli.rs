@@ -536,3 +536,38 @@ fn io_plan_json_carries_what_the_firmware_did_and_the_exit_status_says_who_loses
     assert_eq!(out.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&out.stdout).contains("not modelled"));
 }
+
+/// USB controllers sharing an index, as libvirt 9.0 and 11.3 both judge them (asked
+/// of both): an ICH9 UHCI is always a companion (libvirt gives it `<master>` itself),
+/// every other model (the EHCI too) is the one non-companion an index may have, and
+/// companions alone are refused.
+#[test]
+fn usb_controllers_sharing_an_index_are_judged_as_libvirt_does() {
+    let cases: &[(&str, Option<&str>)] = &[
+        ("ich9-ehci1|ich9-uhci1", None),
+        ("piix3-uhci|ich9-uhci1@0", None),
+        ("qemu-xhci|ich9-uhci1@0", None),
+        ("ich9-uhci1|ich9-uhci2", Some("VP0302")),
+        ("piix3-uhci|ich9-ehci1|ich9-uhci1@0", Some("VP0201")),
+        ("pci-ohci|ich9-ehci1", Some("VP0201")),
+    ];
+    for (shape, want) in cases {
+        let mut devices = String::new();
+        for c in shape.split('|') {
+            let (model, master) = match c.split_once('@') {
+                Some((m, p)) => (m, format!("<master startport='{p}'/>")),
+                None => (c, String::new()),
+            };
+            devices.push_str(&format!(
+                "<controller type='usb' index='0' model='{model}'>{master}</controller>"
+            ));
+        }
+        let xml = format!(
+            "<domain type='qemu'><name>u</name><memory>524288</memory><os><type arch='x86_64' machine='q35'>hvm</type></os><devices>{devices}</devices></domain>"
+        );
+        let doc = virt_pci::libvirt::Document::parse(&xml).expect("xml");
+        let topo = virt_pci::libvirt::read_topology(&doc).expect("domain");
+        let got = virt_pci::core::assign::assign(&topo).err().map(|d| d.code);
+        assert_eq!(got, *want, "{shape}");
+    }
+}

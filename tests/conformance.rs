@@ -49,7 +49,7 @@ pub fn address_map(text: &str) -> BTreeMap<Key, Value> {
     };
     let mut ordinals: BTreeMap<String, i64> = BTreeMap::new();
     for el in doc.child_elements(devices) {
-        let tag = doc.element(el).name.clone();
+        let tag = doc.name(el).to_string();
         let key = match tag.as_str() {
             "controller" => (
                 tag.clone(),

@@ -562,7 +562,7 @@ fn virt_xml_rule(src: &str) -> String {
     let kids: Vec<_> = doc.child_elements(devices).collect();
     let mut used: Vec<String> = Vec::new();
     for &k in &kids {
-        if doc.element(k).name == "disk"
+        if doc.name(k) == "disk"
             && let Some(t) = doc.child(k, "target")
             && let Some(dev) = doc.attr(t, "dev")
         {
@@ -570,7 +570,7 @@ fn virt_xml_rule(src: &str) -> String {
         }
     }
     for k in kids {
-        let name = doc.element(k).name.clone();
+        let name = doc.name(k).to_string();
         let ty = doc.attr(k, "type");
         if name == "controller" && matches!(ty.as_deref(), Some("pci") | Some("ide")) {
             doc.remove(k);

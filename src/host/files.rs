@@ -6,8 +6,10 @@
 //!   `O_TMPFILE`; elsewhere a `tempfile` with a random name opened `O_EXCL`), given the
 //!   old file's mode, owner and group, fsynced, linked under a random name and renamed
 //!   over the target, then the directory is fsynced: a reader (or a crash, or SIGKILL)
-//!   sees the old file or the new one, never a mix, and nothing is left behind except
-//!   in the instant between the link and the rename;
+//!   sees the old file or the new one, never a mix. The one instant that can leave a
+//!   file behind is between the link and the rename (rename needs a name); the
+//!   temporary name carries the saving process's id, and the next save of the same
+//!   file removes such files of processes that no longer run;
 //! - the backup (`FILE.bak`) is written the same way, before the file; a `.bak` that is
 //!   a symlink is replaced, never written through;
 //! - a symlinked FILE has its target updated (as editors do), a file with several hard
@@ -171,10 +173,11 @@ fn replace(path: &Path, bytes: &[u8], like: Option<&fs::Metadata>) -> io::Result
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let prefix = format!(".{name}.");
+    remove_stale(dir, &name);
+    let prefix = format!(".{name}.{}.", std::process::id());
     let builder = {
         let mut b = tempfile::Builder::new();
-        b.prefix(&prefix).suffix(".virt-pci.tmp");
+        b.prefix(&prefix).suffix(TEMP_SUFFIX).rand_bytes(TEMP_RAND);
         b
     };
     // The new file is written while it has no name (so a kill leaves nothing behind),
@@ -197,6 +200,60 @@ fn replace(path: &Path, bytes: &[u8], like: Option<&fs::Metadata>) -> io::Result
     };
     named.persist(path).map_err(|e| e.error)?;
     sync_dir(dir)
+}
+
+/// Temporary names: `.NAME.PID.RANDOM.virt-pci.tmp`.
+const TEMP_SUFFIX: &str = ".virt-pci.tmp";
+const TEMP_RAND: usize = 8;
+
+/// Removes the temporary files of `name` in `dir` that a save killed between its link
+/// and its rename left behind: only names of exactly our pattern, and only those of a
+/// process that no longer runs (a save under way in another process keeps its file).
+fn remove_stale(dir: &Path, name: &str) {
+    let head = format!(".{name}.");
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let file = e.file_name();
+        let Some(mid) = file
+            .to_str()
+            .and_then(|n| n.strip_prefix(&head))
+            .and_then(|r| r.strip_suffix(TEMP_SUFFIX))
+        else {
+            continue;
+        };
+        let Some((pid, random)) = mid.split_once('.') else {
+            continue;
+        };
+        let ours = random.len() == TEMP_RAND && random.bytes().all(|b| b.is_ascii_alphanumeric());
+        if ours
+            && let Ok(pid) = pid.parse::<u32>()
+            && !running(pid)
+        {
+            let _ = fs::remove_file(e.path());
+        }
+    }
+}
+
+/// Whether process `pid` exists (a process of another user counts).
+#[cfg(unix)]
+fn running(pid: u32) -> bool {
+    let Some(p) = i32::try_from(pid)
+        .ok()
+        .and_then(rustix::process::Pid::from_raw)
+    else {
+        return true;
+    };
+    !matches!(
+        rustix::process::test_kill_process(p),
+        Err(rustix::io::Errno::SRCH)
+    )
+}
+
+#[cfg(not(unix))]
+fn running(_: u32) -> bool {
+    true
 }
 
 /// Links an unnamed (`O_TMPFILE`) file into `dir` under a random name.
@@ -316,6 +373,48 @@ mod tests {
         assert_eq!(fs::read_to_string(d.join("g.xml.bak")).unwrap(), "old");
         assert_eq!(s.backup, Some(d.join("g.xml.bak")));
         assert_eq!(entries(&d), ["g.xml", "g.xml.bak"]);
+        let _ = fs::remove_dir_all(&d);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_save_removes_what_a_killed_save_left_and_nothing_else() {
+        let d = dir("stale");
+        let f = d.join("g.xml");
+        fs::write(&f, "old").unwrap();
+        // A process that has ended: its pid is free (until reused, which a test
+        // run is far too short for).
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let dead = child.id();
+        child.wait().unwrap();
+        let me = std::process::id();
+        let stale = [
+            format!(".g.xml.{dead}.AbCd1234{TEMP_SUFFIX}"),
+            format!(".g.xml.bak.{dead}.zZ09zZ09{TEMP_SUFFIX}"),
+        ];
+        let kept = [
+            // a save under way (this process is alive)
+            format!(".g.xml.{me}.AbCd1234{TEMP_SUFFIX}"),
+            // not our pattern: another random length, another file's name
+            format!(".g.xml.{dead}.AbC{TEMP_SUFFIX}"),
+            format!(".h.xml.{dead}.AbCd1234{TEMP_SUFFIX}"),
+        ];
+        for n in stale.iter().chain(&kept) {
+            fs::write(d.join(n), "x").unwrap();
+        }
+        save(
+            &f,
+            b"new",
+            SaveOptions {
+                backup: Some(b"old"),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let mut want: Vec<String> = kept.to_vec();
+        want.extend(["g.xml".to_string(), "g.xml.bak".to_string()]);
+        want.sort();
+        assert_eq!(entries(&d), want);
         let _ = fs::remove_dir_all(&d);
     }
 

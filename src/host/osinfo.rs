@@ -118,8 +118,7 @@ impl OsinfoDb {
                 ..Entry::default()
             };
             for c in doc.child_elements(os) {
-                let el = doc.element(c);
-                match el.name.as_str() {
+                match doc.name(c) {
                     "short-id" => e.short_ids.push(doc.text(c).trim().to_string()),
                     // The untranslated name is the one without xml:lang.
                     "name" if doc.attr(c, "xml:lang").is_none() && e.name.is_empty() => {
@@ -235,7 +234,7 @@ fn named<'a>(
     name: &'a str,
 ) -> impl Iterator<Item = NodeId> + 'a {
     doc.child_elements(parent)
-        .filter(move |&c| doc.element(c).name == name)
+        .filter(move |&c| doc.name(c) == name)
 }
 
 /// The `<os id=...>` elements of an osinfo-db file, with their ids.

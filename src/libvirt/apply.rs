@@ -139,7 +139,7 @@ pub fn apply_plan(doc: &mut Document, topology: &Topology, plan: &Plan) {
     // controller), the way libvirt groups them.
     let controllers: Vec<NodeId> = doc
         .child_elements(devices)
-        .filter(|&c| doc.element(c).name == "controller")
+        .filter(|&c| doc.name(c) == "controller")
         .collect();
     let mut last_ctl = controllers.last().copied();
     let mut last_pci = controllers

@@ -177,7 +177,7 @@ impl Reader<'_> {
     }
 
     fn device(&self, id: NodeId, machine: &Machine) -> Result<Device, DomainError> {
-        let tag = self.doc.element(id).name.clone();
+        let tag = self.doc.name(id).to_string();
         let kind = Kind::from_tag(&tag);
         let mut d = Device::new(Origin(id.0), kind);
         d.line = self.doc.element(id).pos.line;
@@ -277,7 +277,7 @@ impl Reader<'_> {
         d.driver_attrs = self
             .doc
             .child(id, "driver")
-            .is_some_and(|dr| !self.doc.element(dr).attrs.is_empty());
+            .is_some_and(|dr| self.doc.has_attrs(dr));
         d.boot = self.doc.child(id, "boot").is_some();
         d.zpci = self
             .doc
@@ -328,13 +328,12 @@ pub fn parse_index(s: &str) -> Option<u32> {
 pub fn read_topology(doc: &Document) -> Result<Topology, DomainError> {
     let r = Reader { doc };
     let root = doc.root();
-    let root_el = doc.element(root);
-    if root_el.name != "domain" {
+    if doc.name(root) != "domain" {
         return Err(r.err(
             root,
             format!(
                 "the root element is <{}>, not <domain>: this is not a libvirt domain (virsh dumpxml NAME gives one)",
-                root_el.name
+                doc.name(root)
             ),
         ));
     }
@@ -360,7 +359,7 @@ pub fn read_topology(doc: &Document) -> Result<Topology, DomainError> {
     let mut devices = Vec::new();
     if let Some(devs) = doc.child(root, "devices") {
         for id in doc.child_elements(devs) {
-            let kind = Kind::from_tag(&doc.element(id).name);
+            let kind = Kind::from_tag(doc.name(id));
             if matches!(kind, Kind::Emulator) {
                 continue;
             }
@@ -381,7 +380,7 @@ pub fn read_topology(doc: &Document) -> Result<Topology, DomainError> {
         .and_then(|c| doc.child(c, "numa"))
         .map_or(0, |n| {
             doc.child_elements(n)
-                .filter(|&c| doc.element(c).name == "cell")
+                .filter(|&c| doc.name(c) == "cell")
                 .count() as u32
         });
     Ok(Topology {

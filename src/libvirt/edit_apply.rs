@@ -268,7 +268,7 @@ fn write_controller(doc: &mut Document, el: NodeId, old: &PciController, new: &P
         && let Some(m) = doc.child(el, "model")
     {
         doc.remove_attr(m, "name");
-        if doc.element(m).attrs.is_empty() && doc.child_elements(m).next().is_none() {
+        if !doc.has_attrs(m) && doc.child_elements(m).next().is_none() {
             doc.remove(m);
         }
     }
@@ -329,7 +329,7 @@ fn write_controller(doc: &mut Document, el: NodeId, old: &PciController, new: &P
             None => doc.remove_attr(target, k),
         }
     }
-    if doc.element(target).attrs.is_empty() && doc.child_elements(target).next().is_none() {
+    if !doc.has_attrs(target) && doc.child_elements(target).next().is_none() {
         doc.remove(target);
     }
 }

@@ -17,7 +17,7 @@ pub const VIRT_PCI_NS: &str = "urn:x-virt-pci:guest:1";
 /// The namespace URI of an element's name: its prefix (or the default namespace)
 /// resolved through the `xmlns` declarations on it and its ancestors.
 pub fn namespace_of(doc: &Document, id: NodeId) -> Option<String> {
-    let name = &doc.element(id).name;
+    let name = doc.name(id);
     let decl = match name.split_once(':') {
         Some((prefix, _)) => format!("xmlns:{prefix}"),
         None => "xmlns".to_string(),
@@ -38,9 +38,8 @@ fn local_name(name: &str) -> &str {
 
 /// The first child of `parent` with local name `local` in namespace `ns`.
 fn child_ns(doc: &Document, parent: NodeId, ns: &str, local: &str) -> Option<NodeId> {
-    doc.child_elements(parent).find(|&c| {
-        local_name(&doc.element(c).name) == local && namespace_of(doc, c).as_deref() == Some(ns)
-    })
+    doc.child_elements(parent)
+        .find(|&c| local_name(doc.name(c)) == local && namespace_of(doc, c).as_deref() == Some(ns))
 }
 
 /// The guest OS id from `<metadata><libosinfo:libosinfo><libosinfo:os id='...'/>`.
@@ -93,8 +92,7 @@ fn controller_of_alias(doc: &Document, alias: &str) -> Option<u32> {
     }
     let devices = doc.child(doc.root(), "devices")?;
     doc.child_elements(devices).find_map(|c| {
-        let el = doc.element(c);
-        if el.name != "controller" || doc.attr(c, "type").as_deref() != Some("pci") {
+        if doc.name(c) != "controller" || doc.attr(c, "type").as_deref() != Some("pci") {
             return None;
         }
         let a = doc.child(c, "alias")?;
@@ -112,13 +110,12 @@ pub fn io_settings(doc: &Document) -> IoSettings {
     let root = doc.root();
     let qemu_children = |local: &'static str| {
         doc.child_elements(root).filter(move |&c| {
-            local_name(&doc.element(c).name) == local
-                && namespace_of(doc, c).as_deref() == Some(QEMU_NS)
+            local_name(doc.name(c)) == local && namespace_of(doc, c).as_deref() == Some(QEMU_NS)
         })
     };
     for ov in qemu_children("override") {
         for dev in doc.child_elements(ov) {
-            if local_name(&doc.element(dev).name) != "device" {
+            if local_name(doc.name(dev)) != "device" {
                 continue;
             }
             let Some(index) = doc
@@ -128,11 +125,11 @@ pub fn io_settings(doc: &Document) -> IoSettings {
                 continue;
             };
             for fe in doc.child_elements(dev) {
-                if local_name(&doc.element(fe).name) != "frontend" {
+                if local_name(doc.name(fe)) != "frontend" {
                     continue;
                 }
                 for prop in doc.child_elements(fe) {
-                    if local_name(&doc.element(prop).name) == "property"
+                    if local_name(doc.name(prop)) == "property"
                         && doc.attr(prop, "name").as_deref() == Some("io-reserve")
                         && let Some(v) = doc.attr(prop, "value").and_then(|v| qemu_size(&v))
                     {
@@ -146,7 +143,7 @@ pub fn io_settings(doc: &Document) -> IoSettings {
     for cl in qemu_children("commandline") {
         let args: Vec<String> = doc
             .child_elements(cl)
-            .filter(|&a| local_name(&doc.element(a).name) == "arg")
+            .filter(|&a| local_name(doc.name(a)) == "arg")
             .filter_map(|a| doc.attr(a, "value"))
             .collect();
         for pair in args.windows(2) {
@@ -172,7 +169,7 @@ pub fn secure_boot(doc: &Document) -> bool {
         .is_some_and(|l| doc.attr(l, "secure").as_deref() == Some("yes"));
     let feature = doc.child(os, "firmware").is_some_and(|f| {
         doc.child_elements(f).any(|x| {
-            doc.element(x).name == "feature"
+            doc.name(x) == "feature"
                 && doc.attr(x, "name").as_deref() == Some("secure-boot")
                 && doc.attr(x, "enabled").as_deref() == Some("yes")
         })

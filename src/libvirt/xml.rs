@@ -53,9 +53,12 @@ pub enum Text {
     Src(u32, u32),
     /// Text written by an edit.
     Own(Box<str>),
-    /// Fixed text written by an edit (`=`, a space): no allocation.
-    Static(&'static str),
 }
+
+// Nodes and attributes are the bulk of a large document's memory: keep their parts
+// small (a span fits beside the owned text's pointer, so a piece costs 16 bytes).
+const _: () = assert!(std::mem::size_of::<Text>() == 16);
+const _: () = assert!(std::mem::size_of::<Attr>() == 24);
 
 impl Text {
     /// The text, given the document's source.
@@ -63,7 +66,6 @@ impl Text {
         match self {
             Text::Src(a, b) => &src[*a as usize..*b as usize],
             Text::Own(s) => s,
-            Text::Static(s) => s,
         }
     }
 
@@ -78,7 +80,25 @@ impl Text {
 
 /// One attribute of a start tag, split so that it can be written back exactly.
 #[derive(Clone, Debug)]
-pub struct Attr {
+pub enum Attr {
+    /// An attribute as read, by the offsets of its pieces in the source: leading
+    /// whitespace from `lead`, the name `name..name_end`, the `=` spelling up to the
+    /// quote at `value - 1`, the raw value `value..value_end`. Twenty bytes, where the
+    /// pieces as separate texts would take a hundred.
+    Src {
+        lead: u32,
+        name: u32,
+        name_end: u32,
+        value: u32,
+        value_end: u32,
+    },
+    /// An attribute an edit wrote or changed.
+    Own(Box<OwnAttr>),
+}
+
+/// The pieces of an attribute an edit wrote.
+#[derive(Clone, Debug)]
+pub struct OwnAttr {
     /// Whitespace before the name (at least one character in a well-formed tag).
     lead: Text,
     /// Qualified name as written.
@@ -91,13 +111,77 @@ pub struct Attr {
     raw_value: Text,
 }
 
+impl Attr {
+    fn name<'a>(&'a self, src: &'a str) -> &'a str {
+        match self {
+            Attr::Src { name, name_end, .. } => &src[*name as usize..*name_end as usize],
+            Attr::Own(a) => a.name.get(src),
+        }
+    }
+
+    fn raw_value<'a>(&'a self, src: &'a str) -> &'a str {
+        match self {
+            Attr::Src {
+                value, value_end, ..
+            } => &src[*value as usize..*value_end as usize],
+            Attr::Own(a) => a.raw_value.get(src),
+        }
+    }
+
+    fn quote(&self, src: &str) -> char {
+        match self {
+            Attr::Src { value, .. } => src.as_bytes()[*value as usize - 1] as char,
+            Attr::Own(a) => a.quote,
+        }
+    }
+
+    /// Replaces the raw value, keeping the other pieces as written.
+    fn set_raw_value(&mut self, src: &str, raw: String) {
+        *self = Attr::Own(Box::new(match self {
+            Attr::Src {
+                lead,
+                name,
+                name_end,
+                value,
+                ..
+            } => OwnAttr {
+                lead: Text::Src(*lead, *name),
+                name: Text::Src(*name, *name_end),
+                eq: Text::Src(*name_end, *value - 1),
+                quote: src.as_bytes()[*value as usize - 1] as char,
+                raw_value: Text::own(raw),
+            },
+            Attr::Own(a) => OwnAttr {
+                raw_value: Text::own(raw),
+                ..(**a).clone()
+            },
+        }));
+    }
+
+    fn write(&self, src: &str, out: &mut String) {
+        match self {
+            Attr::Src {
+                lead, value_end, ..
+            } => out.push_str(&src[*lead as usize..*value_end as usize + 1]),
+            Attr::Own(a) => {
+                out.push_str(a.lead.get(src));
+                out.push_str(a.name.get(src));
+                out.push_str(a.eq.get(src));
+                out.push(a.quote);
+                out.push_str(a.raw_value.get(src));
+                out.push(a.quote);
+            }
+        }
+    }
+}
+
 /// An element node.
 #[derive(Clone, Debug)]
 pub struct Element {
     /// Qualified name as written (`domain`, `qemu:commandline`).
-    pub name: String,
-    /// Attributes in source order.
-    pub attrs: Vec<Attr>,
+    name: Text,
+    /// Attributes in source order (a boxed slice: no spare capacity per element).
+    attrs: Box<[Attr]>,
     /// Whitespace between the last attribute and `>` or `/>`.
     tag_tail: Text,
     /// `<x/>` rather than `<x></x>`.
@@ -106,8 +190,9 @@ pub struct Element {
     pub children: Vec<NodeId>,
     /// The raw end tag (`</x>`, possibly with whitespace), empty for self-closing tags.
     end_tag: Text,
-    /// Start-tag text as read; `None` once the tag was edited and must be rebuilt.
-    raw_start: Option<Text>,
+    /// End of the start tag as read (it begins at `pos.offset`); 0 once the tag was
+    /// edited and must be rebuilt.
+    raw_start_end: u32,
     /// The whitespace before the tag on its own line (`None` when other text precedes
     /// it there); new siblings and children are indented from it.
     indent: Option<Text>,
@@ -133,8 +218,8 @@ pub enum RawKind {
 /// A node of the document.
 #[derive(Clone, Debug)]
 pub enum Node {
-    /// An element with its subtree.
-    Element(Element),
+    /// An element with its subtree (boxed: the many text nodes stay small).
+    Element(Box<Element>),
     /// Anything else, kept verbatim.
     Raw(RawKind, Text),
 }
@@ -331,12 +416,33 @@ impl Document {
         }
     }
 
+    /// Reads a document from bytes it takes over: the document keeps them as its
+    /// source, so a large file is held once, not twice.
+    pub fn parse_vec(bytes: Vec<u8>) -> Result<Document, XmlError> {
+        match String::from_utf8(bytes) {
+            Ok(s) => Document::parse_owned(s),
+            Err(e) => Err(utf8_error(e.as_bytes(), e.utf8_error())),
+        }
+    }
+
     /// Reads a document from text.
     pub fn parse(input: &str) -> Result<Document, XmlError> {
-        let (bom, src) = match input.strip_prefix('\u{feff}') {
-            Some(rest) => (true, rest),
-            None => (false, input),
-        };
+        Document::parse_owned(input.to_string())
+    }
+
+    /// Reads a document from text it takes over as its source.
+    pub fn parse_owned(mut text: String) -> Result<Document, XmlError> {
+        let bom = text.starts_with('\u{feff}');
+        if bom {
+            text.drain(..'\u{feff}'.len_utf8());
+        }
+        if text.len() >= u32::MAX as usize {
+            return Err(XmlError {
+                pos: Pos::default(),
+                message: "the document is 4 GiB or larger; a libvirt domain is far smaller".into(),
+            });
+        }
+        let src: &str = &text;
         let err = |offset: usize, message: String| XmlError {
             pos: pos_at(src, offset),
             message: clip_message(&message),
@@ -353,7 +459,7 @@ impl Document {
         let mut cursor = Cursor::default();
 
         let mut doc = Document {
-            src: src.to_string(),
+            src: String::new(),
             bom,
             nodes: Vec::new(),
             parents: Vec::new(),
@@ -389,30 +495,30 @@ impl Document {
                 Event::Eof => break,
                 Event::Start(_) | Event::Empty(_) => {
                     let self_closing = matches!(event, Event::Empty(_));
-                    let (name, attrs, tag_tail) =
+                    let (name, attrs, tag_tail, name_str) =
                         split_start_tag(raw, start, self_closing, &declared)
                             .map_err(|(off, m)| err(start + off, m))?;
                     if parent.is_none() && root.is_some() {
                         return Err(err(
                             start,
                             format!(
-                                "a second top-level element <{name}> after the root; a document has exactly one root"
+                                "a second top-level element <{name_str}> after the root; a document has exactly one root"
                             ),
                         ));
                     }
                     let id = doc.push(
                         parent,
-                        Node::Element(Element {
+                        Node::Element(Box::new(Element {
                             name,
                             attrs,
                             tag_tail,
                             self_closing,
                             children: Vec::new(),
                             end_tag: Text::span(end, end),
-                            raw_start: Some(Text::span(start, end)),
+                            raw_start_end: end as u32,
                             indent: cursor.indent(),
                             pos: cursor.pos(),
-                        }),
+                        })),
                     );
                     if parent.is_none() {
                         root = Some(id);
@@ -427,6 +533,7 @@ impl Document {
                     };
                     if let Node::Element(e) = &mut doc.nodes[id.0 as usize] {
                         e.end_tag = Text::span(start, end);
+                        e.children.shrink_to_fit();
                     }
                 }
                 Event::Text(_) | Event::GeneralRef(_) => {
@@ -472,11 +579,11 @@ impl Document {
         if let Some(&open) = stack.last() {
             // Point at the element that is never closed: that is where the fix goes.
             let e = doc.element(open);
+            let name = e.name.get(src);
             return Err(XmlError {
                 pos: e.pos,
                 message: format!(
-                    "the document ends inside <{}>, opened here; add its end tag </{}>",
-                    e.name, e.name
+                    "the document ends inside <{name}>, opened here; add its end tag </{name}>"
                 ),
             });
         }
@@ -488,6 +595,9 @@ impl Document {
         };
         doc.root = root;
         doc.entities = declared;
+        doc.nodes.shrink_to_fit();
+        doc.parents.shrink_to_fit();
+        doc.src = text;
         Ok(doc)
     }
 
@@ -552,6 +662,16 @@ impl Document {
         }
     }
 
+    /// The qualified name of element `id` as written.
+    pub fn name(&self, id: NodeId) -> &str {
+        self.element(id).name.get(&self.src)
+    }
+
+    /// Whether element `id` has any attribute.
+    pub fn has_attrs(&self, id: NodeId) -> bool {
+        !self.element(id).attrs.is_empty()
+    }
+
     /// Element children of `id`, in order.
     pub fn child_elements(&self, id: NodeId) -> impl Iterator<Item = NodeId> + '_ {
         self.element(id)
@@ -563,8 +683,7 @@ impl Document {
 
     /// The first child element named `name`.
     pub fn child(&self, id: NodeId, name: &str) -> Option<NodeId> {
-        self.child_elements(id)
-            .find(|&c| self.element(c).name == name)
+        self.child_elements(id).find(|&c| self.name(c) == name)
     }
 
     /// The decoded value of attribute `name`, or `None` when absent or undecodable.
@@ -572,8 +691,8 @@ impl Document {
         self.element(id)
             .attrs
             .iter()
-            .find(|a| a.name.get(&self.src) == name)
-            .and_then(|a| decode_with(a.raw_value.get(&self.src), &self.entities).ok())
+            .find(|a| a.name(&self.src) == name)
+            .and_then(|a| decode_with(a.raw_value(&self.src), &self.entities).ok())
     }
 
     /// The attribute as written, for precise error messages.
@@ -581,8 +700,8 @@ impl Document {
         self.element(id)
             .attrs
             .iter()
-            .find(|a| a.name.get(&self.src) == name)
-            .map(|a| a.raw_value.get(&self.src))
+            .find(|a| a.name(&self.src) == name)
+            .map(|a| a.raw_value(&self.src))
     }
 
     /// The decoded text content of an element (text and CDATA children).
@@ -611,23 +730,25 @@ impl Document {
         let Node::Element(e) = &mut self.nodes[id.0 as usize] else {
             return;
         };
-        if let Some(a) = e.attrs.iter_mut().find(|a| a.name.get(src) == name) {
-            let raw = escape_attr(value, a.quote);
-            if a.raw_value.get(src) != raw {
-                a.raw_value = Text::own(raw);
-                e.raw_start = None;
+        if let Some(a) = e.attrs.iter_mut().find(|a| a.name(src) == name) {
+            let raw = escape_attr(value, a.quote(src));
+            if a.raw_value(src) != raw {
+                a.set_raw_value(src, raw);
+                e.raw_start_end = 0;
             }
             return;
         }
-        let quote = e.attrs.first().map_or('\'', |a| a.quote);
-        e.attrs.push(Attr {
-            lead: Text::Static(" "),
+        let quote = e.attrs.first().map_or('\'', |a| a.quote(src));
+        let mut attrs = std::mem::take(&mut e.attrs).into_vec();
+        attrs.push(Attr::Own(Box::new(OwnAttr {
+            lead: Text::own(" "),
             name: Text::own(name),
-            eq: Text::Static("="),
+            eq: Text::own("="),
             quote,
             raw_value: Text::own(escape_attr(value, quote)),
-        });
-        e.raw_start = None;
+        })));
+        e.attrs = attrs.into_boxed_slice();
+        e.raw_start_end = 0;
     }
 
     /// Removes an attribute if present.
@@ -636,10 +757,11 @@ impl Document {
         let Node::Element(e) = &mut self.nodes[id.0 as usize] else {
             return;
         };
-        let before = e.attrs.len();
-        e.attrs.retain(|a| a.name.get(src) != name);
-        if e.attrs.len() != before {
-            e.raw_start = None;
+        if e.attrs.iter().any(|a| a.name(src) == name) {
+            let mut attrs = std::mem::take(&mut e.attrs).into_vec();
+            attrs.retain(|a| a.name(src) != name);
+            e.attrs = attrs.into_boxed_slice();
+            e.raw_start_end = 0;
         }
     }
 
@@ -672,17 +794,17 @@ impl Document {
     /// [`Document::append_child`] or [`Document::insert_after`].
     pub fn new_element(&mut self, name: &str, attrs: &[(&str, &str)]) -> NodeId {
         let id = NodeId(self.nodes.len() as u32);
-        self.nodes.push(Node::Element(Element {
-            name: name.into(),
-            attrs: Vec::new(),
+        self.nodes.push(Node::Element(Box::new(Element {
+            name: Text::own(name),
+            attrs: Box::default(),
             tag_tail: Text::own(""),
             self_closing: true,
             children: Vec::new(),
             end_tag: Text::own(""),
-            raw_start: None,
+            raw_start_end: 0,
             indent: None,
             pos: Pos::default(),
-        }));
+        })));
         self.parents.push(None);
         for (k, v) in attrs {
             self.set_attr(id, k, v);
@@ -703,7 +825,7 @@ impl Document {
         self.element_mut(child).indent = Some(Text::own(child_indent.as_str()));
         let text = |s: String| Node::Raw(RawKind::Text, Text::own(s));
         if self.element(parent).self_closing {
-            let name = self.element(parent).name.clone();
+            let name = self.name(parent).to_string();
             let a = self.push_detached(text(format!("{nl}{child_indent}")));
             let b = self.push_detached(text(format!("{nl}{parent_indent}")));
             let tail = self
@@ -715,7 +837,7 @@ impl Document {
             let pe = self.element_mut(parent);
             pe.self_closing = false;
             pe.tag_tail = Text::own(tail);
-            pe.raw_start = None;
+            pe.raw_start_end = 0;
             pe.end_tag = Text::own(format!("</{name}>"));
             pe.children = vec![a, child, b];
             self.parents[a.0 as usize] = Some(parent);
@@ -843,9 +965,9 @@ impl Document {
                 match &self.nodes[id.0 as usize] {
                     Node::Raw(_, t) => out.push_str(t.get(&self.src)),
                     Node::Element(e) => {
-                        match &e.raw_start {
-                            Some(raw) => out.push_str(raw.get(&self.src)),
-                            None => write_start_tag(e, &self.src, out),
+                        match e.raw_start_end {
+                            0 => write_start_tag(e, &self.src, out),
+                            end => out.push_str(&self.src[e.pos.offset..end as usize]),
                         }
                         if !e.self_closing {
                             stack.push((e, 0));
@@ -872,18 +994,17 @@ impl Document {
 
 fn write_start_tag(e: &Element, src: &str, out: &mut String) {
     out.push('<');
-    out.push_str(&e.name);
+    out.push_str(e.name.get(src));
     for a in &e.attrs {
-        out.push_str(a.lead.get(src));
-        out.push_str(a.name.get(src));
-        out.push_str(a.eq.get(src));
-        out.push(a.quote);
-        out.push_str(a.raw_value.get(src));
-        out.push(a.quote);
+        a.write(src, out);
     }
     out.push_str(e.tag_tail.get(src));
     out.push_str(if e.self_closing { "/>" } else { ">" });
 }
+
+/// A start tag's pieces: its name, attributes, the whitespace before `>`, and the
+/// name as text for messages.
+type StartTag<'a> = (Text, Box<[Attr]>, Text, &'a str);
 
 /// Splits a raw start tag (`<name a='1' b = "2" />`), found at `base` in the source,
 /// into its pieces. Errors carry the byte offset within `raw`.
@@ -892,7 +1013,7 @@ fn split_start_tag<'a>(
     base: usize,
     self_closing: bool,
     declared: &[Entity],
-) -> Result<(String, Vec<Attr>, Text), (usize, String)> {
+) -> Result<StartTag<'a>, (usize, String)> {
     let span = |a: usize, b: usize| Text::span(base + a, base + b);
     let close = if self_closing { "/>" } else { ">" };
     let inner_end = raw.len() - close.len();
@@ -902,16 +1023,17 @@ fn split_start_tag<'a>(
     while i < inner_end && !is_ws(bytes[i]) {
         i += 1;
     }
-    let name = raw[1..i].to_string();
+    let name = &raw[1..i];
+    let name_span = span(1, i);
     if name.is_empty() {
         return Err((0, "not well-formed: an element without a name".into()));
     }
-    if let Some((at, c)) = bad_name(&name) {
+    if let Some((at, c)) = bad_name(name) {
         return Err((
             1 + at,
             format!(
                 "the element name <{}> is not well-formed: a name cannot {} {}",
-                clip(&name),
+                clip(name),
                 if at == 0 { "start with" } else { "contain" },
                 show_char(c)
             ),
@@ -927,7 +1049,12 @@ fn split_start_tag<'a>(
             i += 1;
         }
         if i >= inner_end {
-            return Ok((name, attrs, span(ws_start, inner_end)));
+            return Ok((
+                name_span,
+                attrs.into_boxed_slice(),
+                span(ws_start, inner_end),
+                name,
+            ));
         }
         if i == ws_start {
             return Err((
@@ -945,7 +1072,7 @@ fn split_start_tag<'a>(
                 name_start,
                 format!(
                     "not well-formed: an attribute of <{}> has no name",
-                    clip(&name)
+                    clip(name)
                 ),
             ));
         }
@@ -955,15 +1082,14 @@ fn split_start_tag<'a>(
                 format!(
                     "attribute '{}' of <{}> is not well-formed: a name cannot {} {}",
                     clip(attr_name),
-                    clip(&name),
+                    clip(name),
                     if at == 0 { "start with" } else { "contain" },
                     show_char(c)
                 ),
             ));
         }
         let attr_name_c = clip(attr_name);
-        let name_c = clip(&name);
-        let eq_start = i;
+        let name_c = clip(name);
         while i < inner_end && is_ws(bytes[i]) {
             i += 1;
         }
@@ -979,7 +1105,6 @@ fn split_start_tag<'a>(
         while i < inner_end && is_ws(bytes[i]) {
             i += 1;
         }
-        let eq = span(eq_start, i);
         let quote = match bytes.get(i) {
             Some(b'\'') => '\'',
             Some(b'"') => '"',
@@ -1019,12 +1144,13 @@ fn split_start_tag<'a>(
         if let Err((off, m)) = check_references(raw_value, declared) {
             return Err((value_start + off, format!("attribute '{attr_name_c}': {m}")));
         }
-        attrs.push(Attr {
-            lead: span(ws_start, name_start),
-            name: span(name_start, name_start + attr_name.len()),
-            eq,
-            quote,
-            raw_value: span(value_start, value_end),
+        let at = |k: usize| (base + k) as u32;
+        attrs.push(Attr::Src {
+            lead: at(ws_start),
+            name: at(name_start),
+            name_end: at(name_start + attr_name.len()),
+            value: at(value_start),
+            value_end: at(value_end),
         });
     }
 }

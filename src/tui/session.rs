@@ -154,7 +154,7 @@ impl Session {
     pub fn check_element_edit(&self, origin: Origin, text: &str) -> Result<XmlEdit, String> {
         let fragment =
             Document::parse(text).map_err(|e| format!("line {}: {}", e.pos.line, e.message))?;
-        let name = fragment.element(fragment.root()).name.clone();
+        let name = fragment.name(fragment.root()).to_string();
         let (mut doc, placed) = self.edited();
         let node = *placed
             .get(&origin)

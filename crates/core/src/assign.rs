@@ -254,8 +254,11 @@ impl Set {
         if flags.has(Flags::PCI_DEVICE) {
             model = PciModel::PciBridge;
             if !self.buses.iter().any(|b| b.flags.has(Flags::PCI_BRIDGE)) {
+                // A root port and a pcie-to-pci-bridge first; they count towards
+                // making `bus` exist (libvirt 9.0 and 11.3: a device at 02:01 on q35
+                // gets root port 1 and the bridge as bus 2, nothing more).
                 pcie_to_pci = true;
-                add += 1;
+                add = add.max(2);
             }
         } else if flags.any(Flags::PCIE_DEVICE.or(Flags::UPSTREAM_PORT)) {
             model = PciModel::PcieRootPort;
@@ -582,6 +585,14 @@ fn disk_index(dev: &str) -> Option<u32> {
 /// True for the ICH9 USB2 controllers that share an index as master and companions.
 fn is_usb2_model(model: Option<&str>) -> bool {
     USB2_COMPANIONS.iter().any(|(m, _)| model == Some(m))
+}
+
+/// A USB companion: it has `<master>`, or it is an ICH9 UHCI, which libvirt gives
+/// `<master startport>` itself (0, 2, 4). At most one USB controller of an index is
+/// not a companion (the EHCI counts as the one: `piix3-uhci` beside `ich9-ehci1` is a
+/// duplicate), and some USB controller must not be one.
+fn is_usb_companion(model: Option<&str>, master: bool) -> bool {
+    master || (is_usb2_model(model) && model != Some("ich9-ehci1"))
 }
 
 struct Assigner<'t> {
@@ -1117,12 +1128,15 @@ impl<'t> Assigner<'t> {
             }
             let ty = it.ty.as_deref().unwrap_or("");
             let idx = it.index.unwrap_or(0);
-            if ty == "usb" && !is_usb2_model(it.model.as_deref()) {
+            let companion = |o: &Item| {
+                let master = o
+                    .dev()
+                    .is_some_and(|i| self.topo.devices[i].master_startport.is_some());
+                is_usb_companion(o.model.as_deref(), master)
+            };
+            if ty == "usb" && !companion(it) {
                 let clash = self.items.iter().any(|o| {
-                    !std::ptr::eq(o, it)
-                        && o.is_ctl("usb")
-                        && o.index == it.index
-                        && !is_usb2_model(o.model.as_deref())
+                    !std::ptr::eq(o, it) && o.is_ctl("usb") && o.index == it.index && !companion(o)
                 });
                 if clash {
                     return Err(Diagnostic::new(
@@ -1968,11 +1982,13 @@ fn validate_devices(topo: &Topology) -> Result<(), Diagnostic> {
                 // any index: a companion whose own group has no EHCI is accepted when
                 // another USB controller exists (libvirt itself writes such groups when
                 // a second UHCI1 starts index 1), and refused when all are companions.
-                if d.ty.as_deref() == Some("usb") && d.master_startport.is_some() {
+                if d.ty.as_deref() == Some("usb")
+                    && is_usb_companion(d.model.as_deref(), d.master_startport.is_some())
+                {
                     let has_master = topo.devices.iter().any(|o| {
                         o.kind == Kind::Controller
                             && o.ty.as_deref() == Some("usb")
-                            && o.master_startport.is_none()
+                            && !is_usb_companion(o.model.as_deref(), o.master_startport.is_some())
                     });
                     if !has_master {
                         return Err(e(

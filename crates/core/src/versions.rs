@@ -121,6 +121,9 @@ pub struct QemuRules {
     /// Unversioned machine types of x86 besides the aliases; on x86 any other name
     /// is refused ("Emulator ... does not support machine type").
     pub x86_others: &'static [&'static str],
+    /// The other boards of `qemu-system-aarch64 -machine help` (besides the virt
+    /// family); any other name is refused the same way.
+    pub arm_others: &'static [&'static str],
 }
 
 const X86: &[Arch] = &[Arch::X86_64, Arch::I686];
@@ -156,6 +159,96 @@ pub const QEMU: &[QemuRules] = &[
             },
         ],
         x86_others: &["isapc", "microvm", "none", "x-remote"],
+        arm_others: &[
+            "akita",
+            "ast1030-evb",
+            "ast2500-evb",
+            "ast2600-evb",
+            "bletchley-bmc",
+            "borzoi",
+            "canon-a1100",
+            "cheetah",
+            "collie",
+            "connex",
+            "cubieboard",
+            "emcraft-sf2",
+            "fby35-bmc",
+            "fby35",
+            "fp5280g2-bmc",
+            "fuji-bmc",
+            "g220a-bmc",
+            "highbank",
+            "imx25-pdk",
+            "integratorcp",
+            "kudo-bmc",
+            "kzm",
+            "lm3s6965evb",
+            "lm3s811evb",
+            "mainstone",
+            "mcimx6ul-evk",
+            "mcimx7d-sabre",
+            "microbit",
+            "midway",
+            "mori-bmc",
+            "mps2-an385",
+            "mps2-an386",
+            "mps2-an500",
+            "mps2-an505",
+            "mps2-an511",
+            "mps2-an521",
+            "mps3-an524",
+            "mps3-an547",
+            "musca-a",
+            "musca-b1",
+            "musicpal",
+            "n800",
+            "n810",
+            "netduino2",
+            "netduinoplus2",
+            "none",
+            "npcm750-evb",
+            "nuri",
+            "orangepi-pc",
+            "palmetto-bmc",
+            "qcom-dc-scm-v1-bmc",
+            "qcom-firework-bmc",
+            "quanta-gbs-bmc",
+            "quanta-gsj",
+            "quanta-q71l-bmc",
+            "rainier-bmc",
+            "raspi0",
+            "raspi1ap",
+            "raspi2b",
+            "raspi3ap",
+            "raspi3b",
+            "realview-eb",
+            "realview-eb-mpcore",
+            "realview-pb-a8",
+            "realview-pbx-a9",
+            "romulus-bmc",
+            "sabrelite",
+            "sbsa-ref",
+            "smdkc210",
+            "sonorapass-bmc",
+            "spitz",
+            "stm32vldiscovery",
+            "supermicrox11-bmc",
+            "sx1",
+            "sx1-v1",
+            "tacoma-bmc",
+            "terrier",
+            "tosa",
+            "verdex",
+            "versatileab",
+            "versatilepb",
+            "vexpress-a15",
+            "vexpress-a9",
+            "witherspoon-bmc",
+            "xilinx-zynq-a9",
+            "xlnx-versal-virt",
+            "xlnx-zcu102",
+            "z2",
+        ],
     },
     QemuRules {
         version: Qemu::V10_0,
@@ -186,6 +279,96 @@ pub const QEMU: &[QemuRules] = &[
             },
         ],
         x86_others: &["isapc", "microvm", "none", "x-remote"],
+        arm_others: &[
+            "ast1030-evb",
+            "ast2500-evb",
+            "ast2600-evb",
+            "ast2700-evb",
+            "ast2700a0-evb",
+            "ast2700a1-evb",
+            "b-l475e-iot01a",
+            "bletchley-bmc",
+            "bpim2u",
+            "canon-a1100",
+            "collie",
+            "cubieboard",
+            "emcraft-sf2",
+            "fby35-bmc",
+            "fby35",
+            "fp5280g2-bmc",
+            "fuji-bmc",
+            "g220a-bmc",
+            "highbank",
+            "imx25-pdk",
+            "imx8mp-evk",
+            "integratorcp",
+            "kudo-bmc",
+            "kzm",
+            "lm3s6965evb",
+            "lm3s811evb",
+            "mcimx6ul-evk",
+            "mcimx7d-sabre",
+            "microbit",
+            "midway",
+            "mori-bmc",
+            "mps2-an385",
+            "mps2-an386",
+            "mps2-an500",
+            "mps2-an505",
+            "mps2-an511",
+            "mps2-an521",
+            "mps3-an524",
+            "mps3-an536",
+            "mps3-an547",
+            "musca-a",
+            "musca-b1",
+            "musicpal",
+            "netduino2",
+            "netduinoplus2",
+            "none",
+            "npcm750-evb",
+            "npcm845-evb",
+            "nuri",
+            "olimex-stm32-h405",
+            "orangepi-pc",
+            "palmetto-bmc",
+            "qcom-dc-scm-v1-bmc",
+            "qcom-firework-bmc",
+            "quanta-gbs-bmc",
+            "quanta-gsj",
+            "quanta-q71l-bmc",
+            "rainier-bmc",
+            "raspi0",
+            "raspi1ap",
+            "raspi2b",
+            "raspi3ap",
+            "raspi3b",
+            "raspi4b",
+            "realview-eb",
+            "realview-eb-mpcore",
+            "realview-pb-a8",
+            "realview-pbx-a9",
+            "romulus-bmc",
+            "sabrelite",
+            "sbsa-ref",
+            "smdkc210",
+            "sonorapass-bmc",
+            "stm32vldiscovery",
+            "supermicro-x11spi-bmc",
+            "supermicrox11-bmc",
+            "sx1",
+            "sx1-v1",
+            "tiogapass-bmc",
+            "versatileab",
+            "versatilepb",
+            "vexpress-a15",
+            "vexpress-a9",
+            "witherspoon-bmc",
+            "xilinx-zynq-a9",
+            "xlnx-versal-virt",
+            "xlnx-zcu102",
+            "yosemitev2-bmc",
+        ],
     },
 ];
 
@@ -318,6 +501,9 @@ pub fn machine_known(q: &QemuRules, arch: Arch, name: &str) -> Option<bool> {
     if arch.is_x86() && q.x86_others.contains(&name) {
         return Some(true);
     }
+    if arch == Arch::Aarch64 && q.arm_others.contains(&name) {
+        return Some(true);
+    }
     let known = families.any(|f| {
         if name == f.alias {
             return true;
@@ -344,14 +530,7 @@ pub fn machine_known(q: &QemuRules, arch: Arch, name: &str) -> Option<bool> {
         let in_series = QEMU_SERIES.iter().any(|&(m, last)| m == ma && mi <= last);
         in_series && (ma, mi) >= f.first && (ma, mi) <= q.newest
     });
-    if known {
-        return Some(true);
-    }
-    // On ARM only the virt board's names are listed; other boards are left alone.
-    if arch == Arch::Aarch64 && !(name == "virt" || name.starts_with("virt-")) {
-        return None;
-    }
-    Some(false)
+    Some(known)
 }
 
 #[cfg(test)]
@@ -387,6 +566,11 @@ mod tests {
         assert_eq!(machine_known(q10, Arch::Aarch64, "virt-8.0"), Some(true));
         assert_eq!(machine_known(q7, Arch::Aarch64, "virt-2.5"), Some(false));
         assert_eq!(machine_known(q7, Arch::Riscv64, "virt"), None);
+        // Other ARM boards come from each QEMU's own list; anything else is refused.
+        assert_eq!(machine_known(q7, Arch::Aarch64, "foobar"), Some(false));
+        assert_eq!(machine_known(q10, Arch::Aarch64, "sbsa-ref"), Some(true));
+        assert_eq!(machine_known(q7, Arch::Aarch64, "raspi4b"), Some(false));
+        assert_eq!(machine_known(q10, Arch::Aarch64, "raspi4b"), Some(true));
     }
 
     #[test]

@@ -136,7 +136,11 @@ fn with_target_json(text: &str) -> String {
     match serde_json::from_str::<serde_json::Value>(text) {
         Ok(serde_json::Value::Object(m)) => {
             let mut out = serde_json::Map::new();
-            out.insert("target".into(), target().json());
+            out.insert(
+                "target".into(),
+                serde_json::to_value(crate::render::json::TargetJson::of(&target()))
+                    .unwrap_or_default(),
+            );
             out.extend(m);
             let mut s =
                 serde_json::to_string_pretty(&serde_json::Value::Object(out)).unwrap_or_default();
@@ -946,24 +950,6 @@ fn cmd_assign(
     Ok(EXIT_OK)
 }
 
-/// One diagnostic for `check`'s JSON.
-fn diagnostic_json(
-    topology: &Topology,
-    d: &crate::core::diag::Diagnostic,
-    fix: Option<&crate::core::analyses::Fix>,
-) -> serde_json::Value {
-    let dev = d.device.and_then(|i| topology.devices.get(i));
-    serde_json::json!({
-        "code": d.code,
-        "severity": d.severity.name(),
-        "message": d.message,
-        "hint": d.hint,
-        "line": dev.map(|x| x.line),
-        "element": dev.map(|x| x.kind.tag()),
-        "fix": fix.map(|f| f.summary.clone()),
-    })
-}
-
 /// What the analyses assumed, in a few words: `guest OS CentOS 6.10 (centos6.10) from
 /// the domain, firmware SeaBIOS 1.16`.
 fn assumptions(a: &crate::core::analyses::Analysis) -> String {
@@ -1019,6 +1005,7 @@ fn cmd_check(
     layout: &WidthArgs,
 ) -> Result<i32, Failure> {
     use crate::core::diag::Severity;
+    use crate::render::json::{CheckDiagnostic, CheckFile, CheckJson, GuestOsJson, TargetJson};
     let choices = args.choices();
     let mut worst = EXIT_OK;
     let mut reports = Vec::new();
@@ -1033,7 +1020,11 @@ fn cmd_check(
             Err(f) => {
                 eprintln!("{}", f.message);
                 worst = EXIT_BAD_INPUT;
-                reports.push(serde_json::json!({"file": file.display().to_string(), "readable": false, "error": f.message}));
+                reports.push(CheckFile::Unreadable {
+                    file: file.display().to_string(),
+                    readable: false,
+                    error: f.message,
+                });
                 continue;
             }
         };
@@ -1080,31 +1071,25 @@ fn cmd_check(
             "virtio driver and IO checks skipped until libvirt accepts the domain".to_string()
         };
         text.push_str(&format!("{}: {verdict} ({scope})\n", loaded.path));
-        let items: Vec<serde_json::Value> = found
-            .iter()
-            .map(|(d, fix)| diagnostic_json(t, d, fix.as_ref()))
-            .collect();
-        reports.push(serde_json::json!({
-            "file": loaded.path,
-            "readable": true,
-            "accepted_by_libvirt": analysis.refused.is_none() && analysed,
-            "analysed": analysed,
-            "guest_os": analysis.os.as_ref().map(|o| serde_json::json!({
-                "id": o.id,
-                "name": o.info.as_ref().map(|(i, _)| i.name.clone()),
-                "drivers": o.drivers().map(|d| d.name()),
-            })),
-            "firmware": analysis.firmware.id,
-            "io_outcome": analysed.then(|| analysis.io.outcome.name()),
-            "diagnostics": items,
-        }));
+        reports.push(CheckFile::Checked {
+            file: loaded.path.clone(),
+            readable: true,
+            accepted_by_libvirt: analysis.refused.is_none() && analysed,
+            analysed,
+            guest_os: analysis.os.as_ref().map(GuestOsJson::of),
+            firmware: analysis.firmware.id,
+            io_outcome: analysed.then(|| analysis.io.outcome.name()),
+            diagnostics: found
+                .iter()
+                .map(|(d, fix)| CheckDiagnostic::of(t, d, fix.as_ref()))
+                .collect(),
+        });
     }
     if json {
-        let out = serde_json::to_string_pretty(
-            &serde_json::json!({ "target": target().json(), "files": reports }),
-        )
-        .unwrap_or_default();
-        print(&format!("{out}\n"))?;
+        print(&crate::render::json::pretty(&CheckJson {
+            target: TargetJson::of(&target()),
+            files: reports,
+        }))?;
     } else {
         print(&crate::render::wrap::fit(
             &format!("target: {}\n{text}", target().describe()),

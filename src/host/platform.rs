@@ -66,17 +66,6 @@ impl Target {
             self.qemu_why.describe()
         )
     }
-
-    /// The JSON object the outputs carry under `"target"`.
-    pub fn json(&self) -> serde_json::Value {
-        serde_json::json!({
-            "libvirt": self.platform.libvirt_rules().name,
-            "libvirt_from": self.libvirt_why.key(),
-            "qemu": self.platform.qemu_rules().name,
-            "qemu_from": self.qemu_why.key(),
-            "why": format!("libvirt: {}; QEMU: {}", self.libvirt_why.describe(), self.qemu_why.describe()),
-        })
-    }
 }
 
 /// Parses a `--libvirt` value (for clap).

@@ -1,8 +1,6 @@
 //! `virt-pci io`: the IO port plan of one guest under one firmware, as text for people
 //! and as JSON for scripts (the JSON fields are documented in docs/io.md and stable).
 
-use serde_json::{Value, json};
-
 use crate::core::analyses::Analysis;
 use crate::core::io_space::{BarSource, BarStatus, FirmwareKind, IoPlan, Outcome, size_text};
 
@@ -228,74 +226,49 @@ pub fn render_json(path: &str, a: &Analysis) -> String {
             .map(|d| d.line)
             .filter(|&l| l > 0)
     };
-    let windows: Vec<Value> = plan
-        .windows
-        .iter()
-        .map(|w| {
-            json!({
-                "index": w.index,
-                "model": w.model.name(),
-                "qemu_device": w.qemu_device,
-                "address": w.addr.bdf(),
-                "parent": w.parent,
-                "size": w.size,
-                "consumes": w.consumes,
-                "reasons": w.reasons.iter().map(|r| r.name()).collect::<Vec<_>>(),
-                "padding": w.padding,
-                "padding_stripped": w.padding_stripped,
-                "io_reserve": w.io_reserve,
-                "read_only": w.read_only,
-                "empty_port": w.empty_port,
-                "hotplug": w.hotplug,
-                "line": line_of(Some(w.device)),
-            })
-        })
-        .collect();
-    let devices: Vec<Value> = plan
-        .devices
-        .iter()
-        .map(|d| {
-            json!({
-                "address": d.addr.bdf(),
-                "label": d.label,
-                "qemu_device": d.qemu_device,
-                "chipset": d.chipset,
-                "added_by_libvirt": d.device.is_some_and(|i| i >= a.input_devices),
-                "io_bars": d.bars,
-                "io_total": d.total(),
-                "source": source_name(d.source),
-                "virtio": d.virtio.map(|v| v.name()),
-                "status": d.status.name(),
-                "line": line_of(d.device),
-            })
-        })
-        .collect();
-    let v = json!({
-        "file": path,
-        "machine": {
-            "type": m.machine_type,
-            "class": m.class.name(),
+    use crate::render::json::{
+        FirmwareJson, IoDeviceRow, IoJson, IoWindowRow, MachineJson, Refusal,
+    };
+    let source = a.firmware_source.describe();
+    crate::render::json::pretty(&IoJson {
+        file: path,
+        machine: MachineJson {
+            machine_type: &m.machine_type,
+            class: m.class.name(),
+            arch: None,
         },
-        "firmware": {
-            "id": a.firmware.id,
-            "name": a.firmware.name,
-            "source": a.firmware_source.describe(),
+        firmware: FirmwareJson {
+            id: a.firmware.id,
+            name: a.firmware.name,
+            source,
         },
-        "refused": a.refused.as_ref().map(|d| json!({"code": d.code, "message": d.message})),
-        "budget": plan.budget,
-        "base": plan.base(),
-        "demand": plan.demand,
-        "used": plan.used,
-        "outcome": plan.outcome.name(),
-        "loses_io": loses_io(plan),
-        "windows": windows,
-        "devices": devices,
-        "dropped": plan.dropped.iter().filter_map(|&k| plan.devices.get(k)).map(|d| d.addr.bdf()).collect::<Vec<_>>(),
-        "stripped": plan.stripped,
-        "notes": plan.notes,
-    });
-    let mut s =
-        serde_json::to_string_pretty(&v).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
-    s.push('\n');
-    s
+        refused: a.refused.as_ref().map(Refusal::of),
+        budget: plan.budget,
+        base: plan.base(),
+        demand: plan.demand,
+        used: plan.used,
+        outcome: plan.outcome.name(),
+        loses_io: loses_io(plan),
+        windows: plan
+            .windows
+            .iter()
+            .map(|w| IoWindowRow::of(w, line_of(Some(w.device))))
+            .collect(),
+        devices: plan
+            .devices
+            .iter()
+            .map(|d| {
+                let added = d.device.is_some_and(|i| i >= a.input_devices);
+                IoDeviceRow::of(d, added, source_name(d.source), line_of(d.device))
+            })
+            .collect(),
+        dropped: plan
+            .dropped
+            .iter()
+            .filter_map(|&k| plan.devices.get(k))
+            .map(|d| d.addr.bdf())
+            .collect(),
+        stripped: &plan.stripped,
+        notes: &plan.notes,
+    })
 }

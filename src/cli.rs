@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 
 use clap::{Parser, Subcommand};
 
+mod values;
+
 use crate::core::topology::Topology;
 use crate::libvirt::{Document, read_topology};
 
@@ -176,12 +178,12 @@ pub struct AnalysisArgs {
     pub os: Option<String>,
     /// Firmware for the IO analysis: seabios, ovmf-2022 or ovmf; default: the domain's
     /// (`<os firmware='efi'>` or a pflash loader means OVMF 2022.11).
-    #[arg(long, value_name = "FW")]
-    pub firmware: Option<String>,
+    #[arg(long, value_name = "FW", hide_possible_values = true)]
+    pub firmware: Option<values::FirmwareArg>,
     /// The guest's virtio drivers when osinfo-db does not know them: legacy, modern,
     /// both or none.
-    #[arg(long, value_name = "DRIVERS")]
-    pub guest_virtio: Option<String>,
+    #[arg(long, value_name = "DRIVERS", hide_possible_values = true)]
+    pub guest_virtio: Option<values::DriversArg>,
     /// Warn when fewer than N empty hotplug ports are left.
     #[arg(long, value_name = "N")]
     pub headroom: Option<u32>,
@@ -191,8 +193,8 @@ impl AnalysisArgs {
     fn choices(&self) -> crate::context::Choices {
         crate::context::Choices {
             os: self.os.clone(),
-            firmware: self.firmware.clone(),
-            guest_virtio: self.guest_virtio.clone(),
+            firmware: self.firmware.map(values::FirmwareArg::id),
+            guest_virtio: self.guest_virtio.map(values::DriversArg::name),
             headroom: self.headroom,
         }
     }
@@ -260,8 +262,8 @@ pub enum Command {
         /// Domain XML file, or `-` for standard input.
         file: PathBuf,
         /// Firmware: seabios, ovmf-2022 or ovmf; default: the domain's.
-        #[arg(long, value_name = "FW")]
-        firmware: Option<String>,
+        #[arg(long, value_name = "FW", hide_possible_values = true)]
+        firmware: Option<values::FirmwareArg>,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -579,11 +581,6 @@ pub fn run(args: Args) -> i32 {
 
 fn run_tui(file: Option<&Path>, a: &TuiArgs) -> i32 {
     let choices = a.analysis.choices();
-    // Bad option values stop here, before the terminal is taken over.
-    if let Err(e) = crate::context::check_choices(&choices) {
-        eprintln!("error: {e}");
-        return EXIT_BAD_INPUT;
-    }
     let opts = crate::tui::Options {
         ascii: a.ascii,
         mono: a.mono,
@@ -662,17 +659,15 @@ fn cmd_tree(
 
 fn cmd_io(
     file: &Path,
-    firmware: Option<String>,
+    firmware: Option<values::FirmwareArg>,
     json: bool,
     layout: &WidthArgs,
 ) -> Result<i32, Failure> {
     use crate::render::io_space::{loses_io, render_json, render_text};
     let choices = crate::context::Choices {
-        firmware,
+        firmware: firmware.map(values::FirmwareArg::id),
         ..crate::context::Choices::default()
     };
-    crate::context::check_choices(&choices)
-        .map_err(|e| Failure::bad_input(format!("error: {e}")))?;
     let loaded = load(file)?;
     let ctx = crate::context::context(&loaded.doc, &choices)
         .map_err(|e| Failure::bad_input(format!("{}: error: {e}", loaded.path)))?;
@@ -738,8 +733,6 @@ fn cmd_audit(
 ) -> Result<i32, Failure> {
     use std::io::IsTerminal as _;
     let choices = args.choices();
-    crate::context::check_choices(&choices)
-        .map_err(|e| Failure::bad_input(format!("error: {e}")))?;
     if inputs.is_empty() {
         return Err(Failure::bad_input(
             "error: nothing to audit: give domain XML files or directories".into(),

@@ -483,8 +483,8 @@ fn view_json(v: &TreeView, n: Option<&Notes>, a: Option<&Analysis>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::Value;
     use crate::libvirt::{Document, read_topology};
+    use serde_json::Value;
 
     fn topo(xml: &str) -> Topology {
         let doc = Document::parse(xml).expect("test XML parses");

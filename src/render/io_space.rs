@@ -45,77 +45,117 @@ fn source_name(s: BarSource) -> &'static str {
 
 /// The plan as text. `path` names the input in the heading.
 pub fn render_text(path: &str, a: &Analysis) -> String {
+    let mut out = String::new();
+    if header_lines(&mut out, path, a) {
+        budget_lines(&mut out, a);
+        push(&mut out, String::new());
+        window_lines(&mut out, a);
+        push(&mut out, String::new());
+        device_lines(&mut out, &a.io);
+        firmware_lines(&mut out, &a.io);
+    }
+    out
+}
+
+fn push(out: &mut String, s: String) {
+    out.push_str(&s);
+    out.push('\n');
+}
+
+/// The file, firmware, refusal and machine; false when the machine has no IO port
+/// space to plan (then that is the last line).
+fn header_lines(out: &mut String, path: &str, a: &Analysis) -> bool {
     let plan = &a.io;
     let m = &a.defined.machine;
-    let mut out = String::new();
-    let mut line = |s: String| {
-        out.push_str(&s);
-        out.push('\n');
-    };
-    line(format!(
-        "{path}: IO port space under {} ({})",
-        a.firmware.name,
-        a.firmware_source.describe()
-    ));
+    push(
+        out,
+        format!(
+            "{path}: IO port space under {} ({})",
+            a.firmware.name,
+            a.firmware_source.describe()
+        ),
+    );
     if let Some(d) = &a.refused {
-        line(format!(
-            "libvirt refuses this domain [{}]: {}; the plan is of the domain as written",
-            d.code, d.message
-        ));
+        push(
+            out,
+            format!(
+                "libvirt refuses this domain [{}]: {}; the plan is of the domain as written",
+                d.code, d.message
+            ),
+        );
     }
     let mt = if m.machine_type.is_empty() {
         "(default)"
     } else {
         m.machine_type.as_str()
     };
-    line(format!("machine {mt} ({})", m.class.name()));
+    push(out, format!("machine {mt} ({})", m.class.name()));
     if plan.outcome == Outcome::NotModelled {
-        line(outcome_sentence(plan));
-        return out;
+        push(out, outcome_sentence(plan));
+        return false;
     }
-    line(match a.firmware.kind {
-        FirmwareKind::SeaBios => format!(
-            "budget {:#x}: SeaBIOS needs the root bus's total below it, or the guest does not boot",
-            plan.budget
-        ),
-        FirmwareKind::Ovmf => format!(
-            "budget {:#x}: OVMF's aperture {:#x}-0xffff{}",
-            plan.budget,
-            0x10000 - plan.budget,
-            if a.firmware.hotplug_io_padding > 0 {
-                format!(
-                    "; {:#x} of padding on every hotplug port",
-                    a.firmware.hotplug_io_padding
-                )
-            } else {
-                String::new()
-            }
-        ),
-    });
+    true
+}
+
+/// The budget and what is used of it.
+fn budget_lines(out: &mut String, a: &Analysis) {
+    let plan = &a.io;
+    push(
+        out,
+        match a.firmware.kind {
+            FirmwareKind::SeaBios => format!(
+                "budget {:#x}: SeaBIOS needs the root bus's total below it, or the guest does not boot",
+                plan.budget
+            ),
+            FirmwareKind::Ovmf => format!(
+                "budget {:#x}: OVMF's aperture {:#x}-0xffff{}",
+                plan.budget,
+                0x10000 - plan.budget,
+                if a.firmware.hotplug_io_padding > 0 {
+                    format!(
+                        "; {:#x} of padding on every hotplug port",
+                        a.firmware.hotplug_io_padding
+                    )
+                } else {
+                    String::new()
+                }
+            ),
+        },
+    );
     let demand = if plan.demand != plan.used {
         format!(" (asked for {:#x})", plan.demand)
     } else {
         String::new()
     };
-    line(format!(
-        "used {:#x} of {:#x} from {:#x}{demand}: {}",
-        plan.used,
-        plan.budget,
-        plan.base(),
-        outcome_sentence(plan)
-    ));
-    line(String::new());
+    push(
+        out,
+        format!(
+            "used {:#x} of {:#x} from {:#x}{demand}: {}",
+            plan.used,
+            plan.budget,
+            plan.base(),
+            outcome_sentence(plan)
+        ),
+    );
+}
+
+/// The bridge windows by controller index, with why each has its size.
+fn window_lines(out: &mut String, a: &Analysis) {
+    let plan = &a.io;
     let gave_up = plan.outcome == Outcome::BootFailure;
-    line(format!(
-        "bridge windows by controller index ({})",
-        match a.firmware.kind {
-            FirmwareKind::SeaBios if gave_up => "what SeaBIOS asked for before it gave up",
-            FirmwareKind::SeaBios => "window = 4 KiB granules the bridge decodes",
-            FirmwareKind::Ovmf => "window = what the bridge decodes; node = what it takes",
-        }
-    ));
+    push(
+        out,
+        format!(
+            "bridge windows by controller index ({})",
+            match a.firmware.kind {
+                FirmwareKind::SeaBios if gave_up => "what SeaBIOS asked for before it gave up",
+                FirmwareKind::SeaBios => "window = 4 KiB granules the bridge decodes",
+                FirmwareKind::Ovmf => "window = what the bridge decodes; node = what it takes",
+            }
+        ),
+    );
     if plan.windows.is_empty() {
-        line("  none".into());
+        push(out, "  none".into());
     }
     let width = plan
         .windows
@@ -146,17 +186,26 @@ pub fn render_text(path: &str, a: &Analysis) -> String {
         if w.empty_port {
             why.push("empty".into());
         }
-        line(format!(
-            "  #{:<3} {:<width$}  {}  {:>5}  {}",
-            w.index,
-            w.model.name(),
-            w.addr.bdf(),
-            size,
-            why.join(", ")
-        ));
+        push(
+            out,
+            format!(
+                "  #{:<3} {:<width$}  {}  {:>5}  {}",
+                w.index,
+                w.model.name(),
+                w.addr.bdf(),
+                size,
+                why.join(", ")
+            ),
+        );
     }
-    line(String::new());
-    line("PCI functions by address (IO BARs, what happens to them)".into());
+}
+
+/// Every PCI function's IO BARs and what happens to them.
+fn device_lines(out: &mut String, plan: &IoPlan) {
+    push(
+        out,
+        "PCI functions by address (IO BARs, what happens to them)".into(),
+    );
     let mut devices: Vec<_> = plan.devices.iter().collect();
     devices.sort_by_key(|d| (d.addr.bus, d.addr.slot, d.addr.function));
     for d in devices {
@@ -183,37 +232,46 @@ pub fn render_text(path: &str, a: &Analysis) -> String {
         if !extra.is_empty() {
             what.push_str(&format!(" [{}]", extra.join(", ")));
         }
-        line(format!(
-            "  {}  {:>9}  {:<14}  {what}",
-            d.addr.bdf(),
-            bars,
-            d.status.name()
-        ));
+        push(
+            out,
+            format!(
+                "  {}  {:>9}  {:<14}  {what}",
+                d.addr.bdf(),
+                bars,
+                d.status.name()
+            ),
+        );
     }
+}
+
+/// What OVMF stripped or dropped, and the plan's notes.
+fn firmware_lines(out: &mut String, plan: &IoPlan) {
     if !plan.stripped.is_empty() {
-        line(String::new());
-        line(format!(
-            "OVMF stripped the padding of (in its order): {}",
-            plan.stripped
-                .iter()
-                .map(|i| format!("#{i}"))
-                .collect::<Vec<_>>()
-                .join(" ")
-        ));
+        push(out, String::new());
+        push(
+            out,
+            format!(
+                "OVMF stripped the padding of (in its order): {}",
+                plan.stripped
+                    .iter()
+                    .map(|i| format!("#{i}"))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            ),
+        );
     }
     if !plan.dropped.is_empty() {
-        line(String::new());
-        line("OVMF dropped (in its order):".into());
+        push(out, String::new());
+        push(out, "OVMF dropped (in its order):".into());
         for &k in &plan.dropped {
             if let Some(d) = plan.devices.get(k) {
-                line(format!("  {} {}", d.addr.bdf(), d.label));
+                push(out, format!("  {} {}", d.addr.bdf(), d.label));
             }
         }
     }
     for n in &plan.notes {
-        line(format!("note: {n}"));
+        push(out, format!("note: {n}"));
     }
-    out
 }
 
 /// The plan as JSON (docs/io.md lists the fields).

@@ -10,7 +10,6 @@ impl<'a> Planner<'a> {
         settings: &IoSettings,
         virtio: &[VirtioInfo],
     ) -> Planner<'a> {
-        let controllers = t.controller_map();
         let mut m = Planner {
             fw,
             class: t.machine.class,
@@ -22,6 +21,20 @@ impl<'a> Planner<'a> {
             notes: Vec::new(),
             topo: t,
         };
+        let by_index = m.add_bridges(settings);
+        m.note_expanders();
+        let chip = m.add_chipset();
+        let placed = m.add_devices(virtio, &chip);
+        m.attach(placed, &by_index);
+        m.scan_order();
+        m.settle_bars();
+        m
+    }
+
+    /// Every bridge (by controller index, the first controller with an index wins)
+    /// with its window settings; returns which bridge each index is.
+    fn add_bridges(&mut self, settings: &IoSettings) -> Vec<(u32, usize)> {
+        let t = self.topo;
         let machine61 = t.machine.machine_type == "pc-q35-6.1";
         // Bridges, by controller index (the first controller with an index wins).
         let mut by_index: Vec<(u32, usize)> = Vec::new();
@@ -50,15 +63,15 @@ impl<'a> Planner<'a> {
                 io_reserve = Some(0x1000);
             }
             if !has_cap && io_reserve.is_some() {
-                m.notes.push(format!(
+                self.notes.push(format!(
                     "{} #{index} has no io-reserve property in QEMU; the setting is ignored",
                     p.model.name()
                 ));
                 io_reserve = None;
             }
             let read_only = generic_rp && io_reserve == Some(0);
-            by_index.push((index, m.bridges.len()));
-            m.bridges.push(Bridge {
+            by_index.push((index, self.bridges.len()));
+            self.bridges.push(Bridge {
                 win: Window {
                     index,
                     device: i,
@@ -82,37 +95,30 @@ impl<'a> Planner<'a> {
                 reserve_61,
             });
         }
-        let bridge_of = |index: u32| by_index.iter().find(|(x, _)| *x == index).map(|(_, b)| *b);
-        // Expander buses are extra root buses: their contents count as root-level.
-        let effective_parent = |bus: u32| -> Option<u32> {
-            let mut b = bus;
-            for _ in 0..256 {
-                if b == 0 {
-                    return Some(0);
-                }
-                match controllers.bus_model(t, b) {
-                    Some(model) if model.is_expander() => {
-                        b = controllers
-                            .controller(t, b)
-                            .and_then(|c| c.pci_addr())
-                            .map(|a| a.bus)?;
-                    }
-                    Some(_) => return Some(b),
-                    None => return None,
-                }
-            }
-            None
-        };
+        by_index
+    }
+
+    /// Expander buses are counted with the root bus, and the plan says so.
+    fn note_expanders(&mut self) {
+        let t = self.topo;
         if t.devices
             .iter()
             .any(|d| d.pci.as_ref().is_some_and(|p| p.model.is_expander()))
         {
-            m.notes.push("expander buses (pxb, pxb-pcie) are counted as part of the root bus; their IO was not measured".into());
+            self.notes.push("expander buses (pxb, pxb-pcie) are counted as part of the root bus; their IO was not measured".into());
         }
+    }
+
+    /// The machine's built-in chipset functions, at their fixed addresses.
+    fn add_chipset(&mut self) -> Vec<&'static ChipsetBar> {
+        let t = self.topo;
         // Built-in chipset functions.
-        let chip: Vec<&ChipsetBar> = CHIPSET_BARS.iter().filter(|c| c.class == m.class).collect();
+        let chip: Vec<&ChipsetBar> = CHIPSET_BARS
+            .iter()
+            .filter(|c| c.class == self.class)
+            .collect();
         for c in &chip {
-            m.devices.push(DeviceIo {
+            self.devices.push(DeviceIo {
                 device: t.devices.iter().position(|d| {
                     c.xml.is_some_and(|(k, ty)| {
                         d.kind == k && d.ty.as_deref() == Some(ty) && d.index.unwrap_or(0) == 0
@@ -128,12 +134,23 @@ impl<'a> Planner<'a> {
                 chipset: true,
             });
         }
+        chip
+    }
+
+    /// Every PCI function of the domain with its IO BARs; returns every bridge and
+    /// function with the bus it sits on and its address.
+    fn add_devices(
+        &mut self,
+        virtio: &[VirtioInfo],
+        chip: &[&ChipsetBar],
+    ) -> Vec<(u32, PciAddr, Item)> {
+        let t = self.topo;
         // Devices.
         let mut placed: Vec<(u32, PciAddr, Item)> = Vec::new();
-        for (k, b) in m.bridges.iter().enumerate() {
+        for (k, b) in self.bridges.iter().enumerate() {
             placed.push((b.win.parent, b.win.addr, Item::Bridge(k)));
         }
-        for (k, dio) in m.devices.iter().enumerate() {
+        for (k, dio) in self.devices.iter().enumerate() {
             placed.push((0, dio.addr, Item::Device(k)));
         }
         for (i, d) in t.devices.iter().enumerate() {
@@ -180,8 +197,8 @@ impl<'a> Planner<'a> {
                     (needs.qemu, bars, source)
                 }
             };
-            let k = m.devices.len();
-            m.devices.push(DeviceIo {
+            let k = self.devices.len();
+            self.devices.push(DeviceIo {
                 device: Some(i),
                 addr,
                 label: device_label(d, t),
@@ -194,30 +211,61 @@ impl<'a> Planner<'a> {
             });
             placed.push((addr.bus, addr, Item::Device(k)));
         }
+        placed
+    }
+
+    /// Hangs every item under its bridge (or the root), by slot and function.
+    fn attach(&mut self, mut placed: Vec<(u32, PciAddr, Item)>, by_index: &[(u32, usize)]) {
+        let t = self.topo;
+        let controllers = t.controller_map();
+        let bridge_of = |index: u32| by_index.iter().find(|(x, _)| *x == index).map(|(_, b)| *b);
+        // Expander buses are extra root buses: their contents count as root-level.
+        let effective_parent = |bus: u32| -> Option<u32> {
+            let mut b = bus;
+            for _ in 0..256 {
+                if b == 0 {
+                    return Some(0);
+                }
+                match controllers.bus_model(t, b) {
+                    Some(model) if model.is_expander() => {
+                        b = controllers
+                            .controller(t, b)
+                            .and_then(|c| c.pci_addr())
+                            .map(|a| a.bus)?;
+                    }
+                    Some(_) => return Some(b),
+                    None => return None,
+                }
+            }
+            None
+        };
         placed.sort_by_key(|(_, a, _)| (a.slot, a.function));
         let mut unattached = 0;
         for (bus, _, item) in placed {
             match effective_parent(bus) {
-                Some(0) => m.root.push(item),
+                Some(0) => self.root.push(item),
                 Some(b) => match bridge_of(b) {
-                    Some(k) => m.bridges[k].children.push(item),
+                    Some(k) => self.bridges[k].children.push(item),
                     None => unattached += 1,
                 },
                 None => unattached += 1,
             }
         }
         if unattached > 0 {
-            m.notes.push(format!(
+            self.notes.push(format!(
                 "{unattached} PCI function(s) sit on a bus that does not exist and are left out"
             ));
         }
-        for k in 0..m.bridges.len() {
-            let b = &mut m.bridges[k];
+        for k in 0..self.bridges.len() {
+            let b = &mut self.bridges[k];
             b.win.empty_port = b.win.model.is_port() && b.children.is_empty();
         }
-        // Scan order: depth first from the root, by slot and function.
+    }
+
+    /// Scan order: depth first from the root, by slot and function.
+    fn scan_order(&mut self) {
         let mut order = Vec::new();
-        let mut stack: Vec<Item> = m.root.iter().rev().copied().collect();
+        let mut stack: Vec<Item> = self.root.iter().rev().copied().collect();
         let mut guard = 0;
         while let Some(it) = stack.pop() {
             guard += 1;
@@ -226,13 +274,17 @@ impl<'a> Planner<'a> {
             }
             order.push(it);
             if let Item::Bridge(k) = it {
-                stack.extend(m.bridges[k].children.iter().rev().copied());
+                stack.extend(self.bridges[k].children.iter().rev().copied());
             }
         }
-        m.order = order;
-        for dio in &mut m.devices {
+        self.order = order;
+    }
+
+    /// Unknown BARs become notes; every function with BARs starts out assigned.
+    fn settle_bars(&mut self) {
+        for dio in &mut self.devices {
             if dio.source == BarSource::Unknown {
-                m.notes.push(format!(
+                self.notes.push(format!(
                     "{} ({}): IO BARs unknown, counted as none",
                     dio.label,
                     if dio.qemu_device.is_empty() {
@@ -248,7 +300,6 @@ impl<'a> Planner<'a> {
                 BarStatus::Assigned
             };
         }
-        m
     }
 
     /// Devices below a read-only (io-reserve=0) port get addresses nobody forwards.

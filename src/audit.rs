@@ -194,29 +194,44 @@ impl Row {
     }
 }
 
+/// Why one input of an audit cannot be read; the message names the input.
+#[derive(Debug, thiserror::Error)]
+enum ReadError {
+    #[error("{0}: error: cannot read: {1}")]
+    Io(String, std::io::Error),
+    /// The reason the input was not there (a libvirt domain that could not be read).
+    #[error("{0}")]
+    Given(String),
+    #[error("{display}:{}:{}: error: {}", .error.pos.line, .error.pos.column, .error.message)]
+    Xml {
+        display: String,
+        error: crate::libvirt::xml::XmlError,
+    },
+    #[error("{display}:{}:{}: error: {}", .error.pos.line, .error.pos.column, .error.message)]
+    Domain {
+        display: String,
+        error: crate::libvirt::DomainError,
+    },
+}
+
 /// Reads and parses one input, as `check` does.
-fn read(input: &Input) -> Result<(Document, Topology), String> {
+fn read(input: &Input) -> Result<(Document, Topology), ReadError> {
     let (display, bytes) = match input {
         Input::File(p) => {
             let display = p.display().to_string();
-            let bytes =
-                std::fs::read(p).map_err(|e| format!("{display}: error: cannot read: {e}"))?;
+            let bytes = std::fs::read(p).map_err(|e| ReadError::Io(display.clone(), e))?;
             (display, bytes)
         }
-        Input::Text(name, text) => (name.clone(), text.clone()?.into_bytes()),
+        Input::Text(name, text) => (
+            name.clone(),
+            text.clone().map_err(ReadError::Given)?.into_bytes(),
+        ),
     };
-    let doc = Document::parse_bytes(&bytes).map_err(|e| {
-        format!(
-            "{display}:{}:{}: error: {}",
-            e.pos.line, e.pos.column, e.message
-        )
+    let doc = Document::parse_bytes(&bytes).map_err(|error| ReadError::Xml {
+        display: display.clone(),
+        error,
     })?;
-    let mut t = read_topology(&doc).map_err(|e| {
-        format!(
-            "{display}:{}:{}: error: {}",
-            e.pos.line, e.pos.column, e.message
-        )
-    })?;
+    let mut t = read_topology(&doc).map_err(|error| ReadError::Domain { display, error })?;
     // The libvirt and QEMU this run predicts, as for every other command.
     t.platform = crate::cli::target().platform;
     Ok((doc, t))
@@ -228,7 +243,7 @@ pub fn audit_one(input: &Input, choices: &Choices) -> Row {
     let source = input.source();
     let (doc, t) = match read(input) {
         Ok(x) => x,
-        Err(e) => return Row::unreadable(source, e),
+        Err(e) => return Row::unreadable(source, e.to_string()),
     };
     let ctx = match crate::context::context(&doc, choices) {
         Ok(c) => c,

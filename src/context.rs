@@ -21,6 +21,31 @@ pub struct Choices {
     pub headroom: Option<u32>,
 }
 
+/// Why a context cannot be built; each message is one line for the user.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ContextError {
+    /// A firmware id the core has no profile for.
+    #[error("unknown firmware '{0}': use one of {ids}", ids = firmware_ids())]
+    UnknownFirmware(String),
+    /// A `--guest-virtio` value that is not a driver set.
+    #[error("--guest-virtio '{0}' is not one of {names}", names = Drivers::NAMES.join(", "))]
+    UnknownDrivers(String),
+    /// A driver set in the domain's virt-pci metadata that is not one of the names.
+    #[error(
+        "line {line}: virt-pci metadata says virtio='{value}', which is not one of {names}",
+        names = Drivers::NAMES.join(", ")
+    )]
+    UnknownMetadataDrivers { value: String, line: u32 },
+}
+
+// Front ends that report one line of text (the designer's status line) take the
+// message as it is.
+impl From<ContextError> for String {
+    fn from(e: ContextError) -> String {
+        e.to_string()
+    }
+}
+
 /// The firmware ids for messages.
 pub fn firmware_ids() -> String {
     io_space::FIRMWARES
@@ -30,41 +55,30 @@ pub fn firmware_ids() -> String {
         .join(", ")
 }
 
-/// Checks the values the user chose (firmware id, driver set) without a domain.
-pub fn check_choices(choices: &Choices) -> Result<(), String> {
-    let empty = Document::parse("<domain/>").map_err(|e| e.message)?;
-    context(&empty, choices).map(|_| ())
-}
-
 /// The context for analysing `doc`. Errors are one line for the user: an unknown
 /// firmware, a driver set that is not one of the four names (from the command line or,
 /// with its line, from the domain's metadata).
-pub fn context(doc: &Document, choices: &Choices) -> Result<Context, String> {
+pub fn context(doc: &Document, choices: &Choices) -> Result<Context, ContextError> {
     let firmware = match &choices.firmware {
-        Some(id) => Some(
-            io_space::firmware(id)
-                .ok_or_else(|| format!("unknown firmware '{id}': use one of {}", firmware_ids()))?,
-        ),
+        Some(id) => {
+            Some(io_space::firmware(id).ok_or_else(|| ContextError::UnknownFirmware(id.clone()))?)
+        }
         None => None,
     };
     let os_id = match &choices.os {
         Some(id) => Some((id.clone(), IdSource::User)),
         None => meta::osinfo_id(doc).map(|id| (id, IdSource::Domain)),
     };
-    let names = Drivers::NAMES.join(", ");
     let drivers_override = match &choices.guest_virtio {
         Some(v) => Some((
-            Drivers::from_name(v).ok_or_else(|| {
-                format!("--guest-virtio '{v}' is not one of {names}")
-            })?,
+            Drivers::from_name(v).ok_or_else(|| ContextError::UnknownDrivers(v.clone()))?,
             "--guest-virtio".to_string(),
         )),
         None => match meta::guest_virtio_override(doc) {
             Some((v, line)) => Some((
-                Drivers::from_name(&v).ok_or_else(|| {
-                    format!(
-                        "line {line}: virt-pci metadata says virtio='{v}', which is not one of {names}"
-                    )
+                Drivers::from_name(&v).ok_or_else(|| ContextError::UnknownMetadataDrivers {
+                    value: v.clone(),
+                    line,
                 })?,
                 format!("the domain's virt-pci metadata (line {line})"),
             )),
@@ -171,6 +185,11 @@ mod tests {
     fn bad_values_are_refused_with_what_to_use() {
         let bad_meta = doc("<vp:guest xmlns:vp='urn:x-virt-pci:guest:1' virtio='yes'/>\n");
         let e = context(&bad_meta, &Choices::default()).expect_err("bad");
+        assert!(matches!(
+            e,
+            ContextError::UnknownMetadataDrivers { line: 3, .. }
+        ));
+        let e = e.to_string();
         assert!(
             e.starts_with("line 3:") && e.contains("legacy, modern, both, none"),
             "{e}"
@@ -183,7 +202,8 @@ mod tests {
             },
         )
         .expect_err("bad firmware");
-        assert!(e.contains("seabios"), "{e}");
+        assert_eq!(e, ContextError::UnknownFirmware("coreboot".into()));
+        assert!(e.to_string().contains("seabios"), "{e}");
         assert!(
             context(&doc(""), &Choices::default())
                 .expect("ok")

@@ -243,10 +243,13 @@ fn every_bad_fixture_gets_its_line_and_exit_code() {
     let dir = support::root().join("tests/bad");
     let expected = std::fs::read_to_string(dir.join("EXPECTED.tsv")).unwrap();
     let mut seen = 0;
-    for row in expected.lines().filter(|l| !l.trim().is_empty()) {
-        let mut cols = row.split('\t');
-        let (Some(file), Some(line)) = (cols.next(), cols.next()) else {
-            continue;
+    for row in expected
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+    {
+        let cols: Vec<&str> = row.split('\t').collect();
+        let [file, line, message, _what] = cols[..] else {
+            panic!("EXPECTED.tsv: a row needs file, line, message and what: {row}");
         };
         let path = dir.join(file);
         let out = bin().arg("check").arg(&path).output().unwrap();
@@ -266,6 +269,12 @@ fn every_bad_fixture_gets_its_line_and_exit_code() {
                 "{file}: expected {prefix} in {stderr}"
             );
         }
+        // The message column: what the user reads, word for word.
+        let first = format!("{stdout}{stderr}");
+        assert!(
+            first.lines().any(|l| l.contains(&format!(": {message}"))),
+            "{file}: expected the message {message:?} in {first}"
+        );
         seen += 1;
     }
     assert!(seen >= 20, "only {seen} bad fixtures");
@@ -567,7 +576,9 @@ fn usb_controllers_sharing_an_index_are_judged_as_libvirt_does() {
         );
         let doc = virt_pci::libvirt::Document::parse(&xml).expect("xml");
         let topo = virt_pci::libvirt::read_topology(&doc).expect("domain");
-        let got = virt_pci::core::assign::assign(&topo).err().map(|d| d.code);
+        let got = virt_pci::core::assign::assign(&topo)
+            .err()
+            .map(|d| d.code.as_str());
         assert_eq!(got, *want, "{shape}");
     }
 }

@@ -182,16 +182,8 @@ use virt_pci::core::pci::PciModel;
 use virt_pci::core::topology::Topology;
 use virt_pci::libvirt::edit_apply::write_topology;
 
-/// The controllers the designer offers to add.
-const ADDABLE: &[PciModel] = &[
-    PciModel::PcieRootPort,
-    PciModel::PcieSwitchUpstreamPort,
-    PciModel::PcieToPciBridge,
-    PciModel::PciBridge,
-    PciModel::DmiToPciBridge,
-    PciModel::PcieExpanderBus,
-    PciModel::PciExpanderBus,
-];
+/// The controllers the designer offers to add: the core's own menu list.
+const ADDABLE: &[PciModel] = edit::CONTROLLER_MODELS;
 
 /// One random step: which action, and numbers to pick its arguments with.
 type Step = (u8, u16, u16);

@@ -1,5 +1,8 @@
 //! Integration tests, one module per area, in one test binary.
 
+// A panic is how a test reports a failure: helpers as well as #[test] functions unwrap.
+#![allow(clippy::unwrap_used)]
+
 mod audit;
 mod cli;
 mod conformance;

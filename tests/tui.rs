@@ -101,9 +101,24 @@ fn every_example_opens_at_80x24_and_200x60() {
     for path in support::files(&support::root().join("assets/examples"), ".xml") {
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
         for (w, h) in [(80, 24), (200, 60)] {
+            let xml = std::fs::read_to_string(&path).expect("example");
+            let guest = xml
+                .split_once("<name>")
+                .and_then(|(_, r)| r.split_once("</name>"))
+                .map(|(n, _)| n.trim().to_string())
+                .expect("the example names its guest");
             let mut app = example(&name);
             let s = drive(&mut app, keys("jjjjG"), w, h);
-            assert!(s.contains("virt-pci"), "{name} at {w}x{h}");
+            // The title names this guest, the tree pane is drawn, and the key bar ends
+            // the screen: a layout that fails at this size loses one of them.
+            let title = s.lines().next().unwrap_or_default();
+            assert!(
+                title.contains(&format!(" {guest} ")),
+                "{name} at {w}x{h}: {title}"
+            );
+            assert!(s.contains("PCI topology"), "{name} at {w}x{h}:\n{s}");
+            let bar = s.lines().last().unwrap_or_default();
+            assert!(bar.contains("q quit"), "{name} at {w}x{h}: {bar}");
         }
     }
 }

@@ -66,37 +66,39 @@ impl Target {
             self.qemu_why.describe()
         )
     }
+}
 
-    /// The JSON object the outputs carry under `"target"`.
-    pub fn json(&self) -> serde_json::Value {
-        serde_json::json!({
-            "libvirt": self.platform.libvirt_rules().name,
-            "libvirt_from": self.libvirt_why.key(),
-            "qemu": self.platform.qemu_rules().name,
-            "qemu_from": self.qemu_why.key(),
-            "why": format!("libvirt: {}; QEMU: {}", self.libvirt_why.describe(), self.qemu_why.describe()),
-        })
-    }
+/// A target version that is not a release virt-pci knows.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum VersionError {
+    #[error("unknown libvirt version '{0}': virt-pci knows {names}", names = Libvirt::names().join(", "))]
+    Libvirt(String),
+    #[error("unknown QEMU version '{0}': virt-pci knows {names}", names = Qemu::names().join(", "))]
+    Qemu(String),
+    /// A bad value in the environment variable that sets it.
+    #[error("{var}: {error}")]
+    Env {
+        var: &'static str,
+        error: Box<VersionError>,
+    },
 }
 
 /// Parses a `--libvirt` value (for clap).
-pub fn parse_libvirt(s: &str) -> Result<Libvirt, String> {
-    Libvirt::parse(s).ok_or_else(|| {
-        format!(
-            "unknown libvirt version '{s}': virt-pci knows {}",
-            Libvirt::names().join(", ")
-        )
-    })
+pub fn parse_libvirt(s: &str) -> Result<Libvirt, VersionError> {
+    Libvirt::parse(s).ok_or_else(|| VersionError::Libvirt(s.to_string()))
 }
 
 /// Parses a `--qemu` value (for clap).
-pub fn parse_qemu(s: &str) -> Result<Qemu, String> {
-    Qemu::parse(s).ok_or_else(|| {
-        format!(
-            "unknown QEMU version '{s}': virt-pci knows {}",
-            Qemu::names().join(", ")
-        )
-    })
+pub fn parse_qemu(s: &str) -> Result<Qemu, VersionError> {
+    Qemu::parse(s).ok_or_else(|| VersionError::Qemu(s.to_string()))
+}
+
+/// The error for a bad value in environment variable `var`.
+fn in_env(var: &'static str) -> impl Fn(VersionError) -> VersionError {
+    move |e| VersionError::Env {
+        var,
+        error: Box::new(e),
+    }
 }
 
 /// The first line a program prints, or `None` when it is missing or takes longer
@@ -140,7 +142,7 @@ fn version_in(line: &str) -> Option<String> {
 
 /// Chooses the target: given values, then the environment, then what is installed,
 /// then the newest known release.
-pub fn choose(libvirt: Option<Libvirt>, qemu: Option<Qemu>) -> Result<Target, String> {
+pub fn choose(libvirt: Option<Libvirt>, qemu: Option<Qemu>) -> Result<Target, VersionError> {
     let newest = Platform::NEWEST;
     let unset = |v: &str| std::env::var(v).map_or(true, |x| x.is_empty());
     // Both programs are asked at once, and only when their answer is needed.
@@ -158,7 +160,7 @@ pub fn choose(libvirt: Option<Libvirt>, qemu: Option<Qemu>) -> Result<Target, St
         Some(l) => (l, Why::Option),
         None => match std::env::var("VIRT_PCI_LIBVIRT") {
             Ok(v) if !v.is_empty() => (
-                parse_libvirt(&v).map_err(|e| format!("VIRT_PCI_LIBVIRT: {e}"))?,
+                parse_libvirt(&v).map_err(in_env("VIRT_PCI_LIBVIRT"))?,
                 Why::Env("VIRT_PCI_LIBVIRT"),
             ),
             _ => match virsh.as_deref().and_then(version_in) {
@@ -177,7 +179,7 @@ pub fn choose(libvirt: Option<Libvirt>, qemu: Option<Qemu>) -> Result<Target, St
         Some(q) => (q, Why::Option),
         None => match std::env::var("VIRT_PCI_QEMU") {
             Ok(v) if !v.is_empty() => (
-                parse_qemu(&v).map_err(|e| format!("VIRT_PCI_QEMU: {e}"))?,
+                parse_qemu(&v).map_err(in_env("VIRT_PCI_QEMU"))?,
                 Why::Env("VIRT_PCI_QEMU"),
             ),
             _ => match qemu_line.as_deref().and_then(version_in) {
@@ -218,6 +220,11 @@ mod tests {
         let t = choose(Some(Libvirt::V9_0), Some(Qemu::V7_2)).unwrap();
         assert_eq!(t.platform, Platform::DEBIAN12);
         assert_eq!(t.libvirt_why, Why::Option);
-        assert!(parse_libvirt("8.0").unwrap_err().contains("9.0, 11.3"));
+        assert!(
+            parse_libvirt("8.0")
+                .unwrap_err()
+                .to_string()
+                .contains("9.0, 11.3")
+        );
     }
 }

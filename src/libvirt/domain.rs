@@ -2,8 +2,6 @@
 //! object keeps an [`Origin`] pointing back at its element so edits can be written
 //! to exactly that element.
 
-use std::fmt;
-
 use super::xml::{Document, NodeId, Pos};
 use crate::core::address::{Address, PciAddr};
 use crate::core::device::Kind;
@@ -12,21 +10,33 @@ use crate::core::pci::PciModel;
 use crate::core::topology::{Device, Origin, PciController, Topology};
 
 /// A domain that is well-formed XML but not a domain virt-pci can read.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}:{}: {}", .pos.line, .pos.column, .message)]
 pub struct DomainError {
+    /// What kind of mistake, for callers that react to it.
+    pub kind: DomainErrorKind,
     /// Where.
     pub pos: Pos,
     /// What is wrong and, where it helps, what to do.
     pub message: String,
 }
 
-impl fmt::Display for DomainError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}: {}", self.pos.line, self.pos.column, self.message)
-    }
+/// The kinds of [`DomainError`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DomainErrorKind {
+    /// The root element is not `<domain>`.
+    NotADomain,
+    /// A number attribute or text that does not parse.
+    NotANumber,
+    /// A number past what libvirt allows (address field, controller index).
+    OutOfRange,
+    /// An on/off switch with another value.
+    NotOnOff,
+    /// An `<address>` without a type.
+    NoAddressType,
+    /// A PCI controller model libvirt does not know.
+    UnknownModel,
 }
-
-impl std::error::Error for DomainError {}
 
 /// The element behind an origin.
 pub fn node_of(origin: Origin) -> NodeId {
@@ -38,8 +48,9 @@ struct Reader<'a> {
 }
 
 impl Reader<'_> {
-    fn err(&self, id: NodeId, message: String) -> DomainError {
+    fn err(&self, id: NodeId, kind: DomainErrorKind, message: String) -> DomainError {
         DomainError {
+            kind,
             pos: self.doc.element(id).pos,
             // Values quoted in the message come from the input: cut long ones.
             message: super::xml::clip_message(&message),
@@ -61,7 +72,7 @@ impl Reader<'_> {
         };
         parse_number(raw.trim()).map(Some).ok_or_else(|| {
             self.err(
-                id,
+                id, DomainErrorKind::NotANumber,
                 format!("{what} {name}='{raw}' is not a number; write a decimal or 0x-prefixed hex value"),
             )
         })
@@ -90,6 +101,7 @@ impl Reader<'_> {
                     {
                         return Err(self.err(
                             a,
+                            DomainErrorKind::OutOfRange,
                             format!(
                                 "invalid PCI address {name}='0x{v:x}': it must be <= 0x{max:x}"
                             ),
@@ -101,9 +113,11 @@ impl Reader<'_> {
                     Some("on") => Some(true),
                     Some("off") => Some(false),
                     Some(other) => {
-                        return Err(
-                            self.err(a, format!("multifunction='{other}' must be 'on' or 'off'"))
-                        );
+                        return Err(self.err(
+                            a,
+                            DomainErrorKind::NotOnOff,
+                            format!("multifunction='{other}' must be 'on' or 'off'"),
+                        ));
                     }
                 };
                 let addr = PciAddr {
@@ -128,6 +142,7 @@ impl Reader<'_> {
             "" => {
                 return Err(self.err(
                     a,
+                    DomainErrorKind::NoAddressType,
                     "<address> has no type; add type='pci' (or the bus it sits on)".into(),
                 ));
             }
@@ -142,6 +157,7 @@ impl Reader<'_> {
                 let names: Vec<&str> = PciModel::all().map(|m| m.name()).collect();
                 self.err(
                     id,
+                    DomainErrorKind::UnknownModel,
                     format!(
                         "unknown PCI controller model '{m}'; known models: {}",
                         names.join(", ")
@@ -164,12 +180,22 @@ impl Reader<'_> {
                 None => None,
                 Some("on") => Some(true),
                 Some("off") => Some(false),
-                Some(o) => return Err(self.err(t, format!("hotplug='{o}' must be 'on' or 'off'"))),
+                Some(o) => {
+                    return Err(self.err(
+                        t,
+                        DomainErrorKind::NotOnOff,
+                        format!("hotplug='{o}' must be 'on' or 'off'"),
+                    ));
+                }
             };
             if let Some(n) = self.doc.child(t, "node") {
                 let text = self.doc.text(n);
                 c.numa_node = Some(parse_number(text.trim()).ok_or_else(|| {
-                    self.err(n, format!("NUMA node '{}' is not a number", text.trim()))
+                    self.err(
+                        n,
+                        DomainErrorKind::NotANumber,
+                        format!("NUMA node '{}' is not a number", text.trim()),
+                    )
                 })?);
             }
         }
@@ -201,7 +227,7 @@ impl Reader<'_> {
                 d.index = match self.attr(id, "index") {
                     None => None,
                     Some(raw) => Some(parse_index(&raw).ok_or_else(|| {
-                        self.err(id, format!("controller index='{raw}' is not a number; write a decimal number such as index='1'"))
+                        self.err(id, DomainErrorKind::NotANumber, format!("controller index='{raw}' is not a number; write a decimal number such as index='1'"))
                     })?),
                 };
                 d.ports = self.number(id, "ports", "controller")?;
@@ -217,6 +243,7 @@ impl Reader<'_> {
                     {
                         return Err(self.err(
                             id,
+                            DomainErrorKind::OutOfRange,
                             format!("PCI controller index {i} is too high: the maximum is 255"),
                         ));
                     }
@@ -330,7 +357,7 @@ pub fn read_topology(doc: &Document) -> Result<Topology, DomainError> {
     let root = doc.root();
     if doc.name(root) != "domain" {
         return Err(r.err(
-            root,
+            root, DomainErrorKind::NotADomain,
             format!(
                 "the root element is <{}>, not <domain>: this is not a libvirt domain (virsh dumpxml NAME gives one)",
                 doc.name(root)

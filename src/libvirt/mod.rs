@@ -7,5 +7,5 @@ pub mod meta;
 pub mod xml;
 
 pub use apply::apply_plan;
-pub use domain::{DomainError, read_topology};
+pub use domain::{DomainError, DomainErrorKind, read_topology};
 pub use xml::{Document, NodeId, XmlError};

@@ -1316,16 +1316,27 @@ fn check_references(raw: &str, declared: &[Entity]) -> Result<(), (usize, String
     Ok(())
 }
 
+/// Why a value's references cannot be decoded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DecodeError {
+    #[error("a '&' that starts no reference; write &amp;")]
+    BareAmpersand,
+    #[error("entity '&{0};' is not one of XML's predefined entities")]
+    UnknownEntity(String),
+    #[error("'&{0};' is not a valid character reference")]
+    BadCharacter(String),
+}
+
 /// Decodes the five predefined entities and numeric character references. Any other
 /// entity is an error.
-pub fn decode(raw: &str) -> Result<String, String> {
+pub fn decode(raw: &str) -> Result<String, DecodeError> {
     decode_with(raw, &[])
 }
 
 /// Decodes like [`decode`], and expands the document's expandable internal entities
 /// (plain text, checked when the document was read), as libvirt does; the text they
 /// add to one value is bounded by [`ENTITY_MAX`] times 16.
-fn decode_with(raw: &str, entities: &[Entity]) -> Result<String, String> {
+fn decode_with(raw: &str, entities: &[Entity]) -> Result<String, DecodeError> {
     if !raw.contains('&') {
         return Ok(raw.to_string());
     }
@@ -1335,7 +1346,7 @@ fn decode_with(raw: &str, entities: &[Entity]) -> Result<String, String> {
         out.push_str(&rest[..amp]);
         let after = &rest[amp + 1..];
         let Some(semi) = after.find(';') else {
-            return Err("a '&' that starts no reference; write &amp;".into());
+            return Err(DecodeError::BareAmpersand);
         };
         let name = &after[..semi];
         let ch = match name {
@@ -1355,16 +1366,13 @@ fn decode_with(raw: &str, entities: &[Entity]) -> Result<String, String> {
                     continue;
                 }
                 _ => {
-                    return Err(format!(
-                        "entity '&{};' is not one of XML's predefined entities",
-                        clip(name)
-                    ));
+                    return Err(DecodeError::UnknownEntity(clip(name).to_string()));
                 }
             },
         };
         match ch {
             Some(c) => out.push(c),
-            None => return Err(format!("'&{name};' is not a valid character reference")),
+            None => return Err(DecodeError::BadCharacter(name.to_string())),
         }
         rest = &after[semi + 1..];
     }

@@ -1,8 +1,6 @@
 //! `virt-pci io`: the IO port plan of one guest under one firmware, as text for people
 //! and as JSON for scripts (the JSON fields are documented in docs/io.md and stable).
 
-use serde_json::{Value, json};
-
 use crate::core::analyses::Analysis;
 use crate::core::io_space::{BarSource, BarStatus, FirmwareKind, IoPlan, Outcome, size_text};
 
@@ -47,77 +45,117 @@ fn source_name(s: BarSource) -> &'static str {
 
 /// The plan as text. `path` names the input in the heading.
 pub fn render_text(path: &str, a: &Analysis) -> String {
+    let mut out = String::new();
+    if header_lines(&mut out, path, a) {
+        budget_lines(&mut out, a);
+        push(&mut out, String::new());
+        window_lines(&mut out, a);
+        push(&mut out, String::new());
+        device_lines(&mut out, &a.io);
+        firmware_lines(&mut out, &a.io);
+    }
+    out
+}
+
+fn push(out: &mut String, s: String) {
+    out.push_str(&s);
+    out.push('\n');
+}
+
+/// The file, firmware, refusal and machine; false when the machine has no IO port
+/// space to plan (then that is the last line).
+fn header_lines(out: &mut String, path: &str, a: &Analysis) -> bool {
     let plan = &a.io;
     let m = &a.defined.machine;
-    let mut out = String::new();
-    let mut line = |s: String| {
-        out.push_str(&s);
-        out.push('\n');
-    };
-    line(format!(
-        "{path}: IO port space under {} ({})",
-        a.firmware.name,
-        a.firmware_source.describe()
-    ));
+    push(
+        out,
+        format!(
+            "{path}: IO port space under {} ({})",
+            a.firmware.name,
+            a.firmware_source.describe()
+        ),
+    );
     if let Some(d) = &a.refused {
-        line(format!(
-            "libvirt refuses this domain [{}]: {}; the plan is of the domain as written",
-            d.code, d.message
-        ));
+        push(
+            out,
+            format!(
+                "libvirt refuses this domain [{}]: {}; the plan is of the domain as written",
+                d.code, d.message
+            ),
+        );
     }
     let mt = if m.machine_type.is_empty() {
         "(default)"
     } else {
         m.machine_type.as_str()
     };
-    line(format!("machine {mt} ({})", m.class.name()));
+    push(out, format!("machine {mt} ({})", m.class.name()));
     if plan.outcome == Outcome::NotModelled {
-        line(outcome_sentence(plan));
-        return out;
+        push(out, outcome_sentence(plan));
+        return false;
     }
-    line(match a.firmware.kind {
-        FirmwareKind::SeaBios => format!(
-            "budget {:#x}: SeaBIOS needs the root bus's total below it, or the guest does not boot",
-            plan.budget
-        ),
-        FirmwareKind::Ovmf => format!(
-            "budget {:#x}: OVMF's aperture {:#x}-0xffff{}",
-            plan.budget,
-            0x10000 - plan.budget,
-            if a.firmware.hotplug_io_padding > 0 {
-                format!(
-                    "; {:#x} of padding on every hotplug port",
-                    a.firmware.hotplug_io_padding
-                )
-            } else {
-                String::new()
-            }
-        ),
-    });
+    true
+}
+
+/// The budget and what is used of it.
+fn budget_lines(out: &mut String, a: &Analysis) {
+    let plan = &a.io;
+    push(
+        out,
+        match a.firmware.kind {
+            FirmwareKind::SeaBios => format!(
+                "budget {:#x}: SeaBIOS needs the root bus's total below it, or the guest does not boot",
+                plan.budget
+            ),
+            FirmwareKind::Ovmf => format!(
+                "budget {:#x}: OVMF's aperture {:#x}-0xffff{}",
+                plan.budget,
+                0x10000 - plan.budget,
+                if a.firmware.hotplug_io_padding > 0 {
+                    format!(
+                        "; {:#x} of padding on every hotplug port",
+                        a.firmware.hotplug_io_padding
+                    )
+                } else {
+                    String::new()
+                }
+            ),
+        },
+    );
     let demand = if plan.demand != plan.used {
         format!(" (asked for {:#x})", plan.demand)
     } else {
         String::new()
     };
-    line(format!(
-        "used {:#x} of {:#x} from {:#x}{demand}: {}",
-        plan.used,
-        plan.budget,
-        plan.base(),
-        outcome_sentence(plan)
-    ));
-    line(String::new());
+    push(
+        out,
+        format!(
+            "used {:#x} of {:#x} from {:#x}{demand}: {}",
+            plan.used,
+            plan.budget,
+            plan.base(),
+            outcome_sentence(plan)
+        ),
+    );
+}
+
+/// The bridge windows by controller index, with why each has its size.
+fn window_lines(out: &mut String, a: &Analysis) {
+    let plan = &a.io;
     let gave_up = plan.outcome == Outcome::BootFailure;
-    line(format!(
-        "bridge windows by controller index ({})",
-        match a.firmware.kind {
-            FirmwareKind::SeaBios if gave_up => "what SeaBIOS asked for before it gave up",
-            FirmwareKind::SeaBios => "window = 4 KiB granules the bridge decodes",
-            FirmwareKind::Ovmf => "window = what the bridge decodes; node = what it takes",
-        }
-    ));
+    push(
+        out,
+        format!(
+            "bridge windows by controller index ({})",
+            match a.firmware.kind {
+                FirmwareKind::SeaBios if gave_up => "what SeaBIOS asked for before it gave up",
+                FirmwareKind::SeaBios => "window = 4 KiB granules the bridge decodes",
+                FirmwareKind::Ovmf => "window = what the bridge decodes; node = what it takes",
+            }
+        ),
+    );
     if plan.windows.is_empty() {
-        line("  none".into());
+        push(out, "  none".into());
     }
     let width = plan
         .windows
@@ -148,17 +186,26 @@ pub fn render_text(path: &str, a: &Analysis) -> String {
         if w.empty_port {
             why.push("empty".into());
         }
-        line(format!(
-            "  #{:<3} {:<width$}  {}  {:>5}  {}",
-            w.index,
-            w.model.name(),
-            w.addr.bdf(),
-            size,
-            why.join(", ")
-        ));
+        push(
+            out,
+            format!(
+                "  #{:<3} {:<width$}  {}  {:>5}  {}",
+                w.index,
+                w.model.name(),
+                w.addr.bdf(),
+                size,
+                why.join(", ")
+            ),
+        );
     }
-    line(String::new());
-    line("PCI functions by address (IO BARs, what happens to them)".into());
+}
+
+/// Every PCI function's IO BARs and what happens to them.
+fn device_lines(out: &mut String, plan: &IoPlan) {
+    push(
+        out,
+        "PCI functions by address (IO BARs, what happens to them)".into(),
+    );
     let mut devices: Vec<_> = plan.devices.iter().collect();
     devices.sort_by_key(|d| (d.addr.bus, d.addr.slot, d.addr.function));
     for d in devices {
@@ -185,37 +232,46 @@ pub fn render_text(path: &str, a: &Analysis) -> String {
         if !extra.is_empty() {
             what.push_str(&format!(" [{}]", extra.join(", ")));
         }
-        line(format!(
-            "  {}  {:>9}  {:<14}  {what}",
-            d.addr.bdf(),
-            bars,
-            d.status.name()
-        ));
+        push(
+            out,
+            format!(
+                "  {}  {:>9}  {:<14}  {what}",
+                d.addr.bdf(),
+                bars,
+                d.status.name()
+            ),
+        );
     }
+}
+
+/// What OVMF stripped or dropped, and the plan's notes.
+fn firmware_lines(out: &mut String, plan: &IoPlan) {
     if !plan.stripped.is_empty() {
-        line(String::new());
-        line(format!(
-            "OVMF stripped the padding of (in its order): {}",
-            plan.stripped
-                .iter()
-                .map(|i| format!("#{i}"))
-                .collect::<Vec<_>>()
-                .join(" ")
-        ));
+        push(out, String::new());
+        push(
+            out,
+            format!(
+                "OVMF stripped the padding of (in its order): {}",
+                plan.stripped
+                    .iter()
+                    .map(|i| format!("#{i}"))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            ),
+        );
     }
     if !plan.dropped.is_empty() {
-        line(String::new());
-        line("OVMF dropped (in its order):".into());
+        push(out, String::new());
+        push(out, "OVMF dropped (in its order):".into());
         for &k in &plan.dropped {
             if let Some(d) = plan.devices.get(k) {
-                line(format!("  {} {}", d.addr.bdf(), d.label));
+                push(out, format!("  {} {}", d.addr.bdf(), d.label));
             }
         }
     }
     for n in &plan.notes {
-        line(format!("note: {n}"));
+        push(out, format!("note: {n}"));
     }
-    out
 }
 
 /// The plan as JSON (docs/io.md lists the fields).
@@ -228,74 +284,49 @@ pub fn render_json(path: &str, a: &Analysis) -> String {
             .map(|d| d.line)
             .filter(|&l| l > 0)
     };
-    let windows: Vec<Value> = plan
-        .windows
-        .iter()
-        .map(|w| {
-            json!({
-                "index": w.index,
-                "model": w.model.name(),
-                "qemu_device": w.qemu_device,
-                "address": w.addr.bdf(),
-                "parent": w.parent,
-                "size": w.size,
-                "consumes": w.consumes,
-                "reasons": w.reasons.iter().map(|r| r.name()).collect::<Vec<_>>(),
-                "padding": w.padding,
-                "padding_stripped": w.padding_stripped,
-                "io_reserve": w.io_reserve,
-                "read_only": w.read_only,
-                "empty_port": w.empty_port,
-                "hotplug": w.hotplug,
-                "line": line_of(Some(w.device)),
-            })
-        })
-        .collect();
-    let devices: Vec<Value> = plan
-        .devices
-        .iter()
-        .map(|d| {
-            json!({
-                "address": d.addr.bdf(),
-                "label": d.label,
-                "qemu_device": d.qemu_device,
-                "chipset": d.chipset,
-                "added_by_libvirt": d.device.is_some_and(|i| i >= a.input_devices),
-                "io_bars": d.bars,
-                "io_total": d.total(),
-                "source": source_name(d.source),
-                "virtio": d.virtio.map(|v| v.name()),
-                "status": d.status.name(),
-                "line": line_of(d.device),
-            })
-        })
-        .collect();
-    let v = json!({
-        "file": path,
-        "machine": {
-            "type": m.machine_type,
-            "class": m.class.name(),
+    use crate::render::json::{
+        FirmwareJson, IoDeviceRow, IoJson, IoWindowRow, MachineJson, Refusal,
+    };
+    let source = a.firmware_source.describe();
+    crate::render::json::pretty(&IoJson {
+        file: path,
+        machine: MachineJson {
+            machine_type: &m.machine_type,
+            class: m.class.name(),
+            arch: None,
         },
-        "firmware": {
-            "id": a.firmware.id,
-            "name": a.firmware.name,
-            "source": a.firmware_source.describe(),
+        firmware: FirmwareJson {
+            id: a.firmware.id,
+            name: a.firmware.name,
+            source,
         },
-        "refused": a.refused.as_ref().map(|d| json!({"code": d.code.as_str(), "message": d.message})),
-        "budget": plan.budget,
-        "base": plan.base(),
-        "demand": plan.demand,
-        "used": plan.used,
-        "outcome": plan.outcome.name(),
-        "loses_io": loses_io(plan),
-        "windows": windows,
-        "devices": devices,
-        "dropped": plan.dropped.iter().filter_map(|&k| plan.devices.get(k)).map(|d| d.addr.bdf()).collect::<Vec<_>>(),
-        "stripped": plan.stripped,
-        "notes": plan.notes,
-    });
-    let mut s =
-        serde_json::to_string_pretty(&v).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
-    s.push('\n');
-    s
+        refused: a.refused.as_ref().map(Refusal::of),
+        budget: plan.budget,
+        base: plan.base(),
+        demand: plan.demand,
+        used: plan.used,
+        outcome: plan.outcome.name(),
+        loses_io: loses_io(plan),
+        windows: plan
+            .windows
+            .iter()
+            .map(|w| IoWindowRow::of(w, line_of(Some(w.device))))
+            .collect(),
+        devices: plan
+            .devices
+            .iter()
+            .map(|d| {
+                let added = d.device.is_some_and(|i| i >= a.input_devices);
+                IoDeviceRow::of(d, added, source_name(d.source), line_of(d.device))
+            })
+            .collect(),
+        dropped: plan
+            .dropped
+            .iter()
+            .filter_map(|&k| plan.devices.get(k))
+            .map(|d| d.addr.bdf())
+            .collect(),
+        stripped: &plan.stripped,
+        notes: &plan.notes,
+    })
 }

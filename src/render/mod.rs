@@ -5,6 +5,7 @@ pub mod convert;
 pub mod dot;
 pub mod guest;
 pub mod io_space;
+pub mod json;
 pub mod picture;
 pub mod qemu_args;
 pub mod svg;

@@ -6,8 +6,6 @@
 use std::collections::HashMap;
 use std::fmt::Write as _;
 
-use serde_json::{Map, Value, json};
-
 use crate::core::address::PciAddr;
 use crate::core::analyses::Analysis;
 use crate::core::io_space::{Outcome, size_text};
@@ -444,7 +442,7 @@ fn slot_ranges(slots: &[u8]) -> String {
 /// in docs/tree.md ("tree --json").
 pub fn render_json(topology: &Topology) -> String {
     let view = tree_view(topology);
-    finish_json(view_json(&view, None, None))
+    view_json(&view, None, None)
 }
 
 /// The tree as JSON with the analyses (see docs/tree.md, "tree --json").
@@ -460,136 +458,37 @@ pub fn render_json_analysed(topology: &Topology, analysis: &Analysis) -> String 
 
 fn json_text(topology: &Topology, notes: Option<&Notes>, a: &Analysis) -> String {
     let view = tree_view(topology);
-    finish_json(view_json(&view, notes, Some(a)))
+    view_json(&view, notes, Some(a))
 }
 
-fn finish_json(v: Value) -> String {
-    let mut s =
-        serde_json::to_string_pretty(&v).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
-    s.push('\n');
-    s
-}
-
-fn view_json(v: &TreeView, n: Option<&Notes>, a: Option<&Analysis>) -> Value {
-    json!({
-        "analysis": a.map_or(Value::Null, analysis_json),
-        "name": v.name,
-        "machine": {
-            "type": v.machine.machine_type,
-            "class": v.machine.class.name(),
-            "arch": v.machine.arch_name,
-        },
-        "root": v.root.as_ref().map_or(Value::Null, |b| bus_json(b, n)),
-        "virtio_mmio": v.virtio_mmio.iter().map(|d| device_json(d, n)).collect::<Vec<_>>(),
-        "unassigned": v.unassigned.iter().map(|d| device_json(d, n)).collect::<Vec<_>>(),
-        "dangling": v.dangling.iter().map(|d| json!({
-            "problem": d.problem.code(),
-            "reason": d.problem.message(),
-            "device": device_json(&d.device, n),
-        })).collect::<Vec<_>>(),
-    })
-}
-
-/// The analyses' summary: what was assumed and the IO outcome.
-fn analysis_json(a: &Analysis) -> Value {
-    let p = &a.io;
-    let accepted = a.refused.is_none();
-    let modelled = accepted && p.outcome != Outcome::NotModelled;
-    json!({
-        "guest_os": a.os.as_ref().map(|o| json!({
-            "id": o.id,
-            "name": o.info.as_ref().map(|(i, _)| i.name.clone()),
-            "drivers": o.drivers().map(|d| d.name()),
-        })),
-        "firmware": a.firmware.id,
-        "io_budget": modelled.then_some(p.budget),
-        "io_used": modelled.then_some(p.used),
-        "io_outcome": accepted.then(|| p.outcome.name()),
-        "refused": a.refused.as_ref().map(|d| json!({"code": d.code.as_str(), "message": d.message})),
-        "findings": a.findings.iter().filter(|_| accepted).map(|f| json!({
-            "code": f.diag.code.as_str(),
-            "severity": f.diag.severity.name(),
-            "message": f.diag.message,
-        })).collect::<Vec<_>>(),
-    })
-}
-
-fn bus_json(b: &BusNode, n: Option<&Notes>) -> Value {
-    let c = &b.controller;
-    let qemu = c.qemu_device();
-    json!({
-        "index": b.index,
-        "model": b.model().name(),
-        "qemu_device": if qemu.is_empty() { Value::Null } else { qemu.into() },
-        "implicit": b.implicit,
-        "target": target_json(c),
-        "hotplug": b.hotplug,
-        "empty_port": b.is_empty_port(),
-        "free_slots": b.free_slots,
-        "io_window": n.and_then(|n| n.analysis.io.window(b.index)).map_or(Value::Null, |w| json!({
-            "size": w.size,
-            "reasons": w.reasons.iter().map(|r| r.name()).collect::<Vec<_>>(),
-        })),
-        "slots": b.slots.iter().map(|s| json!({
-            "address": s.addr.bdf(),
-            "slot": s.addr.slot,
-            "function": s.addr.function,
-            "locked": s.locked(),
-            "chipset": s.chipset,
-            "device": s.device.as_ref().map_or(Value::Null, |d| device_json(d, n)),
-        })).collect::<Vec<_>>(),
-    })
-}
-
-/// The `<target>` attributes that are set, under libvirt's names.
-fn target_json(c: &PciController) -> Value {
-    let mut t = Map::new();
-    let fields = [
-        ("chassisNr", c.chassis_nr),
-        ("chassis", c.chassis),
-        ("port", c.port),
-        ("busNr", c.bus_nr),
-        ("node", c.numa_node),
-    ];
-    for (k, v) in fields {
-        if let Some(v) = v {
-            t.insert(k.into(), v.into());
-        }
+impl crate::render::json::TreeNotes for Notes<'_> {
+    fn window(&self, bus: u32) -> Option<&crate::core::io_space::Window> {
+        self.analysis.io.window(bus)
     }
-    if let Some(h) = c.hotplug {
-        t.insert("hotplug".into(), if h { "on" } else { "off" }.into());
+
+    fn device(&self, d: &DeviceNode) -> Option<crate::render::json::DeviceNote> {
+        let x = self.devices.get(&d.origin)?;
+        Some(crate::render::json::DeviceNote {
+            virtio: x.mode.map(|m| crate::render::json::VirtioJson {
+                mode: m.name(),
+                pci_id: x.pci_id.clone(),
+            }),
+            placed_at: x.placed.map(|a| a.bdf()),
+            diagnostics: x.codes.clone(),
+        })
     }
-    Value::Object(t)
 }
 
-fn device_json(d: &DeviceNode, n: Option<&Notes>) -> Value {
-    let note = n.and_then(|n| n.device(d.origin));
-    json!({
-        "kind": d.kind.tag(),
-        "type": d.ty,
-        "label": d.label,
-        "model": d.model,
-        "qemu_device": d.qemu_device,
-        "name": d.name,
-        "index": d.index,
-        "line": d.line,
-        "address": d.pci.map(|a| a.bdf()),
-        "address_type": d.address_type,
-        "multifunction": d.multifunction,
-        "bus": d.bus.as_deref().map_or(Value::Null, |b| bus_json(b, n)),
-        "virtio": note.and_then(|x| x.mode).map_or(Value::Null, |m| json!({
-            "mode": m.name(),
-            "pci_id": note.and_then(|x| x.pci_id.clone()),
-        })),
-        "placed_at": note.and_then(|x| x.placed).map(|a| a.bdf()),
-        "diagnostics": note.map_or_else(Vec::new, |x| x.codes.clone()),
-    })
+fn view_json(v: &TreeView, n: Option<&Notes>, a: Option<&Analysis>) -> String {
+    let n = n.map(|n| n as &dyn crate::render::json::TreeNotes);
+    crate::render::json::pretty(&crate::render::json::TreeJson::of(v, n, a))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::libvirt::{Document, read_topology};
+    use serde_json::Value;
 
     fn topo(xml: &str) -> Topology {
         let doc = Document::parse(xml).expect("test XML parses");

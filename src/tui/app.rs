@@ -392,7 +392,7 @@ impl App {
                     firmware: choices.firmware.as_deref().and_then(io_space::firmware),
                     ..analyses::Context::default()
                 },
-                Some(e),
+                Some(e.to_string()),
             ),
         };
         let derived = Derived::new(session.topology(), &ctx);

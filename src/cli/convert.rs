@@ -1,0 +1,82 @@
+//! `convert`: carrying a guest to another machine type or transport.
+
+use super::*;
+
+pub(super) fn cmd_convert(a: &ConvertArgs) -> Result<i32, Failure> {
+    use crate::core::convert::{Options, convert};
+    use crate::render::convert::{render_json, render_text, unified_diff};
+    let loaded = load(&a.file)?;
+    let ctx = crate::context::context(&loaded.doc, &a.analysis.choices())
+        .map_err(|e| Failure::bad_input(format!("{}: error: {e}", loaded.path)))?;
+    if a.in_place && a.file == Path::new("-") {
+        return Err(Failure::bad_input(
+            "error: --in-place needs a file, not standard input".into(),
+        ));
+    }
+    let opts = Options {
+        to: a.to.core(),
+        spare_ports: a.spare_ports,
+        force: a.force,
+        secure_boot: crate::libvirt::meta::secure_boot(&loaded.doc),
+    };
+    let to = opts.to.name();
+    let t = &loaded.topology;
+    let result = convert(t, &ctx, &opts);
+    let c = match &result {
+        Ok(c) => c,
+        Err(d) => {
+            if a.json {
+                print(&render_json(&loaded.path, to, t, &result, None, None))?;
+            } else {
+                eprintln!("{}", format_diagnostic(&loaded.path, t, d));
+            }
+            return Ok(EXIT_REFUSED);
+        }
+    };
+    let old = loaded.doc.write();
+    let mut doc = loaded.doc.clone();
+    crate::libvirt::edit_apply::write_topology(&mut doc, t, &c.result);
+    let new = doc.write();
+    let diff = a.diff.then(|| unified_diff(&loaded.path, &old, &new));
+    let dest = if a.in_place {
+        Some((a.file.as_path(), true))
+    } else {
+        a.output
+            .as_deref()
+            .filter(|o| *o != Path::new("-"))
+            .map(|o| (o, false))
+    };
+    if let Some((path, backup)) = dest
+        && (new != old || !backup)
+    {
+        let opts = crate::host::files::SaveOptions {
+            // The original as read, not whatever is on disk by now.
+            backup: backup.then_some(old.as_bytes()),
+            force: false,
+            break_links: false,
+        };
+        crate::host::files::save(path, new.as_bytes(), opts).map_err(|e| Failure {
+            code: EXIT_BAD_INPUT,
+            message: format!("error: {e}"),
+        })?;
+    }
+    if a.json {
+        let xml = (dest.is_none() && !a.diff).then_some(new.as_str());
+        print(&render_json(
+            &loaded.path,
+            to,
+            t,
+            &result,
+            xml,
+            diff.as_deref(),
+        ))?;
+    } else {
+        eprint!("{}", render_text(&loaded.path, t, c));
+        match (&diff, dest) {
+            (Some(d), _) => print(d)?,
+            (None, None) => print(&new)?,
+            (None, Some(_)) => {}
+        }
+    }
+    Ok(EXIT_OK)
+}

@@ -794,7 +794,8 @@ fn to_mmio(t: &Topology, c: &mut Conversion) -> Result<(), Diagnostic> {
             && let Some(plain) = edit::model_choices(t, i).into_iter().next()
         {
             reason.push_str(&format!(
-                "; the model becomes {plain}: (non-)transitional models exist only on PCI (VP0303)"
+                "; the model becomes {plain}: (non-)transitional models exist only on PCI ({})",
+                Code::VirtioTransitionalOffPci
             ));
             ops.push(Op::SetModel {
                 device: d.origin,
@@ -891,7 +892,8 @@ fn spare_ports(t: &Topology, ctx: &Context, opts: &Options) -> (Option<Change>, 
         if add > cap {
             add = cap;
             limited_by = Some(format!(
-                "pc-q35-6.1 with 15 or more hotplug root ports does not boot under SeaBIOS (VP0505): at most {Q35_61_MAX_PORTS}"
+                "pc-q35-6.1 with 15 or more hotplug root ports does not boot under SeaBIOS ({}): at most {Q35_61_MAX_PORTS}",
+                Code::Q35Machine61RootPorts
             ));
         }
     }

@@ -12,6 +12,9 @@ use virt_pci::core::assign::assign;
 use virt_pci::core::versions::Platform;
 use virt_pci::libvirt::{Document, NodeId, apply_plan, read_topology};
 
+/// Cases of the shared suite (both releases together) that must match libvirt.
+const MATCH_FLOOR: usize = 304;
+
 type Key = (String, String, Option<i64>);
 type Value = (Option<Vec<i64>>, Vec<String>);
 
@@ -48,6 +51,7 @@ pub fn address_map(text: &str) -> BTreeMap<Key, Value> {
         return out;
     };
     let mut ordinals: BTreeMap<String, i64> = BTreeMap::new();
+    let mut usb_groups: BTreeMap<Key, Vec<Value>> = BTreeMap::new();
     for el in doc.child_elements(devices) {
         let tag = doc.name(el).to_string();
         let key = match tag.as_str() {
@@ -92,7 +96,27 @@ pub fn address_map(text: &str) -> BTreeMap<Key, Value> {
         if addr.is_none() && extra.is_empty() {
             continue;
         }
-        out.insert(key, (addr, extra));
+        let entry = (addr, extra);
+        if let Some(group) = usb_groups.get_mut(&key) {
+            group.push(entry);
+            continue;
+        }
+        if tag == "controller" && key.1 == "usb" {
+            if let Some(first) = out.remove(&key) {
+                usb_groups.insert(key, vec![first, entry]);
+                continue;
+            }
+        }
+        out.insert(key, entry);
+    }
+    // USB2 companions share their master's index and libvirt re-sorts them as it reads
+    // them, so a group is compared as the set of its addresses, in a fixed order.
+    for ((tag, kind, index), mut group) in usb_groups {
+        group.sort_by_key(|e| format!("{e:?}"));
+        for (rank, entry) in group.into_iter().enumerate() {
+            let rank = i64::try_from(rank).unwrap_or(i64::MAX);
+            out.insert((tag.clone(), format!("{kind}#{rank}"), index), entry);
+        }
     }
     out
 }
@@ -193,6 +217,14 @@ fn libvirt_conformance() {
         "libvirt conformance: {} of {total} cases match ({} known differences)",
         passed + fixed.len(),
         known.len()
+    );
+    // The ratchet's floor: at most 25 of the 329 cases may differ, each one a harness
+    // artefact listed with its reason (capability lists of libvirt's own test runs,
+    // virt types and arches this host cannot run).
+    assert!(
+        passed + fixed.len() >= MATCH_FLOOR,
+        "only {} of {total} cases match libvirt (at least {MATCH_FLOOR} expected)",
+        passed + fixed.len()
     );
     assert!(
         unexpected.is_empty(),

@@ -101,11 +101,12 @@ pub fn address_map(text: &str) -> BTreeMap<Key, Value> {
             group.push(entry);
             continue;
         }
-        if tag == "controller" && key.1 == "usb" {
-            if let Some(first) = out.remove(&key) {
-                usb_groups.insert(key, vec![first, entry]);
-                continue;
-            }
+        if tag == "controller"
+            && key.1 == "usb"
+            && let Some(first) = out.remove(&key)
+        {
+            usb_groups.insert(key, vec![first, entry]);
+            continue;
         }
         out.insert(key, entry);
     }

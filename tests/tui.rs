@@ -744,3 +744,54 @@ fn the_model_picker_describes_each_model() {
     assert!(s.contains("virtio 1.0 only, anywhere"), "{s}");
     snap("model_picker_160x48", &s);
 }
+
+#[test]
+fn the_target_releases_are_chosen_in_the_designer_and_change_what_is_predicted() {
+    // Two i6300esb watchdogs: libvirt 11.3 accepts any number of the PCI model, 9.0
+    // only one watchdog in all.
+    let xml = "<domain type='kvm'><name>dogs</name><memory unit='MiB'>512</memory>\
+        <os><type arch='x86_64' machine='pc-q35-7.2'>hvm</type></os><devices>\
+        <watchdog model='i6300esb'/><watchdog model='i6300esb'/></devices></domain>";
+    let session = Session::from_text(xml, None, "dogs.xml".into()).expect("loads");
+    let mut app = App::new(session, &opts());
+    let s = drive(&mut app, Script::default(), 80, 24);
+    assert!(
+        s.lines()
+            .next()
+            .unwrap_or_default()
+            .contains("libvirt 11.3/QEMU 10.0"),
+        "{s}"
+    );
+    assert!(app.derived.analysis.refused.is_none(), "{s}");
+    let picker = drive(&mut app, keys("V"), 80, 24);
+    assert!(picker.contains("libvirt 9.0 + QEMU 7.2"), "{picker}");
+    snap("target_picker", &picker);
+    let s = drive(&mut app, keys("9.0 + QEMU 7<Enter>"), 80, 24);
+    assert!(
+        s.lines()
+            .next()
+            .unwrap_or_default()
+            .contains("libvirt 9.0/QEMU 7.2"),
+        "{s}"
+    );
+    let refused = app
+        .derived
+        .analysis
+        .refused
+        .as_ref()
+        .expect("9.0 refuses two watchdogs");
+    assert!(refused.message.contains("watchdog"), "{}", refused.message);
+    assert!(s.contains("target: libvirt 9.0 + QEMU 7.2"), "{s}");
+    // Choosing a target is not an edit: the guest stays saved and undo keeps it.
+    assert!(!app.session.dirty());
+    drive(&mut app, keys("u"), 80, 24);
+    assert_eq!(
+        app.session.topology().platform,
+        virt_pci::core::versions::Platform::DEBIAN12
+    );
+    // The new target goes with the guest into an XML edit's check as well.
+    assert_eq!(
+        app.session.platform(),
+        virt_pci::core::versions::Platform::DEBIAN12
+    );
+}

@@ -117,6 +117,7 @@ fn run_tui(file: Option<&Path>, a: &TuiArgs) -> i32 {
         ascii: a.ascii,
         mono: a.mono,
         analysis: choices,
+        target: target(),
     };
     match (connection(), file) {
         (Some(c), Some(domain)) => {

@@ -11,14 +11,7 @@ pub(super) static TARGET: std::sync::OnceLock<crate::host::platform::Target> =
 
 /// The target of this run: what [`run`] chose, else the newest known pair.
 pub fn target() -> crate::host::platform::Target {
-    TARGET
-        .get()
-        .cloned()
-        .unwrap_or_else(|| crate::host::platform::Target {
-            platform: crate::core::versions::Platform::NEWEST,
-            libvirt_why: crate::host::platform::Why::Newest("not chosen".into()),
-            qemu_why: crate::host::platform::Why::Newest("not chosen".into()),
-        })
+    TARGET.get().cloned().unwrap_or_default()
 }
 
 /// `{"target": ..., rest of the object}` for a JSON text the renderers made.

@@ -20,6 +20,8 @@ pub enum Why {
     Installed(String),
     /// Not given; an installed one was not found (or is not a known release).
     Newest(String),
+    /// Picked in the designer.
+    Designer,
 }
 
 impl Why {
@@ -30,6 +32,7 @@ impl Why {
             Why::Env(v) => format!("from {v}"),
             Why::Installed(v) => format!("installed here: {v}"),
             Why::Newest(why) => format!("newest known; {why}"),
+            Why::Designer => "chosen in the designer".into(),
         }
     }
 
@@ -40,6 +43,7 @@ impl Why {
             Why::Env(_) => "environment",
             Why::Installed(_) => "installed",
             Why::Newest(_) => "newest",
+            Why::Designer => "designer",
         }
     }
 }
@@ -55,7 +59,41 @@ pub struct Target {
     pub qemu_why: Why,
 }
 
+impl Default for Target {
+    /// The newest known releases, when nothing chose a target.
+    fn default() -> Target {
+        Target {
+            platform: Platform::NEWEST,
+            libvirt_why: Why::Newest("not chosen".into()),
+            qemu_why: Why::Newest("not chosen".into()),
+        }
+    }
+}
+
 impl Target {
+    /// Like [`Target::describe`], with one reason when both halves have the same:
+    /// `libvirt 11.3 + QEMU 10.0 (chosen in the designer)`.
+    pub fn summary(&self) -> String {
+        if self.libvirt_why == self.qemu_why {
+            format!(
+                "{} ({})",
+                self.platform.describe(),
+                self.libvirt_why.describe()
+            )
+        } else {
+            self.describe()
+        }
+    }
+
+    /// The target `platform`, picked in the designer.
+    pub fn designer(platform: Platform) -> Target {
+        Target {
+            platform,
+            libvirt_why: Why::Designer,
+            qemu_why: Why::Designer,
+        }
+    }
+
     /// `libvirt 9.0 (installed here: 9.0.0) + QEMU 7.2 (installed here: 7.2.22)`.
     pub fn describe(&self) -> String {
         format!(

@@ -46,6 +46,8 @@ pub struct Options {
     /// Guest OS, firmware, driver override and headroom for the analyses; what is not
     /// chosen comes from the domain.
     pub analysis: crate::context::Choices,
+    /// The libvirt and QEMU releases to predict, and why (the command line's choice).
+    pub target: crate::host::platform::Target,
 }
 
 /// One diagnostic as the designer lists it.
@@ -249,6 +251,9 @@ enum Pending {
     Firmware {
         ids: Vec<Option<&'static str>>,
     },
+    Target {
+        platforms: Vec<crate::core::versions::Platform>,
+    },
     Delete {
         device: Origin,
     },
@@ -374,6 +379,8 @@ pub struct App {
     choices: crate::context::Choices,
     /// Set when the guest came from libvirt: saving defines it there.
     libvirt: Option<super::libvirt_save::Target>,
+    /// The libvirt and QEMU releases the analyses predict, and why.
+    pub target: crate::host::platform::Target,
     /// A drag left its first row: the dragged device is cut and its legal places are
     /// highlighted until the button is released.
     dragging: bool,
@@ -381,8 +388,9 @@ pub struct App {
 
 impl App {
     /// A designer on `session`.
-    pub fn new(session: Session, opts: &Options) -> App {
+    pub fn new(mut session: Session, opts: &Options) -> App {
         let choices = &opts.analysis;
+        session.set_platform(opts.target.platform);
         // A bad value in the domain's metadata must not keep the designer closed: the
         // analyses run without it and the status line says why.
         let (ctx, problem) = match crate::context::context(session.document(), choices) {
@@ -428,6 +436,7 @@ impl App {
             drag_from: None,
             choices: choices.clone(),
             libvirt: None,
+            target: opts.target.clone(),
             dragging: false,
         };
         app.rebuild_rows();
@@ -443,6 +452,7 @@ impl App {
             ascii: self.ascii,
             mono: false,
             analysis: self.choices.clone(),
+            target: self.target.clone(),
         };
         let mut next = App::new(session, &opts);
         next.theme = self.theme;
@@ -908,6 +918,7 @@ impl App {
             Message::Convert => self.convert_pick(),
             Message::GuestOs => self.os_pick(),
             Message::Firmware => self.firmware_pick(),
+            Message::Target => self.target_pick(),
             Message::ToggleIo => self.show_io = !self.show_io,
             Message::ToggleGuest => {
                 self.show_guest = !self.show_guest;
@@ -1521,6 +1532,11 @@ impl App {
                     self.say(Severity::Info, format!("firmware: {fw}"));
                 }
             }
+            Pending::Target { platforms } => {
+                if let Some(&p) = platforms.get(i) {
+                    self.set_target(crate::host::platform::Target::designer(p));
+                }
+            }
             _ => {}
         }
     }
@@ -1897,6 +1913,65 @@ impl App {
             entries.push(Entry::new(os.short_id(), os.name.clone()));
         }
         self.pick("guest OS", entries, Pending::Os { ids });
+    }
+
+    /// Offers every pair of known libvirt and QEMU releases; the current one first.
+    fn target_pick(&mut self) {
+        use crate::core::versions::{LIBVIRT, Platform, QEMU};
+        let now = self.target.platform;
+        let mut platforms = vec![now];
+        for l in LIBVIRT {
+            for q in QEMU {
+                let p = Platform {
+                    libvirt: l.version,
+                    qemu: q.version,
+                };
+                if p != now {
+                    platforms.push(p);
+                }
+            }
+        }
+        let entries = platforms
+            .iter()
+            .map(|&p| {
+                let (l, q) = (p.libvirt_rules(), p.qemu_rules());
+                let shipped = if q.shipped_in == l.shipped_in {
+                    format!("as {} ships them", l.shipped_in)
+                } else {
+                    format!("libvirt of {}, QEMU of {}", l.shipped_in, q.shipped_in)
+                };
+                let what = if p == now {
+                    format!("now; {shipped}")
+                } else {
+                    shipped
+                };
+                Entry::new(p.describe(), what)
+            })
+            .collect();
+        self.pick(
+            "target: the libvirt and QEMU releases to predict",
+            entries,
+            Pending::Target { platforms },
+        );
+    }
+
+    /// Predicts `target` from now on (not an edit: undo keeps it).
+    pub fn set_target(&mut self, target: crate::host::platform::Target) {
+        self.session.set_platform(target.platform);
+        self.target = target;
+        self.refresh();
+        let refused = self
+            .derived
+            .analysis
+            .refused
+            .as_ref()
+            .map_or(String::new(), |d| {
+                format!(": it refuses the guest [{}]", d.code)
+            });
+        self.say(
+            Severity::Info,
+            format!("target: {}{refused}", self.target.platform.describe()),
+        );
     }
 
     fn firmware_pick(&mut self) {

@@ -58,6 +58,8 @@ pub enum Message {
     GuestOs,
     /// Choose the firmware.
     Firmware,
+    /// Choose the libvirt and QEMU releases to predict.
+    Target,
     /// Show the IO port plan instead of the details.
     ToggleIo,
     /// Show the guest's addresses (its bus numbers) and NIC names in the tree.
@@ -215,6 +217,7 @@ pub const COMMANDS: &[Command] = &[
     cmd("edit.redo", "redo", &["<C-r>"], S::Main, M::Redo, None),
     cmd("guest.os", "choose the guest OS for the analyses", &["o"], S::Main, M::GuestOs, None),
     cmd("guest.firmware", "choose the firmware for the IO analysis", &["f"], S::Main, M::Firmware, None),
+    cmd("guest.target", "choose the libvirt and QEMU releases to predict (9.0 + 7.2, 11.3 + 10.0, ...)", &["V"], S::Main, M::Target, None),
     cmd("view.io", "show the IO port plan / the details", &["i"], S::Main, M::ToggleIo, None),
     cmd("view.guest", "show the guest's addresses (its bus numbers) and NIC names next to libvirt's", &["b"], S::Main, M::ToggleGuest, None),
     cmd("edit.xml", "edit the selected element's XML (checked as you type, applied when you confirm)", &["e"], S::Main, M::EditXml, None),

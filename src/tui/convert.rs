@@ -47,9 +47,15 @@ pub fn conversion(session: &Session, ctx: &Context, to: To) -> Result<Conversion
 
 /// The XML the conversion would write: the current text read again and converted
 /// the same way (the decisions depend on the guest, not on where it came from).
-fn converted_text(before: &str, ctx: &Context, opts: &Options) -> Option<String> {
+fn converted_text(
+    before: &str,
+    platform: crate::core::versions::Platform,
+    ctx: &Context,
+    opts: &Options,
+) -> Option<String> {
     let doc = Document::parse(before).ok()?;
-    let t = read_topology(&doc).ok()?;
+    let mut t = read_topology(&doc).ok()?;
+    t.platform = platform;
     let c = convert(&t, ctx, opts).ok()?;
     let mut out = doc.clone();
     crate::libvirt::edit_apply::write_topology(&mut out, &t, &c.result);
@@ -107,7 +113,7 @@ pub fn preview(session: &Session, ctx: &Context, c: &Conversion, ascii: bool) ->
             force: false,
             secure_boot: meta::secure_boot(session.document()),
         };
-        if let Some(after) = converted_text(&before, ctx, &opts) {
+        if let Some(after) = converted_text(&before, session.platform(), ctx, &opts) {
             lines.push((Tone::Plain, String::new()));
             lines.push((Tone::Heading, "diff".into()));
             lines.extend(diff::unified(&before, &after, 3));

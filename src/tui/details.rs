@@ -63,6 +63,7 @@ pub fn lines(app: &App) -> Vec<Line<'static>> {
                     "machine",
                     format!("{} ({})", t.machine.machine_type, t.machine.class.name()),
                 ));
+                out.push(prop(app, "predicts", app.target.summary()));
                 out.push(prop(
                     app,
                     "slots",

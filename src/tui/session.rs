@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use crate::core::edit::{History, SameBase};
 use crate::core::topology::{Origin, Topology};
+use crate::core::versions::Platform;
 use crate::libvirt::edit_apply::write_topology;
 use crate::libvirt::{Document, read_topology};
 
@@ -61,6 +62,9 @@ pub struct Session {
     /// Files whose backup this session already wrote (with their state before the
     /// session first wrote them): later saves leave those backups alone.
     backed_up: Vec<PathBuf>,
+    /// The libvirt and QEMU releases the analyses predict; every topology the
+    /// session reads gets it.
+    platform: Platform,
 }
 
 /// Why [`Session::save`] did not save.
@@ -113,8 +117,21 @@ impl Session {
             opened: path.clone(),
             on_disk: text.to_string(),
             backed_up: Vec::new(),
+            platform: Platform::default(),
             path,
         })
+    }
+
+    /// The libvirt and QEMU releases the analyses predict.
+    pub fn platform(&self) -> Platform {
+        self.platform
+    }
+
+    /// Predicts `platform` from now on, in every state of the history (choosing a
+    /// target is not an edit: undo keeps it, and the guest stays saved).
+    pub fn set_platform(&mut self, platform: Platform) {
+        self.platform = platform;
+        self.history.set_platform(platform);
     }
 
     fn doc(&self) -> &Document {
@@ -206,8 +223,9 @@ impl Session {
         };
         let new_doc = Document::parse(&new_text)
             .map_err(|e| format!("{}: {}", relative(e.pos.line), e.message))?;
-        let topology = read_topology(&new_doc)
+        let mut topology = read_topology(&new_doc)
             .map_err(|e| format!("{}: {}", relative(e.pos.line), e.message))?;
+        topology.platform = self.platform;
         if let Err(d) = crate::core::assign::assign(&topology)
             && crate::core::assign::assign(self.topology()).is_ok()
         {
@@ -296,6 +314,7 @@ impl Session {
         fresh.original = std::mem::take(&mut self.original);
         fresh.opened = self.opened.take();
         fresh.backed_up = std::mem::take(&mut self.backed_up);
+        fresh.set_platform(self.platform);
         *self = fresh;
         Ok(())
     }

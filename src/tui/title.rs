@@ -1,5 +1,6 @@
 //! The title bar: the guest, its machine, the guest OS and firmware the analyses
-//! assume, the file, and the unsaved-changes marker.
+//! assume, the libvirt and QEMU releases they predict, the file, and the
+//! unsaved-changes marker.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -35,13 +36,8 @@ pub fn render(f: &mut Frame<'_>, area: Rect, app: &App) {
             th.heading(),
         ),
         Span::raw(format!(
-            "  {} ({})  {os}  {}  ",
-            if m.machine_type.is_empty() {
-                "?"
-            } else {
-                m.machine_type.as_str()
-            },
-            m.class.name(),
+            "  {}  {os}  {}  ",
+            machine_label(m),
             // No firmware IO budget applies without x86 IO port space.
             if app.derived.analysis.io.outcome == crate::core::io_space::Outcome::NotModelled {
                 "no x86 IO"
@@ -53,6 +49,18 @@ pub fn render(f: &mut Frame<'_>, area: Rect, app: &App) {
     if app.session.dirty() {
         spans.push(Span::styled("[+] ", th.alert()));
     }
+    // What the analyses predict: libvirt and QEMU releases differ in what they
+    // accept and where they put what they add. It comes before the file, which
+    // gives way first on a narrow screen.
+    let p = app.target.platform;
+    spans.push(Span::styled(
+        format!(
+            "libvirt {}/QEMU {}  ",
+            p.libvirt_rules().name,
+            p.qemu_rules().name
+        ),
+        th.dim(),
+    ));
     // A long path keeps its end (the file name), cut at the front with an ellipsis.
     let used: usize = spans.iter().map(|s| s.width()).sum();
     let room = (area.width as usize).saturating_sub(used);
@@ -76,4 +84,14 @@ pub fn render(f: &mut Frame<'_>, area: Rect, app: &App) {
     };
     spans.push(Span::styled(shown, th.dim()));
     f.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+/// `pc-q35-7.2`, or `pc (i440fx)` when the name does not say the chipset.
+fn machine_label(m: &crate::core::machine::Machine) -> String {
+    let class = m.class.name();
+    match m.machine_type.as_str() {
+        "" => format!("? ({class})"),
+        ty if ty.contains(class) => ty.to_string(),
+        ty => format!("{ty} ({class})"),
+    }
 }

@@ -1081,6 +1081,15 @@ impl<B: Clone + SameBase> History<B> {
         &self.entries[self.current].label
     }
 
+    /// Predicts every state for `platform` from now on. The target is not an edit of
+    /// the guest: it changes all states alike, so undo and redo never change it back
+    /// and whether the guest is saved does not change.
+    pub fn set_platform(&mut self, platform: super::versions::Platform) {
+        for e in &mut self.entries {
+            e.topology.platform = platform;
+        }
+    }
+
     /// Applies `op` to the current topology and makes the result current; the states
     /// that could have been redone are dropped.
     pub fn apply(&mut self, op: &Op) -> Result<&str, EditError> {
@@ -1216,6 +1225,27 @@ mod tests {
         assert_eq!(*h.current(), t0);
         assert!(!h.dirty());
         assert!(h.redo().is_some());
+    }
+
+    #[test]
+    fn a_new_target_reaches_every_state_and_is_not_an_edit() {
+        use crate::versions::Platform;
+        let mut h = History::new(q35());
+        let op = Op::AddController {
+            model: PciModel::PcieRootPort,
+            at: Placement::At(PciAddr::new(0, 2, 0)),
+            downstream: 0,
+        };
+        h.apply(&op).expect("root port");
+        h.mark_saved();
+        h.set_platform(Platform::DEBIAN12);
+        assert!(!h.dirty());
+        assert_eq!(h.current().platform, Platform::DEBIAN12);
+        h.undo().expect("undo");
+        assert_eq!(h.current().platform, Platform::DEBIAN12);
+        assert!(h.dirty());
+        h.redo().expect("redo");
+        assert!(!h.dirty());
     }
 
     #[test]

@@ -114,6 +114,8 @@ pub struct QemuRules {
     pub version: Qemu,
     /// Its name (`--qemu 7.2`).
     pub name: &'static str,
+    /// The distribution that ships it, for people.
+    pub shipped_in: &'static str,
     /// Its own version: the newest machine-type version it has.
     pub newest: (u32, u32),
     /// Versioned machine families (`qemu-system-ARCH -machine help`).
@@ -134,6 +136,7 @@ pub const QEMU: &[QemuRules] = &[
     QemuRules {
         version: Qemu::V7_2,
         name: "7.2",
+        shipped_in: "Debian 12",
         newest: (7, 2),
         families: &[
             MachineFamily {
@@ -253,6 +256,7 @@ pub const QEMU: &[QemuRules] = &[
     QemuRules {
         version: Qemu::V10_0,
         name: "10.0",
+        shipped_in: "Debian 13",
         newest: (10, 0),
         families: &[
             // QEMU 9.1 dropped pc-i440fx-1.4 to 2.3.

@@ -1491,23 +1491,7 @@ fn address_map(text: &str) -> Result<BTreeMap<String, String>, String> {
     let attr = |id, k: &str| doc.attr(id, k);
     let sub_attr = |id, child: &str, k: &str| doc.child(id, child).and_then(|c| doc.attr(c, k));
     let mut ordinals: BTreeMap<String, usize> = BTreeMap::new();
-    // libvirt moves the primary video to the front of the videos: match in that order.
-    let mut order: Vec<_> = doc.child_elements(devices).collect();
-    let videos: Vec<usize> = (0..order.len())
-        .filter(|&k| doc.name(order[k]) == "video")
-        .collect();
-    if let Some(&p) = videos
-        .iter()
-        .find(|&&k| sub_attr(order[k], "model", "primary").as_deref() == Some("yes"))
-    {
-        let mut vs: Vec<_> = videos.iter().map(|&k| order[k]).collect();
-        let primary = order[p];
-        vs.retain(|&v| v != primary);
-        vs.insert(0, primary);
-        for (k, v) in videos.iter().zip(vs) {
-            order[*k] = v;
-        }
-    }
+    let order = crate::support::libvirt_device_order(&doc, devices);
     for el in order {
         let tag = doc.name(el);
         let base = match tag {

@@ -77,3 +77,32 @@ pub fn known_differences(rel: &str) -> std::collections::BTreeMap<String, String
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect()
 }
+
+/// The children of `<devices>` in the order libvirt keeps them: it moves the first
+/// `primary='yes'` video to the front of the videos as it reads a domain, so the
+/// n-th video of its output is the n-th of this order (the harnesses compare by it).
+pub fn libvirt_device_order(
+    doc: &virt_pci::libvirt::Document,
+    devices: virt_pci::libvirt::NodeId,
+) -> Vec<virt_pci::libvirt::NodeId> {
+    let mut order: Vec<_> = doc.child_elements(devices).collect();
+    let videos: Vec<usize> = (0..order.len())
+        .filter(|&k| doc.name(order[k]) == "video")
+        .collect();
+    let primary = videos.iter().copied().find(|&k| {
+        doc.child(order[k], "model")
+            .and_then(|m| doc.attr(m, "primary"))
+            .as_deref()
+            == Some("yes")
+    });
+    if let Some(p) = primary {
+        let mut vs: Vec<_> = videos.iter().map(|&k| order[k]).collect();
+        let first = order[p];
+        vs.retain(|&v| v != first);
+        vs.insert(0, first);
+        for (k, v) in videos.iter().zip(vs) {
+            order[*k] = v;
+        }
+    }
+    order
+}

@@ -570,7 +570,7 @@ const USB2_COMPANIONS: &[(&str, u8)] = &[
 fn disk_index(dev: &str) -> Option<u32> {
     let rest = super::device::DISK_PREFIXES
         .iter()
-        .find_map(|p| dev.strip_prefix(p))?;
+        .find_map(|(p, _)| dev.strip_prefix(p))?;
     let letters = rest.trim_end_matches(|c: char| c.is_ascii_digit());
     if letters.is_empty() || !letters.bytes().all(|b| b.is_ascii_lowercase()) {
         return None;
@@ -847,8 +847,9 @@ impl<'t> Assigner<'t> {
     fn add_implicit(&mut self) -> Result<(), Diagnostic> {
         let machine = &self.topo.machine;
         let devices = &self.topo.devices;
-        // USB controller 0 unless the domain has any USB controller.
-        if !self.has_ctl("usb", None) {
+        // USB controller 0 unless the domain has one with index 0: other indexes do not
+        // count (both releases add a default controller 0 beside a user's index 1).
+        if !self.has_ctl("usb", Some(0)) {
             match self.class {
                 MachineClass::Q35 => {
                     self.add_ctl("usb", Some("qemu-xhci"), 0, "default USB controller")
@@ -1288,9 +1289,13 @@ impl<'t> Assigner<'t> {
     /// libvirt added itself, in the order it added them (appended, not grouped).
     fn controller_order(&self) -> Vec<usize> {
         let parsed = |it: &Item| matches!(it.target, Target::Existing(_));
+        let sorted = self.topo.platform.libvirt_rules().added_controllers_sorted;
+        // Types in the order they first appear; with 11.x's filing, the types only
+        // added controllers have come after the user's.
         let mut types: Vec<Option<String>> = Vec::new();
-        for it in self.items.iter().filter(|it| parsed(it)) {
-            if it.kind == Kind::Controller && !types.contains(&it.ty) {
+        let ctls = self.items.iter().filter(|it| it.kind == Kind::Controller);
+        for it in ctls.filter(|it| parsed(it) || sorted) {
+            if !types.contains(&it.ty) {
                 types.push(it.ty.clone());
             }
         }
@@ -1299,9 +1304,12 @@ impl<'t> Assigner<'t> {
             .collect();
         order.sort_by_key(|&i| {
             let it = &self.items[i];
+            let ty = types.iter().position(|t| *t == it.ty);
             match it.target {
-                Target::Existing(_) => (0, types.iter().position(|t| *t == it.ty), it.index, i),
-                Target::Added(a) => (1, None, None, a),
+                Target::Existing(_) => (0, ty, it.index, 0, i),
+                // An added one goes after the user's of the same type and index.
+                Target::Added(a) if sorted => (0, ty, it.index, 1, a),
+                Target::Added(a) => (1, None, None, 0, a),
             }
         });
         order
@@ -1515,8 +1523,63 @@ impl<'t> Assigner<'t> {
         set.reserve_config(&mut a, Flags::PCI_DEVICE)
     }
 
+    /// The disk items in libvirt's order. It files each disk into its list as it
+    /// reads it: scanning back from the end, before the earliest disk of the same bus
+    /// whose name numbers higher, else right after the last disk of that bus, else at
+    /// the end. So `vda vdc sdb vdb` is kept as `vda vdb vdc sdb`, and `xvda` (disk 0)
+    /// written after `vdb` goes between `vda` and `vdb`. A name that does not number
+    /// counts as -1.
+    fn disks(&self) -> Vec<usize> {
+        let key = |i: usize| {
+            let d = self.items[i].dev().map(|d| &self.topo.devices[d]);
+            let bus = d.and_then(Device::disk_bus);
+            let n = d
+                .and_then(|d| d.name.as_deref())
+                .and_then(disk_index)
+                .map_or(-1, i64::from);
+            (bus, n)
+        };
+        let mut out: Vec<usize> = Vec::new();
+        for i in (0..self.items.len()).filter(|&i| self.items[i].kind == Kind::Disk) {
+            let (bus, n) = key(i);
+            let mut at = None;
+            for (k, &j) in out.iter().enumerate().rev() {
+                let (b, m) = key(j);
+                if b != bus {
+                    continue;
+                }
+                if m > n {
+                    at = Some(k);
+                } else if at.is_none() {
+                    at = Some(k + 1);
+                }
+            }
+            out.insert(at.unwrap_or(out.len()), i);
+        }
+        out
+    }
+
+    /// The video items in libvirt's order: it moves the first `primary='yes'` video to
+    /// the front of its list as it reads the domain, so that one is the primary (the
+    /// early slot) and the others follow in document order.
+    fn videos(&self) -> Vec<usize> {
+        let mut v: Vec<usize> = (0..self.items.len())
+            .filter(|&i| self.items[i].kind == Kind::Video)
+            .collect();
+        let marked = v.iter().position(|&i| {
+            self.items[i]
+                .dev()
+                .is_some_and(|d| self.topo.devices[d].primary)
+        });
+        if let Some(p) = marked {
+            let primary = v.remove(p);
+            v.insert(0, primary);
+        }
+        v
+    }
+
     fn primary_video(&mut self, set: &mut Set, slot: u8, dry: bool) -> Result<(), Diagnostic> {
-        let Some(i) = self.items.iter().position(|it| it.kind == Kind::Video) else {
+        let Some(&i) = self.videos().first() else {
             return Ok(());
         };
         if !self.items[i].want || self.items[i].flags == Flags::NONE {
@@ -1551,11 +1614,7 @@ impl<'t> Assigner<'t> {
             .filter(|&i| self.items[i].pci.is_some())
             .collect();
         // libvirt 9.0 takes the user's first and the ones it added after them.
-        let sorted = self
-            .topo
-            .platform
-            .libvirt_rules()
-            .added_pci_controllers_sorted;
+        let sorted = self.topo.platform.libvirt_rules().added_controllers_sorted;
         pci.sort_by_key(|&i| {
             let added = !sorted && matches!(self.items[i].target, Target::Added(_));
             (added, self.items[i].index, i)
@@ -1571,14 +1630,14 @@ impl<'t> Assigner<'t> {
             let primary_ide = it.is_ctl("ide") && it.index == Some(0);
             it.pci.is_none() && !primary_ide && !it.is_ctl("fdc") && !it.is_ctl("ccid")
         }));
-        out.extend(by_kind(Kind::Disk));
+        out.extend(self.disks());
         out.extend(by_kind(Kind::Interface).filter(|&i| self.items[i].iface_hostdev));
         out.extend(by_kind(Kind::Hostdev));
+        for k in [Kind::Memballoon, Kind::Rng, Kind::Watchdog] {
+            out.extend(by_kind(k));
+        }
+        out.extend(self.videos());
         for k in [
-            Kind::Memballoon,
-            Kind::Rng,
-            Kind::Watchdog,
-            Kind::Video,
             Kind::Shmem,
             Kind::Input,
             Kind::Serial,
@@ -2328,7 +2387,7 @@ fn validate_platform(topo: &Topology) -> Result<(), Diagnostic> {
         };
         let parsed = DISK_PREFIXES
             .iter()
-            .find_map(|p| dev.strip_prefix(p).map(|r| (*p, r)));
+            .find_map(|&(p, _)| dev.strip_prefix(p).map(|r| (p, r)));
         let (prefix, rest) = parsed.unwrap_or(("", dev));
         let letters = rest.trim_end_matches(|c: char| c.is_ascii_digit());
         let ok = parsed.is_some()

@@ -428,8 +428,29 @@ pub const ONE_PER_MODEL: &[(Kind, &str)] = &[(Kind::Panic, "Multiple panic devic
 /// Disk target prefixes libvirt numbers disks by (`sda` is disk 0 of its bus): a
 /// target is one of them, then lower-case letters only (`vd0`, `vdA`, `vd` are
 /// refused, "Unknown disk name"; trailing digits are a partition, refused too).
-/// `fd` names floppies only: a hard disk named `fda` is refused.
-pub const DISK_PREFIXES: &[&str] = &["xvd", "ubd", "hd", "sd", "vd", "fd"];
+/// `fd` names floppies only: a hard disk named `fda` is refused. With each, the bus a
+/// disk without `bus=` gets from its name.
+pub const DISK_PREFIXES: &[(&str, &str)] = &[
+    ("xvd", "xen"),
+    ("ubd", "uml"),
+    ("hd", "ide"),
+    ("sd", "scsi"),
+    ("vd", "virtio"),
+    ("fd", "fdc"),
+];
+
+impl super::topology::Device {
+    /// A disk's bus: as written, else the one its target name gives it.
+    pub fn disk_bus(&self) -> Option<&str> {
+        self.bus.as_deref().or_else(|| {
+            let dev = self.name.as_deref()?;
+            DISK_PREFIXES
+                .iter()
+                .find(|(p, _)| dev.starts_with(p))
+                .map(|&(_, bus)| bus)
+        })
+    }
+}
 
 /// What the device table says about one device.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -57,11 +57,12 @@ pub struct LibvirtRules {
     /// More than one `<pstore>` is refused ("only a single pstore device is
     /// supported"); 9.0 accepts several.
     pub single_pstore: bool,
-    /// Where the PCI controllers libvirt adds go among the user's when it assigns
-    /// slots: 11.x sorts all PCI controllers by index; 9.0 keeps the user's first
-    /// (in index order) and appends the ones it added, so the user's bridge 8 takes a
-    /// slot before the added bridge 1.
-    pub added_pci_controllers_sorted: bool,
+    /// Where the controllers libvirt adds go among the user's, which decides the
+    /// order they take slots in: 11.x files each into place (by type, then index),
+    /// so the default USB controller 0 it adds beside the user's USB 1 takes a slot
+    /// first; 9.0 appends them after the user's, so the user's bridge 8 takes a slot
+    /// before the added bridge 1, and the user's USB 1 before the added USB 0.
+    pub added_controllers_sorted: bool,
 }
 
 /// The rules of every known libvirt release, oldest first.
@@ -76,7 +77,7 @@ pub const LIBVIRT: &[LibvirtRules] = &[
         watchdog_q35_only: &[],
         panic_models: &["isa", "hyperv", "pseries", "s390"],
         single_pstore: false,
-        added_pci_controllers_sorted: false,
+        added_controllers_sorted: false,
     },
     LibvirtRules {
         version: Libvirt::V11_3,
@@ -88,7 +89,7 @@ pub const LIBVIRT: &[LibvirtRules] = &[
         watchdog_q35_only: &["itco"],
         panic_models: &["isa", "hyperv", "pseries", "s390", "pvpanic"],
         single_pstore: true,
-        added_pci_controllers_sorted: true,
+        added_controllers_sorted: true,
     },
 ];
 

@@ -22,6 +22,7 @@ mod pictures;
 mod props;
 mod pty;
 mod qemu_args;
+mod reading_order;
 mod roundtrip;
 mod saving;
 mod support;

@@ -1986,6 +1986,7 @@ impl<'t> Assigner<'t> {
 /// Device rules libvirt checks when it parses and validates a domain, beyond slots.
 fn validate_devices(topo: &Topology) -> Result<(), Diagnostic> {
     validate_platform(topo)?;
+    validate_usb_off(topo)?;
     let x86 = topo.machine.arch.is_x86();
     let e = |code: Code, i: usize, msg: String| Diagnostic::new(code, msg).on(Some(i));
     if x86 && topo.efi && !topo.acpi {
@@ -2168,6 +2169,45 @@ const MAX_INDEX: u32 = i32::MAX as u32;
 
 /// Rules that depend on the target libvirt and QEMU, counts of devices, names libvirt
 /// parses and numbers it refuses.
+/// A USB controller of model `none` turns USB off for the whole guest (at any index),
+/// and both releases then refuse any other USB controller written in the XML (the
+/// default controller 0 libvirt adds itself beside a `none` of another index is
+/// not refused), a USB input or hub, and any other device on USB: disks on the usb
+/// bus, USB host devices, redirected USB devices.
+fn validate_usb_off(topo: &Topology) -> Result<(), Diagnostic> {
+    let is_usb_ctl = |d: &Device| d.kind == Kind::Controller && d.ty.as_deref() == Some("usb");
+    let Some(off) = topo
+        .devices
+        .iter()
+        .position(|d| is_usb_ctl(d) && d.model.as_deref() == Some("none"))
+    else {
+        return Ok(());
+    };
+    let hint = "remove the USB controller of model none, or the USB devices";
+    for (i, d) in topo.devices.iter().enumerate() {
+        let what = match d.kind {
+            _ if i == off => continue,
+            Kind::Controller if is_usb_ctl(d) => "another USB controller",
+            Kind::Input if d.bus.as_deref() == Some("usb") => "a USB input device",
+            Kind::Hub => "a USB hub",
+            Kind::Disk if d.bus.as_deref() == Some("usb") => "a USB disk",
+            Kind::Hostdev if d.ty.as_deref() == Some("usb") => "a USB host device",
+            Kind::Redirdev => "a redirected USB device",
+            _ => continue,
+        };
+        return Err(Diagnostic::new(
+            Code::UsbDisabled,
+            format!(
+                "USB is off for this domain (a USB controller of model none), yet it has \
+                 {what}: libvirt refuses the guest"
+            ),
+        )
+        .on(Some(i))
+        .hint(hint));
+    }
+    Ok(())
+}
+
 fn validate_platform(topo: &Topology) -> Result<(), Diagnostic> {
     use super::device::{
         DISK_PREFIXES, ONE_PER_MODEL, SINGLETONS, VIDEO_ALONE, VIDEO_PRIMARY_ONLY,

@@ -114,6 +114,8 @@ codes! {
         "a disk target name libvirt cannot parse";
     DeviceModelVersion = "VP0307", "device-model-version", Error,
         "a device model the target libvirt does not know or does not allow on this machine";
+    UsbDisabled = "VP0308", "usb-disabled", Error,
+        "a USB controller of model none turns USB off, yet the guest has other USB controllers or USB devices";
     VirtioGuestNoDriver = "VP0401", "virtio-guest-no-driver", Error,
         "a virtio device's mode (modern-only, legacy-only) has no driver in the guest OS";
     VirtioLegacyOnPciePort = "VP0402", "virtio-legacy-on-pcie-port", Warning,

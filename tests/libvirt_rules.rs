@@ -1,8 +1,10 @@
-//! libvirt's reading order decides which device takes a slot first: the primary
-//! video moves to the front, disks are filed by bus and name number, a default USB
-//! controller 0 is added beside other USB indexes, and 11.x files added controllers
-//! among the user's. Each expectation here is what the oracles answered for the
-//! same guest (libvirt 9.0 + QEMU 7.2 and libvirt 11.3 + QEMU 10.0).
+//! Rules libvirt applies as it reads a domain, as the oracles showed them (libvirt
+//! 9.0 with QEMU 7.2 and libvirt 11.3 with QEMU 10.0 answered every guest here the
+//! same way unless a test says otherwise). Reading order decides which device takes
+//! a slot first: the primary video moves to the front, disks are filed by bus and
+//! name number, a default USB controller 0 is added beside other USB indexes, and
+//! 11.x files added controllers among the user's. A USB controller of model none
+//! turns USB off, and then other USB controllers and devices are refused.
 
 use virt_pci::core::assign::assign;
 use virt_pci::core::versions::Platform;
@@ -127,4 +129,39 @@ fn a_default_usb_controller_0_joins_a_users_usb_1_and_11_files_it_first() {
     let a = addresses(&xml, Platform::NEWEST);
     assert_eq!(at(&a, "controller[usb,0,qemu-xhci]"), "01:00.0");
     assert_eq!(at(&a, "controller[usb,1,qemu-xhci]"), "02:00.0");
+}
+
+#[test]
+fn usb_model_none_refuses_other_usb_controllers_and_devices_but_not_the_added_0() {
+    let none1 = "<controller type='usb' index='1' model='none'/>";
+    // Alone at index 1, libvirt still adds its default controller 0.
+    for p in BOTH {
+        let a = addresses(&domain("pc-q35-7.2", none1), p);
+        assert_eq!(at(&a, "controller[usb,0,qemu-xhci]"), "01:00.0", "{p:?}");
+    }
+    let refused = [
+        "<controller type='usb' index='0' model='none'/><controller type='usb' index='1' model='qemu-xhci'/>",
+        "<controller type='usb' index='1' model='qemu-xhci'/><controller type='usb' index='0' model='none'/>",
+        "<controller type='usb' index='2' model='none'/><controller type='usb' index='1' model='qemu-xhci'/>",
+        "<controller type='usb' index='0' model='none'/><input type='tablet' bus='usb'/>",
+        "<controller type='usb' index='1' model='none'/><input type='tablet' bus='usb'/>",
+        "<controller type='usb' index='0' model='none'/><hub type='usb'/>",
+        "<controller type='usb' index='0' model='none'/><redirdev bus='usb' type='spicevmc'/>",
+        "<controller type='usb' index='0' model='none'/><disk type='file' device='disk'>\
+         <source file='/u.img'/><target dev='sda' bus='usb'/></disk>",
+    ];
+    for devices in refused {
+        for p in BOTH {
+            let doc = Document::parse(&domain("pc-q35-7.2", devices)).unwrap();
+            let mut topo = read_topology(&doc).unwrap();
+            topo.platform = p;
+            let d = assign(&topo).expect_err(devices);
+            assert_eq!(
+                d.code,
+                virt_pci::core::diag::Code::UsbDisabled,
+                "{devices}: {}",
+                d.message
+            );
+        }
+    }
 }

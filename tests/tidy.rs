@@ -401,3 +401,18 @@ fn the_core_crate_depends_only_on_what_it_may() {
     }
     assert!(bad.is_empty(), "crates/core may not depend on {bad:?}");
 }
+
+#[test]
+fn the_two_front_ends_do_not_reach_into_each_other() {
+    // What both need (exit statuses, saving, the target) lives in `crate::host`.
+    check_layer(
+        "src/tui",
+        &["clap", "crate::cli"],
+        "the designer is a front end of its own; shared needs belong in crate::host",
+    );
+    check_layer(
+        "src/cli",
+        &["ratatui::", "crossterm", "tui_textarea"],
+        "the command line starts the designer through crate::tui, never draws itself",
+    );
+}

@@ -79,7 +79,7 @@ pub fn run(conn: &Connection, domain: &str, opts: &super::Options) -> i32 {
         Ok(x) => x,
         Err(e) => {
             eprintln!("{e}");
-            return crate::cli::EXIT_BAD_INPUT;
+            return crate::host::files::EXIT_BAD_INPUT;
         }
     };
     let mut app = super::App::new(session, opts);
@@ -93,10 +93,10 @@ pub fn run(conn: &Connection, domain: &str, opts: &super::Options) -> i32 {
     });
     super::terminal::restore();
     match result {
-        Ok(()) => crate::cli::EXIT_OK,
+        Ok(()) => crate::host::files::EXIT_OK,
         Err(e) => {
             eprintln!("error: terminal: {e}");
-            crate::cli::EXIT_BAD_INPUT
+            crate::host::files::EXIT_BAD_INPUT
         }
     }
 }

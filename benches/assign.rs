@@ -9,13 +9,13 @@ use virt_pci::core::assign::assign;
 #[path = "../tests/common/generate.rs"]
 mod generate;
 use generate::{Shape, guest};
-use virt_pci::libvirt::{Document, apply_plan, read_topology};
+use virt_pci::libvirt::{Document, read_topology, write_plan};
 
 fn parse_assign_write(xml: &str) -> String {
     let mut doc = Document::parse(xml).expect("generated guests parse");
     let topo = read_topology(&doc).expect("generated guests are domains");
     let plan = assign(&topo).expect("generated guests are accepted");
-    apply_plan(&mut doc, &topo, &plan);
+    write_plan(&mut doc, &topo, &plan);
     doc.write()
 }
 

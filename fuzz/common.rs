@@ -41,7 +41,7 @@ pub fn assign(data: &[u8]) {
     let Ok(plan) = virt_pci::core::assign::assign(&topo) else {
         return;
     };
-    virt_pci::libvirt::apply_plan(&mut doc, &topo, &plan);
+    virt_pci::libvirt::write_plan(&mut doc, &topo, &plan);
     let out = doc.write();
     let again = Document::parse(&out).expect("assign writes well-formed XML");
     read_topology(&again).expect("assign writes a domain");
@@ -130,7 +130,7 @@ pub fn edits(data: &[u8]) {
         }
     }
     let mut out = doc.clone();
-    virt_pci::libvirt::edit_apply::write_topology(&mut out, &base, &t);
+    virt_pci::libvirt::write::write_topology(&mut out, &base, &t);
     let written = out.write();
     let again = Document::parse(&written).expect("edits write well-formed XML");
     read_topology(&again).expect("edits write a domain");

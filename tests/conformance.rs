@@ -10,7 +10,7 @@ use std::path::Path;
 use crate::support;
 use virt_pci::core::assign::assign;
 use virt_pci::core::versions::Platform;
-use virt_pci::libvirt::{Document, NodeId, apply_plan, read_topology};
+use virt_pci::libvirt::{Document, NodeId, read_topology, write_plan};
 
 /// Cases of the shared suite (both releases together) that must match libvirt.
 const MATCH_FLOOR: usize = 304;
@@ -138,7 +138,7 @@ pub fn run_assign_for(input: &str, platform: Platform) -> Result<String, String>
     let mut topo = read_topology(&doc).map_err(|e| e.to_string())?;
     topo.platform = platform;
     let plan = assign(&topo).map_err(|d| d.to_string())?;
-    apply_plan(&mut doc, &topo, &plan);
+    write_plan(&mut doc, &topo, &plan);
     Ok(doc.write())
 }
 

@@ -19,7 +19,7 @@ use virt_pci::core::io_space;
 use virt_pci::core::pci::PciModel;
 use virt_pci::core::virtio::Mode;
 use virt_pci::core::{Kind, Topology};
-use virt_pci::libvirt::edit_apply::write_topology;
+use virt_pci::libvirt::write::write_topology;
 use virt_pci::libvirt::{Document, meta, read_topology};
 
 use crate::support;

@@ -41,7 +41,7 @@ fn deep_nesting_is_parsed_written_and_dropped_without_recursion() {
         let topo = read_topology(&doc).expect("a domain");
         let plan = virt_pci::core::assign::assign(&topo).expect("accepted");
         assert_eq!(doc.write(), text, "untouched document writes back the same");
-        virt_pci::libvirt::apply_plan(&mut doc, &topo, &plan);
+        virt_pci::libvirt::write_plan(&mut doc, &topo, &plan);
         let out = doc.write();
         assert!(out.contains(&"<a>".repeat(200_000)), "nesting kept");
         drop(doc);

@@ -8,7 +8,7 @@
 
 use virt_pci::core::assign::assign;
 use virt_pci::core::versions::Platform;
-use virt_pci::libvirt::{Document, apply_plan, read_topology};
+use virt_pci::libvirt::{Document, read_topology, write_plan};
 
 /// The PCI address (`bus:slot.function`, hex) of every element of `<devices>` that
 /// has one, named `tag[key]` (a disk by target, a controller by type, index, model).
@@ -17,7 +17,7 @@ fn addresses(xml: &str, platform: Platform) -> Vec<(String, String)> {
     let mut topo = read_topology(&doc).unwrap();
     topo.platform = platform;
     let plan = assign(&topo).unwrap_or_else(|d| panic!("refused: {}", d.message));
-    apply_plan(&mut doc, &topo, &plan);
+    write_plan(&mut doc, &topo, &plan);
     let devices = doc.child(doc.root(), "devices").unwrap();
     let mut out = Vec::new();
     for el in doc.child_elements(devices) {

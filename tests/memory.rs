@@ -9,7 +9,7 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
-use virt_pci::libvirt::{Document, apply_plan, read_topology};
+use virt_pci::libvirt::{Document, read_topology, write_plan};
 
 struct Counting;
 
@@ -87,7 +87,7 @@ fn every_command(xml: String) {
     let analysis = virt_pci::core::analyses::analyse(&topo, &ctx);
     std::hint::black_box(&analysis);
     if let Ok(plan) = virt_pci::core::assign::assign(&topo) {
-        apply_plan(&mut doc, &topo, &plan);
+        write_plan(&mut doc, &topo, &plan);
         std::hint::black_box(doc.write());
     }
 }

@@ -8,7 +8,7 @@ use std::collections::HashSet;
 use virt_pci::core::assign::assign;
 use virt_pci::core::device::SlotClass;
 use virt_pci::core::{Address, Flags, MachineClass};
-use virt_pci::libvirt::{Document, apply_plan, read_topology};
+use virt_pci::libvirt::{Document, read_topology, write_plan};
 
 const MACHINES: &[(&str, &str)] = &[
     ("x86_64", "pc-q35-7.2"),
@@ -106,7 +106,7 @@ fn check(machine: usize, devices: &[RandomDevice]) -> Result<bool, TestCaseError
             return Ok(false);
         }
     };
-    apply_plan(&mut doc, &topo, &plan);
+    write_plan(&mut doc, &topo, &plan);
     let out = doc.write();
 
     let doc2 = Document::parse(&out).unwrap();
@@ -180,7 +180,7 @@ use virt_pci::core::edit::{
 };
 use virt_pci::core::pci::PciModel;
 use virt_pci::core::topology::Topology;
-use virt_pci::libvirt::edit_apply::write_topology;
+use virt_pci::libvirt::write::write_topology;
 
 /// The controllers the designer offers to add: the core's own menu list.
 const ADDABLE: &[PciModel] = edit::CONTROLLER_MODELS;
@@ -557,7 +557,7 @@ fn check_finds_no_error_in_what_assign_wrote() {
                 return Ok(());
             };
             accepted.set(accepted.get() + 1);
-            apply_plan(&mut doc, &topo, &plan);
+            write_plan(&mut doc, &topo, &plan);
             let out = doc.write();
             let topo2 = read_topology(&Document::parse(&out).unwrap()).unwrap();
             let errors: Vec<String> = check_all(&topo2)

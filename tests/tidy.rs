@@ -416,3 +416,46 @@ fn the_two_front_ends_do_not_reach_into_each_other() {
         "the command line starts the designer through crate::tui, never draws itself",
     );
 }
+
+/// Every place outside the test tree whose code (comments and strings blanked) contains
+/// `needle`, as `path` relative to the root.
+fn code_sites(needle: &str) -> Vec<String> {
+    let root = support::root();
+    let mut files = support::files(&root.join("src"), ".rs");
+    files.extend(support::files(&root.join("crates"), ".rs"));
+    let mut at: Vec<String> = files
+        .iter()
+        .filter(|f| code_only(&std::fs::read_to_string(f).unwrap()).contains(needle))
+        .map(|f| rel(&root, f))
+        .collect();
+    at.sort();
+    at
+}
+
+#[test]
+fn a_plan_is_applied_in_one_place_and_a_topology_written_in_one() {
+    // Two appliers once placed added devices by different rules and two writers wrote
+    // addresses differently: the analyses and the saved file disagreed.
+    assert_eq!(
+        code_sites(".apply_to("),
+        ["crates/core/src/assign.rs"],
+        "fills are written onto devices only by Plan::define"
+    );
+    // (`host::libvirt` has a `define` of its own: libvirt's, of a domain.)
+    let define: Vec<String> = code_sites(".define(")
+        .into_iter()
+        .filter(|p| p != "src/host/libvirt.rs")
+        .collect();
+    assert_eq!(
+        define,
+        ["crates/core/src/analyses.rs", "crates/core/src/edit.rs"],
+        "a plan becomes a topology through the analyses or an edit, nowhere else"
+    );
+    for writer in ["fn write_address", "fn write_topology", "fn write_plan"] {
+        assert_eq!(
+            code_sites(writer),
+            ["src/libvirt/write.rs"],
+            "the document has one writer of the model"
+        );
+    }
+}

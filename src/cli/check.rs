@@ -28,7 +28,7 @@ pub(super) fn cmd_assign(
     for d in crate::core::guest::rename_warnings(&before, &loaded.topology, fw) {
         eprintln!("{}", format_diagnostic(&loaded.path, &loaded.topology, &d));
     }
-    crate::libvirt::apply_plan(&mut loaded.doc, &loaded.topology, &plan);
+    crate::libvirt::write_plan(&mut loaded.doc, &loaded.topology, &plan);
     let text = loaded.doc.write();
     let dest = if in_place {
         if file == Path::new("-") {

@@ -35,7 +35,7 @@ pub(super) fn cmd_convert(a: &ConvertArgs) -> Result<i32, Failure> {
     };
     let old = loaded.doc.write();
     let mut doc = loaded.doc.clone();
-    crate::libvirt::edit_apply::write_topology(&mut doc, t, &c.result);
+    crate::libvirt::write::write_topology(&mut doc, t, &c.result);
     let new = doc.write();
     let diff = a.diff.then(|| unified_diff(&loaded.path, &old, &new));
     let dest = if a.in_place {

@@ -58,7 +58,7 @@ fn converted_text(
     t.platform = platform;
     let c = convert(&t, ctx, opts).ok()?;
     let mut out = doc.clone();
-    crate::libvirt::edit_apply::write_topology(&mut out, &t, &c.result);
+    crate::libvirt::write::write_topology(&mut out, &t, &c.result);
     Some(out.write())
 }
 

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use crate::core::edit::{History, SameBase};
 use crate::core::topology::{Origin, Topology};
 use crate::core::versions::Platform;
-use crate::libvirt::edit_apply::write_topology;
+use crate::libvirt::write::write_topology;
 use crate::libvirt::{Document, read_topology};
 
 /// The guest virt-pci opens when no file is given.
@@ -158,7 +158,7 @@ impl Session {
     }
 
     /// The document with the current edits written into it.
-    fn edited(&self) -> (Document, crate::libvirt::edit_apply::Placed) {
+    fn edited(&self) -> (Document, crate::libvirt::write::Placed) {
         let mut doc = self.doc().clone();
         let placed = write_topology(&mut doc, self.base(), self.topology());
         (doc, placed)

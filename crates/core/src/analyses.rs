@@ -4,7 +4,7 @@
 //! `io`, `tree` and `check` and the TUI all read from [`Analysis`].
 
 use super::address::PciAddr;
-use super::assign::{self, Target};
+use super::assign;
 use super::device::VirtioForm;
 use super::diag::{Diagnostic, Severity};
 use super::edit::{Op, Placement};
@@ -124,39 +124,10 @@ pub fn choose_firmware(t: &Topology, ctx: &Context) -> (&'static Firmware, Firmw
 /// copy of the model. When libvirt would refuse the domain, the input is returned
 /// with the refusal.
 pub fn as_defined(t: &Topology) -> (Topology, Option<Diagnostic>) {
-    let plan = match assign::assign(t) {
-        Ok(p) => p,
-        Err(d) => return (t.clone(), Some(d)),
-    };
-    // Room for what libvirt adds up front: growing a vector of a thousand devices
-    // would copy them all once more.
-    let mut devices = Vec::with_capacity(t.devices.len() + plan.added.len());
-    devices.extend_from_slice(&t.devices);
-    let mut out = Topology {
-        devices,
-        name: t.name.clone(),
-        machine: t.machine.clone(),
-        acpi: t.acpi,
-        efi: t.efi,
-        numa_cells: t.numa_cells,
-        platform: t.platform,
-    };
-    let base = out.devices.len();
-    for (a, nd) in plan.added.iter().enumerate() {
-        let d = nd.device(Origin(u32::MAX - a as u32));
-        out.devices.push(d);
+    match assign::assign(t) {
+        Ok(plan) => (plan.define(t), None),
+        Err(d) => (t.clone(), Some(d)),
     }
-    for (target, fill) in &plan.fills {
-        let i = match *target {
-            Target::Existing(i) => i,
-            Target::Added(a) => base + a,
-        };
-        let Some(d) = out.devices.get_mut(i) else {
-            continue;
-        };
-        fill.apply_to(d);
-    }
-    (out, None)
 }
 
 /// Runs every analysis.

@@ -10,7 +10,7 @@ use super::device::{Kind, SlotClass, VirtioForm};
 use super::diag::Diagnostic;
 use super::machine::{Arch, MachineClass};
 use super::pci::{Flags, PciModel};
-use super::topology::{Device, PciController, Topology};
+use super::topology::{Device, Origin, PciController, Topology};
 use crate::diag::Code;
 
 /// Which device an entry of the plan is about.
@@ -145,6 +145,44 @@ impl Plan {
     /// The final PCI address of a device (from the plan, or as it was).
     pub fn fill_of(&self, t: Target) -> Option<&Fill> {
         self.fills.iter().find(|(x, _)| *x == t).map(|(_, f)| f)
+    }
+
+    /// The topology libvirt defines from `t` with this plan, the one place a plan is
+    /// turned into a model: every fill written onto the device it names, and the
+    /// added devices after the input's, in the order libvirt adds them, with fresh
+    /// origins. The input's devices keep their indices, so analyses of the result
+    /// speak of them by the same index (edits file the added devices where the
+    /// document will have them: `edit::define_in_file_order`).
+    pub fn define(&self, t: &Topology) -> Topology {
+        // Room for what libvirt adds up front: growing a vector of a thousand devices
+        // would copy them all once more.
+        let mut devices = Vec::with_capacity(t.devices.len() + self.added.len());
+        devices.extend_from_slice(&t.devices);
+        let mut out = Topology {
+            devices,
+            name: t.name.clone(),
+            machine: t.machine.clone(),
+            acpi: t.acpi,
+            efi: t.efi,
+            numa_cells: t.numa_cells,
+            platform: t.platform,
+        };
+        let first = Origin::fresh(&out).0;
+        for (a, nd) in self.added.iter().enumerate() {
+            let origin = Origin(first.saturating_add(u32::try_from(a).unwrap_or(u32::MAX)));
+            out.devices.push(nd.device(origin));
+        }
+        let base = t.devices.len();
+        for (target, fill) in &self.fills {
+            let i = match *target {
+                Target::Existing(i) => i,
+                Target::Added(a) => base + a,
+            };
+            if let Some(d) = out.devices.get_mut(i) {
+                fill.apply_to(d);
+            }
+        }
+        out
     }
 }
 

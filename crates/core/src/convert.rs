@@ -206,7 +206,7 @@ pub fn convert(t: &Topology, ctx: &Context, opts: &Options) -> Result<Conversion
         )
     })?;
     if !plan.is_empty() {
-        let after = edit::apply_plan(&result, &plan);
+        let after = edit::define_in_file_order(&result, &plan);
         c.changes.push(Change {
             subject: "addresses".into(),
             line: 0,

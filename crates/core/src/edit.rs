@@ -7,13 +7,13 @@
 //! selection or a history entry stays meaningful when other devices come and go.
 //! Devices an operation creates get an origin from [`fresh_origin`], in a range the
 //! document layer never hands out; the libvirt layer writes an edited topology back by
-//! comparing it with the topology it read (`libvirt::edit_apply`).
+//! comparing it with the topology it read (`libvirt::write`).
 
 use std::collections::BTreeSet;
 use std::fmt;
 
 use super::address::{Address, PciAddr};
-use super::assign::{self, Plan, Target};
+use super::assign::{self, Plan};
 use super::device::{Kind, SlotClass, VirtioForm};
 use super::diag::Diagnostic;
 use super::machine::{Machine, MachineClass};
@@ -21,20 +21,9 @@ use super::pci::{Flags, PciModel};
 use super::topology::{Device, Origin, PciController, Topology, chipset};
 use super::view::{BusNode, tree_view};
 
-/// Origins at or above this value belong to devices created by an edit; the document
-/// layer's node ids stay far below it.
-pub const NEW_ORIGIN_BASE: u32 = 0x8000_0000;
-
 /// An origin no device of `t` has, in the range of created devices.
 pub fn fresh_origin(t: &Topology) -> Origin {
-    let next = t
-        .devices
-        .iter()
-        .map(|d| d.origin.0)
-        .filter(|&o| o >= NEW_ORIGIN_BASE)
-        .max()
-        .map_or(NEW_ORIGIN_BASE, |o| o.saturating_add(1));
-    Origin(next)
+    Origin::fresh(t)
 }
 
 /// A kind of device the designer can add, with the models offered for it.
@@ -464,7 +453,7 @@ fn apply_unchecked(t: &Topology, op: &Op) -> Result<Topology, EditError> {
             if plan.is_empty() {
                 return err("every address is already assigned");
             }
-            Ok(apply_plan(t, &plan))
+            Ok(define_in_file_order(t, &plan))
         }
         Op::SetMachineType { machine_type } => {
             if machine_type.trim().is_empty() {
@@ -881,7 +870,7 @@ fn finish(out: Topology, at: Placement) -> Result<Topology, EditError> {
     match at {
         Placement::Auto => {
             let plan = assign::assign(&out)?;
-            Ok(apply_plan(&out, &plan))
+            Ok(define_in_file_order(&out, &plan))
         }
         Placement::Unassigned | Placement::At(_) => Ok(out),
     }
@@ -967,29 +956,15 @@ fn add_controller(
     finish(out, at)
 }
 
-/// Writes an assignment plan into a copy of the topology: what libvirt fills in, and
-/// the devices it adds (each where libvirt's document layer would put its element).
-pub fn apply_plan(t: &Topology, plan: &Plan) -> Topology {
-    let mut out = t.clone();
-    let mut added: Vec<Device> = Vec::new();
-    for nd in &plan.added {
-        let d = nd.device(Origin(0));
-        added.push(d);
-    }
-    for (target, fill) in &plan.fills {
-        let d = match *target {
-            Target::Existing(i) => out.devices.get_mut(i),
-            Target::Added(a) => added.get_mut(a),
-        };
-        let Some(d) = d else {
-            continue;
-        };
-        fill.apply_to(d);
-    }
-    for mut d in added {
-        d.origin = fresh_origin(&out);
-        // The document layer puts new controllers after the last controller (PCI ones
-        // after the last PCI controller) and everything else at the end.
+/// Writes an assignment plan into a copy of the topology ([`Plan::define`]) and files
+/// each added device where the document layer will write its element, so that the
+/// edited topology lists its devices in the order the saved file will: new controllers
+/// after the last controller (PCI ones after the last PCI controller), everything else
+/// at the end.
+pub fn define_in_file_order(t: &Topology, plan: &Plan) -> Topology {
+    let mut out = plan.define(t);
+    let added = out.devices.split_off(t.devices.len());
+    for d in added {
         let at = if d.kind == Kind::Controller {
             let pci = d.ty.as_deref() == Some("pci");
             out.devices
@@ -1378,6 +1353,6 @@ mod tests {
         let names: Vec<_> = t.devices.iter().filter_map(|d| d.name.clone()).collect();
         assert_eq!(names, ["vda", "vdb"]);
         assert_ne!(t.devices[1].origin, t.devices[2].origin);
-        assert!(t.devices[1].origin.0 >= NEW_ORIGIN_BASE);
+        assert!(t.devices[1].origin.0 >= Origin::NEW_BASE);
     }
 }

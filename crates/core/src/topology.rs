@@ -13,6 +13,24 @@ use super::pci::PciModel;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Origin(pub u32);
 
+impl Origin {
+    /// Origins at or above this value belong to devices the core creates (an edit, or
+    /// what libvirt adds when it assigns); the document layer's node ids stay far below.
+    pub const NEW_BASE: u32 = 0x8000_0000;
+
+    /// The first origin after every created device of `t`, in the range of created devices.
+    pub fn fresh(t: &Topology) -> Origin {
+        let next = t
+            .devices
+            .iter()
+            .map(|d| d.origin.0)
+            .filter(|&o| o >= Origin::NEW_BASE)
+            .max()
+            .map_or(Origin::NEW_BASE, |o| o.saturating_add(1));
+        Origin(next)
+    }
+}
+
 /// A PCI controller's own settings (`<controller type='pci'>`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PciController {

@@ -1,15 +1,18 @@
-//! Writes an edited topology back into the document it was read from: compares the
-//! topology as read with the edited one, device by device (matched by origin), and
-//! touches only the elements that changed: removed elements go, new ones are written
-//! in libvirt's layout, and changed addresses, models and controller settings are set
-//! on the existing elements.
+//! The one writer of the model into the document: compares the topology as read with
+//! the edited one, device by device (matched by origin), and touches only the elements
+//! that changed: removed elements go, new ones are written in libvirt's layout where
+//! the edited topology lists them, and changed addresses, models and controller
+//! settings are set on the existing elements. An assignment is written the same way:
+//! the core turns the plan into the topology libvirt defines, this writes the change.
 
 use std::collections::HashMap;
 
 use super::domain::node_of;
 use super::xml::{Document, NodeId};
 use crate::core::address::{Address, PciAddr};
+use crate::core::assign::Plan;
 use crate::core::device::Kind;
+use crate::core::edit;
 use crate::core::topology::{Device, Origin, PciController, Topology};
 
 /// Where each device of the edited topology ended up in the document.
@@ -25,6 +28,14 @@ fn devices_el(doc: &mut Document) -> NodeId {
             d
         }
     }
+}
+
+/// Writes what assignment fills in and adds: the core files the plan into the
+/// topology read from `doc` ([`edit::define_in_file_order`]), and the change is
+/// written as any edit's is. Returns where every device is in the document.
+pub fn write_plan(doc: &mut Document, topology: &Topology, plan: &Plan) -> Placed {
+    let defined = edit::define_in_file_order(topology, plan);
+    write_topology(doc, topology, &defined)
 }
 
 /// Applies the difference between `base` (read from `doc`) and `edited` to `doc`, and
@@ -191,7 +202,7 @@ fn fill_new(doc: &mut Document, el: NodeId, d: &Device) {
         write_controller(doc, el, &PciController::new(p.model), p);
     }
     if let Some(a) = &d.address {
-        write_address(doc, el, a);
+        write_address(doc, el, None, a);
     }
 }
 
@@ -251,7 +262,7 @@ fn update(doc: &mut Document, el: NodeId, old: &Device, new: &Device) {
     }
     if old.address != new.address {
         match &new.address {
-            Some(a) => write_address(doc, el, a),
+            Some(a) => write_address(doc, el, old.address.as_ref(), a),
             None => {
                 if let Some(a) = doc.child(el, "address") {
                     doc.remove(a);
@@ -344,15 +355,32 @@ fn pci_attrs(a: &PciAddr) -> [(&'static str, String); 5] {
     ]
 }
 
-/// Writes `a` as the element's `<address>`, reusing the one that is there.
-fn write_address(doc: &mut Document, el: NodeId, a: &Address) {
+/// Writes `a` as the element's `<address>`, reusing the one that is there. When the
+/// element had a PCI address (`old`), only what changed is written: an attribute that
+/// already says the new value (absent meaning 0, as libvirt reads it) keeps its bytes,
+/// so filling in `multifunction` leaves the user's `slot='2'` as they wrote it.
+fn write_address(doc: &mut Document, el: NodeId, old: Option<&Address>, a: &Address) {
     let attrs: Vec<(&str, Option<String>)> = match a {
         Address::Pci {
             addr,
             multifunction,
         } => {
+            let was = match old {
+                Some(Address::Pci { addr, .. }) => Some(addr),
+                _ => None,
+            };
+            let same = |k: &str| {
+                was.is_some_and(|w| match k {
+                    "domain" => w.domain == addr.domain,
+                    "bus" => w.bus == addr.bus,
+                    "slot" => w.slot == addr.slot,
+                    "function" => w.function == addr.function,
+                    _ => false,
+                })
+            };
             let mut v: Vec<(&str, Option<String>)> = pci_attrs(addr)
                 .into_iter()
+                .filter(|(k, _)| !same(k))
                 .map(|(k, v)| (k, Some(v)))
                 .collect();
             v.push((
@@ -366,10 +394,14 @@ fn write_address(doc: &mut Document, el: NodeId, a: &Address) {
         Address::Unassigned => vec![("type", Some("unassigned".into()))],
         Address::Other(t) => vec![("type", Some(t.clone()))],
     };
+    let ty = match a {
+        Address::Pci { .. } | Address::PciRequest => "pci",
+        Address::VirtioMmio => "virtio-mmio",
+        Address::Unassigned => "unassigned",
+        Address::Other(t) => t.as_str(),
+    };
     let existing = doc.child(el, "address");
-    let same_type = existing.is_some_and(|x| {
-        doc.attr(x, "type").as_deref() == attrs.first().and_then(|(_, v)| v.as_deref())
-    });
+    let same_type = existing.is_some_and(|x| doc.attr(x, "type").as_deref() == Some(ty));
     let target = match existing {
         Some(x) if same_type => x,
         other => {
@@ -507,6 +539,27 @@ mod tests {
             proptest::prop_assert_eq!(h.current(), &t0);
             proptest::prop_assert!(!h.dirty());
         }
+    }
+
+    #[test]
+    fn a_filled_in_multifunction_leaves_the_address_as_the_user_wrote_it() {
+        let xml = "<domain type='kvm'>\n  <name>g</name>\n  <os>\n    <type arch='x86_64' machine='pc-i440fx-7.2'>hvm</type>\n  </os>\n  <devices>\n    <controller type='pci' index='0' model='pci-root'/>\n    <interface type='user'>\n      <model type='e1000'/>\n      <address type='pci' slot='5' function='0'/>\n    </interface>\n    <interface type='user'>\n      <model type='e1000'/>\n      <address type='pci' domain='0x0000' bus='0x00' slot='0x05' function='0x1'/>\n    </interface>\n    <memballoon model='virtio'>\n      <address type='pci'/>\n    </memballoon>\n  </devices>\n</domain>\n";
+        let mut doc = Document::parse(xml).expect("xml");
+        let t = read_topology(&doc).expect("domain");
+        let plan = crate::core::assign::assign(&t).expect("libvirt accepts it");
+        write_plan(&mut doc, &t, &plan);
+        let text = doc.write();
+        assert!(
+            text.contains("<address type='pci' slot='5' function='0' multifunction='on'/>"),
+            "{text}"
+        );
+        // A request for an address is written out whole, as libvirt writes it.
+        assert!(
+            text.contains(
+                "<address type='pci' domain='0x0000' bus='0x00' slot='0x02' function='0x0'/>"
+            ),
+            "{text}"
+        );
     }
 
     #[test]

@@ -513,34 +513,35 @@ fn io_findings(a: &Analysis, ctx: &Context, out: &mut Vec<Finding>) {
             fix,
         });
     }
-    // pc-q35-6.1 + many root ports under SeaBIOS.
-    let rp61 = a.defined.machine.machine_type == "pc-q35-6.1" && fw.kind == FirmwareKind::SeaBios;
-    let machine61 = rp61
-        && p.windows
-            .iter()
-            .filter(|w| w.reasons.contains(&io_space::WindowReason::Machine61))
-            .count()
-            >= 15;
-    if machine61 {
-        let ports: Vec<usize> = p
-            .windows
-            .iter()
-            .filter(|w| w.reasons.contains(&io_space::WindowReason::Machine61))
-            .map(|w| w.device)
-            .collect();
+    // A machine type with ACPI hotplug on root ports, and many of them, under SeaBIOS.
+    let quirk = a
+        .defined
+        .machine
+        .acpi_hotplug_quirk()
+        .filter(|_| fw.kind == FirmwareKind::SeaBios);
+    let quirk_ports: Vec<usize> = p
+        .windows
+        .iter()
+        .filter(|w| w.reasons.contains(&io_space::WindowReason::Machine61))
+        .map(|w| w.device)
+        .collect();
+    let machine61 = quirk.is_some_and(|q| quirk_ports.len() > q.max_hotplug_ports as usize);
+    if let Some(q) = quirk.filter(|_| machine61) {
         out.push(Finding {
             diag: Diagnostic::new(
                 Code::Q35Machine61RootPorts,
                 format!(
-                    "machine type pc-q35-6.1 makes every hotplug root port reserve 4 KiB of IO; with {} of them SeaBIOS runs out of IO space and the guest does not boot",
-                    ports.len()
+                    "machine type {} makes every hotplug root port reserve {} of IO; with {} of them SeaBIOS runs out of IO space and the guest does not boot",
+                    q.machine_type,
+                    fmt_size(q.io_per_port),
+                    quirk_ports.len()
                 ),
             )
-            .hint("use machine type pc-q35-6.2 or newer (6.1 is the only one with this reservation), or turn hotplug off on the ports you do not need (at most 14 may reserve IO)"),
+            .hint(format!("use machine type {} or newer ({} is the only one with this reservation), or turn hotplug off on the ports you do not need (at most {} may reserve IO)", q.fixed_by, q.machine_type, q.max_hotplug_ports)),
             fix: Some(Fix {
-                summary: "change the machine type to pc-q35-6.2".into(),
+                summary: format!("change the machine type to {}", q.fixed_by),
                 ops: vec![Op::SetMachineType {
-                    machine_type: "pc-q35-6.2".into(),
+                    machine_type: q.fixed_by.into(),
                 }],
             }),
         });

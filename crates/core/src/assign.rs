@@ -6,6 +6,7 @@
 //! it into the document; nothing here touches XML.
 
 use super::address::{Address, PciAddr};
+use super::chipset::{self, ChipsetFunction, Preferred};
 use super::device::{Kind, SlotClass, VirtioForm};
 use super::diag::Diagnostic;
 use super::machine::{Arch, MachineClass};
@@ -868,7 +869,9 @@ impl<'t> Assigner<'t> {
             .any(|i| i.is_ctl(ty) && (index.is_none() || i.index == index))
     }
 
-    fn add_ctl(&mut self, ty: &str, model: Option<&str>, index: u32, reason: &'static str) {
+    /// Adds controller `ty` at `index` with the model libvirt writes on one it adds.
+    fn add_ctl(&mut self, ty: &str, index: u32, reason: &'static str) {
+        let model = super::device::added_model(Kind::Controller, Some(ty), &self.topo.machine);
         self.add(
             NewDevice {
                 kind: Kind::Controller,
@@ -887,19 +890,13 @@ impl<'t> Assigner<'t> {
         let devices = &self.topo.devices;
         // USB controller 0 unless the domain has one with index 0: other indexes do not
         // count (both releases add a default controller 0 beside a user's index 1).
-        if !self.has_ctl("usb", Some(0)) {
-            match self.class {
-                MachineClass::Q35 => {
-                    self.add_ctl("usb", Some("qemu-xhci"), 0, "default USB controller")
-                }
-                MachineClass::I440fx => {
-                    self.add_ctl("usb", Some("piix3-uhci"), 0, "default USB controller")
-                }
-                _ => {}
-            }
+        if !self.has_ctl("usb", Some(0))
+            && matches!(self.class, MachineClass::Q35 | MachineClass::I440fx)
+        {
+            self.add_ctl("usb", 0, "default USB controller");
         }
         if self.class == MachineClass::Q35 && !self.has_ctl("sata", Some(0)) {
-            self.add_ctl("sata", None, 0, "the q35 chipset's SATA controller");
+            self.add_ctl("sata", 0, "the q35 chipset's SATA controller");
         }
         let balloon_default = machine.arch.is_x86() || machine.arch == Arch::Riscv64;
         if balloon_default
@@ -910,7 +907,8 @@ impl<'t> Assigner<'t> {
                 NewDevice {
                     kind: Kind::Memballoon,
                     ty: None,
-                    model: Some("virtio".into()),
+                    model: super::device::added_model(Kind::Memballoon, None, machine)
+                        .map(String::from),
                     index: None,
                     reason: "default memory balloon",
                 },
@@ -974,8 +972,7 @@ impl<'t> Assigner<'t> {
                 .collect();
             for idx in 0..=max {
                 if !have.contains(&idx) {
-                    let model = if ty == "scsi" { Some("lsilogic") } else { None };
-                    self.add_ctl(ty, model, idx, "needed by a disk on that bus");
+                    self.add_ctl(ty, idx, "needed by a disk on that bus");
                 }
             }
         }
@@ -983,16 +980,11 @@ impl<'t> Assigner<'t> {
         if devices.iter().any(|d| d.kind == Kind::Graphics)
             && !devices.iter().any(|d| d.kind == Kind::Video)
         {
-            let model = if machine.arch.is_x86() {
-                "cirrus"
-            } else {
-                "virtio"
-            };
             self.add(
                 NewDevice {
                     kind: Kind::Video,
                     ty: None,
-                    model: Some(model.into()),
+                    model: super::device::added_model(Kind::Video, None, machine).map(String::from),
                     index: None,
                     reason: "graphics need a video device",
                 },
@@ -1048,18 +1040,13 @@ impl<'t> Assigner<'t> {
             match (d.kind, d.addr_controller) {
                 (_, Some(c)) => {
                     if !self.has_ctl("virtio-serial", Some(c)) {
-                        self.add_ctl(
-                            "virtio-serial",
-                            None,
-                            c,
-                            "needed by a virtio channel or console",
-                        );
+                        self.add_ctl("virtio-serial", c, "needed by a virtio channel or console");
                     }
                     used.push((c, u32::MAX));
                 }
                 (Kind::Console, None) => {
                     if !self.has_ctl("virtio-serial", None) {
-                        self.add_ctl("virtio-serial", None, 0, "needed by a virtio console");
+                        self.add_ctl("virtio-serial", 0, "needed by a virtio console");
                     }
                 }
                 _ => pending += 1,
@@ -1068,7 +1055,7 @@ impl<'t> Assigner<'t> {
         let mut idx = 0;
         while pending > 0 {
             if !self.has_ctl("virtio-serial", Some(idx)) {
-                self.add_ctl("virtio-serial", None, idx, "needed by a virtio channel");
+                self.add_ctl("virtio-serial", idx, "needed by a virtio channel");
             }
             let cap = ports_of(&self.items, devices, idx).saturating_sub(1);
             let taken = used.iter().filter(|(c, _)| *c == idx).count() as u32;
@@ -1424,116 +1411,126 @@ impl<'t> Assigner<'t> {
         }
     }
 
-    /// Fixed and preferred chipset addresses (§5).
+    /// Fixed and preferred chipset addresses (§5), as the chipset table gives them: the
+    /// elements that stand for a chipset function go to its address (another one is
+    /// refused), the functions without an element are kept, then the devices with a
+    /// preferred slot on bus 0 take it when it is free.
     fn chipset(&mut self, set: &mut Set, dry: bool) -> Result<(), Diagnostic> {
+        let table = chipset::chipset(self.class);
+        for f in table.iter().filter(|f| f.xml.is_some()) {
+            self.fixed_chipset_element(set, f)?;
+        }
+        for f in table.iter().filter(|f| f.kept_without_element()) {
+            self.reserve_chipset(set, f.addr)?;
+        }
+        for (what, slots) in chipset::preferred(self.class) {
+            match what {
+                Preferred::PrimaryVideo => self.primary_video(set, slots[0], dry)?,
+                Preferred::Ich9Uhci1 => self.preferred_uhci1(set, slots)?,
+                Preferred::DmiToPciBridge => self.preferred_slot(set, slots, |it| {
+                    it.want && it.pci_model() == Some(PciModel::DmiToPciBridge)
+                })?,
+                Preferred::Ich9Sound => self.preferred_slot(set, slots, |it| {
+                    it.kind == Kind::Sound && it.want && it.model.as_deref() == Some("ich9")
+                })?,
+            }
+        }
+        Ok(())
+    }
+
+    /// Puts the elements that stand for chipset function `f` at its address. On
+    /// i440fx the PIIX3 IDE and UHCI are reserved here (the collection skips them);
+    /// q35's SATA controller only when it had no address (one written there was
+    /// reserved with the user's addresses).
+    fn fixed_chipset_element(
+        &mut self,
+        set: &mut Set,
+        f: &ChipsetFunction,
+    ) -> Result<(), Diagnostic> {
         let pci = Flags::PCI_DEVICE;
-        match self.class {
-            MachineClass::I440fx => {
-                for i in 0..self.items.len() {
-                    if !self.is_piix3_fixed(&self.items[i]) {
-                        continue;
-                    }
-                    let (want, msg) = if self.items[i].is_ctl("ide") {
-                        (
-                            PciAddr::new(0, 1, 1),
-                            "Primary IDE controller must have PCI address 0:0:1.1",
-                        )
-                    } else {
-                        (
-                            PciAddr::new(0, 1, 2),
-                            "PIIX3 USB controller at index 0 must have PCI address 0:0:1.2",
-                        )
-                    };
-                    match self.items[i].addr {
-                        Some(a) if a != want => {
-                            return Err(Diagnostic::new(Code::PciChipsetAddress, msg)
-                                .on(self.items[i].dev()));
-                        }
-                        Some(_) => {}
-                        None => self.set_addr(i, want, false),
-                    }
+        let Some((_, ty, index)) = f.xml else {
+            return Ok(());
+        };
+        let want = f.addr;
+        for i in 0..self.items.len() {
+            let it = &self.items[i];
+            let piix3 = self.is_piix3_fixed(it);
+            let stands = if self.class == MachineClass::I440fx {
+                piix3 && it.is_ctl(ty)
+            } else {
+                it.is_ctl(ty) && it.index == Some(index)
+            };
+            if !stands {
+                continue;
+            }
+            match it.addr {
+                Some(a) if a != want => {
+                    return Err(Diagnostic::new(
+                        Code::PciChipsetAddress,
+                        f.wrong_address_message(),
+                    )
+                    .on(it.dev()));
+                }
+                Some(_) if !piix3 => {}
+                Some(_) => {
                     let mut a = want;
                     set.reserve_config(&mut a, pci)
                         .map_err(|d| err_on(d, &self.items[i]))?;
                 }
-                // The PIIX3's ISA bridge (00:01.0) and power management (00:01.3) have
-                // no element, but libvirt keeps them before it looks at the user's
-                // addresses: a device there is a double use.
-                for f in [0, 3] {
-                    self.reserve_chipset(set, PciAddr::new(0, 1, f))?;
-                }
-                self.primary_video(set, 2, dry)?;
-            }
-            MachineClass::Q35 => {
-                for i in 0..self.items.len() {
-                    if self.items[i].is_ctl("sata") && self.items[i].index == Some(0) {
-                        let want = PciAddr::new(0, 0x1f, 2);
-                        match self.items[i].addr {
-                            Some(a) if a != want => {
-                                return Err(Diagnostic::new(
-                                    Code::PciChipsetAddress,
-                                    "Primary SATA controller must have PCI address 0:0:1f.2",
-                                )
-                                .on(self.items[i].dev()));
-                            }
-                            Some(_) => {}
-                            None => {
-                                let mut a = want;
-                                set.reserve_config(&mut a, pci)
-                                    .map_err(|d| err_on(d, &self.items[i]))?;
-                                self.set_addr(i, want, false);
-                            }
-                        }
+                None => {
+                    if piix3 {
+                        self.set_addr(i, want, false);
+                    }
+                    let mut a = want;
+                    set.reserve_config(&mut a, pci)
+                        .map_err(|d| err_on(d, &self.items[i]))?;
+                    if !piix3 {
+                        self.set_addr(i, want, false);
                     }
                 }
-                // Preferred slots for the first ICH9 UHCI controllers and the DMI bridge.
-                // Address-less ICH9 UHCI1 controllers take 00:1d.0, or 00:1a.0 when
-                // 00:1d is taken; their companions then follow them there.
-                for i in 0..self.items.len() {
-                    let it = &self.items[i];
-                    // Only controllers with no <address> at all; an empty
-                    // <address type='pci'/> gets ordinary placement.
-                    let bare = match it.target {
-                        Target::Existing(d) => self.topo.devices[d].address.is_none(),
-                        Target::Added(_) => true,
-                    };
-                    if bare
-                        && it.is_ctl("usb")
-                        && it.want
-                        && it.model.as_deref() == Some("ich9-uhci1")
-                        && let Some(slot) = [0x1d, 0x1a].into_iter().find(|&s| set.slot_free(0, s))
-                    {
-                        let mut a = PciAddr::new(0, slot, 0);
-                        set.reserve_config(&mut a, it.flags)?;
-                        self.set_addr(i, a, false);
-                        self.items[i].force_multifunction = true;
-                    }
-                }
-                if let Some(i) = self
-                    .items
-                    .iter()
-                    .position(|it| it.want && it.pci_model() == Some(PciModel::DmiToPciBridge))
-                    && set.slot_free(0, 0x1e)
-                {
-                    let mut a = PciAddr::new(0, 0x1e, 0);
-                    set.reserve_config(&mut a, self.items[i].flags)?;
-                    self.set_addr(i, a, false);
-                }
-                // ICH9's LPC bridge (00:1f.0) and SMBus (00:1f.3), kept like PIIX3's.
-                for f in [0, 3] {
-                    self.reserve_chipset(set, PciAddr::new(0, 0x1f, f))?;
-                }
-                self.primary_video(set, 1, dry)?;
-                if let Some(i) = self.items.iter().position(|it| {
-                    it.kind == Kind::Sound && it.want && it.model.as_deref() == Some("ich9")
-                }) && set.slot_free(0, 0x1b)
-                {
-                    let mut a = PciAddr::new(0, 0x1b, 0);
-                    set.reserve_config(&mut a, self.items[i].flags)?;
-                    self.set_addr(i, a, false);
-                }
             }
-            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Address-less ICH9 UHCI1 controllers take the first free of `slots`; their
+    /// companions then follow them there. Only controllers with no `<address>` at all:
+    /// an empty `<address type='pci'/>` gets ordinary placement.
+    fn preferred_uhci1(&mut self, set: &mut Set, slots: &[u8]) -> Result<(), Diagnostic> {
+        for i in 0..self.items.len() {
+            let it = &self.items[i];
+            let bare = match it.target {
+                Target::Existing(d) => self.topo.devices[d].address.is_none(),
+                Target::Added(_) => true,
+            };
+            if bare
+                && it.is_ctl("usb")
+                && it.want
+                && it.model.as_deref() == Some("ich9-uhci1")
+                && let Some(&slot) = slots.iter().find(|&&s| set.slot_free(0, s))
+            {
+                let mut a = PciAddr::new(0, slot, 0);
+                set.reserve_config(&mut a, it.flags)?;
+                self.set_addr(i, a, false);
+                self.items[i].force_multifunction = true;
+            }
+        }
+        Ok(())
+    }
+
+    /// The first item `is` picks takes the first free of `slots`.
+    fn preferred_slot(
+        &mut self,
+        set: &mut Set,
+        slots: &[u8],
+        is: impl Fn(&Item) -> bool,
+    ) -> Result<(), Diagnostic> {
+        if let Some(i) = self.items.iter().position(is)
+            && let Some(&slot) = slots.iter().find(|&&s| set.slot_free(0, s))
+        {
+            let mut a = PciAddr::new(0, slot, 0);
+            set.reserve_config(&mut a, self.items[i].flags)?;
+            self.set_addr(i, a, false);
         }
         Ok(())
     }

@@ -68,9 +68,6 @@ pub struct Options {
 /// chosen below the 15 that break pc-q35-6.1 under SeaBIOS); devices take some.
 pub const VIRT_INSTALL_ROOT_PORTS: u32 = 14;
 
-/// At most this many hotplug root ports on pc-q35-6.1 (see VP0505).
-const Q35_61_MAX_PORTS: u32 = 14;
-
 /// One change: what it concerns, the operations, and why.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Change {
@@ -887,13 +884,16 @@ fn spare_ports(t: &Topology, ctx: &Context, opts: &Options) -> (Option<Change>, 
     };
     let mut add = wanted.saturating_sub(free);
     let mut limited_by = None;
-    if t.machine.machine_type == "pc-q35-6.1" {
-        let cap = Q35_61_MAX_PORTS.saturating_sub(hotplug);
+    if let Some(q) = t.machine.acpi_hotplug_quirk() {
+        let cap = q.max_hotplug_ports.saturating_sub(hotplug);
         if add > cap {
             add = cap;
             limited_by = Some(format!(
-                "pc-q35-6.1 with 15 or more hotplug root ports does not boot under SeaBIOS ({}): at most {Q35_61_MAX_PORTS}",
-                Code::Q35Machine61RootPorts
+                "{} with {} or more hotplug root ports does not boot under SeaBIOS ({}): at most {}",
+                q.machine_type,
+                q.max_hotplug_ports + 1,
+                Code::Q35Machine61RootPorts,
+                q.max_hotplug_ports
             ));
         }
     }

@@ -548,6 +548,25 @@ pub struct ModelInput<'a> {
     pub sub: Option<&'a str>,
 }
 
+/// The model libvirt writes on a device it adds on its own: the post-parse default
+/// ([`default_model`]) where libvirt fills the attribute in (USB and SCSI controllers,
+/// video, the balloon), none where it leaves the choice to QEMU (SATA, IDE,
+/// virtio-serial controllers).
+pub fn added_model(kind: Kind, ty: Option<&str>, machine: &Machine) -> Option<&'static str> {
+    let written = match kind {
+        Kind::Controller => matches!(ty, Some("usb" | "scsi")),
+        Kind::Video | Kind::Memballoon => true,
+        _ => false,
+    };
+    let input = ModelInput {
+        ty,
+        model: None,
+        bus: None,
+        sub: None,
+    };
+    default_model(kind, &input, machine, true).filter(|_| written)
+}
+
 /// Resolves the model libvirt uses when the XML names none (post-parse defaults).
 pub fn default_model(
     kind: Kind,

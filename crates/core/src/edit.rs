@@ -14,11 +14,12 @@ use std::fmt;
 
 use super::address::{Address, PciAddr};
 use super::assign::{self, Plan};
+use super::chipset::chipset;
 use super::device::{Kind, SlotClass, VirtioForm};
 use super::diag::Diagnostic;
 use super::machine::{Machine, MachineClass};
 use super::pci::{Flags, PciModel};
-use super::topology::{Device, Origin, PciController, Topology, chipset};
+use super::topology::{Device, Origin, PciController, Topology};
 use super::view::{BusNode, tree_view};
 
 /// An origin no device of `t` has, in the range of created devices.

@@ -13,12 +13,13 @@ use std::collections::HashMap;
 use std::fmt;
 
 use super::address::{Address, PciAddr};
+use super::chipset::chipset;
 use super::device::Kind;
 use super::diag::Diagnostic;
 use super::io_space::FirmwareKind;
 use super::machine::MachineClass;
 use super::pci::PciModel;
-use super::topology::{Origin, Topology, chipset};
+use super::topology::{Origin, Topology};
 use super::virtio;
 
 /// A PCI address as the guest sees it (`lspci -D`): `bus` is the bus number the
@@ -195,19 +196,6 @@ pub const PCI_IDS: &[(&str, u16, u16)] = &[
     ("pxb-pcie", 0x1b36, 0x000b),
 ];
 
-/// Ids of the built-in chipset functions: (machine class, slot, function, vendor, device).
-const CHIPSET_IDS: &[(MachineClass, u8, u8, u16, u16)] = &[
-    (MachineClass::I440fx, 0x00, 0, 0x8086, 0x1237),
-    (MachineClass::I440fx, 0x01, 0, 0x8086, 0x7000),
-    (MachineClass::I440fx, 0x01, 1, 0x8086, 0x7010),
-    (MachineClass::I440fx, 0x01, 2, 0x8086, 0x7020),
-    (MachineClass::I440fx, 0x01, 3, 0x8086, 0x7113),
-    (MachineClass::Q35, 0x00, 0, 0x8086, 0x29c0),
-    (MachineClass::Q35, 0x1f, 0, 0x8086, 0x2918),
-    (MachineClass::Q35, 0x1f, 2, 0x8086, 0x2922),
-    (MachineClass::Q35, 0x1f, 3, 0x8086, 0x2930),
-];
-
 /// The id of a QEMU device from [`PCI_IDS`].
 pub fn pci_id(qemu: &str) -> Option<(u16, u16)> {
     PCI_IDS
@@ -218,10 +206,10 @@ pub fn pci_id(qemu: &str) -> Option<(u16, u16)> {
 
 /// The id of the chipset function at `addr` on a machine class.
 fn chipset_id(class: MachineClass, addr: PciAddr) -> Option<(u16, u16)> {
-    CHIPSET_IDS
+    chipset(class)
         .iter()
-        .find(|r| addr.bus == 0 && r.0 == class && r.1 == addr.slot && r.2 == addr.function)
-        .map(|r| (r.3, r.4))
+        .find(|f| f.addr == addr)
+        .map(|f| f.pci_id)
 }
 
 /// A function before numbering: where it sits in libvirt's terms.

@@ -4,6 +4,7 @@
 pub mod address;
 pub mod analyses;
 pub mod assign;
+pub mod chipset;
 pub mod convert;
 pub mod device;
 pub mod diag;

@@ -100,7 +100,39 @@ pub struct Machine {
     pub class: MachineClass,
 }
 
+/// A machine type whose PCIe root ports behave unlike the other versions of its class.
+#[derive(Debug, PartialEq, Eq)]
+pub struct AcpiHotplugQuirk {
+    /// The machine type, as libvirt writes it.
+    pub machine_type: &'static str,
+    /// The next version, which does not have it (the fix offered).
+    pub fixed_by: &'static str,
+    /// IO each generic root port with hotplug on reserves under SeaBIOS.
+    pub io_per_port: u32,
+    /// The most hotplug root ports SeaBIOS still boots with (measured).
+    pub max_hotplug_ports: u32,
+}
+
+/// Machine types that put PCIe root ports under ACPI hotplug. On pc-q35-6.1 QEMU hides
+/// the ports' native hotplug capability, so OVMF gives them no padding, and every
+/// generic root port with hotplug on asks SeaBIOS for a 4 KiB IO window (with 15 of
+/// them the space runs out). Measured under both firmwares; 6.2 went back to native
+/// hotplug by default.
+pub const ACPI_HOTPLUG_MACHINES: &[AcpiHotplugQuirk] = &[AcpiHotplugQuirk {
+    machine_type: "pc-q35-6.1",
+    fixed_by: "pc-q35-6.2",
+    io_per_port: 0x1000,
+    max_hotplug_ports: 14,
+}];
+
 impl Machine {
+    /// The ACPI-hotplug quirk of this machine type, if it has one.
+    pub fn acpi_hotplug_quirk(&self) -> Option<&'static AcpiHotplugQuirk> {
+        ACPI_HOTPLUG_MACHINES
+            .iter()
+            .find(|q| q.machine_type == self.machine_type)
+    }
+
     /// Classifies `machine_type` on `arch`. An empty machine type takes the arch's
     /// default, as libvirt does (`pc` on x86, `virt` on ARM and RISC-V).
     pub fn new(arch_name: &str, machine_type: &str) -> Machine {

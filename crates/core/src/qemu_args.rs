@@ -5,6 +5,7 @@
 //! aliases are not part of the PCI topology and are left out.
 
 use super::address::{Address, PciAddr};
+use super::chipset::chipset;
 use super::device::Kind;
 use super::machine::Arch;
 use super::pci::PciModel;
@@ -36,14 +37,6 @@ impl DeviceArg {
         self.props.iter().find(|(k, _)| *k == key).map(|(_, v)| v)
     }
 }
-
-/// Chipset functions QEMU creates with the machine itself: libvirt passes no `-device`
-/// for the element that stands for them. (The PIIX3 UHCI at 00:01.2 is not here: QEMU
-/// does not build it in, libvirt adds it as `piix3-usb-uhci`.)
-const BUILT_IN: &[(Kind, &str, PciAddr)] = &[
-    (Kind::Controller, "sata", PciAddr::new(0, 0x1f, 2)),
-    (Kind::Controller, "ide", PciAddr::new(0, 0x01, 1)),
-];
 
 /// The QEMU id of bus `index`: the root is `pcie.0` or `pci.0` (named by the machine),
 /// every other PCI controller's bus is `pci.INDEX`.
@@ -114,10 +107,15 @@ fn primary_video(t: &Topology) -> Option<usize> {
         .map(|(i, _)| i)
 }
 
-fn is_built_in(d: &Device, a: PciAddr) -> bool {
-    BUILT_IN
-        .iter()
-        .any(|&(k, ty, at)| d.kind == k && d.ty.as_deref() == Some(ty) && a == at)
+/// Whether QEMU creates the function with the machine itself: libvirt passes no
+/// `-device` for the element that stands for it.
+fn is_built_in(t: &Topology, d: &Device, a: PciAddr) -> bool {
+    chipset(t.machine.class).iter().any(|c| {
+        c.built_by_qemu
+            && c.addr == a
+            && c.xml
+                .is_some_and(|(k, ty, _)| d.kind == k && d.ty.as_deref() == Some(ty))
+    })
 }
 
 /// The PCI controller's own properties, between `driver` and `id`, and those after
@@ -186,7 +184,7 @@ pub fn device_args(defined: &Topology) -> Vec<DeviceArg> {
         else {
             continue;
         };
-        if d.is_pci_root() || is_built_in(d, *addr) {
+        if d.is_pci_root() || is_built_in(defined, d, *addr) {
             continue;
         }
         let qemu = driver(defined, i, primary);

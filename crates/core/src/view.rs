@@ -11,10 +11,11 @@ use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::address::{Address, PciAddr};
+use super::chipset::{ChipsetFunction, chipset};
 use super::device::{Kind, SlotClass};
 use super::machine::Machine;
 use super::pci::PciModel;
-use super::topology::{ChipsetFunction, Device, Origin, PciController, Topology, chipset};
+use super::topology::{Device, Origin, PciController, Topology};
 
 /// The whole view of one guest.
 #[derive(Clone, Debug, PartialEq, Eq)]

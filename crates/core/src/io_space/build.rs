@@ -35,7 +35,7 @@ impl<'a> Planner<'a> {
     /// with its window settings; returns which bridge each index is.
     fn add_bridges(&mut self, settings: &IoSettings) -> Vec<(u32, usize)> {
         let t = self.topo;
-        let machine61 = t.machine.machine_type == "pc-q35-6.1";
+        let acpi_hotplug = t.machine.acpi_hotplug_quirk();
         // Bridges, by controller index (the first controller with an index wins).
         let mut by_index: Vec<(u32, usize)> = Vec::new();
         for (i, d) in t.devices.iter().enumerate() {
@@ -57,11 +57,13 @@ impl<'a> Planner<'a> {
             if generic_rp && io_reserve.is_none() {
                 io_reserve = settings.global_root_port_io_reserve;
             }
-            let reserve_61 =
-                io_reserve.is_none() && generic_rp && machine61 && p.hotplug != Some(false);
-            if reserve_61 {
-                io_reserve = Some(0x1000);
-            }
+            let reserve_61 = match acpi_hotplug {
+                Some(q) if io_reserve.is_none() && generic_rp && p.hotplug != Some(false) => {
+                    io_reserve = Some(u64::from(q.io_per_port));
+                    true
+                }
+                _ => false,
+            };
             if !has_cap && io_reserve.is_some() {
                 self.notes.push(format!(
                     "{} #{index} has no io-reserve property in QEMU; the setting is ignored",
@@ -110,24 +112,24 @@ impl<'a> Planner<'a> {
     }
 
     /// The machine's built-in chipset functions, at their fixed addresses.
-    fn add_chipset(&mut self) -> Vec<&'static ChipsetBar> {
+    fn add_chipset(&mut self) -> Vec<&'static ChipsetFunction> {
         let t = self.topo;
-        // Built-in chipset functions.
-        let chip: Vec<&ChipsetBar> = CHIPSET_BARS
+        // Built-in chipset functions that use IO.
+        let chip: Vec<&ChipsetFunction> = chipset(self.class)
             .iter()
-            .filter(|c| c.class == self.class)
+            .filter(|c| !c.io_bars.is_empty())
             .collect();
         for c in &chip {
             self.devices.push(DeviceIo {
                 device: t.devices.iter().position(|d| {
-                    c.xml.is_some_and(|(k, ty)| {
-                        d.kind == k && d.ty.as_deref() == Some(ty) && d.index.unwrap_or(0) == 0
+                    c.xml.is_some_and(|(k, ty, index)| {
+                        d.kind == k && d.ty.as_deref() == Some(ty) && d.index.unwrap_or(0) == index
                     })
                 }),
-                addr: PciAddr::new(0, c.slot, c.function),
+                addr: c.addr,
                 label: c.name.to_string(),
                 qemu_device: String::new(),
-                bars: c.bars.to_vec(),
+                bars: c.io_bars.to_vec(),
                 source: BarSource::Measured,
                 virtio: None,
                 status: BarStatus::Assigned,
@@ -142,7 +144,7 @@ impl<'a> Planner<'a> {
     fn add_devices(
         &mut self,
         virtio: &[VirtioInfo],
-        chip: &[&ChipsetBar],
+        chip: &[&ChipsetFunction],
     ) -> Vec<(u32, PciAddr, Item)> {
         let t = self.topo;
         // Devices.
@@ -163,7 +165,7 @@ impl<'a> Planner<'a> {
             if addr.bus == 0
                 && chip
                     .iter()
-                    .any(|c| (c.slot, c.function) == (addr.slot, addr.function))
+                    .any(|c| (c.addr.slot, c.addr.function) == (addr.slot, addr.function))
             {
                 continue;
             }

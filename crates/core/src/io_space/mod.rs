@@ -15,6 +15,7 @@ mod tables;
 pub use tables::*;
 
 use super::address::PciAddr;
+use super::chipset::{ChipsetFunction, chipset};
 use super::device::SlotClass;
 use super::machine::MachineClass;
 use super::pci::PciModel;

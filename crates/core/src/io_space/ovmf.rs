@@ -7,8 +7,8 @@ impl Planner<'_> {
     pub(super) fn is_hotplug_bus_ovmf(&self, b: &Bridge) -> bool {
         match b.kind {
             Hotplug::Shpc => true,
-            // pc-q35-6.1 hides the ports' native hotplug capability (ACPI hotplug).
-            Hotplug::PciePort => b.win.hotplug && self.topo.machine.machine_type != "pc-q35-6.1",
+            // Under ACPI hotplug the ports' native hotplug capability is hidden.
+            Hotplug::PciePort => b.win.hotplug && self.topo.machine.acpi_hotplug_quirk().is_none(),
             Hotplug::None => false,
         }
     }

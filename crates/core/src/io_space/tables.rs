@@ -2,8 +2,6 @@
 //! BARs of every QEMU device type, and the chipset functions' BARs.
 
 use super::{BarSource, Firmware, FirmwareKind};
-use crate::device::Kind;
-use crate::machine::MachineClass;
 
 /// The firmware profiles.
 pub const FIRMWARES: &[Firmware] = &[
@@ -121,48 +119,3 @@ pub const IO_BARS: &[BarRow] = &[
 pub fn bar_row(qemu: &str) -> Option<&'static BarRow> {
     IO_BARS.iter().find(|r| r.qemu == qemu)
 }
-
-/// A chipset function with an IO BAR, present on every machine of its class.
-#[derive(Debug)]
-pub struct ChipsetBar {
-    /// Machine class.
-    pub class: MachineClass,
-    /// Slot and function on bus 0.
-    pub slot: u8,
-    /// Function.
-    pub function: u8,
-    /// Name for people.
-    pub name: &'static str,
-    /// Its IO BARs.
-    pub bars: &'static [u32],
-    /// The XML element that stands for it (kind, type, index), if any.
-    pub xml: Option<(Kind, &'static str)>,
-}
-
-/// The built-in IO users on bus 0.
-pub const CHIPSET_BARS: &[ChipsetBar] = &[
-    ChipsetBar {
-        class: MachineClass::Q35,
-        slot: 0x1f,
-        function: 2,
-        name: "ICH9 SATA (AHCI)",
-        bars: &[0x20],
-        xml: Some((Kind::Controller, "sata")),
-    },
-    ChipsetBar {
-        class: MachineClass::Q35,
-        slot: 0x1f,
-        function: 3,
-        name: "ICH9 SMBus",
-        bars: &[0x40],
-        xml: None,
-    },
-    ChipsetBar {
-        class: MachineClass::I440fx,
-        slot: 0x01,
-        function: 1,
-        name: "PIIX3 IDE",
-        bars: &[0x10],
-        xml: Some((Kind::Controller, "ide")),
-    },
-];

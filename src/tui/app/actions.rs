@@ -274,7 +274,7 @@ impl App {
             .map(|(k, a)| {
                 let mut detail = self.bus_name(a.bus);
                 if k < 64 {
-                    let b = explain::becomes(self, i, *a);
+                    let b = explain::becomes(&self.view(), i, *a);
                     if !b.is_empty() {
                         detail.push_str(&format!(": {b}"));
                     }
@@ -385,7 +385,7 @@ impl App {
         let entries = models
             .iter()
             .map(|m| {
-                let what = explain::with_model(self, i, m);
+                let what = explain::with_model(&self.view(), i, m);
                 let detail = match (*m == current, what.is_empty()) {
                     (true, true) => "current".to_string(),
                     (true, false) => format!("current; {what}"),

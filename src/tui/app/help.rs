@@ -106,7 +106,7 @@ impl App {
         let Some(row) = self.row().cloned() else {
             return;
         };
-        let lines = explain::row_lines(self, &row);
+        let lines = explain::row_lines(&self.view(), &row);
         self.popups.push(Popup::Text(TextView {
             title: format!("explain: {}", row.label),
             lines,

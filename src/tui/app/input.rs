@@ -90,7 +90,7 @@ impl App {
             }
             return;
         }
-        let a = layout::areas(Rect::new(0, 0, self.size.0, self.size.1), self);
+        let a = layout::areas(Rect::new(0, 0, self.size.0, self.size.1), &self.view());
         let inner = Rect {
             x: a.tree.x + 1,
             y: a.tree.y + 1,
@@ -138,7 +138,7 @@ impl App {
                     self.selected = r;
                     self.drag_from = Some(r);
                     self.follow();
-                } else if let Some(i) = layout::diagnostic_at(&a, m.column, m.row, self) {
+                } else if let Some(i) = layout::diagnostic_at(&a, m.column, m.row, &self.view()) {
                     self.diag_selected = i;
                     if let Some(o) = self.derived.problems[i].origin {
                         self.select_origin(o);
@@ -197,7 +197,7 @@ impl App {
 
     /// The pane under screen position (`x`, `y`).
     pub(super) fn pane_at(&self, x: u16, y: u16) -> Option<Pane> {
-        let a = layout::areas(Rect::new(0, 0, self.size.0, self.size.1), self);
+        let a = layout::areas(Rect::new(0, 0, self.size.0, self.size.1), &self.view());
         let inside = |r: Rect| x >= r.x && x < r.x + r.width && y >= r.y && y < r.y + r.height;
         if inside(a.tree) {
             Some(Pane::Tree)
@@ -216,9 +216,9 @@ impl App {
             Pane::Tree => {}
             Pane::Details => {
                 let n = if self.show_io {
-                    io_pane::lines(self).len()
+                    io_pane::lines(&self.view()).len()
                 } else {
-                    details::lines(self).len()
+                    details::lines(&self.view()).len()
                 };
                 self.details_scroll = (self.details_scroll as isize + delta)
                     .clamp(0, n.saturating_sub(1) as isize)

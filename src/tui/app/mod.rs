@@ -36,10 +36,12 @@ mod help;
 mod input;
 mod navigate;
 mod results;
+mod view;
 
 pub use derived::{Derived, Problem};
 pub use help::{counts, help_lines, keys_or_palette, severity_word};
 use results::{Pending, Popup};
+pub use view::View;
 
 /// How the designer starts.
 #[derive(Clone, Debug, Default)]
@@ -500,17 +502,18 @@ impl App {
 
     /// Draws the whole screen.
     pub fn render(&self, f: &mut ratatui::Frame<'_>) {
-        let a = layout::areas(f.area(), self);
-        super::title::render(f, a.title, self);
-        super::tree::render(f, a.tree, self);
-        if self.show_io {
-            super::io_pane::render(f, a.side, self);
+        let view = self.view();
+        let a = layout::areas(f.area(), &view);
+        super::title::render(f, a.title, &view);
+        super::tree::render(f, a.tree, &view);
+        if view.show_io {
+            super::io_pane::render(f, a.side, &view);
         } else {
-            super::details::render(f, a.side, self);
+            super::details::render(f, a.side, &view);
         }
-        super::diagnostics::render(f, a.diags, self);
-        super::io_pane::render_gauge(f, a.gauge, self);
-        super::keybar::render(f, a.keybar, self);
+        super::diagnostics::render(f, a.diags, &view);
+        super::io_pane::render_gauge(f, a.gauge, &view);
+        super::keybar::render(f, a.keybar, &view);
         for p in &self.popups {
             match p {
                 Popup::Pick(p, _) => p.render(f, a.screen, &self.theme),

@@ -34,7 +34,7 @@ impl App {
 
     /// Rows the tree pane shows at once.
     pub fn page(&self) -> usize {
-        let a = layout::areas(Rect::new(0, 0, self.size.0, self.size.1), self);
+        let a = layout::areas(Rect::new(0, 0, self.size.0, self.size.1), &self.view());
         a.tree.height.saturating_sub(2).max(1) as usize
     }
 

@@ -5,7 +5,7 @@
 use std::collections::HashSet;
 
 use super::results::NewThing;
-use super::{App, Pending, Popup, Problem};
+use super::{App, Pending, Popup, ShownProblem};
 use crate::core::address::PciAddr;
 use crate::core::diag::Severity;
 use crate::core::edit::{self, CONTROLLER_MODELS, Op, Placement, TEMPLATES};
@@ -434,7 +434,7 @@ impl App {
             .find(|p| p.fix.is_some() && p.origin.is_some() && p.origin == here)
             .or_else(|| self.derived.problems.iter().find(|p| p.fix.is_some()))
             .cloned();
-        let Some(Problem {
+        let Some(ShownProblem {
             fix: Some(fix),
             diag,
             ..

@@ -9,9 +9,10 @@ use crate::core::topology::{Origin, Topology};
 use crate::core::view::{TreeView, tree_view};
 use crate::core::virtio::Mode;
 
-/// One diagnostic as the designer lists it.
+/// One diagnostic as the designer lists it (the core's finding, with the device it is
+/// about).
 #[derive(Clone, Debug, PartialEq)]
-pub struct Problem {
+pub struct ShownProblem {
     /// The diagnostic.
     pub diag: Diagnostic,
     /// The fix the core can apply.
@@ -37,7 +38,7 @@ pub struct Derived {
     pub severity: HashMap<usize, Severity>,
     /// Every diagnostic: errors first (libvirt's refusal before all), then warnings and
     /// notes, each in tree order.
-    pub problems: Vec<Problem>,
+    pub problems: Vec<ShownProblem>,
     /// The tree of the guest as libvirt will define it.
     pub defined_view: TreeView,
     /// Device index in the defined guest by origin (its first devices are the file's).
@@ -103,17 +104,17 @@ impl Derived {
             .iter()
             .map(|w| (w.index, w.size))
             .collect();
-        let mut problems: Vec<Problem> = Vec::new();
+        let mut problems: Vec<ShownProblem> = Vec::new();
         let origin = |d: &Diagnostic| d.device.and_then(|i| t.devices.get(i)).map(|d| d.origin);
         if let Some(d) = &analysis.refused {
-            problems.push(Problem {
+            problems.push(ShownProblem {
                 origin: origin(d),
                 diag: d.clone(),
                 fix: None,
             });
         }
         for f in &analysis.findings {
-            problems.push(Problem {
+            problems.push(ShownProblem {
                 origin: origin(&f.diag),
                 diag: f.diag.clone(),
                 fix: f.fix.clone(),

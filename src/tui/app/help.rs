@@ -1,7 +1,7 @@
 //! The text views: help and the palette from the command registry, the full list of
 //! diagnostics, the status line's messages, explain and the glossary.
 
-use super::{App, Pending, Popup, Problem};
+use super::{App, Pending, Popup, ShownProblem};
 use crate::core::diag::Severity;
 use crate::tui::commands::{COMMANDS, Command, Scope, keys_text};
 use crate::tui::explain;
@@ -169,7 +169,7 @@ pub fn severity_word(s: Severity) -> &'static str {
 }
 
 /// `1 error, 2 warnings, 0 notes`: every count, each word in its right number.
-pub fn counts(problems: &[Problem]) -> String {
+pub fn counts(problems: &[ShownProblem]) -> String {
     [Severity::Error, Severity::Warning, Severity::Info]
         .iter()
         .map(|&s| {

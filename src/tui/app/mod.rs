@@ -38,7 +38,7 @@ mod navigate;
 mod results;
 mod view;
 
-pub use derived::{Derived, Problem};
+pub use derived::{Derived, ShownProblem};
 pub use help::{counts, help_lines, keys_or_palette, severity_word};
 use results::{Pending, Popup};
 pub use view::View;

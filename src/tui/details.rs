@@ -7,27 +7,27 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 
-use super::app::App;
+use super::app::View;
 use super::rows::RowKey;
 use super::theme::{mode_badge, severity_mark};
 use super::tree::size_text;
 use crate::core::address::Address;
 use crate::core::device::SlotClass;
 
-fn prop<'a>(app: &App, key: &str, value: impl Into<String>) -> Line<'a> {
+fn prop<'a>(view: &View, key: &str, value: impl Into<String>) -> Line<'a> {
     Line::from(vec![
-        Span::styled(format!("{key:<10}"), app.theme.dim()),
+        Span::styled(format!("{key:<10}"), view.theme.dim()),
         Span::raw(value.into()),
     ])
 }
 
 /// The lines of the details pane.
-pub fn lines(app: &App) -> Vec<Line<'static>> {
-    let th = &app.theme;
-    let t = app.topology();
-    let d = &app.derived;
+pub fn lines(view: &View) -> Vec<Line<'static>> {
+    let th = &view.theme;
+    let t = view.topology();
+    let d = &view.derived;
     let mut out: Vec<Line<'static>> = Vec::new();
-    let Some(row) = app.row() else {
+    let Some(row) = view.row() else {
         return out;
     };
     if let Some(g) = row.ghost {
@@ -43,7 +43,7 @@ pub fn lines(app: &App) -> Vec<Line<'static>> {
         if row.device.is_none() {
             out.push(Line::styled(row.label.clone(), th.heading()));
             if let Some(a) = &row.addr {
-                out.push(prop(app, "address", a.clone()));
+                out.push(prop(view, "address", a.clone()));
             }
             out.push(Line::from("v shows the file as written; E explains"));
             return out;
@@ -57,15 +57,15 @@ pub fn lines(app: &App) -> Vec<Line<'static>> {
                     format!("{} #{}", root.model().name(), root.index),
                     th.heading(),
                 ));
-                out.push(prop(app, "what", info.summary));
+                out.push(prop(view, "what", info.summary));
                 out.push(prop(
-                    app,
+                    view,
                     "machine",
                     format!("{} ({})", t.machine.machine_type, t.machine.class.name()),
                 ));
-                out.push(prop(app, "predicts", app.target.summary()));
+                out.push(prop(view, "predicts", view.target.summary()));
                 out.push(prop(
-                    app,
+                    view,
                     "slots",
                     format!(
                         "{} free of {}",
@@ -74,13 +74,13 @@ pub fn lines(app: &App) -> Vec<Line<'static>> {
                     ),
                 ));
                 if root.implicit {
-                    out.push(prop(app, "XML", "no element: libvirt adds it"));
+                    out.push(prop(view, "XML", "no element: libvirt adds it"));
                 }
             }
         }
         RowKey::Chipset(a) => {
             out.push(Line::styled(row.label.clone(), th.heading()));
-            out.push(prop(app, "address", a.bdf()));
+            out.push(prop(view, "address", a.bdf()));
             out.push(Line::from(
                 "part of the machine's chipset: it is always there and cannot be moved",
             ));
@@ -88,7 +88,7 @@ pub fn lines(app: &App) -> Vec<Line<'static>> {
         RowKey::Free(bus) | RowKey::Empty(bus) => {
             out.push(Line::styled(row.label.clone(), th.heading()));
             let model = t.bus_model(bus).map_or("?", |m| m.name());
-            out.push(prop(app, "bus", format!("{model} #{bus}")));
+            out.push(prop(view, "bus", format!("{model} #{bus}")));
             out.push(Line::from(
                 "a for add puts a device or controller here; with a device cut (x), p moves it here",
             ));
@@ -99,16 +99,16 @@ pub fn lines(app: &App) -> Vec<Line<'static>> {
                 out.push(Line::from(l));
             }
         }
-        RowKey::Device(_) => device_lines(app, &mut out),
+        RowKey::Device(_) => device_lines(view, &mut out),
     }
     out
 }
 
-fn device_lines(app: &App, out: &mut Vec<Line<'static>>) {
-    let th = &app.theme;
-    let t = app.topology();
-    let d = &app.derived;
-    let Some(i) = app.row().and_then(|r| r.device) else {
+fn device_lines(view: &View, out: &mut Vec<Line<'static>>) {
+    let th = &view.theme;
+    let t = view.topology();
+    let d = &view.derived;
+    let Some(i) = view.row().and_then(|r| r.device) else {
         return;
     };
     let dev = &t.devices[i];
@@ -135,9 +135,9 @@ fn device_lines(app: &App, out: &mut Vec<Line<'static>>) {
         Some(Address::Unassigned) => "unassigned (hidden from the guest)".into(),
         Some(Address::Other(ty)) => format!("type='{ty}'"),
     };
-    out.push(prop(app, "address", addr));
+    out.push(prop(view, "address", addr));
     if let Some(m) = dev.effective_model(&t.machine) {
-        out.push(prop(app, "model", m));
+        out.push(prop(view, "model", m));
     }
     let qemu = d
         .analysis
@@ -145,14 +145,14 @@ fn device_lines(app: &App, out: &mut Vec<Line<'static>>) {
         .map(|v| v.qemu_device.clone())
         .unwrap_or(needs.qemu.clone());
     if !qemu.is_empty() {
-        out.push(prop(app, "QEMU", qemu));
+        out.push(prop(view, "QEMU", qemu));
     }
     if let Some(p) = &dev.pci {
         let info = p.model.info();
-        out.push(prop(app, "what", info.summary));
-        out.push(prop(app, "takes", info.accepts.slot_description()));
+        out.push(prop(view, "what", info.summary));
+        out.push(prop(view, "takes", info.accepts.slot_description()));
         out.push(prop(
-            app,
+            view,
             "hotplug",
             if p.hotpluggable() { "yes" } else { "no" },
         ));
@@ -163,7 +163,7 @@ fn device_lines(app: &App, out: &mut Vec<Line<'static>>) {
             } else {
                 format!("IO window {}: {}", size_text(w.size), reasons.join("; "))
             };
-            out.push(prop(app, "IO", text));
+            out.push(prop(view, "IO", text));
         }
     } else {
         let slot = match needs.slot {
@@ -174,13 +174,13 @@ fn device_lines(app: &App, out: &mut Vec<Line<'static>>) {
         };
         // A device on virtio-mmio has no PCI slot at all.
         if !matches!(dev.address, Some(Address::VirtioMmio)) {
-            out.push(prop(app, "slot", slot));
+            out.push(prop(view, "slot", slot));
         }
         if let Some(io) = d.analysis.io.device_io(i)
             && !io.bars.is_empty()
         {
             out.push(prop(
-                app,
+                view,
                 "IO",
                 format!("{} bytes of IO ports ({})", io.total(), io.status.name()),
             ));
@@ -192,7 +192,7 @@ fn device_lines(app: &App, out: &mut Vec<Line<'static>>) {
             Span::styled(mode_badge(v.mode).to_string(), th.mode(v.mode)),
         ]));
         if let Some(id) = v.pci_id_text() {
-            out.push(prop(app, "PCI id", id));
+            out.push(prop(view, "PCI id", id));
         }
         out.push(Line::default());
         out.push(Line::styled("why", th.heading()));
@@ -202,7 +202,7 @@ fn device_lines(app: &App, out: &mut Vec<Line<'static>>) {
     }
     // Elements the designer added have no line in the file yet.
     out.push(prop(
-        app,
+        view,
         "line",
         if dev.line == 0 {
             "new (not saved yet)".to_string()
@@ -222,7 +222,7 @@ fn device_lines(app: &App, out: &mut Vec<Line<'static>>) {
         let s = p.diag.severity;
         out.push(Line::from(vec![
             Span::styled(
-                format!("{} {} ", severity_mark(s, app.ascii), p.diag.code),
+                format!("{} {} ", severity_mark(s, view.ascii), p.diag.code),
                 th.severity(s),
             ),
             Span::raw(p.diag.message.clone()),
@@ -238,16 +238,16 @@ fn device_lines(app: &App, out: &mut Vec<Line<'static>>) {
 
 /// Draws the details pane; it scrolls (Tab to focus it, or the wheel over it) and
 /// says so in its border when there is more.
-pub fn render(f: &mut Frame<'_>, area: Rect, app: &App) {
-    let focused = app.focus == super::app::Pane::Details;
-    let all = lines(app);
+pub fn render(f: &mut Frame<'_>, area: Rect, view: &View) {
+    let focused = view.focus == super::app::Pane::Details;
+    let all = lines(view);
     let inner_w = area.width.saturating_sub(2).max(1) as usize;
     let total: usize = all.iter().map(|l| l.width().div_ceil(inner_w).max(1)).sum();
     let rows = area.height.saturating_sub(2) as usize;
     let more = if total > rows {
         format!(
             " {}/{} ",
-            (app.details_scroll + 1).min(all.len()),
+            (view.details_scroll + 1).min(all.len()),
             all.len()
         )
     } else {
@@ -255,10 +255,10 @@ pub fn render(f: &mut Frame<'_>, area: Rect, app: &App) {
     };
     let block = Block::default()
         .borders(Borders::ALL)
-        .border_style(app.theme.border(focused))
-        .title(Span::styled(" details ", app.theme.heading()))
-        .title_bottom(Line::styled(more, app.theme.dim()));
-    let shown: Vec<Line> = all.into_iter().skip(app.details_scroll).collect();
+        .border_style(view.theme.border(focused))
+        .title(Span::styled(" details ", view.theme.heading()))
+        .title_bottom(Line::styled(more, view.theme.dim()));
+    let shown: Vec<Line> = all.into_iter().skip(view.details_scroll).collect();
     f.render_widget(
         Paragraph::new(shown)
             .wrap(Wrap { trim: false })

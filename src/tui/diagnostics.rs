@@ -7,20 +7,20 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 
-use super::app::{App, Pane, counts};
+use super::app::{Pane, View, counts};
 use super::theme::severity_mark;
 use super::tree::fit;
 
 /// The first diagnostic shown in a pane of `rows` lines: the selected one stays in
 /// view (the pane's own selection when it has the focus, else the selected row's).
-pub fn first_shown(app: &App, rows: usize) -> usize {
-    let probs = &app.derived.problems;
-    let here = app
+pub fn first_shown(view: &View, rows: usize) -> usize {
+    let probs = &view.derived.problems;
+    let here = view
         .row()
         .and_then(|r| r.device)
-        .map(|i| app.topology().devices[i].origin);
-    let k = if app.focus == Pane::Diagnostics {
-        Some(app.diag_selected)
+        .map(|i| view.topology().devices[i].origin);
+    let k = if view.focus == Pane::Diagnostics {
+        Some(view.diag_selected)
     } else {
         probs
             .iter()
@@ -30,12 +30,12 @@ pub fn first_shown(app: &App, rows: usize) -> usize {
 }
 
 /// Draws the list.
-pub fn render(f: &mut Frame<'_>, area: Rect, app: &App) {
-    let th = &app.theme;
-    let probs = &app.derived.problems;
-    let focused = app.focus == Pane::Diagnostics;
+pub fn render(f: &mut Frame<'_>, area: Rect, view: &View) {
+    let th = &view.theme;
+    let probs = &view.derived.problems;
+    let focused = view.focus == Pane::Diagnostics;
     let rows = area.height.saturating_sub(2) as usize;
-    let first = first_shown(app, rows);
+    let first = first_shown(view, rows);
     let more = if probs.len() > rows {
         format!(
             " {}-{} of {} ",
@@ -52,10 +52,10 @@ pub fn render(f: &mut Frame<'_>, area: Rect, app: &App) {
         .border_style(th.border(focused))
         .title(Span::styled(title, th.heading()))
         .title_bottom(Line::styled(more, th.dim()));
-    let here = app
+    let here = view
         .row()
         .and_then(|r| r.device)
-        .map(|i| app.topology().devices[i].origin);
+        .map(|i| view.topology().devices[i].origin);
     let width = area.width.saturating_sub(2) as usize;
     let mut lines: Vec<Line> = probs
         .iter()
@@ -66,14 +66,14 @@ pub fn render(f: &mut Frame<'_>, area: Rect, app: &App) {
             let s = p.diag.severity;
             let line = Line::from(vec![
                 Span::styled(
-                    format!("{} {} ", severity_mark(s, app.ascii), p.diag.code),
+                    format!("{} {} ", severity_mark(s, view.ascii), p.diag.code),
                     th.severity(s),
                 ),
                 Span::raw(p.diag.message.clone()),
             ]);
             let line = fit(line, width);
             let chosen = if focused {
-                k == app.diag_selected
+                k == view.diag_selected
             } else {
                 here.is_some() && p.origin == here
             };

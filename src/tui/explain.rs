@@ -3,7 +3,7 @@
 //! what moving it would change, with this guest's own facts), `F2` lists the
 //! glossary, and the move picker says what a device becomes at each destination.
 
-use super::app::App;
+use super::app::View;
 use super::popups::Tone;
 use super::rows::{Ghost, Row, RowKey, Section};
 use crate::core::address::PciAddr;
@@ -27,8 +27,8 @@ fn topic_lines(t: &Topic, out: &mut Vec<(Tone, String)>) {
 /// What device `i` becomes at `to`: its virtio mode there and the guest's IO demand
 /// with it there (the analyses rerun on the moved guest); empty when the move is
 /// refused.
-pub fn becomes(app: &App, i: usize, to: PciAddr) -> String {
-    let t = app.topology();
+pub fn becomes(view: &View, i: usize, to: PciAddr) -> String {
+    let t = view.topology();
     let Some(d) = t.devices.get(i) else {
         return String::new();
     };
@@ -41,8 +41,8 @@ pub fn becomes(app: &App, i: usize, to: PciAddr) -> String {
     ) else {
         return "refused there".into();
     };
-    let a = analyses::analyse(&moved, app.context());
-    let now = &app.derived.analysis;
+    let a = analyses::analyse(&moved, view.context());
+    let now = &view.derived.analysis;
     let mut parts = Vec::new();
     if let Some(v) = a.virtio_of(i) {
         parts.push(v.mode.name().to_string());
@@ -64,8 +64,8 @@ pub fn becomes(app: &App, i: usize, to: PciAddr) -> String {
 
 /// What device `i` becomes with `model`: its mode and the guest's IO demand with it
 /// (from the analyses of the changed guest), then the table's note on the spelling.
-pub fn with_model(app: &App, i: usize, model: &str) -> String {
-    let t = app.topology();
+pub fn with_model(view: &View, i: usize, model: &str) -> String {
+    let t = view.topology();
     let Some(d) = t.devices.get(i) else {
         return String::new();
     };
@@ -77,8 +77,8 @@ pub fn with_model(app: &App, i: usize, model: &str) -> String {
             model: Some(model.to_string()),
         },
     ) {
-        let a = analyses::analyse(&changed, app.context());
-        let now = &app.derived.analysis;
+        let a = analyses::analyse(&changed, view.context());
+        let now = &view.derived.analysis;
         let mut here = Vec::new();
         if let Some(v) = a.virtio_of(i) {
             here.push(v.mode.name().to_string());
@@ -102,9 +102,9 @@ pub fn with_model(app: &App, i: usize, model: &str) -> String {
 }
 
 /// The explain view of `row`.
-pub fn row_lines(app: &App, row: &Row) -> Vec<(Tone, String)> {
-    let t = app.topology();
-    let d = &app.derived;
+pub fn row_lines(view: &View, row: &Row) -> Vec<(Tone, String)> {
+    let t = view.topology();
+    let d = &view.derived;
     let mut out = Vec::new();
     let mut topics: Vec<&'static str> = Vec::new();
     match row.key {
@@ -194,7 +194,7 @@ pub fn row_lines(app: &App, row: &Row) -> Vec<(Tone, String)> {
                     a.bdf(),
                     model.name(),
                     a.bus,
-                    becomes(app, i, a)
+                    becomes(view, i, a)
                 ));
                 if seen.len() >= 4 {
                     break;

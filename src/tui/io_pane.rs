@@ -8,7 +8,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 
-use super::app::App;
+use super::app::View;
 use super::theme::severity_mark;
 use super::tree::size_text;
 use crate::core::io_space::{BarStatus, Outcome};
@@ -16,9 +16,9 @@ use crate::core::io_space::{BarStatus, Outcome};
 /// The gauge's spans: the bar sized by what the guest asks for (demand) against the
 /// firmware's budget, both numbers, and the whole outcome word. Under every firmware
 /// it means the same: demand, not what is left after OVMF stripped or dropped.
-pub fn gauge_spans(app: &App) -> Vec<Span<'static>> {
-    let th = &app.theme;
-    let io = &app.derived.analysis.io;
+pub fn gauge_spans(view: &View) -> Vec<Span<'static>> {
+    let th = &view.theme;
+    let io = &view.derived.analysis.io;
     if io.outcome == Outcome::NotModelled || io.budget == 0 {
         return vec![Span::styled(
             " IO: none (no x86 IO port space on this machine)",
@@ -30,7 +30,7 @@ pub fn gauge_spans(app: &App) -> Vec<Span<'static>> {
     let demand = io.demand;
     let filled = ((demand as u64 * width).div_ceil(io.budget.max(1) as u64)).min(width) as usize;
     let over = demand > io.budget;
-    let (full, empty, more) = if app.ascii {
+    let (full, empty, more) = if view.ascii {
         ("#", ".", ">")
     } else {
         ("█", "░", "▶")
@@ -52,22 +52,22 @@ pub fn gauge_spans(app: &App) -> Vec<Span<'static>> {
 
 /// Draws the gauge and the status message; a message longer than its room ends in
 /// an ellipsis (the whole text is in the messages list, `M`).
-pub fn render_gauge(f: &mut Frame<'_>, area: Rect, app: &App) {
-    let th = &app.theme;
-    let spans = gauge_spans(app);
+pub fn render_gauge(f: &mut Frame<'_>, area: Rect, view: &View) {
+    let th = &view.theme;
+    let spans = gauge_spans(view);
     let gauge_w: usize = spans.iter().map(|s| s.width()).sum::<usize>() + 2;
     let [left, right] =
         Layout::horizontal([Constraint::Length(gauge_w as u16), Constraint::Min(0)]).areas(area);
     // On a tiny screen a message takes the whole line: what an edit or a save did
     // must be seen (the IO pane still has the gauge's figures).
-    let (left, right) = if app.status.is_some() && area.width < 60 && right.width < 30 {
+    let (left, right) = if view.status.is_some() && area.width < 60 && right.width < 30 {
         (Rect::default(), area)
     } else {
         (left, right)
     };
     f.render_widget(Paragraph::new(Line::from(spans)), left);
-    if let Some(s) = &app.status {
-        let mark = format!("{} ", severity_mark(s.severity, app.ascii));
+    if let Some(s) = &view.status {
+        let mark = format!("{} ", severity_mark(s.severity, view.ascii));
         let room = (right.width as usize).saturating_sub(mark.chars().count());
         let line = Line::from(vec![
             Span::styled(mark, th.severity(s.severity)),
@@ -78,9 +78,9 @@ pub fn render_gauge(f: &mut Frame<'_>, area: Rect, app: &App) {
 }
 
 /// The lines of the IO pane.
-pub fn lines(app: &App) -> Vec<Line<'static>> {
-    let th = &app.theme;
-    let a = &app.derived.analysis;
+pub fn lines(view: &View) -> Vec<Line<'static>> {
+    let th = &view.theme;
+    let a = &view.derived.analysis;
     let io = &a.io;
     let mut out = vec![
         Line::styled(format!("IO ports under {}", a.firmware.name), th.heading()),
@@ -147,16 +147,16 @@ pub fn lines(app: &App) -> Vec<Line<'static>> {
 }
 
 /// Draws the IO pane.
-pub fn render(f: &mut Frame<'_>, area: Rect, app: &App) {
+pub fn render(f: &mut Frame<'_>, area: Rect, view: &View) {
     let block = Block::default()
         .borders(Borders::ALL)
-        .border_style(app.theme.border(false))
+        .border_style(view.theme.border(false))
         .title(Span::styled(
             " IO port plan (i: details) ",
-            app.theme.heading(),
+            view.theme.heading(),
         ));
     f.render_widget(
-        Paragraph::new(lines(app))
+        Paragraph::new(lines(view))
             .wrap(Wrap { trim: false })
             .block(block),
         area,

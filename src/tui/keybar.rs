@@ -6,15 +6,15 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use super::app::App;
+use super::app::View;
 use super::commands::bar;
 use super::event::display;
 
 /// Draws the key bar.
-pub fn render(f: &mut Frame<'_>, area: Rect, app: &App) {
-    let th = &app.theme;
+pub fn render(f: &mut Frame<'_>, area: Rect, view: &View) {
+    let th = &view.theme;
     let mut spans = Vec::new();
-    for c in bar(app.scope()) {
+    for c in bar(view.scope) {
         let Some(k) = c.keys.first() else {
             continue;
         };

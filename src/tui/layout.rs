@@ -4,7 +4,7 @@
 
 use ratatui::layout::{Constraint, Layout, Rect};
 
-use super::app::App;
+use super::app::View;
 
 /// The panes of one frame.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -26,8 +26,8 @@ pub struct Areas {
 }
 
 /// Lays the screen out.
-pub fn areas(screen: Rect, app: &App) -> Areas {
-    let n = app.derived.problems.len() as u16;
+pub fn areas(screen: Rect, view: &View) -> Areas {
+    let n = view.derived.problems.len() as u16;
     let diag_h = if screen.height >= 30 { 8 } else { 5 }.min(n.max(1) + 2);
     let [title, body, diags, gauge, keybar] = Layout::vertical([
         Constraint::Length(1),
@@ -55,12 +55,12 @@ pub fn areas(screen: Rect, app: &App) -> Areas {
 }
 
 /// The diagnostic listed at screen position (`x`, `y`), if any.
-pub fn diagnostic_at(a: &Areas, x: u16, y: u16, app: &App) -> Option<usize> {
+pub fn diagnostic_at(a: &Areas, x: u16, y: u16, view: &View) -> Option<usize> {
     let d = a.diags;
     if x <= d.x || x >= d.x + d.width.saturating_sub(1) || y <= d.y {
         return None;
     }
     let rows = d.height.saturating_sub(2) as usize;
-    let k = (y - d.y - 1) as usize + super::diagnostics::first_shown(app, rows);
-    (y < d.y + d.height.saturating_sub(1) && k < app.derived.problems.len()).then_some(k)
+    let k = (y - d.y - 1) as usize + super::diagnostics::first_shown(view, rows);
+    (y < d.y + d.height.saturating_sub(1) && k < view.derived.problems.len()).then_some(k)
 }

@@ -4,8 +4,8 @@
 //!
 //! `app` holds the state and the update function and runs the event loop over any
 //! backend and event source; `commands` is the one registry behind keys, key bar, help
-//! and palette; one file per pane or popup draws it; `terminal` owns the terminal's
-//! life cycle.
+//! and palette; one file per pane or popup draws it, a pane from the read-only
+//! [`app::View`] (never the whole `App`); `terminal` owns the terminal's life cycle.
 
 pub mod app;
 pub mod commands;

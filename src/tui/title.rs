@@ -7,14 +7,14 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use super::app::App;
+use super::app::View;
 
 /// Draws the title bar.
-pub fn render(f: &mut Frame<'_>, area: Rect, app: &App) {
-    let t = app.topology();
-    let th = &app.theme;
+pub fn render(f: &mut Frame<'_>, area: Rect, view: &View) {
+    let t = view.topology();
+    let th = &view.theme;
     let m = &t.machine;
-    let os = app
+    let os = view
         .context()
         .os
         .as_ref()
@@ -39,20 +39,20 @@ pub fn render(f: &mut Frame<'_>, area: Rect, app: &App) {
             "  {}  {os}  {}  ",
             machine_label(m),
             // No firmware IO budget applies without x86 IO port space.
-            if app.derived.analysis.io.outcome == crate::core::io_space::Outcome::NotModelled {
+            if view.derived.analysis.io.outcome == crate::core::io_space::Outcome::NotModelled {
                 "no x86 IO"
             } else {
-                app.derived.analysis.firmware.id
+                view.derived.analysis.firmware.id
             },
         )),
     ];
-    if app.session.dirty() {
+    if view.dirty() {
         spans.push(Span::styled("[+] ", th.alert()));
     }
     // What the analyses predict: libvirt and QEMU releases differ in what they
     // accept and where they put what they add. It comes before the file, which
     // gives way first on a narrow screen.
-    let p = app.target.platform;
+    let p = view.target.platform;
     spans.push(Span::styled(
         format!(
             "libvirt {}/QEMU {}  ",
@@ -64,9 +64,9 @@ pub fn render(f: &mut Frame<'_>, area: Rect, app: &App) {
     // A long path keeps its end (the file name), cut at the front with an ellipsis.
     let used: usize = spans.iter().map(|s| s.width()).sum();
     let room = (area.width as usize).saturating_sub(used);
-    let display = &app.session.display;
+    let display = view.display();
     let shown = if super::text::width(display) <= room {
-        display.clone()
+        display.to_string()
     } else {
         let tail: String = display
             .chars()

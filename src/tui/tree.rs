@@ -8,7 +8,7 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 
-use super::app::App;
+use super::app::View;
 use super::rows::{Row, RowKey};
 use super::theme::{Theme, mode_badge, severity_mark};
 
@@ -86,10 +86,10 @@ fn row_line(r: &Row, selected: bool, target: bool, th: &Theme, ascii: bool) -> L
 }
 
 /// Draws the tree pane.
-pub fn render(f: &mut Frame<'_>, area: Rect, app: &App) {
-    let th = &app.theme;
-    let defined = !app.as_written && app.derived.analysis.refused.is_none();
-    let title = match (&app.cut, defined) {
+pub fn render(f: &mut Frame<'_>, area: Rect, view: &View) {
+    let th = &view.theme;
+    let defined = !view.as_written && view.derived.analysis.refused.is_none();
+    let title = match (&view.cut, defined) {
         (Some(_), _) => " PCI topology - move: p puts it on the selected bus ",
         (None, true) => " PCI topology (as libvirt defines it, v) ",
         (None, false) => " PCI topology (the file as written, v) ",
@@ -97,20 +97,20 @@ pub fn render(f: &mut Frame<'_>, area: Rect, app: &App) {
     let title = crate::tui::text::ellipsis(title, area.width.saturating_sub(2) as usize);
     let block = Block::default()
         .borders(Borders::ALL)
-        .border_style(th.border(app.focus == super::app::Pane::Tree))
+        .border_style(th.border(view.focus == super::app::Pane::Tree))
         .title(Span::styled(title, th.heading()));
     let inner = block.inner(area);
     f.render_widget(block, area);
-    let target_buses: Vec<u32> = app
+    let target_buses: Vec<u32> = view
         .cut
         .as_ref()
         .map(|(_, t)| t.iter().map(|a| a.bus).collect())
         .unwrap_or_default();
-    let lines: Vec<Line> = app
+    let lines: Vec<Line> = view
         .rows
         .iter()
         .enumerate()
-        .skip(app.scroll)
+        .skip(view.scroll)
         .take(inner.height as usize)
         .map(|(i, r)| {
             let target = !target_buses.is_empty()
@@ -120,7 +120,7 @@ pub fn render(f: &mut Frame<'_>, area: Rect, app: &App) {
                     && r.fold.is_some()
                     && r.bus.is_some_and(|b| target_buses.contains(&b));
             fit(
-                row_line(r, i == app.selected, target, th, app.ascii),
+                row_line(r, i == view.selected, target, th, view.ascii),
                 inner.width as usize,
             )
         })

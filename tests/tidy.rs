@@ -448,7 +448,10 @@ fn a_plan_is_applied_in_one_place_and_a_topology_written_in_one() {
         .collect();
     assert_eq!(
         define,
-        ["crates/core/src/analyses.rs", "crates/core/src/edit.rs"],
+        [
+            "crates/core/src/analyses.rs",
+            "crates/core/src/edit/insert.rs"
+        ],
         "a plan becomes a topology through the analyses or an edit, nowhere else"
     );
     for writer in ["fn write_address", "fn write_topology", "fn write_plan"] {

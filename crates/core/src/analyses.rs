@@ -411,16 +411,23 @@ fn fmt_size(n: u32) -> String {
 }
 
 fn io_findings(a: &Analysis, ctx: &Context, out: &mut Vec<Finding>) {
-    let p = &a.io;
-    if p.outcome == Outcome::NotModelled {
+    if a.io.outcome == Outcome::NotModelled {
         return;
     }
-    let fw = a.firmware;
+    let on_ports = transitional_on_ports(a, out);
+    unreachable_bars(a, out);
+    let machine61 = acpi_hotplug_ports(a, out);
+    budget_findings(a, &on_ports, machine61, out);
+    hotplug_headroom(a, ctx, out);
+}
+
+/// Transitional devices in PCI Express ports (each costs its port a 4 KiB window);
+/// returns them.
+fn transitional_on_ports(a: &Analysis, out: &mut Vec<Finding>) -> Vec<usize> {
     let needs_legacy =
         a.os.as_ref()
             .and_then(GuestOs::drivers)
             .is_some_and(|d| d.needs_legacy());
-    // Transitional devices in PCIe ports: each costs a window.
     let mut on_ports = Vec::new();
     for v in &a.virtio {
         if v.mode == Mode::Transitional && v.express {
@@ -470,7 +477,12 @@ fn io_findings(a: &Analysis, ctx: &Context, out: &mut Vec<Finding>) {
             });
         }
     }
-    // io-reserve=0 ports with devices that need IO below them.
+    on_ports
+}
+
+/// Devices that need IO below a port whose IO window is closed (io-reserve=0).
+fn unreachable_bars(a: &Analysis, out: &mut Vec<Finding>) {
+    let p = &a.io;
     for d in &p.devices {
         if d.status != BarStatus::Unreachable {
             continue;
@@ -513,7 +525,13 @@ fn io_findings(a: &Analysis, ctx: &Context, out: &mut Vec<Finding>) {
             fix,
         });
     }
-    // A machine type with ACPI hotplug on root ports, and many of them, under SeaBIOS.
+}
+
+/// A machine type with ACPI hotplug on root ports and more hotplug ports than SeaBIOS
+/// boots with; returns whether that is the case (it explains the boot failure).
+fn acpi_hotplug_ports(a: &Analysis, out: &mut Vec<Finding>) -> bool {
+    let p = &a.io;
+    let fw = a.firmware;
     let quirk = a
         .defined
         .machine
@@ -546,10 +564,16 @@ fn io_findings(a: &Analysis, ctx: &Context, out: &mut Vec<Finding>) {
             }),
         });
     }
-    // The budget.
+    machine61
+}
+
+/// The outcome against the firmware's budget.
+fn budget_findings(a: &Analysis, on_ports: &[usize], machine61: bool, out: &mut Vec<Finding>) {
+    let p = &a.io;
+    let fw = a.firmware;
     match p.outcome {
         Outcome::BootFailure if !machine61 => {
-            let fix = transitional_fix(a, &on_ports).filter(|_| !on_ports.is_empty());
+            let fix = transitional_fix(a, on_ports).filter(|_| !on_ports.is_empty());
             out.push(Finding {
                 diag: Diagnostic::new(
                     Code::IoExhausted,
@@ -558,7 +582,7 @@ fn io_findings(a: &Analysis, ctx: &Context, out: &mut Vec<Finding>) {
                         fw.name, p.used, p.budget
                     ),
                 )
-                .hint(budget_hint(a, &on_ports)),
+                .hint(budget_hint(a, on_ports)),
                 fix,
             });
         }
@@ -571,7 +595,7 @@ fn io_findings(a: &Analysis, ctx: &Context, out: &mut Vec<Finding>) {
                     format!("{} at {}", d.label, d.addr.bdf())
                 })
                 .collect();
-            let fix = transitional_fix(a, &on_ports).filter(|_| !on_ports.is_empty());
+            let fix = transitional_fix(a, on_ports).filter(|_| !on_ports.is_empty());
             let first = p.dropped.first().and_then(|&k| p.devices[k].device);
             out.push(Finding {
                 diag: Diagnostic::new(
@@ -585,7 +609,7 @@ fn io_findings(a: &Analysis, ctx: &Context, out: &mut Vec<Finding>) {
                         names.join(", ")
                     ),
                 )
-                .hint(budget_hint(a, &on_ports))
+                .hint(budget_hint(a, on_ports))
                 .on(first.and_then(|i| input_device(a, i))),
                 fix,
             });
@@ -623,7 +647,11 @@ fn io_findings(a: &Analysis, ctx: &Context, out: &mut Vec<Finding>) {
         }
         _ => {}
     }
-    // Hotplug headroom.
+}
+
+/// Fewer free hotplug ports than the user asked to keep (`--headroom`).
+fn hotplug_headroom(a: &Analysis, ctx: &Context, out: &mut Vec<Finding>) {
+    let p = &a.io;
     if let Some(want) = ctx.headroom {
         let usable = p
             .windows

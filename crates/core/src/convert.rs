@@ -363,13 +363,54 @@ fn to_q35(
     opts: &Options,
     c: &mut Conversion,
 ) -> Result<(), Diagnostic> {
+    if !q35_applies(t, ctx, opts, c)? {
+        return Ok(());
+    }
+    let g = guest(ctx);
+    if let Some(os) = &ctx.os {
+        c.notes
+            .push(format!("guest OS {}: {}", os.label(), os.drivers_reason()));
+    }
+    let q35 = Machine::new(&t.machine.arch_name, &q35_machine(&t.machine.machine_type));
+    c.changes.push(q35_machine_change(t, &q35));
+    let ide = t
+        .devices
+        .iter()
+        .filter(|d| d.kind == Kind::Disk && d.bus.as_deref() == Some("ide"))
+        .count();
+    let mut names = sata_names(t, ide).into_iter();
+    // Whether anything will need a conventional PCI slot (then one bridge is kept).
+    let mut conventional = false;
+    let mut bridges: Vec<&Device> = Vec::new();
+    for d in &t.devices {
+        if let Some(p) = &d.pci {
+            match p.model {
+                PciModel::PciBridge => bridges.push(d),
+                m => c.changes.push(q35_root_bus(t, d, m)?),
+            }
+            continue;
+        }
+        conventional |= q35_device(t, d, &g, &q35, &mut names, c);
+    }
+    q35_bridges(t, &bridges, conventional, c);
+    Ok(())
+}
+
+/// Whether `--to q35` has work to do: false when the guest is on q35 already; an
+/// error for other machines, or an OS not known to run on q35 without `--force`.
+fn q35_applies(
+    t: &Topology,
+    ctx: &Context,
+    opts: &Options,
+    c: &mut Conversion,
+) -> Result<bool, Diagnostic> {
     match t.machine.class {
         MachineClass::Q35 => {
             c.notes.push(format!(
                 "the guest is on q35 already ({}): nothing to do",
                 t.machine.machine_type
             ));
-            return Ok(());
+            return Ok(false);
         }
         MachineClass::I440fx => {}
         _ => {
@@ -405,13 +446,12 @@ fn to_q35(
             os.label()
         ));
     }
-    let g = guest(ctx);
-    if let Some(os) = &ctx.os {
-        c.notes
-            .push(format!("guest OS {}: {}", os.label(), os.drivers_reason()));
-    }
-    let q35 = Machine::new(&t.machine.arch_name, &q35_machine(&t.machine.machine_type));
-    c.changes.push(Change {
+    Ok(true)
+}
+
+/// The machine type change: the q35 twin of the same version where there is one.
+fn q35_machine_change(t: &Topology, q35: &Machine) -> Change {
+    Change {
         subject: "machine type".into(),
         line: 0,
         ops: vec![Op::SetMachineType {
@@ -428,162 +468,170 @@ fn to_q35(
                 t.machine.machine_type, q35.machine_type
             )
         },
-    });
-    let ide: Vec<&Device> = t
-        .devices
-        .iter()
-        .filter(|d| d.kind == Kind::Disk && d.bus.as_deref() == Some("ide"))
-        .collect();
-    let mut names = sata_names(t, ide.len()).into_iter();
-    // Whether anything will need a conventional PCI slot (then one bridge is kept).
-    let mut conventional = false;
-    let mut bridges: Vec<&Device> = Vec::new();
-    for d in &t.devices {
-        let subj = subject(t, d);
-        if let Some(p) = &d.pci {
-            match p.model {
-                PciModel::PciRoot => c.changes.push(Change {
-                    subject: subj,
-                    line: d.line,
-                    ops: vec![Op::ReplaceController {
-                        device: d.origin,
-                        model: PciModel::PcieRoot,
-                    }],
-                    reason:
-                        "q35's root bus is PCI Express (pcie-root); the element and its index stay"
-                            .into(),
-                }),
-                PciModel::PciBridge => bridges.push(d),
-                m => {
-                    return Err(refuse(
-                        Code::ConvertNotCarried,
-                        format!("{subj}: a {} is not carried across to q35", m.name()),
-                        "remove it (and what is behind it) or convert by hand",
-                    ));
-                }
-            }
-            continue;
-        }
-        if d.kind == Kind::Controller && d.ty.as_deref() == Some("ide") {
-            c.changes.push(Change {
-                subject: subj,
-                line: d.line,
-                ops: vec![Op::Delete { device: d.origin }],
-                reason:
-                    "q35 has no IDE controller: its disks become SATA disks on q35's built-in AHCI"
-                        .into(),
-            });
-            continue;
-        }
-        let mut ops = Vec::new();
-        let mut why: Vec<String> = Vec::new();
-        let mut new_model: Option<Option<String>> = None;
-        let needs = d.needs(&t.machine);
-        match needs.virtio {
-            VirtioForm::Plain if g.legacy => {
-                new_model = Some(Some("virtio-transitional".into()));
-                why.push(format!(
-                    "{}: plain virtio would be modern-only on a q35 root port, transitional keeps the legacy interface",
-                    g.legacy_why
-                ));
-            }
-            VirtioForm::Plain => {
-                why.push(format!(
-                    "{}: stays plain virtio, modern-only on a root port",
-                    g.legacy_why
-                ));
-            }
-            VirtioForm::Transitional => why.push("already transitional".into()),
-            _ => {}
-        }
-        let model = d.effective_model_str(&t.machine).unwrap_or("");
-        match (d.kind, model) {
-            (Kind::Interface, "e1000") if g.chipset => {
-                new_model = Some(Some("e1000e".into()));
-                why.push(format!(
-                    "{} lists the q35 chipset and with it e1000e (8086:10d3): the PCIe NIC goes on a root port",
-                    g.label
-                ));
-            }
-            (Kind::Interface, "e1000") => c.kept.push(Kept {
-                subject: subj.clone(),
-                line: d.line,
-                reason: format!(
-                    "e1000 stays: osinfo-db does not list e1000e for {}; it goes behind the pcie-to-pci-bridge",
-                    g.label
-                ),
-            }),
-            (Kind::Sound, "ich6") if g.chipset => {
-                new_model = Some(Some("ich9".into()));
-                why.push(format!(
-                    "{} lists the q35 chipset and with it ich9-hda (8086:293e)",
-                    g.label
-                ));
-            }
-            (Kind::Sound, "ich6") => c.kept.push(Kept {
-                subject: subj.clone(),
-                line: d.line,
-                reason: format!("ich6 stays: osinfo-db does not list ich9-hda for {}", g.label),
-            }),
-            (Kind::Controller, "piix3-uhci") => c.kept.push(Kept {
-                subject: subj.clone(),
-                line: d.line,
-                reason: "PIIX3 UHCI stays (every OS drives it; osinfo-db does not say which OSes drive xHCI): it goes behind the pcie-to-pci-bridge".into(),
-            }),
-            _ => {}
-        }
-        if let Some(m) = &new_model {
-            ops.push(Op::SetModel {
-                device: d.origin,
-                model: m.clone(),
-            });
-        }
-        if d.kind == Kind::Disk && d.bus.as_deref() == Some("ide") {
-            let dev = names.next().unwrap_or_else(|| "sdzz".into());
+    }
+}
+
+/// A PCI controller other than a pci-bridge: the root becomes pcie-root, anything
+/// else is not carried across.
+fn q35_root_bus(t: &Topology, d: &Device, model: PciModel) -> Result<Change, Diagnostic> {
+    let subject = subject(t, d);
+    if model != PciModel::PciRoot {
+        return Err(refuse(
+            Code::ConvertNotCarried,
+            format!("{subject}: a {} is not carried across to q35", model.name()),
+            "remove it (and what is behind it) or convert by hand",
+        ));
+    }
+    Ok(Change {
+        subject,
+        line: d.line,
+        ops: vec![Op::ReplaceController {
+            device: d.origin,
+            model: PciModel::PcieRoot,
+        }],
+        reason: "q35's root bus is PCI Express (pcie-root); the element and its index stay".into(),
+    })
+}
+
+/// One device that is not a PCI controller: its change (if any) goes into `c`.
+/// Returns whether it will need a conventional PCI slot on q35.
+fn q35_device(
+    t: &Topology,
+    d: &Device,
+    g: &Guest,
+    q35: &Machine,
+    sata: &mut impl Iterator<Item = String>,
+    c: &mut Conversion,
+) -> bool {
+    let subj = subject(t, d);
+    if d.kind == Kind::Controller && d.ty.as_deref() == Some("ide") {
+        c.changes.push(Change {
+            subject: subj,
+            line: d.line,
+            ops: vec![Op::Delete { device: d.origin }],
+            reason: "q35 has no IDE controller: its disks become SATA disks on q35's built-in AHCI"
+                .into(),
+        });
+        return false;
+    }
+    let mut ops = Vec::new();
+    let (new_model, mut why) = q35_model(t, d, g, &subj, c);
+    if let Some(m) = &new_model {
+        ops.push(Op::SetModel {
+            device: d.origin,
+            model: m.clone(),
+        });
+    }
+    if d.kind == Kind::Disk && d.bus.as_deref() == Some("ide") {
+        let dev = sata.next().unwrap_or_else(|| "sdzz".into());
+        why.push(format!(
+            "q35 has no IDE: {} becomes {dev} on SATA (boot order and driver options stay)",
+            d.name.as_deref().unwrap_or("the disk")
+        ));
+        ops.push(Op::SetDiskTarget {
+            device: d.origin,
+            bus: "sata".into(),
+            dev,
+        });
+    }
+    if let Some(a) = d.pci_addr() {
+        ops.push(Op::ClearAddress { device: d.origin });
+        if why.is_empty() {
             why.push(format!(
-                "q35 has no IDE: {} becomes {dev} on SATA (boot order and driver options stay)",
-                d.name.as_deref().unwrap_or("the disk")
+                "its i440fx slot {} does not carry over: libvirt places it on q35",
+                a.bdf()
             ));
-            ops.push(Op::SetDiskTarget {
-                device: d.origin,
-                bus: "sata".into(),
-                dev,
-            });
-        }
-        if let Some(a) = d.pci_addr() {
-            ops.push(Op::ClearAddress { device: d.origin });
-            if why.is_empty() {
-                why.push(format!(
-                    "its i440fx slot {} does not carry over: libvirt places it on q35",
-                    a.bdf()
-                ));
-            } else {
-                why.push("libvirt places it again".into());
-            }
-        }
-        // What it will need on q35.
-        let mut after = d.clone();
-        if let Some(m) = &new_model {
-            after.model = m.clone();
-        }
-        let n = after.needs(&q35);
-        if n.slot == SlotClass::Pci && !n.integrated {
-            conventional = true;
-        }
-        if !ops.is_empty() {
-            c.changes.push(Change {
-                subject: subj,
-                line: d.line,
-                ops,
-                reason: why.join("; "),
-            });
+        } else {
+            why.push("libvirt places it again".into());
         }
     }
-    // The bridges last: their devices have lost their addresses by now. None is
-    // reused: a pcie-to-pci-bridge needs a root port of a lower index than its own,
-    // and the i440fx bridge's index is lower than any new port's (QEMU then does not
-    // start: the bridge's bus does not exist yet when it is created).
-    for b in &bridges {
+    // What it will need on q35.
+    let mut after = d.clone();
+    if let Some(m) = &new_model {
+        after.model = m.clone();
+    }
+    let n = after.needs(q35);
+    if !ops.is_empty() {
+        c.changes.push(Change {
+            subject: subj,
+            line: d.line,
+            ops,
+            reason: why.join("; "),
+        });
+    }
+    n.slot == SlotClass::Pci && !n.integrated
+}
+
+/// The model a device takes on q35 (`Some(new)` when it changes) and why; devices
+/// whose model stays for a reason worth saying go into `c.kept`.
+fn q35_model(
+    t: &Topology,
+    d: &Device,
+    g: &Guest,
+    subj: &str,
+    c: &mut Conversion,
+) -> (Option<Option<String>>, Vec<String>) {
+    let mut why: Vec<String> = Vec::new();
+    let mut new_model: Option<Option<String>> = None;
+    match d.needs(&t.machine).virtio {
+        VirtioForm::Plain if g.legacy => {
+            new_model = Some(Some("virtio-transitional".into()));
+            why.push(format!(
+                "{}: plain virtio would be modern-only on a q35 root port, transitional keeps the legacy interface",
+                g.legacy_why
+            ));
+        }
+        VirtioForm::Plain => {
+            why.push(format!(
+                "{}: stays plain virtio, modern-only on a root port",
+                g.legacy_why
+            ));
+        }
+        VirtioForm::Transitional => why.push("already transitional".into()),
+        _ => {}
+    }
+    let kept = |reason: String| Kept {
+        subject: subj.to_string(),
+        line: d.line,
+        reason,
+    };
+    match (d.kind, d.effective_model_str(&t.machine).unwrap_or("")) {
+        (Kind::Interface, "e1000") if g.chipset => {
+            new_model = Some(Some("e1000e".into()));
+            why.push(format!(
+                "{} lists the q35 chipset and with it e1000e (8086:10d3): the PCIe NIC goes on a root port",
+                g.label
+            ));
+        }
+        (Kind::Interface, "e1000") => c.kept.push(kept(format!(
+            "e1000 stays: osinfo-db does not list e1000e for {}; it goes behind the pcie-to-pci-bridge",
+            g.label
+        ))),
+        (Kind::Sound, "ich6") if g.chipset => {
+            new_model = Some(Some("ich9".into()));
+            why.push(format!(
+                "{} lists the q35 chipset and with it ich9-hda (8086:293e)",
+                g.label
+            ));
+        }
+        (Kind::Sound, "ich6") => c.kept.push(kept(format!(
+            "ich6 stays: osinfo-db does not list ich9-hda for {}",
+            g.label
+        ))),
+        (Kind::Controller, "piix3-uhci") => c.kept.push(kept(
+            "PIIX3 UHCI stays (every OS drives it; osinfo-db does not say which OSes drive xHCI): it goes behind the pcie-to-pci-bridge".into(),
+        )),
+        _ => {}
+    }
+    (new_model, why)
+}
+
+/// The i440fx pci-bridges, last: their devices have lost their addresses by now.
+/// None is reused: a pcie-to-pci-bridge needs a root port of a lower index than its
+/// own, and the i440fx bridge's index is lower than any new port's (QEMU then does
+/// not start: the bridge's bus does not exist yet when it is created).
+fn q35_bridges(t: &Topology, bridges: &[&Device], conventional: bool, c: &mut Conversion) {
+    for b in bridges {
         let mut ops = Vec::new();
         if b.pci_addr().is_some() {
             ops.push(Op::ClearAddress { device: b.origin });
@@ -600,7 +648,6 @@ fn to_q35(
             },
         });
     }
-    Ok(())
 }
 
 fn to_pc(t: &Topology, opts: &Options, c: &mut Conversion) -> Result<(), Diagnostic> {

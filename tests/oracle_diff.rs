@@ -29,6 +29,9 @@
 //! - `VIRT_PCI_ORACLE_REPORT_ONLY=1`: print the differences but pass.
 //! - `VIRT_PCI_ORACLE_DUMP=DIR`: the generator test (which needs no oracle) writes every
 //!   generated guest there as `NNNN.xml`, for looking at or feeding to other tools.
+//! - `VIRT_PCI_ORACLE_FROM=DIR`: judge every `DIR/*.xml` (in name order; case numbers
+//!   are positions in that order) instead of generated guests: guests written by hand
+//!   or by another generator, through the same comparison.
 //!
 //! The generator uses only what QEMU 7.2 (Debian 12) has, so that libvirt's answers are
 //! about addressing and validation, not about missing emulator features.
@@ -1466,6 +1469,43 @@ fn generate(seed: u64, number: usize) -> Case {
     Gen::new(seed, number).build(number)
 }
 
+/// The guests of `VIRT_PCI_ORACLE_FROM`, when set: every `*.xml` of that folder in
+/// name order.
+fn from_dir() -> Option<Vec<PathBuf>> {
+    let dir = std::env::var_os("VIRT_PCI_ORACLE_FROM").map(PathBuf::from)?;
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("VIRT_PCI_ORACLE_FROM={}: {e}", dir.display()))
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "xml"))
+        .collect();
+    files.sort();
+    assert!(
+        !files.is_empty(),
+        "VIRT_PCI_ORACLE_FROM={} holds no .xml file",
+        dir.display()
+    );
+    Some(files)
+}
+
+/// A guest read from a file, classed by its architecture and machine type.
+fn read_case(number: usize, file: &Path) -> Case {
+    let xml = std::fs::read_to_string(file)
+        .unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+    let class = if xml.contains("arch='aarch64'") || xml.contains("arch=\"aarch64\"") {
+        Class::Virt
+    } else if xml.contains("q35") {
+        Class::Q35
+    } else {
+        Class::Pc
+    };
+    Case {
+        number,
+        class,
+        xml,
+        notes: vec![format!("from {}", file.display())],
+    }
+}
+
 // ------------------------------------------------------------ reading results
 
 /// Reads XML with the crate's own lossless document (one parser in the project).
@@ -1814,9 +1854,15 @@ fn differential(env: &str, setup: &str, lv: &str, qemu: &str, name: &str) {
                 .collect()
         });
     let keep_dir = std::env::var_os("VIRT_PCI_ORACLE_KEEP").map(PathBuf::from);
+    let from = from_dir();
+    let cases = from.as_ref().map_or(cases, Vec::len);
     let numbers: Vec<usize> = match &only {
         Some(set) => set.iter().copied().collect(),
         None => (0..cases).collect(),
+    };
+    let case_of = |number: usize| match &from {
+        Some(files) => read_case(number, &files[number]),
+        None => generate(seed, number),
     };
 
     // One folder per oracle: both runs go at once in one process.
@@ -1829,7 +1875,7 @@ fn differential(env: &str, setup: &str, lv: &str, qemu: &str, name: &str) {
     std::fs::create_dir_all(&work).unwrap();
 
     // One smoke call first, so a dead daemon gives one clear message.
-    let probe = generate(seed, 0);
+    let probe = case_of(0);
     let probe_file = work.join("probe.xml");
     std::fs::write(&probe_file, &probe.xml).unwrap();
     if let Answer::Broken(why) = ask_oracle(&oracle, &probe_file) {
@@ -1847,7 +1893,7 @@ fn differential(env: &str, setup: &str, lv: &str, qemu: &str, name: &str) {
                     let Some(&number) = numbers.get(i) else {
                         break;
                     };
-                    let case = generate(seed, number);
+                    let case = case_of(number);
                     let file = work.join(format!("{number:04}.xml"));
                     std::fs::write(&file, &case.xml).unwrap();
                     let libvirt = ask_oracle(&oracle, &file);

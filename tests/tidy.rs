@@ -438,7 +438,7 @@ fn a_plan_is_applied_in_one_place_and_a_topology_written_in_one() {
     // addresses differently: the analyses and the saved file disagreed.
     assert_eq!(
         code_sites(".apply_to("),
-        ["crates/core/src/assign.rs"],
+        ["crates/core/src/assign/plan.rs"],
         "fills are written onto devices only by Plan::define"
     );
     // (`host::libvirt` has a `define` of its own: libvirt's, of a domain.)

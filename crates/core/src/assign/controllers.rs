@@ -1,0 +1,343 @@
+//! Controllers: the indexes libvirt fills in (USB2 companions join their group), the
+//! rules it checks on every controller (duplicates, machine support, `<target>`
+//! options and their ranges), and the `<target>`/`<model>` defaults it writes on PCI
+//! controllers after placement.
+
+use super::{Assigner, Item};
+use crate::device::Kind;
+use crate::diag::{Code, Diagnostic};
+use crate::machine::MachineClass;
+use crate::pci::PciModel;
+
+/// Models of USB2 companion controllers and the function each takes in its slot.
+pub(super) const USB2_COMPANIONS: &[(&str, u8)] = &[
+    ("ich9-ehci1", 7),
+    ("ich9-uhci1", 0),
+    ("ich9-uhci2", 1),
+    ("ich9-uhci3", 2),
+];
+
+/// The largest index libvirt reads: it parses `index` as a signed int, so 2^31 and
+/// above are refused ("Expected integer value").
+pub(super) const MAX_INDEX: u32 = i32::MAX as u32;
+
+/// True for the ICH9 USB2 controllers that share an index as master and companions.
+fn is_usb2_model(model: Option<&str>) -> bool {
+    USB2_COMPANIONS.iter().any(|(m, _)| model == Some(m))
+}
+
+/// A USB companion: it has `<master>`, or it is an ICH9 UHCI, which libvirt gives
+/// `<master startport>` itself (0, 2, 4). At most one USB controller of an index is
+/// not a companion (the EHCI counts as the one: `piix3-uhci` beside `ich9-ehci1` is a
+/// duplicate), and some USB controller must not be one.
+pub(super) fn is_usb_companion(model: Option<&str>, master: bool) -> bool {
+    master || (is_usb2_model(model) && model != Some("ich9-ehci1"))
+}
+
+impl Assigner<'_> {
+    /// Controllers without `index` get the lowest unused one of their type, in
+    /// document order.
+    pub(super) fn fill_indexes(&mut self) -> Result<(), Diagnostic> {
+        let is_usb2 = |it: &Item| {
+            it.is_ctl("usb")
+                && USB2_COMPANIONS
+                    .iter()
+                    .any(|(m, _)| it.model.as_deref() == Some(m))
+        };
+        // The USB controller seen last, for index-less USB2 companions: they join the
+        // group of the controller before them unless that group already has their model.
+        let mut last_usb: Option<usize> = None;
+        for i in 0..self.items.len() {
+            if self.items[i].kind != Kind::Controller {
+                continue;
+            }
+            if self.items[i].index.is_some() {
+                if self.items[i].is_ctl("usb") {
+                    last_usb = Some(i);
+                }
+                continue;
+            }
+            if is_usb2(&self.items[i])
+                && let Some(prev) = last_usb.filter(|&p| is_usb2(&self.items[p]))
+            {
+                let group = self.items[prev].index;
+                let model = self.items[i].model.clone();
+                let taken = self
+                    .items
+                    .iter()
+                    .any(|o| o.is_ctl("usb") && o.index == group && o.model == model);
+                if !taken {
+                    self.items[i].index = group;
+                    self.items[i].index_filled = true;
+                    last_usb = Some(i);
+                    continue;
+                }
+            }
+            if self.items[i].is_ctl("usb") {
+                last_usb = Some(i);
+            }
+            let ty = self.items[i].ty.clone();
+            let mut n = 0;
+            while self
+                .items
+                .iter()
+                .any(|o| o.kind == Kind::Controller && o.ty == ty && o.index == Some(n))
+            {
+                n += 1;
+            }
+            self.items[i].index = Some(n);
+            self.items[i].index_filled = true;
+            // A PCI controller without a model becomes the root at index 0 and a
+            // machine-appropriate bus elsewhere; the reader guessed before the index was known.
+            if let Some(p) = &mut self.items[i].pci
+                && self.topo.devices[i].model.is_none()
+            {
+                p.model = if n == 0 {
+                    self.topo.default_root().unwrap_or(PciModel::PciRoot)
+                } else if self.topo.default_root() == Some(PciModel::PcieRoot) {
+                    PciModel::PcieRootPort
+                } else {
+                    PciModel::PciBridge
+                };
+            }
+        }
+        Ok(())
+    }
+
+    pub(super) fn validate_controllers(&self) -> Result<(), Diagnostic> {
+        let mut seen: std::collections::HashSet<(&str, u32)> = std::collections::HashSet::new();
+        for it in &self.items {
+            if it.kind != Kind::Controller {
+                continue;
+            }
+            let ty = it.ty.as_deref().unwrap_or("");
+            let idx = it.index.unwrap_or(0);
+            let companion = |o: &Item| {
+                let master = o
+                    .dev()
+                    .is_some_and(|i| self.topo.devices[i].master_startport.is_some());
+                is_usb_companion(o.model.as_deref(), master)
+            };
+            if ty == "usb" && !companion(it) {
+                let clash = self.items.iter().any(|o| {
+                    !std::ptr::eq(o, it) && o.is_ctl("usb") && o.index == it.index && !companion(o)
+                });
+                if clash {
+                    return Err(Diagnostic::new(
+                        Code::ControllerIndex,
+                        format!("Duplicate USB controllers with index {idx}"),
+                    )
+                    .on(it.dev())
+                    .hint("only ICH9 EHCI/UHCI companions may share a USB controller index"));
+                }
+            }
+            if ty != "usb" && !seen.insert((ty, idx)) {
+                return Err(Diagnostic::new(
+                    Code::ControllerIndex,
+                    format!("Multiple '{ty}' controllers with index '{idx}'"),
+                )
+                .on(it.dev())
+                .hint("give each controller its own index"));
+            }
+            if ty == "ide" && self.class == MachineClass::I440fx && idx > 0 {
+                return Err(Diagnostic::new(Code::DeviceUnsupported, "Only 1 IDE controller is supported")
+                    .on(it.dev())
+                    .hint("the PIIX3 has one IDE controller with 4 disks (hda-hdd); put more disks on virtio or SCSI"));
+            }
+            if ty == "ide" && self.class == MachineClass::Q35 {
+                return Err(Diagnostic::new(
+                    Code::DeviceUnsupported,
+                    "IDE controllers are unsupported for this QEMU binary or machine type",
+                )
+                .on(it.dev())
+                .hint("q35 has SATA: use bus='sata' for disks"));
+            }
+            let Some(p) = &it.pci else { continue };
+            let name = p.model.name();
+            if p.model.is_root() {
+                if idx != 0 {
+                    return Err(Diagnostic::new(
+                        Code::ControllerIndex,
+                        "pci-root and pcie-root controllers should have index 0",
+                    )
+                    .on(it.dev()));
+                }
+                if it.addr.is_some() {
+                    return Err(Diagnostic::new(
+                        Code::ControllerIndex,
+                        "pci-root and pcie-root controllers should not have an address",
+                    )
+                    .on(it.dev()));
+                }
+            } else if idx == 0 {
+                return Err(Diagnostic::new(
+                    Code::ControllerIndex,
+                    format!("Index for '{name}' controllers must be > 0"),
+                )
+                .on(it.dev())
+                .hint("index 0 is the root bus; give this controller index 1 or higher"));
+            }
+            if p.model == PciModel::PciExpanderBus && self.class != MachineClass::I440fx {
+                return Err(Diagnostic::new(
+                    Code::ControllerMachine,
+                    "pci-expander-bus controllers are only supported on 440fx-based machinetypes",
+                )
+                .on(it.dev())
+                .hint("on PCIe machines use pcie-expander-bus"));
+            }
+            if p.model == PciModel::PcieExpanderBus
+                && !matches!(self.class, MachineClass::Q35 | MachineClass::Virt)
+            {
+                return Err(Diagnostic::new(
+                    Code::ControllerMachine,
+                    "pcie-expander-bus controllers are not supported with this machine type",
+                )
+                .on(it.dev()));
+            }
+            let opt_err = |opt: &str| {
+                Diagnostic::new(
+                    Code::ControllerTarget,
+                    format!(
+                        "Option '{opt}' is not valid for PCI controller with index '{idx}', model '{name}' and modelName '{}'",
+                        p.qemu_device()
+                    ),
+                )
+                .on(it.dev())
+            };
+            if p.chassis_nr.is_some() && p.model != PciModel::PciBridge {
+                return Err(opt_err("chassisNr"));
+            }
+            if (p.chassis.is_some() || p.port.is_some()) && !p.model.is_port() {
+                return Err(opt_err(if p.chassis.is_some() {
+                    "chassis"
+                } else {
+                    "port"
+                }));
+            }
+            if p.bus_nr.is_some() && !p.model.is_expander() {
+                return Err(opt_err("busNr"));
+            }
+            if p.hotplug.is_some() && !(p.model.is_port() || p.model == PciModel::PciRoot) {
+                return Err(opt_err("hotplug"));
+            }
+            if let Some(c) = p.chassis_nr
+                && !(1..=255).contains(&c)
+            {
+                return Err(Diagnostic::new(
+                    Code::ControllerTarget,
+                    format!("PCI controller chassisNr '{c}' out of range - must be 1-255"),
+                )
+                .on(it.dev()));
+            }
+            for (n, v) in [("chassis", p.chassis), ("port", p.port)] {
+                if let Some(v) = v
+                    && v > 255
+                {
+                    return Err(Diagnostic::new(
+                        Code::ControllerTarget,
+                        format!("PCI controller {n} '{v}' out of range - must be 0-255"),
+                    )
+                    .on(it.dev()));
+                }
+            }
+            if let Some(b) = p.bus_nr
+                && !(1..=254).contains(&b)
+            {
+                return Err(Diagnostic::new(
+                    Code::ControllerTarget,
+                    format!("PCI controller busNr '{b}' out of range - must be 1-254"),
+                )
+                .on(it.dev()));
+            }
+            if let Some(m) = &p.model_name {
+                let info = p.model.info();
+                if !p.model.is_root()
+                    && m != info.qemu_device
+                    && !info.alt_qemu_devices.contains(&m.as_str())
+                {
+                    return Err(Diagnostic::new(
+                        Code::ControllerTarget,
+                        format!("PCI controller model name '{m}' is not valid for a PCI controller with model '{name}'"),
+                    )
+                    .on(it.dev())
+                    .hint(format!("use <model name='{}'/> or leave it out", info.qemu_device)));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub(super) fn controller_defaults(&mut self) -> Result<(), Diagnostic> {
+        let mut order: Vec<usize> = (0..self.items.len())
+            .filter(|&i| self.items[i].pci.is_some())
+            .collect();
+        order.sort_by_key(|&i| self.items[i].index);
+        let mut lowest_bus_nr = self
+            .items
+            .iter()
+            .filter_map(|i| i.pci.as_ref().and_then(|p| p.bus_nr))
+            .min()
+            .unwrap_or(256);
+        for i in order {
+            let idx = self.items[i].index.unwrap_or(0);
+            let addr = self.items[i].addr;
+            let Some(p) = self.items[i].pci.as_mut() else {
+                continue;
+            };
+            if p.model.is_root() {
+                continue;
+            }
+            if p.model_name.is_none() {
+                p.model_name = Some(p.model.info().qemu_device.to_string());
+            }
+            match p.model {
+                PciModel::PciBridge => {
+                    p.chassis_nr.get_or_insert(idx);
+                }
+                PciModel::PcieRootPort => {
+                    p.chassis.get_or_insert(idx);
+                    if let Some(a) = addr {
+                        p.port
+                            .get_or_insert(u32::from(a.slot) * 8 + u32::from(a.function));
+                    }
+                }
+                PciModel::PcieSwitchDownstreamPort => {
+                    p.chassis.get_or_insert(idx);
+                    if let Some(a) = addr {
+                        p.port.get_or_insert(u32::from(a.slot));
+                    }
+                }
+                PciModel::PciExpanderBus | PciModel::PcieExpanderBus if p.bus_nr.is_none() => {
+                    if lowest_bus_nr <= 2 {
+                        return Err(Diagnostic::new(
+                                Code::ControllerBusnr,
+                                format!(
+                                    "No free busNr lower than current lowest busNr is available to auto-assign to bus {idx}. Must be manually assigned"
+                                ),
+                            )
+                            .on(self.items[i].dev())
+                            .hint("set <target busNr='...'/> by hand"));
+                    }
+                    lowest_bus_nr -= 2;
+                    p.bus_nr = Some(lowest_bus_nr);
+                }
+                _ => {}
+            }
+            if p.model == PciModel::PciBridge
+                && let Some(a) = addr
+                && idx <= a.bus
+            {
+                return Err(Diagnostic::new(
+                            Code::ControllerBridgeOrder,
+                            format!(
+                                "PCI controller at index {idx} (0x{idx:02x}) has bus='0x{:02x}', but index must be larger than bus",
+                                a.bus
+                            ),
+                        )
+                        .on(self.items[i].dev())
+                        .hint("renumber the controllers so that a bridge's index exceeds its parent's"));
+            }
+        }
+        Ok(())
+    }
+}

@@ -1489,8 +1489,7 @@ fn from_dir() -> Option<Vec<PathBuf>> {
 
 /// A guest read from a file, classed by its architecture and machine type.
 fn read_case(number: usize, file: &Path) -> Case {
-    let xml = std::fs::read_to_string(file)
-        .unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+    let xml = std::fs::read_to_string(file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
     let class = if xml.contains("arch='aarch64'") || xml.contains("arch=\"aarch64\"") {
         Class::Virt
     } else if xml.contains("q35") {
@@ -1620,7 +1619,7 @@ fn diff_maps(want: &BTreeMap<String, String>, got: &BTreeMap<String, String>) ->
 // ----------------------------------------------------------------- running
 
 /// What one program said about one guest.
-enum Answer {
+pub(crate) enum Answer {
     Accepted(String),
     Refused(String),
     /// Not a verdict: the program crashed, or the oracle's daemon did not answer.
@@ -1667,7 +1666,7 @@ fn oracle_trouble(stderr: &str) -> bool {
     .any(|p| stderr.contains(p))
 }
 
-fn ask_oracle(oracle: &Path, file: &Path) -> Answer {
+pub(crate) fn ask_oracle(oracle: &Path, file: &Path) -> Answer {
     let mut last = String::new();
     for attempt in 0..6 {
         if attempt > 0 {

@@ -7,6 +7,7 @@ mod audit;
 mod cli;
 mod conformance;
 mod convert;
+mod device_rules;
 mod docs;
 mod fuzzing;
 #[path = "common/generate.rs"]

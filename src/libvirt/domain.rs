@@ -7,7 +7,7 @@ use crate::core::address::{Address, PciAddr};
 use crate::core::device::Kind;
 use crate::core::machine::Machine;
 use crate::core::pci::PciModel;
-use crate::core::topology::{Device, Origin, PciController, Topology};
+use crate::core::topology::{Device, Origin, PciController, Settings, Topology};
 
 /// A domain that is well-formed XML but not a domain virt-pci can read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -295,6 +295,18 @@ impl Reader<'_> {
             }
             Kind::Redirdev => {
                 d.ty = attr("bus");
+                d.sub = attr("type");
+            }
+            Kind::Smartcard => {
+                d.ty = attr("mode");
+                d.sub = attr("type");
+            }
+            Kind::Graphics => {
+                d.ty = attr("type");
+            }
+            Kind::Iommu => {
+                d.model = attr("model");
+                d.sub = child("driver", "intremap");
             }
             _ => {
                 d.model = attr("model");
@@ -314,9 +326,46 @@ impl Reader<'_> {
             && self.attr(a, "type").as_deref() != Some("pci")
         {
             d.addr_controller = self.number(a, "controller", "address")?;
+            d.addr_bus = self.number(a, "bus", "address")?;
         }
         let _ = machine;
         Ok(d)
+    }
+}
+
+/// The settings outside `<devices>` that libvirt checks devices against.
+fn settings(doc: &Document, r: &Reader) -> Settings {
+    let root = doc.root();
+    let split_ioapic = doc
+        .child(root, "features")
+        .and_then(|f| doc.child(f, "ioapic"))
+        .is_some_and(|io| r.attr(io, "driver").as_deref() == Some("qemu"));
+    let backing_shared = doc
+        .child(root, "memoryBacking")
+        .and_then(|m| doc.child(m, "access"))
+        .is_some_and(|a| r.attr(a, "mode").as_deref() == Some("shared"));
+    // A cell's own memAccess wins over the domain-wide access mode.
+    let cells: Vec<Option<String>> = doc
+        .child(root, "cpu")
+        .and_then(|c| doc.child(c, "numa"))
+        .map(|n| {
+            doc.child_elements(n)
+                .filter(|&c| doc.name(c) == "cell")
+                .map(|c| r.attr(c, "memAccess"))
+                .collect()
+        })
+        .unwrap_or_default();
+    let shared_memory = if cells.is_empty() {
+        backing_shared
+    } else {
+        cells.iter().all(|a| match a.as_deref() {
+            Some(mode) => mode == "shared",
+            None => backing_shared,
+        })
+    };
+    Settings {
+        split_ioapic,
+        shared_memory,
     }
 }
 
@@ -410,6 +459,7 @@ pub fn read_topology(doc: &Document) -> Result<Topology, DomainError> {
                 .filter(|&c| doc.name(c) == "cell")
                 .count() as u32
         });
+    let settings = settings(doc, &r);
     Ok(Topology {
         name,
         machine,
@@ -417,6 +467,7 @@ pub fn read_topology(doc: &Document) -> Result<Topology, DomainError> {
         acpi,
         efi,
         numa_cells,
+        settings,
         platform: Default::default(),
     })
 }

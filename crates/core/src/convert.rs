@@ -1019,6 +1019,7 @@ mod tests {
             acpi: true,
             efi: false,
             numa_cells: 0,
+            settings: Default::default(),
             platform: Default::default(),
         };
         let mut d = Device::new(super::super::topology::Origin(1), Kind::Disk);

@@ -190,14 +190,33 @@ pub const MODEL_TABLE: &[ModelRow] = &[
     row(K::Disk, "*", S::None, "", V::No),
     row(K::Interface, "e1000e", S::Pcie, "e1000e", V::No),
     row(K::Interface, "igb", S::Pcie, "igb", V::No),
+    // The NIC models libvirt names itself and plugs into a conventional PCI slot
+    // (whether or not QEMU has a PCI device of that name: lan9118 and netfront are
+    // placed like the others). Both oracles agree on the list.
     row(K::Interface, "e1000", S::Pci, "e1000", V::No),
     row(K::Interface, "rtl8139", S::Pci, "rtl8139", V::No),
-    row(K::Interface, "ne2k_pci", S::Pci, "ne2k_pci", V::No),
-    row(K::Interface, "pcnet", S::Pci, "pcnet", V::No),
     row(K::Interface, "vmxnet3", S::Pci, "vmxnet3", V::No),
+    row(K::Interface, "82540EM", S::Pci, "", V::No),
+    row(K::Interface, "82545EM", S::Pci, "", V::No),
+    row(K::Interface, "82543GC", S::Pci, "", V::No),
+    row(K::Interface, "Am79C970A", S::Pci, "", V::No),
+    row(K::Interface, "Am79C973", S::Pci, "", V::No),
+    row(K::Interface, "vlance", S::Pci, "", V::No),
+    row(K::Interface, "vmxnet", S::Pci, "", V::No),
+    row(K::Interface, "vmxnet2", S::Pci, "", V::No),
+    row(K::Interface, "lan9118", S::Pci, "", V::No),
+    row(K::Interface, "netfront", S::Pci, "", V::No),
+    // Not PCI at all: a USB device (libvirt 9.0 cannot place it without an
+    // address, see `LibvirtRules::usb_net_placed`) and the pSeries VIO NIC, which
+    // libvirt gives a spapr-vio address on any machine.
     row(K::Interface, "usb-net", S::None, "usb-net", V::No),
+    row(K::Interface, "spapr-vlan", S::None, "spapr-vlan", V::No),
     row(K::Interface, "hostdev", S::Pcie, "vfio-pci", V::No),
-    row(K::Interface, "*", S::Pci, "", V::No),
+    // Any model string libvirt does not know (QEMU's ne2k_pci, pcnet, i82559er, ...)
+    // is placed as a PCI Express device, on a root port of q35.
+    row(K::Interface, "ne2k_pci", S::Pcie, "ne2k_pci", V::No),
+    row(K::Interface, "pcnet", S::Pcie, "pcnet", V::No),
+    row(K::Interface, "*", S::Pcie, "", V::No),
     row(K::Controller, "usb/qemu-xhci", S::Pcie, "qemu-xhci", V::No),
     row(
         K::Controller,

@@ -115,7 +115,11 @@ codes! {
     DeviceModelVersion = "VP0307", "device-model-version", Error,
         "a device model the target libvirt does not know or does not allow on this machine";
     UsbDisabled = "VP0308", "usb-disabled", Error,
-        "a USB controller of model none turns USB off, yet the guest has other USB controllers or USB devices";
+        "USB is off (a USB controller of model none, or none at all where libvirt adds none), yet the guest has USB controllers or USB devices";
+    DeviceRequires = "VP0309", "device-requires", Error,
+        "a device or feature needs something the domain lacks (SPICE graphics, shared memory, a split I/O APIC, UEFI for ACPI)";
+    DiskBus = "VP0310", "disk-bus", Error,
+        "a disk on a bus that cannot carry it (floppies only on fdc and only fda/fdb, no ejectable media on virtio)";
     VirtioGuestNoDriver = "VP0401", "virtio-guest-no-driver", Error,
         "a virtio device's mode (modern-only, legacy-only) has no driver in the guest OS";
     VirtioLegacyOnPciePort = "VP0402", "virtio-legacy-on-pcie-port", Warning,

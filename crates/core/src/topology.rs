@@ -93,7 +93,8 @@ pub struct Device {
     pub model: Option<String>,
     /// Disk target bus or input bus.
     pub bus: Option<String>,
-    /// Filesystem driver type, serial target type, pstore backend.
+    /// Filesystem driver type, serial target type, pstore backend, the character
+    /// device type of a redirdev or smartcard, an IOMMU's `intremap`.
     pub sub: Option<String>,
     /// Disk target dev, interface MAC, or another short identifier for people.
     pub name: Option<String>,
@@ -107,6 +108,8 @@ pub struct Device {
     pub master_startport: Option<u32>,
     /// For non-PCI addresses (drive, virtio-serial, ...): the `controller` they name.
     pub addr_controller: Option<u32>,
+    /// For a drive address: its `bus`.
+    pub addr_bus: Option<u32>,
     /// virtio-serial controllers: `ports=`.
     pub ports: Option<u32>,
     /// `<model primary='yes'>` on a video device.
@@ -139,6 +142,7 @@ impl Device {
             address: None,
             master_startport: None,
             addr_controller: None,
+            addr_bus: None,
             ports: None,
             primary: false,
             driver_attrs: false,
@@ -228,6 +232,18 @@ impl Device {
     }
 }
 
+/// Settings outside `<devices>` that libvirt checks devices against.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Settings {
+    /// `<features><ioapic driver='qemu'/>`: the split I/O APIC that interrupt
+    /// remapping of an intel IOMMU needs (libvirt 9.0 checks it).
+    pub split_ioapic: bool,
+    /// The guest's memory is shared with other processes, as virtiofs needs: with NUMA
+    /// cells, every cell's access (its `memAccess`, else `<memoryBacking><access>`) is
+    /// shared; without, `<memoryBacking><access mode='shared'/>`.
+    pub shared_memory: bool,
+}
+
 /// The guest as virt-pci sees it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Topology {
@@ -243,6 +259,8 @@ pub struct Topology {
     pub efi: bool,
     /// Number of `<cpu><numa><cell>` elements.
     pub numa_cells: u32,
+    /// What else the domain says that libvirt's device rules consult.
+    pub settings: Settings,
     /// The libvirt + QEMU releases whose behaviour the analyses predict.
     pub platform: super::versions::Platform,
 }
@@ -280,6 +298,7 @@ impl Topology {
             acpi: true,
             efi: false,
             numa_cells: 0,
+            settings: Settings::default(),
             platform: Default::default(),
         }
     }

@@ -63,6 +63,15 @@ pub struct LibvirtRules {
     /// first; 9.0 appends them after the user's, so the user's bridge 8 takes a slot
     /// before the added bridge 1, and the user's USB 1 before the added USB 0.
     pub added_controllers_sorted: bool,
+    /// `<crypto>` is a device the release knows; 9.0 drops the element as it reads
+    /// the domain (no address, no checks), 11.3 places virtio-crypto on PCI.
+    pub knows_crypto: bool,
+    /// A `usb-net` NIC is a USB device (11.3); 9.0 wants a PCI address for it that no
+    /// slot can give ("connect flags 00") and refuses one written without an address.
+    pub usb_net_on_usb: bool,
+    /// An intel IOMMU with `intremap='on'` needs `<ioapic driver='qemu'/>` (9.0; 11.3
+    /// leaves it to QEMU).
+    pub intremap_needs_split_ioapic: bool,
 }
 
 /// The rules of every known libvirt release, oldest first.
@@ -78,6 +87,9 @@ pub const LIBVIRT: &[LibvirtRules] = &[
         panic_models: &["isa", "hyperv", "pseries", "s390"],
         single_pstore: false,
         added_controllers_sorted: false,
+        knows_crypto: false,
+        usb_net_on_usb: false,
+        intremap_needs_split_ioapic: true,
     },
     LibvirtRules {
         version: Libvirt::V11_3,
@@ -90,6 +102,9 @@ pub const LIBVIRT: &[LibvirtRules] = &[
         panic_models: &["isa", "hyperv", "pseries", "s390", "pvpanic"],
         single_pstore: true,
         added_controllers_sorted: true,
+        knows_crypto: true,
+        usb_net_on_usb: true,
+        intremap_needs_split_ioapic: false,
     },
 ];
 
@@ -127,6 +142,9 @@ pub struct QemuRules {
     /// The other boards of `qemu-system-aarch64 -machine help` (besides the virt
     /// family); any other name is refused the same way.
     pub arm_others: &'static [&'static str],
+    /// virtio-blk can pass SCSI commands through (`<disk device='lun' bus='virtio'>`);
+    /// QEMU 10.0 no longer can, and libvirt 11.3 refuses such a disk.
+    pub virtio_blk_scsi: bool,
 }
 
 const X86: &[Arch] = &[Arch::X86_64, Arch::I686];
@@ -253,6 +271,7 @@ pub const QEMU: &[QemuRules] = &[
             "xlnx-zcu102",
             "z2",
         ],
+        virtio_blk_scsi: true,
     },
     QemuRules {
         version: Qemu::V10_0,
@@ -374,6 +393,7 @@ pub const QEMU: &[QemuRules] = &[
             "xlnx-zcu102",
             "yosemitev2-bmc",
         ],
+        virtio_blk_scsi: false,
     },
 ];
 

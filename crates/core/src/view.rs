@@ -577,6 +577,7 @@ mod tests {
             acpi: true,
             efi: false,
             numa_cells: 0,
+            settings: Default::default(),
             platform: Default::default(),
         }
     }

@@ -13,6 +13,7 @@
 mod bus;
 mod chipset_slots;
 mod controllers;
+mod device_rules;
 mod implicit;
 mod order;
 mod passes;

@@ -153,6 +153,7 @@ impl Plan {
             acpi: t.acpi,
             efi: t.efi,
             numa_cells: t.numa_cells,
+            settings: t.settings,
             platform: t.platform,
         };
         let first = Origin::fresh(&out).0;

@@ -15,9 +15,14 @@ impl Assigner<'_> {
         let machine = &self.topo.machine;
         // Devices plus what libvirt may add; growing would copy every item again.
         self.items.reserve(self.topo.devices.len() + 16);
+        let knows_crypto = self.topo.platform.libvirt_rules().knows_crypto;
         for (i, d) in self.topo.devices.iter().enumerate() {
             let needs = d.needs(machine);
+            // A release that does not know <crypto> drops it as it reads the domain:
+            // it takes no slot and its address claims none.
+            let dropped = d.kind == Kind::Crypto && !knows_crypto;
             let (addr, mf, want, mmio) = match &d.address {
+                _ if dropped => (None, None, false, false),
                 Some(Address::Pci {
                     addr,
                     multifunction,

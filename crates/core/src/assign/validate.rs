@@ -14,6 +14,7 @@ use crate::topology::{Device, Topology};
 pub(super) fn validate_devices(topo: &Topology) -> Result<(), Diagnostic> {
     validate_platform(topo)?;
     validate_usb_off(topo)?;
+    super::device_rules::validate(topo)?;
     let x86 = topo.machine.arch.is_x86();
     let e = |code: Code, i: usize, msg: String| Diagnostic::new(code, msg).on(Some(i));
     if x86 && topo.efi && !topo.acpi {
@@ -183,37 +184,55 @@ pub(super) fn validate_devices(topo: &Topology) -> Result<(), Diagnostic> {
     Ok(())
 }
 
-/// A USB controller of model `none` turns USB off for the whole guest (at any index),
-/// and both releases then refuse any other USB controller written in the XML (the
-/// default controller 0 libvirt adds itself beside a `none` of another index is
-/// not refused), a USB input or hub, and any other device on USB: disks on the usb
-/// bus, USB host devices, redirected USB devices.
+/// USB is off for the whole guest when a USB controller of model `none` is written (at
+/// any index) or when the domain has no USB controller and the machine is not one
+/// libvirt adds a default controller to (ARM and RISC-V `virt`). Both releases then
+/// refuse any other USB controller written in the XML (the default controller 0
+/// libvirt adds itself beside a `none` of another index is not refused) and every
+/// device on USB: inputs, hubs, disks, host devices, redirected devices, smartcards
+/// (and their CCID controller), USB sound, USB serial ports, and the usb-net NIC
+/// where the release makes it a USB device.
 fn validate_usb_off(topo: &Topology) -> Result<(), Diagnostic> {
     let is_usb_ctl = |d: &Device| d.kind == Kind::Controller && d.ty.as_deref() == Some("usb");
-    let Some(off) = topo
+    let off = topo
         .devices
         .iter()
-        .position(|d| is_usb_ctl(d) && d.model.as_deref() == Some("none"))
-    else {
-        return Ok(());
+        .position(|d| is_usb_ctl(d) && d.model.as_deref() == Some("none"));
+    let absent = off.is_none()
+        && !matches!(topo.machine.class, MachineClass::Q35 | MachineClass::I440fx)
+        && !topo.devices.iter().any(is_usb_ctl);
+    let (why, hint) = match (off, absent) {
+        (Some(_), _) => (
+            "a USB controller of model none",
+            "remove the USB controller of model none, or the USB devices",
+        ),
+        (None, true) => (
+            "it has no USB controller, and libvirt adds none on this machine",
+            "add <controller type='usb' model='qemu-xhci'/>, or remove the USB devices",
+        ),
+        (None, false) => return Ok(()),
     };
-    let hint = "remove the USB controller of model none, or the USB devices";
+    let usb_net = topo.platform.libvirt_rules().usb_net_on_usb;
     for (i, d) in topo.devices.iter().enumerate() {
         let what = match d.kind {
-            _ if i == off => continue,
+            _ if Some(i) == off => continue,
             Kind::Controller if is_usb_ctl(d) => "another USB controller",
+            Kind::Controller if d.ty.as_deref() == Some("ccid") => "a CCID (smartcard) controller",
             Kind::Input if d.bus.as_deref() == Some("usb") => "a USB input device",
             Kind::Hub => "a USB hub",
             Kind::Disk if d.bus.as_deref() == Some("usb") => "a USB disk",
             Kind::Hostdev if d.ty.as_deref() == Some("usb") => "a USB host device",
             Kind::Redirdev => "a redirected USB device",
+            Kind::Smartcard => "a smartcard (a USB CCID device)",
+            Kind::Sound if d.model.as_deref() == Some("usb") => "USB sound",
+            Kind::Serial if d.sub.as_deref() == Some("usb-serial") => "a USB serial port",
+            Kind::Interface if usb_net && d.model.as_deref() == Some("usb-net") => "a usb-net NIC",
             _ => continue,
         };
         return Err(Diagnostic::new(
             Code::UsbDisabled,
             format!(
-                "USB is off for this domain (a USB controller of model none), yet it has \
-                 {what}: libvirt refuses the guest"
+                "USB is off for this domain ({why}), yet it has {what}: libvirt refuses the guest"
             ),
         )
         .on(Some(i))

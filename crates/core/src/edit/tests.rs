@@ -16,6 +16,7 @@ fn q35() -> Topology {
         acpi: true,
         efi: false,
         numa_cells: 0,
+        settings: Default::default(),
         platform: Default::default(),
     }
 }

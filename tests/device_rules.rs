@@ -399,6 +399,34 @@ const CASES: &[Case] = &[
         VIRTIOFS,
         REQUIRES,
     ),
+    case(
+        "SCSI controller model libvirt does not know",
+        "pc-q35-7.2",
+        "<controller type='scsi' index='0' model='megasas'/>",
+        No(Code::DeviceModelVersion),
+        No(Code::DeviceModelVersion),
+    ),
+    case(
+        "BusLogic SCSI controller",
+        "pc-q35-7.2",
+        "<controller type='scsi' index='0' model='buslogic'/>",
+        UNSUPPORTED,
+        UNSUPPORTED,
+    ),
+    case(
+        "NCR 53C90 SCSI controller on x86",
+        "pc-q35-7.2",
+        "<controller type='scsi' index='0' model='ncr53c90'/>",
+        UNSUPPORTED,
+        UNSUPPORTED,
+    ),
+    case(
+        "DC-390 SCSI controller",
+        "pc-q35-7.2",
+        "<controller type='scsi' index='0' model='dc390'/>",
+        Ok,
+        Ok,
+    ),
     // libvirt 9.0 drops <crypto>: its address claims nothing there.
     case(
         "crypto on a chipset address",

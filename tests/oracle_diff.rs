@@ -1762,8 +1762,14 @@ fn compare(
     match (libvirt, ours) {
         (Answer::Accepted(l), Answer::Accepted(o)) => {
             let want = address_map(l).map_err(|e| (format!("libvirt's XML: {e}"), no_kinds()))?;
-            let got =
+            let mut got =
                 address_map(o).map_err(|e| (format!("our output is not XML: {e}"), no_kinds()))?;
+            // An element libvirt drops as it reads the domain (9.0's <crypto>) is kept
+            // by virt-pci as written (the output is lossless): fine as long as virt-pci
+            // gave it nothing.
+            if let Ok(input) = address_map(&case.xml) {
+                got.retain(|k, v| want.contains_key(k) || input.get(k) != Some(v));
+            }
             let d = diff_maps(&want, &got);
             if d.is_empty() {
                 Ok(true)

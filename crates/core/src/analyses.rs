@@ -881,6 +881,8 @@ mod tests {
         d.address = Some(Address::VirtioMmio);
         let mut t = Topology::new("virt", vec![d]);
         t.machine = Machine::new("aarch64", "virt");
+        // ACPI on ARM needs UEFI; this guest boots without either.
+        t.acpi = false;
         let a = analyse(&t, &Context::default());
         assert!(a.refused.is_none(), "libvirt defines it: {:?}", a.refused);
         let f = a

@@ -292,6 +292,17 @@ pub const MODEL_TABLE: &[ModelRow] = &[
     ),
     row(K::Controller, "scsi/lsisas1078", S::Pci, "megasas", V::No),
     row(K::Controller, "scsi/vmpvscsi", S::Pci, "pvscsi", V::No),
+    row(K::Controller, "scsi/am53c974", S::Pci, "am53c974", V::No),
+    row(K::Controller, "scsi/dc390", S::Pci, "dc390", V::No),
+    // The pSeries VIO SCSI controller is no PCI device; libvirt places it like a PCI
+    // Express one on other machines.
+    row(
+        K::Controller,
+        "scsi/ibmvscsi",
+        S::Pcie,
+        "spapr-vscsi",
+        V::No,
+    ),
     row(K::Controller, "scsi/ncr53c90", S::None, "", V::No),
     row(K::Controller, "scsi/*", S::Pci, "", V::No),
     row(K::Controller, "*", S::None, "", V::No),

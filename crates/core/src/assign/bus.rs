@@ -296,6 +296,14 @@ impl Set {
         self.buses[bus as usize].used[slot as usize] == 0
     }
 
+    /// Where the next search for `flags` starts.
+    fn set_start(&mut self, flags: Flags, bus: usize) {
+        match self.start.iter_mut().find(|(f, _)| *f == flags) {
+            Some(entry) => entry.1 = bus,
+            None => self.start.push((flags, bus)),
+        }
+    }
+
     /// Finds the next free address for a device with `flags` (function -1 = any).
     fn next(&mut self, flags: Flags, function: Option<u8>) -> Result<PciAddr, Diagnostic> {
         if self.buses.is_empty() {
@@ -338,13 +346,14 @@ impl Set {
                 }
             }
             if let Some(a) = found {
-                match self.start.iter_mut().find(|(f, _)| *f == flags) {
-                    Some(entry) => entry.1 = b as usize,
-                    None => self.start.push((flags, b as usize)),
-                }
+                self.set_start(flags, b as usize);
                 return Ok(a);
             }
         }
+        // Nothing free for these flags on any bus there is: slots are never freed and a
+        // bus keeps its flags, so the next search may start at the buses still to come
+        // (thousands of endpoints would otherwise rescan every full bus each time).
+        self.set_start(flags, self.buses.len());
         if self.dry_run {
             let first_new = self.buses.len() as u32;
             let bus = self.grow(first_new, flags)?;

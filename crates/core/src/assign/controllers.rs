@@ -106,30 +106,36 @@ impl Assigner<'_> {
 
     pub(super) fn validate_controllers(&self) -> Result<(), Diagnostic> {
         let mut seen: std::collections::HashSet<(&str, u32)> = std::collections::HashSet::new();
+        let companion = |o: &Item| {
+            let master = o
+                .dev()
+                .is_some_and(|i| self.topo.devices[i].master_startport.is_some());
+            is_usb_companion(o.model.as_deref(), master)
+        };
+        // USB controllers that are not companions, per index: one each at most (counted
+        // once, not by a scan per controller, which thousands of them made quadratic).
+        let mut usb_heads: std::collections::HashMap<Option<u32>, usize> =
+            std::collections::HashMap::new();
+        for o in self
+            .items
+            .iter()
+            .filter(|o| o.is_ctl("usb") && !companion(o))
+        {
+            *usb_heads.entry(o.index).or_insert(0) += 1;
+        }
         for it in &self.items {
             if it.kind != Kind::Controller {
                 continue;
             }
             let ty = it.ty.as_deref().unwrap_or("");
             let idx = it.index.unwrap_or(0);
-            let companion = |o: &Item| {
-                let master = o
-                    .dev()
-                    .is_some_and(|i| self.topo.devices[i].master_startport.is_some());
-                is_usb_companion(o.model.as_deref(), master)
-            };
-            if ty == "usb" && !companion(it) {
-                let clash = self.items.iter().any(|o| {
-                    !std::ptr::eq(o, it) && o.is_ctl("usb") && o.index == it.index && !companion(o)
-                });
-                if clash {
-                    return Err(Diagnostic::new(
-                        Code::ControllerIndex,
-                        format!("Duplicate USB controllers with index {idx}"),
-                    )
-                    .on(it.dev())
-                    .hint("only ICH9 EHCI/UHCI companions may share a USB controller index"));
-                }
+            if ty == "usb" && !companion(it) && usb_heads.get(&it.index).is_some_and(|&n| n > 1) {
+                return Err(Diagnostic::new(
+                    Code::ControllerIndex,
+                    format!("Duplicate USB controllers with index {idx}"),
+                )
+                .on(it.dev())
+                .hint("only ICH9 EHCI/UHCI companions may share a USB controller index"));
             }
             if ty != "usb" && !seen.insert((ty, idx)) {
                 return Err(Diagnostic::new(

@@ -29,6 +29,7 @@ pub(super) fn validate(topo: &Topology) -> Result<(), Diagnostic> {
                 .hint("use model 'virtio' (or 'none')"),
             ),
             Kind::Controller if d.ty.as_deref() == Some("usb") => usb_controller(d),
+            Kind::Controller if d.ty.as_deref() == Some("scsi") => scsi_controller(d),
             Kind::Iommu => iommu(topo, d),
             Kind::Panic => panic_model(topo, d),
             Kind::Filesystem => filesystem(topo, d),
@@ -170,6 +171,47 @@ fn usb_controller(d: &Device) -> Option<Diagnostic> {
         )
         .hint("use qemu-xhci")
     })
+}
+
+/// SCSI controller models: libvirt refuses a name it does not know, QEMU has no
+/// BusLogic controller, and the NCR 53C90 is built into other machines only.
+fn scsi_controller(d: &Device) -> Option<Diagnostic> {
+    const KNOWN: &[&str] = &[
+        "auto",
+        "buslogic",
+        "ibmvscsi",
+        "lsilogic",
+        "lsisas1068",
+        "lsisas1078",
+        "virtio-scsi",
+        "vmpvscsi",
+        "virtio-transitional",
+        "virtio-non-transitional",
+        "ncr53c90",
+        "am53c974",
+        "dc390",
+    ];
+    let model = d.model.as_deref()?;
+    let (code, msg, hint) = match model {
+        "buslogic" => (
+            Code::DeviceUnsupported,
+            "QEMU has no BusLogic SCSI controller".to_string(),
+            "use virtio-scsi (or lsilogic for old guests)",
+        ),
+        "ncr53c90" => (
+            Code::DeviceUnsupported,
+            "the ncr53c90 SCSI controller is built into other machines (SPARC, MIPS) only"
+                .to_string(),
+            "use virtio-scsi (or lsilogic, am53c974, dc390)",
+        ),
+        m if !KNOWN.contains(&m) => (
+            Code::DeviceModelVersion,
+            format!("libvirt knows no SCSI controller model '{m}'"),
+            "use virtio-scsi, lsilogic, lsisas1068, lsisas1078 (QEMU's megasas) or vmpvscsi",
+        ),
+        _ => return None,
+    };
+    Some(Diagnostic::new(code, msg).hint(hint))
 }
 
 /// IOMMU models and the machines that have them; interrupt remapping on the intel one

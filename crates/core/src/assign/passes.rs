@@ -2,6 +2,8 @@
 //! libvirt adds, the real pass that places everything, and the plan with the
 //! multifunction flags and the console that mirrors the serial port.
 
+use std::collections::HashMap;
+
 use super::bus::{Bus, Set};
 use super::controllers::USB2_COMPANIONS;
 use super::validate::validate_devices;
@@ -80,7 +82,8 @@ impl Assigner<'_> {
     fn assign_all(&mut self, set: &mut Set, dry: bool) -> Result<(), Diagnostic> {
         let order = self.assignment_order();
         // USB2 companions share one slot per controller index.
-        let mut usb2_slot: Vec<(u32, PciAddr)> = Vec::new();
+        // By index; the first address written for an index is the group's slot.
+        let mut usb2_slot: HashMap<u32, PciAddr> = HashMap::new();
         for (i, it) in self.items.iter().enumerate() {
             if let (true, Some(a)) = (it.is_ctl("usb"), it.addr)
                 && USB2_COMPANIONS
@@ -88,9 +91,7 @@ impl Assigner<'_> {
                     .any(|(m, _)| it.model.as_deref() == Some(m))
             {
                 let _ = i;
-                if !usb2_slot.iter().any(|(x, _)| Some(*x) == it.index) {
-                    usb2_slot.push((it.index.unwrap_or(0), a));
-                }
+                usb2_slot.entry(it.index.unwrap_or(0)).or_insert(a);
             }
         }
         for i in order {
@@ -110,8 +111,8 @@ impl Assigner<'_> {
             let a = match companion {
                 Some(func) => {
                     let idx = it.index.unwrap_or(0);
-                    match usb2_slot.iter().find(|(x, _)| *x == idx) {
-                        Some((_, s)) => {
+                    match usb2_slot.get(&idx) {
+                        Some(s) => {
                             let mut a = PciAddr::new(s.bus, s.slot, func);
                             set.reserve_config(&mut a, flags)
                                 .map_err(|d| err_on(d, &self.items[i]))?;
@@ -125,7 +126,7 @@ impl Assigner<'_> {
                             // the controller, so its companions cannot find it and each
                             // takes a slot of its own.
                             if !dry {
-                                usb2_slot.push((idx, a));
+                                usb2_slot.entry(idx).or_insert(a);
                             }
                             a
                         }

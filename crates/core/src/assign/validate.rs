@@ -25,7 +25,7 @@ pub(super) fn validate_devices(topo: &Topology) -> Result<(), Diagnostic> {
         .hint("add <acpi/> to <features>"));
     }
     let mut primaries = 0;
-    let mut host_addrs: Vec<&str> = Vec::new();
+    let mut host_addrs: std::collections::HashSet<&str> = std::collections::HashSet::new();
     for (i, d) in topo.devices.iter().enumerate() {
         let non_pci = matches!(
             &d.address,
@@ -158,16 +158,15 @@ pub(super) fn validate_devices(topo: &Topology) -> Result<(), Diagnostic> {
                 .hint("a USB disk sits on a USB port, not a PCI slot: remove its PCI address"));
             }
             Kind::Hostdev => {
-                if let Some(a) = &d.source_addr {
-                    if host_addrs.contains(&a.as_str()) {
-                        return Err(e(
-                            Code::DeviceUnsupported,
-                            i,
-                            "Hostdev already exists in the domain configuration".into(),
-                        )
-                        .hint(format!("host device {a} is assigned twice")));
-                    }
-                    host_addrs.push(a);
+                if let Some(a) = &d.source_addr
+                    && !host_addrs.insert(a.as_str())
+                {
+                    return Err(e(
+                        Code::DeviceUnsupported,
+                        i,
+                        "Hostdev already exists in the domain configuration".into(),
+                    )
+                    .hint(format!("host device {a} is assigned twice")));
                 }
                 if d.ty.as_deref() == Some("scsi_host") && d.boot {
                     return Err(e(

@@ -673,6 +673,40 @@ fn the_xml_editor_undoes_with_ctrl_z() {
     assert!(s.contains("Ctrl-z (Ctrl-u) undo"), "{s}");
 }
 
+/// The XML editor's line numbers stay beside the text when a line longer than the
+/// editor scrolls it sideways (they used to scroll away with the text), at both sizes.
+#[test]
+fn the_xml_editor_keeps_its_line_numbers_when_a_long_line_scrolls() {
+    for (w, h, name) in [
+        (80, 24, "xml_editor_scrolled_80x24"),
+        (160, 48, "xml_editor_scrolled_160x48"),
+    ] {
+        let mut app = example("centos6-q35-virtio.xml");
+        let s = drive(&mut app, keys("/vda<Enter>e"), w, h);
+        assert!(s.contains("│ 1 <disk type='file' device='disk'>"), "{s}");
+        // To the end of the address line (the fifth), then type past the right edge
+        // (after the element, which is still valid XML).
+        let script = format!(
+            "<Down><Down><Down><Down><End>{}multifunction='off'",
+            " ".repeat(30)
+        );
+        let s = drive(&mut app, keys(&script), w, h);
+        // The beginning of every line is off the screen, the numbers are not.
+        assert!(!s.contains("<disk type="), "{s}");
+        for n in 1..=6 {
+            assert!(
+                s.lines().any(|l| l.contains(&format!("│ {n} "))),
+                "line number {n}: {s}"
+            );
+        }
+        assert!(s.contains("multifunction='off'"), "{s}");
+        snap(name, &s);
+        // Home scrolls back: the text starts right after the numbers again.
+        let s = drive(&mut app, keys("<Home>"), w, h);
+        assert!(s.contains("│ 5   <address type='pci'"), "{s}");
+    }
+}
+
 /// The start without a file offers the examples with their stories; a path that does
 /// not exist starts a new guest of the chosen machine, saved there.
 #[test]

@@ -119,7 +119,16 @@ impl App {
     /// and the place that keeps the old numbering (or that there is none).
     fn offer_numbering(&mut self, op: Op, numbering: edit::Numbering) {
         let t = self.topology();
-        let mut text = format!("{} renames what the guest has:\n", op.label(t));
+        let label = op.label(t);
+        let what = match &op {
+            Op::AddDevice { at, .. } | Op::AddController { at, .. } => match at {
+                Placement::At(a) => format!("{label} at {}", a.bdf()),
+                Placement::Auto => format!("{label} where libvirt puts it"),
+                Placement::Unassigned => format!("{label} with no address"),
+            },
+            _ => label,
+        };
+        let mut text = format!("{what} renames what the guest has:\n");
         for d in numbering.collateral.iter().take(6) {
             text.push_str(&format!("  {} {}\n", d.code, d.message));
         }
@@ -135,7 +144,14 @@ impl App {
                 "k keep the numbering · y/Enter as chosen · n/Esc cancel"
             }
             None => {
-                text.push_str("No legal place keeps the old numbering.");
+                text.push_str(&match numbering.untried {
+                    0 => "No legal place keeps the old numbering.".to_string(),
+                    n => format!(
+                        "None of the {} nearest places keeps the old numbering ({n} more \
+                         not tried).",
+                        edit::TRIES
+                    ),
+                });
                 "y/Enter as chosen · n/Esc cancel"
             }
         };
@@ -419,10 +435,7 @@ impl App {
             .collect();
         let title = match shared {
             0 => format!("move {what} to"),
-            n => format!(
-                "move {what} to ({} whole slots, then {n} functions of slots in use)",
-                targets.len() - n
-            ),
+            n => format!("move {what} to ({} slots, {n} shared)", targets.len() - n),
         };
         if convert::can_go_to_mmio(t, i) {
             entries.insert(

@@ -625,6 +625,52 @@ fn the_move_picker_says_what_the_device_becomes_and_j_k_move() {
     assert_eq!(app.scope(), virt_pci::tui::commands::Scope::List);
 }
 
+/// The move picker offers the free functions of slots in use after the whole slots,
+/// each saying what it is beside and that function 0 gets the multifunction bit; the
+/// selected entry's whole text is under the list at 80 columns. Taking 01:00.3 beside
+/// the NIC sets the NIC's bit in the same edit (its name gains `f0`, so the designer
+/// asks first), and one undo takes both back.
+#[test]
+fn the_move_picker_offers_functions_beside_devices() {
+    for (w, h) in [(80, 24), (160, 48)] {
+        let mut app = example("centos6-q35-virtio.xml");
+        let original = app.session.text();
+        let s = drive(&mut app, keys("/vda<Enter>m"), w, h);
+        assert!(s.contains("(28 slots, 55 shared)"), "{s}");
+        let s = drive(&mut app, keys("beside"), w, h);
+        assert!(
+            s.contains("00:01.1  on pcie-root #0, beside video qxl"),
+            "{s}"
+        );
+        let flat = popup_words(&s, "move disk virtio (vda) to (28 slots, 55 shared)");
+        assert!(flat.contains("00:01.0 gets multifunction='on'"), "{s}");
+        snap(&format!("move_picker_functions_{w}x{h}"), &s);
+        let s = drive(
+            &mut app,
+            keys("<BS><BS><BS><BS><BS><BS>01:00.3<Enter>"),
+            w,
+            h,
+        );
+        let flat = popup_words(&s, "renames in the guest");
+        assert!(
+            flat.contains("the guest's NIC enp1s0 becomes enp1s0f0"),
+            "{s}"
+        );
+        drive(&mut app, keys("y"), w, h);
+        let text = app.session.text();
+        assert!(
+            text.contains("bus='0x01' slot='0x00' function='0x0' multifunction='on'/>"),
+            "{text}"
+        );
+        assert!(
+            text.contains("bus='0x01' slot='0x00' function='0x3'/>"),
+            "{text}"
+        );
+        drive(&mut app, keys("u"), w, h);
+        assert_eq!(app.session.text(), original);
+    }
+}
+
 /// Help: one heading per group, every command with a key or `(palette)`, nothing cut
 /// at 80 columns.
 #[test]

@@ -317,10 +317,18 @@ fn designer_warns_of_renames_and_shows_guest_addresses() {
         }
         out
     };
-    // Add a virtio disk where libvirt would put it (the first place offered).
+    // Add a virtio disk where libvirt would put it (the first place offered): the
+    // designer asks first, naming what it renames and where the numbering is kept.
     run_app(&mut term, &mut app, &mut keys("adisk<Enter>")).expect("event loop");
     run_app(&mut term, &mut app, &mut keys("<Enter>")).expect("event loop");
     run_app(&mut term, &mut app, &mut keys("<Enter>")).expect("event loop");
+    let s = screen(&term);
+    assert!(s.contains("renames in the guest"), "{s}");
+    assert!(s.contains("enp2s0 becomes enp3s0"), "{s}");
+    assert!(s.contains("k keep the numbering"), "{s}");
+    assert!(app.status.is_none(), "nothing applied yet");
+    // As chosen: the status line says what it renamed.
+    run_app(&mut term, &mut app, &mut keys("y")).expect("event loop");
     let status = app.status.clone().map(|s| s.text).unwrap_or_default();
     assert!(
         status.contains("VP0702") || status.contains("VP0701"),

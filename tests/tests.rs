@@ -21,6 +21,7 @@ mod libvirt_rules;
 mod oracle_diff;
 mod osinfo;
 mod pictures;
+mod places;
 mod props;
 mod pty;
 mod qemu_args;

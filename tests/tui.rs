@@ -625,6 +625,52 @@ fn the_move_picker_says_what_the_device_becomes_and_j_k_move() {
     assert_eq!(app.scope(), virt_pci::tui::commands::Scope::List);
 }
 
+/// The move picker offers the free functions of slots in use after the whole slots,
+/// each saying what it is beside and that function 0 gets the multifunction bit; the
+/// selected entry's whole text is under the list at 80 columns. Taking 01:00.3 beside
+/// the NIC sets the NIC's bit in the same edit (its name gains `f0`, so the designer
+/// asks first), and one undo takes both back.
+#[test]
+fn the_move_picker_offers_functions_beside_devices() {
+    for (w, h) in [(80, 24), (160, 48)] {
+        let mut app = example("centos6-q35-virtio.xml");
+        let original = app.session.text();
+        let s = drive(&mut app, keys("/vda<Enter>m"), w, h);
+        assert!(s.contains("(28 slots, 55 shared)"), "{s}");
+        let s = drive(&mut app, keys("beside"), w, h);
+        assert!(
+            s.contains("00:01.1  on pcie-root #0, beside video qxl"),
+            "{s}"
+        );
+        let flat = popup_words(&s, "move disk virtio (vda) to (28 slots, 55 shared)");
+        assert!(flat.contains("00:01.0 gets multifunction='on'"), "{s}");
+        snap(&format!("move_picker_functions_{w}x{h}"), &s);
+        let s = drive(
+            &mut app,
+            keys("<BS><BS><BS><BS><BS><BS>01:00.3<Enter>"),
+            w,
+            h,
+        );
+        let flat = popup_words(&s, "renames in the guest");
+        assert!(
+            flat.contains("the guest's NIC enp1s0 becomes enp1s0f0"),
+            "{s}"
+        );
+        drive(&mut app, keys("y"), w, h);
+        let text = app.session.text();
+        assert!(
+            text.contains("bus='0x01' slot='0x00' function='0x0' multifunction='on'/>"),
+            "{text}"
+        );
+        assert!(
+            text.contains("bus='0x01' slot='0x00' function='0x3'/>"),
+            "{text}"
+        );
+        drive(&mut app, keys("u"), w, h);
+        assert_eq!(app.session.text(), original);
+    }
+}
+
 /// Help: one heading per group, every command with a key or `(palette)`, nothing cut
 /// at 80 columns.
 #[test]
@@ -671,6 +717,203 @@ fn the_xml_editor_undoes_with_ctrl_z() {
     let s = drive(&mut app, keys("<C-z>"), 80, 24);
     assert!(s.contains("unchanged"), "{s}");
     assert!(s.contains("Ctrl-z (Ctrl-u) undo"), "{s}");
+}
+
+/// The XML editor's line numbers stay beside the text when a line longer than the
+/// editor scrolls it sideways (they used to scroll away with the text), at both sizes.
+#[test]
+fn the_xml_editor_keeps_its_line_numbers_when_a_long_line_scrolls() {
+    for (w, h, name) in [
+        (80, 24, "xml_editor_scrolled_80x24"),
+        (160, 48, "xml_editor_scrolled_160x48"),
+    ] {
+        let mut app = example("centos6-q35-virtio.xml");
+        let s = drive(&mut app, keys("/vda<Enter>e"), w, h);
+        assert!(s.contains("│ 1 <disk type='file' device='disk'>"), "{s}");
+        // To the end of the address line (the fifth), then type past the right edge
+        // (after the element, which is still valid XML).
+        let script = format!(
+            "<Down><Down><Down><Down><End>{}multifunction='off'",
+            " ".repeat(30)
+        );
+        let s = drive(&mut app, keys(&script), w, h);
+        // The beginning of every line is off the screen, the numbers are not.
+        assert!(!s.contains("<disk type="), "{s}");
+        for n in 1..=6 {
+            assert!(
+                s.lines().any(|l| l.contains(&format!("│ {n} "))),
+                "line number {n}: {s}"
+            );
+        }
+        assert!(s.contains("multifunction='off'"), "{s}");
+        snap(name, &s);
+        // Home scrolls back: the text starts right after the numbers again.
+        let s = drive(&mut app, keys("<Home>"), w, h);
+        assert!(s.contains("│ 5   <address type='pci'"), "{s}");
+    }
+}
+
+/// An add that would renumber what the guest has asks first. The guest (a root port
+/// at 00:03.0 with the NIC `enp2s0` behind it) gets a disk where libvirt puts it:
+/// libvirt would add its root port at 00:01.1, in front of the old one, so the popup
+/// lists the renames (VP0701 bus 02 → 03, VP0702 enp2s0 → enp3s0) and offers a root
+/// port of its own after the old one; `k` takes it, as one undo step, and the guest
+/// keeps its bus numbers and NIC names.
+#[test]
+fn an_add_that_renames_offers_to_keep_the_old_numbering() {
+    let path = support::root().join("tests/guest-corpus/renames/q35-one-port.xml");
+    let text = std::fs::read_to_string(&path).expect("corpus guest");
+    for (w, h) in [(80, 24), (160, 48)] {
+        let session = Session::from_text(&text, None, "web1.xml".into()).expect("loads");
+        let mut app = App::new(session, &opts());
+        let original = app.topology().clone();
+        let s = drive(&mut app, keys("adisk<Enter><Enter><Enter>"), w, h);
+        let flat = popup_words(&s, "renames in the guest");
+        assert!(!flat.is_empty(), "{s}");
+        assert!(
+            flat.contains(
+                "VP0701 pci controller pcie-root-port #1: the guest's bus 02 becomes bus 03"
+            ),
+            "{s}"
+        );
+        assert!(
+            flat.contains("the guest's NIC enp2s0 becomes enp3s0"),
+            "{s}"
+        );
+        assert!(
+            flat.contains("in a new pcie-root-port at 00:04.0; it renames nothing"),
+            "{s}"
+        );
+        assert!(flat.contains("k keep the numbering"), "{s}");
+        assert_eq!(
+            *app.topology(),
+            original,
+            "nothing is applied before the answer"
+        );
+        snap(&format!("renames_offer_{w}x{h}"), &s);
+        // k: the disk in a new root port at 00:04.0, the guest's names as they were.
+        drive(&mut app, keys("k"), w, h);
+        let status = app.status.clone().map(|s| s.text).unwrap_or_default();
+        assert_eq!(
+            status,
+            "add disk (virtio-blk) (virtio) in a new pcie-root-port at 00:04.0"
+        );
+        let s = drive(&mut app, keys("b"), w, h);
+        assert!(s.contains("→guest 02:00.0 enp2"), "{s}");
+        let a = &app.derived.analysis;
+        let v = virt_pci::core::guest::guest_view(&a.defined, a.firmware.kind);
+        let nic = v
+            .functions
+            .iter()
+            .find_map(|f| f.nic.clone())
+            .expect("the NIC");
+        assert_eq!(nic.default, "enp2s0");
+        assert!(s.contains("00:03.0 →guest 00:03.0 bus 02"), "{s}");
+        assert!(s.contains("00:04.0 →guest 00:04.0 bus 03"), "{s}");
+        snap(&format!("renames_kept_{w}x{h}"), &s);
+        // One undo step takes both the port and the disk.
+        drive(&mut app, keys("bu"), w, h);
+        assert_eq!(*app.topology(), original);
+    }
+    // Esc cancels; y makes the edit as chosen, and the status line names the rename.
+    let session = Session::from_text(&text, None, "web1.xml".into()).expect("loads");
+    let mut app = App::new(session, &opts());
+    drive(&mut app, keys("adisk<Enter><Enter><Enter><Esc>"), 80, 24);
+    assert!(!app.session.dirty());
+    drive(&mut app, keys("adisk<Enter><Enter><Enter>y"), 80, 24);
+    let status = app.status.clone().map(|s| s.text).unwrap_or_default();
+    assert!(
+        status.contains("VP0701") && status.contains("(+1 more)"),
+        "{status}"
+    );
+}
+
+/// A move that renames other devices asks too: root port #1 (00:02.0, bus 01) to
+/// 00:1e.0, behind the other six ports, would move each of them up one bus; the
+/// nearest place that keeps the order is in front of them, beside the video.
+#[test]
+fn a_move_that_renames_offers_the_nearest_place_that_keeps_the_order() {
+    let mut app = example("centos6-q35-virtio.xml");
+    let s = drive(&mut app, keys("jjjm00:1e.0<Enter>"), 160, 48);
+    let flat = popup_words(&s, "renames in the guest");
+    assert!(
+        flat.contains("move pci controller pcie-root-port #1 to 00:1e.0 renames"),
+        "{s}"
+    );
+    assert!(
+        flat.contains("pcie-root-port #2: the guest's bus 02 becomes bus 01"),
+        "{s}"
+    );
+    assert!(flat.contains("and 1 more"), "{s}");
+    assert!(
+        flat.contains(
+            "To keep the old numbering: move pci controller pcie-root-port #1 to 00:01.7"
+        ),
+        "{s}"
+    );
+    snap("renames_move_160x48", &s);
+    let s = drive(&mut app, keys("k"), 160, 48);
+    assert!(s.contains("00:01.7 pcie-root-port #1"), "{s}");
+    assert!(s.contains("01:00.0 [modern] interface virtio"), "{s}");
+}
+
+/// Where every legal place renames, the popup says so and offers only the edit as
+/// chosen: the only root port sits at 00:1e.0 and NICs take every function after it,
+/// so a new root port can only go in front of it.
+#[test]
+fn an_add_where_no_place_keeps_the_numbering_says_so() {
+    let mac = |n: u8| format!("52:54:00:00:00:{n:02x}");
+    let nic = |n: u8, slot: u8, f: u8| {
+        format!(
+            "<interface type='network'><mac address='{}'/><source network='default'/>\
+             <model type='virtio'/><address type='pci' domain='0x0000' bus='0x00' \
+             slot='0x{slot:02x}' function='0x{f:x}'/></interface>",
+            mac(n)
+        )
+    };
+    let mut devices = String::from(
+        "<controller type='usb' model='none'/><memballoon model='none'/>\
+         <controller type='pci' index='0' model='pcie-root'/>\
+         <controller type='pci' index='1' model='pcie-root-port'><address type='pci' \
+         domain='0x0000' bus='0x00' slot='0x1e' function='0x0' multifunction='on'/></controller>\
+         <interface type='network'><mac address='52:54:00:00:00:01'/><source network='default'/>\
+         <model type='virtio'/><address type='pci' domain='0x0000' bus='0x01' slot='0x00' \
+         function='0x0'/></interface>",
+    );
+    let after = (1..8)
+        .map(|f| (0x1e, f))
+        .chain([1, 4, 5, 6, 7].map(|f| (0x1f, f)));
+    for (n, (slot, f)) in (2..).zip(after) {
+        devices.push_str(&nic(n, slot, f));
+    }
+    let xml = format!(
+        "<domain type='kvm'><name>full</name><memory unit='MiB'>1024</memory>\
+         <os><type arch='x86_64' machine='pc-q35-7.2'>hvm</type></os>\
+         <features><acpi/></features><devices>{devices}</devices></domain>"
+    );
+    let session = Session::from_text(&xml, None, "full.xml".into()).expect("loads");
+    let mut app = App::new(session, &opts());
+    assert!(app.derived.analysis.refused.is_none());
+    let s = drive(
+        &mut app,
+        keys("apcie-root-port<Enter>00:01.0<Enter>"),
+        80,
+        24,
+    );
+    let flat = popup_words(&s, "renames in the guest");
+    assert!(flat.contains("the guest's bus 01 becomes bus 02"), "{s}");
+    assert!(
+        flat.contains("No legal place keeps the old numbering."),
+        "{s}"
+    );
+    assert!(flat.contains("y/Enter as chosen · n/Esc cancel"), "{s}");
+    assert!(!flat.contains("k keep"), "{s}");
+    snap("renames_none_80x24", &s);
+    // k is not an answer here; y is.
+    drive(&mut app, keys("k"), 80, 24);
+    assert!(!app.session.dirty());
+    drive(&mut app, keys("y"), 80, 24);
+    assert!(app.session.dirty());
 }
 
 /// The start without a file offers the examples with their stories; a path that does
@@ -722,6 +965,32 @@ fn an_arm_guest_says_it_has_no_x86_io() {
 }
 
 /// The words of a screen, borders left out, for checking wrapped text.
+/// The words inside the popup titled `title` (its box only, not the panes beside it).
+fn popup_words(s: &str, title: &str) -> String {
+    let lines: Vec<Vec<char>> = s.lines().map(|l| l.chars().collect()).collect();
+    let head = format!("┌ {title} ");
+    let Some((top, left)) = lines.iter().enumerate().find_map(|(y, l)| {
+        let text: String = l.iter().collect();
+        let byte = text.find(&head)?;
+        Some((y, text[..byte].chars().count()))
+    }) else {
+        return String::new();
+    };
+    let right = (left + 1..lines[top].len())
+        .find(|&x| lines[top][x] == '┐')
+        .unwrap_or(lines[top].len());
+    let mut inside = String::new();
+    for l in &lines[top + 1..] {
+        if l.get(left) == Some(&'└') {
+            break;
+        }
+        let part: String = l.iter().take(right).skip(left + 1).collect();
+        inside.push_str(&part);
+        inside.push(' ');
+    }
+    words_of(&inside)
+}
+
 fn words_of(s: &str) -> String {
     s.replace(['│', '┌', '┐', '└', '┘', '─'], " ")
         .split_whitespace()

@@ -124,6 +124,9 @@ pub enum Message {
     No,
     /// When the file changed on disk: read it again, dropping the edits.
     Reload,
+    /// When an edit would rename what the guest knows: make it at the place offered
+    /// instead, which keeps the old numbering.
+    Keep,
 }
 
 /// Where a command applies: the main screen or one kind of popup.
@@ -250,6 +253,7 @@ pub const COMMANDS: &[Command] = &[
     cmd("confirm.save", "save first", &["w"], S::Confirm, M::Save, None),
     cmd("confirm.reload", "the file changed on disk: reload it (drops the edits)", &["r"], S::Confirm, M::Reload, None),
     cmd("confirm.save_as", "the file changed on disk: save to another file", &["a"], S::Confirm, M::SaveAs, None),
+    cmd("confirm.keep", "an edit renames in the guest: make it at the place offered, which keeps the old numbering", &["k"], S::Confirm, M::Keep, None),
     cmd("prompt.accept", "accept", &["<Enter>"], S::Prompt, M::Accept, Some("ok")),
     cmd("prompt.cancel", "cancel", &["<Esc>", "<C-c>"], S::Prompt, M::Cancel, Some("cancel")),
     cmd("prompt.backspace", "delete the last character", &["<BS>"], S::Prompt, M::Backspace, None),

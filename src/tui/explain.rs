@@ -178,10 +178,17 @@ pub fn row_lines(view: &View, row: &Row) -> Vec<(Tone, String)> {
         }
         if dev.pci.is_none() {
             // What the device would become elsewhere, from the analyses themselves:
-            // the first legal place on each kind of bus.
+            // the first legal place on each kind of bus, a whole slot where there is one.
             let mut seen = Vec::new();
             let mut lines = Vec::new();
-            for a in edit::move_targets(t, i) {
+            let targets = edit::move_targets(t, i);
+            let shared = edit::sharings(t, &targets, Some(t.devices[i].origin));
+            let mut places: Vec<(PciAddr, bool)> = targets
+                .into_iter()
+                .zip(shared.iter().map(Option::is_some))
+                .collect();
+            places.sort_by_key(|&(_, s)| s);
+            for (a, _) in places {
                 let Some(model) = t.bus_model(a.bus) else {
                     continue;
                 };

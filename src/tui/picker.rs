@@ -144,8 +144,6 @@ impl Picker {
                 theme.alert(),
             ));
         }
-        let rows = inner.height.saturating_sub(lines.len() as u16) as usize;
-        let first = self.selected.saturating_sub(rows.saturating_sub(1));
         let label_w = vis
             .iter()
             .map(|&i| width(&self.entries[i].label))
@@ -153,6 +151,22 @@ impl Picker {
             .unwrap_or(0)
             .min(inner.width as usize / 2);
         let detail_w = (inner.width as usize).saturating_sub(label_w + 2);
+        // The selected entry's whole text, wrapped, under the list when the list cuts
+        // it: a long list gives up rows for it (up to four, keeping three for the list).
+        let whole: Vec<String> = vis
+            .get(self.selected)
+            .map(|&i| &self.entries[i].detail)
+            .filter(|d| width(d) > detail_w)
+            .map(|d| wrap(d, inner.width as usize))
+            .unwrap_or_default();
+        let room = (inner.height as usize).saturating_sub(lines.len());
+        let below = match whole.len() {
+            0 => 0,
+            n if vis.len() + 1 + n <= room => 1 + n,
+            n => Some((n + 1).min(4)).filter(|b| room >= b + 3).unwrap_or(0),
+        };
+        let rows = room.saturating_sub(below);
+        let first = self.selected.saturating_sub(rows.saturating_sub(1));
         for (k, &i) in vis.iter().enumerate().skip(first).take(rows) {
             let e = &self.entries[i];
             let style = if k == self.selected {
@@ -169,18 +183,16 @@ impl Picker {
         }
         if vis.is_empty() {
             lines.push(Line::styled("(nothing matches)", theme.dim()));
-        } else if let Some(&i) = vis.get(self.selected)
-            && width(&self.entries[i].detail) > detail_w
-            && inner.height as usize > lines.len() + 1
-        {
-            // The selected entry's whole text, wrapped, under the list.
-            let room = inner.height as usize - lines.len();
-            let wrapped = wrap(&self.entries[i].detail, inner.width as usize);
-            if wrapped.len() < room {
-                lines.push(Line::default());
-                for l in wrapped {
-                    lines.push(Line::styled(l, theme.text()));
-                }
+        } else if below > 0 {
+            lines.push(Line::default());
+            let (n, rows) = (whole.len(), below - 1);
+            for (k, l) in whole.into_iter().take(rows).enumerate() {
+                let l = if k + 1 == rows && n > rows {
+                    ellipsis(&format!("{l} …"), inner.width as usize)
+                } else {
+                    l
+                };
+                lines.push(Line::styled(l, theme.text()));
             }
         }
         f.render_widget(Paragraph::new(lines), inner);

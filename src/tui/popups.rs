@@ -24,7 +24,18 @@ pub struct Confirm {
 impl Confirm {
     /// Draws it.
     pub fn render(&self, f: &mut Frame<'_>, area: Rect, theme: &Theme) {
-        let w = area.width.saturating_sub(8).clamp(30, 70).min(area.width);
+        // Wide enough for the longest line on a wide screen (up to 100 columns, two
+        // thirds of the screen); 70 columns otherwise.
+        let base = area.width.saturating_sub(8).clamp(30, 70);
+        let longest = self
+            .text
+            .lines()
+            .map(|l| l.chars().count())
+            .max()
+            .unwrap_or(0) as u16;
+        let w = (longest + 4)
+            .clamp(base, (area.width * 2 / 3).clamp(base, 100))
+            .min(area.width);
         let inner_w = w.saturating_sub(2).max(1) as usize;
         let rows = |l: &str| l.chars().count().div_ceil(inner_w).max(1);
         let lines = self.text.lines().map(rows).sum::<usize>() as u16;

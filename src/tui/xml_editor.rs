@@ -45,7 +45,8 @@ impl XmlEditor {
     ) -> XmlEditor {
         let mut area = TextArea::new(text.lines().map(String::from).collect());
         area.set_tab_length(2);
-        area.set_line_number_style(theme.dim());
+        // The line numbers are drawn beside the text area, not by it (see `gutter`).
+        area.remove_line_number();
         area.set_cursor_line_style(ratatui::style::Style::default());
         area.set_style(theme.text());
         let mut e = XmlEditor {
@@ -77,6 +78,25 @@ impl XmlEditor {
         self.refused = false;
     }
 
+    /// The line numbers of the rows the text area shows, right-aligned in `digits`
+    /// columns between two blanks (as tui-textarea draws them). tui-textarea draws its own numbers as the first cells of each line,
+    /// so scrolling a long line sideways took them off the screen with the text; drawn
+    /// here, beside the text, they stay whatever the horizontal scroll.
+    fn gutter(&self, height: u16, digits: u16, theme: &Theme) -> Paragraph<'static> {
+        let (top, _) = self.area.scroll_offset();
+        let lines: Vec<Line> = (top as usize..)
+            .take(height as usize)
+            .take_while(|&row| row < self.area.lines().len())
+            .map(|row| {
+                Line::styled(
+                    format!(" {:>w$} ", row + 1, w = digits as usize),
+                    theme.dim(),
+                )
+            })
+            .collect();
+        Paragraph::new(lines)
+    }
+
     /// Draws it over `area`.
     pub fn render(&self, f: &mut Frame<'_>, area: Rect, theme: &Theme) {
         let w = area.width.saturating_sub(4).clamp(20, 110);
@@ -95,7 +115,13 @@ impl XmlEditor {
         f.render_widget(block, r);
         let [text_area, verdict] =
             Layout::vertical([Constraint::Min(1), Constraint::Length(2)]).areas(inner);
+        let digits = self.area.lines().len().max(1).to_string().len() as u16;
+        let [numbers, text_area] =
+            Layout::horizontal([Constraint::Length(digits + 2), Constraint::Min(1)])
+                .areas(text_area);
         f.render_widget(&self.area, text_area);
+        // After the text: drawing it scrolls it, and the numbers follow its first row.
+        f.render_widget(self.gutter(numbers.height, digits, theme), numbers);
         let (ok_mark, bad_mark) = if self.ascii {
             ("ok", "x")
         } else {

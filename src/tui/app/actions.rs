@@ -20,8 +20,27 @@ use crate::tui::rows::RowKey;
 use crate::tui::{convert, explain};
 
 impl App {
-    /// Applies an edit, re-runs the analyses, and follows the edited device.
+    /// Applies an edit, re-runs the analyses, and follows the edited device. An add
+    /// or a move that would rename what the guest already has (a bus number, a NIC
+    /// name, a disk path) asks first, offering the same edit at a place that keeps
+    /// the old numbering when there is one.
     pub fn apply(&mut self, op: Op) {
+        if matches!(
+            op,
+            Op::AddDevice { .. } | Op::AddController { .. } | Op::Move { .. }
+        ) {
+            let fw = self.derived.analysis.firmware.kind;
+            let numbering = edit::numbering(self.topology(), &op, fw);
+            if !numbering.collateral.is_empty() {
+                self.offer_numbering(op, numbering);
+                return;
+            }
+        }
+        self.apply_now(op);
+    }
+
+    /// Applies an edit without asking about renames.
+    pub(super) fn apply_now(&mut self, op: Op) {
         let focus = match &op {
             Op::Move { device, .. }
             | Op::SetModel { device, .. }
@@ -29,48 +48,124 @@ impl App {
             | Op::ClearAddress { device } => Some(*device),
             _ => None,
         };
-        let before: HashSet<Origin> = self.topology().devices.iter().map(|d| d.origin).collect();
-        let prev = self.topology().clone();
-        match self.session.history.apply(&op) {
-            Ok(label) => {
-                let label = label.to_string();
-                // What the edit renames in the guest, said before it happens.
-                let fw = self.derived.analysis.firmware.kind;
-                let renames = guest::rename_warnings(&prev, self.topology(), fw);
-                self.cut = None;
-                self.refresh();
-                let created = self
-                    .topology()
-                    .devices
-                    .iter()
-                    .rev()
-                    .find(|d| !before.contains(&d.origin) && d.pci.is_none())
-                    .or_else(|| {
-                        self.topology()
-                            .devices
-                            .iter()
-                            .find(|d| !before.contains(&d.origin))
-                    })
-                    .map(|d| d.origin);
-                if let Some(o) = focus.or(created) {
-                    self.select_origin(o);
-                }
-                match renames.first() {
-                    Some(w) => {
-                        let more = match renames.len() {
-                            1 => String::new(),
-                            n => format!(" (+{} more)", n - 1),
-                        };
-                        self.say(
-                            Severity::Warning,
-                            format!("{label}: {} {}{more}", w.code, w.message),
-                        );
-                    }
-                    None => self.say(Severity::Info, label),
-                }
+        match edit::apply(self.topology(), &op) {
+            Ok(out) => {
+                let label = op.label(self.topology());
+                self.commit(label, out, focus);
             }
             Err(e) => self.say(Severity::Error, e.message),
         }
+    }
+
+    /// The same edit at the place that keeps the guest's numbering, as one step.
+    pub(super) fn apply_instead(&mut self, instead: edit::Instead) {
+        let focus = instead.ops.iter().find_map(|op| match op {
+            Op::Move { device, .. } => Some(*device),
+            _ => None,
+        });
+        match edit::apply_as_one(self.topology(), &instead.ops) {
+            Ok(out) => self.commit(instead.label, out, focus),
+            Err(e) => self.say(Severity::Error, e.message),
+        }
+    }
+
+    /// Makes `out` the current state, labelled `label`, re-runs the analyses, selects
+    /// `focus` or what the edit created, and says what the edit renames in the guest.
+    fn commit(
+        &mut self,
+        label: String,
+        out: crate::core::topology::Topology,
+        focus: Option<Origin>,
+    ) {
+        let before: HashSet<Origin> = self.topology().devices.iter().map(|d| d.origin).collect();
+        let prev = self.topology().clone();
+        self.session.history.push(label.clone(), out);
+        let fw = self.derived.analysis.firmware.kind;
+        let renames = guest::rename_warnings(&prev, self.topology(), fw);
+        self.cut = None;
+        self.refresh();
+        let created = self
+            .topology()
+            .devices
+            .iter()
+            .rev()
+            .find(|d| !before.contains(&d.origin) && d.pci.is_none())
+            .or_else(|| {
+                self.topology()
+                    .devices
+                    .iter()
+                    .find(|d| !before.contains(&d.origin))
+            })
+            .map(|d| d.origin);
+        if let Some(o) = focus.or(created) {
+            self.select_origin(o);
+        }
+        match renames.first() {
+            Some(w) => {
+                let more = match renames.len() {
+                    1 => String::new(),
+                    n => format!(" (+{} more)", n - 1),
+                };
+                self.say(
+                    Severity::Warning,
+                    format!("{label}: {} {}{more}", w.code, w.message),
+                );
+            }
+            None => self.say(Severity::Info, label),
+        }
+    }
+
+    /// The question before an edit that renames what the guest has: every rename,
+    /// and the place that keeps the old numbering (or that there is none).
+    fn offer_numbering(&mut self, op: Op, numbering: edit::Numbering) {
+        let t = self.topology();
+        let label = op.label(t);
+        let what = match &op {
+            Op::AddDevice { at, .. } | Op::AddController { at, .. } => match at {
+                Placement::At(a) => format!("{label} at {}", a.bdf()),
+                Placement::Auto => format!("{label} where libvirt puts it"),
+                Placement::Unassigned => format!("{label} with no address"),
+            },
+            _ => label,
+        };
+        let mut text = format!("{what} renames what the guest has:\n");
+        for d in numbering.collateral.iter().take(6) {
+            text.push_str(&format!("  {} {}\n", d.code, d.message));
+        }
+        if numbering.collateral.len() > 6 {
+            text.push_str(&format!("  and {} more\n", numbering.collateral.len() - 6));
+        }
+        let keys = match &numbering.instead {
+            Some(i) => {
+                text.push_str(&format!(
+                    "To keep the old numbering: {}; it renames nothing.",
+                    i.label
+                ));
+                "k keep the numbering · y/Enter as chosen · n/Esc cancel"
+            }
+            None => {
+                text.push_str(&match numbering.untried {
+                    0 => "No legal place keeps the old numbering.".to_string(),
+                    n => format!(
+                        "None of the {} nearest places keeps the old numbering ({n} more \
+                         not tried).",
+                        edit::TRIES
+                    ),
+                });
+                "y/Enter as chosen · n/Esc cancel"
+            }
+        };
+        self.popups.push(Popup::Confirm(
+            Confirm {
+                title: "renames in the guest".into(),
+                text,
+                keys: keys.into(),
+            },
+            Pending::Renames {
+                op,
+                instead: numbering.instead,
+            },
+        ));
     }
 
     pub(super) fn add(&mut self) {
@@ -140,15 +235,15 @@ impl App {
     }
 
     /// The places offered for a new thing: libvirt's choice, no address, and every
-    /// legal slot, those on the selected bus first.
+    /// legal place: whole slots first (those on the selected bus first), then the
+    /// free functions of slots in use, each saying what it shares.
     pub(super) fn places(&mut self, thing: NewThing) {
         let t = self.topology();
-        let mut targets = match &thing {
+        let targets = match &thing {
             NewThing::Device { template, model } => edit::device_targets(t, *template, model),
             NewThing::Controller { model, .. } => edit::controller_targets(t, *model),
         };
         let here = self.row().and_then(|r| r.bus);
-        targets.sort_by_key(|a| (Some(a.bus) != here, a.bus, a.slot));
         let mut places = vec![Placement::Auto, Placement::Unassigned];
         let mut entries = vec![
             Entry::new(
@@ -160,9 +255,9 @@ impl App {
                 "leave it to libvirt when the guest is defined",
             ),
         ];
-        for a in targets {
-            places.push(Placement::At(a));
-            entries.push(Entry::new(a.bdf(), self.bus_name(a.bus)));
+        for p in self.place_entries(targets, None, |a| Some(a.bus) != here) {
+            places.push(Placement::At(p.at));
+            entries.push(Entry::new(p.at.bdf(), p.detail(None)));
         }
         let what = match &thing {
             NewThing::Device { template, model } => {
@@ -175,6 +270,59 @@ impl App {
             entries,
             Pending::Place { thing, places },
         );
+    }
+
+    /// Legal places in the order the pickers offer them, whole slots before functions
+    /// of a slot in use, then by `first` (false first), bus, slot and function; each
+    /// with where it is (the bus, what it shares) and what the edit writes besides
+    /// (function 0's `multifunction='on'`).
+    fn place_entries(
+        &self,
+        targets: Vec<PciAddr>,
+        moving: Option<Origin>,
+        first: impl Fn(&PciAddr) -> bool,
+    ) -> Vec<Place> {
+        let t = self.topology();
+        let shared = edit::sharings(t, &targets, moving);
+        let mut out: Vec<(PciAddr, Option<edit::Sharing>)> =
+            targets.into_iter().zip(shared).collect();
+        out.sort_by_key(|(a, s)| (s.is_some(), first(a), a.bus, a.slot, a.function));
+        out.into_iter()
+            .map(|(at, s)| {
+                let mut place = Place {
+                    at,
+                    shared: s.is_some(),
+                    where_: self.bus_name(at.bus),
+                    note: None,
+                };
+                let Some(s) = s else { return place };
+                match &s.function0 {
+                    Some(edit::SlotMate::Device(o)) => {
+                        let who = edit::index_of(t, *o).map_or_else(
+                            || "a device".to_string(),
+                            |i| t.devices[i].describe(&t.machine),
+                        );
+                        place.where_.push_str(&format!(", beside {who}"));
+                    }
+                    Some(edit::SlotMate::Chipset(name)) => {
+                        place.where_.push_str(&format!(", beside the {name}"));
+                    }
+                    None => place.where_.push_str(&format!(
+                        ", with {} function{} of the slot in use",
+                        s.others,
+                        if s.others == 1 { "" } else { "s" }
+                    )),
+                }
+                if s.sets_multifunction {
+                    let fn0 = PciAddr::new(at.bus, at.slot, 0);
+                    place.note = Some(match s.function0 {
+                        None => "it gets multifunction='on'".to_string(),
+                        Some(_) => format!("{} gets multifunction='on'", fn0.bdf()),
+                    });
+                }
+                place
+            })
+            .collect()
     }
 
     pub(super) fn bus_name(&self, bus: u32) -> String {
@@ -264,24 +412,31 @@ impl App {
             .row()
             .and_then(|r| r.parent)
             .and_then(|p| self.rows[p].bus);
-        let mut targets = targets;
-        targets.sort_by_key(|a| (Some(a.bus) == here, a.bus, a.slot));
-        // What it becomes at each place, from the analyses of the moved guest; a very
-        // long list says it for the first places only, to keep a key press quick.
-        let mut entries: Vec<Entry> = targets
+        // Its own bus last; what it becomes at each place, from the analyses of the
+        // moved guest; a very long list says it for the first places only, to keep a
+        // key press quick.
+        let placed = self.place_entries(targets, Some(origin), |a| Some(a.bus) == here);
+        let shared = placed.iter().filter(|p| p.shared).count();
+        let targets: Vec<PciAddr> = placed.iter().map(|p| p.at).collect();
+        let mut entries: Vec<Entry> = placed
             .iter()
             .enumerate()
-            .map(|(k, a)| {
-                let mut detail = self.bus_name(a.bus);
-                if k < 64 {
-                    let b = explain::becomes(&self.view(), i, *a);
-                    if !b.is_empty() {
-                        detail.push_str(&format!(": {b}"));
-                    }
-                }
-                Entry::new(a.bdf(), detail)
+            .map(|(k, p)| {
+                let b = if k < 64 {
+                    explain::becomes(&self.view(), i, p.at)
+                } else {
+                    String::new()
+                };
+                Entry::new(
+                    p.at.bdf(),
+                    p.detail(Some(b.as_str()).filter(|b| !b.is_empty())),
+                )
             })
             .collect();
+        let title = match shared {
+            0 => format!("move {what} to"),
+            n => format!("move {what} to ({} slots, {n} shared)", targets.len() - n),
+        };
         if convert::can_go_to_mmio(t, i) {
             entries.insert(
                 0,
@@ -291,11 +446,11 @@ impl App {
                 device: origin,
                 targets,
             };
-            self.pick(format!("move {what} to"), entries, pending);
+            self.pick(title, entries, pending);
             return;
         }
         self.pick(
-            format!("move {what} to"),
+            title,
             entries,
             Pending::MoveTo {
                 device: origin,
@@ -359,7 +514,26 @@ impl App {
             self.say(Severity::Warning, "select a bus, a port or free slots");
             return;
         };
-        match targets.iter().find(|a| a.bus == bus) {
+        // A whole slot of that bus first, else a free function of the selected
+        // device's slot, else any free function on the bus.
+        let slot = self
+            .rows
+            .get(self.selected)
+            .and_then(|r| r.device)
+            .and_then(|i| self.topology().devices.get(i))
+            .and_then(|d| d.pci_addr())
+            .filter(|a| a.bus == bus)
+            .map(|a| a.slot);
+        let whole = edit::sharings(self.topology(), &targets, Some(origin));
+        let on_bus = |a: &PciAddr| a.bus == bus;
+        let to = targets
+            .iter()
+            .zip(&whole)
+            .find(|(a, s)| on_bus(a) && s.is_none())
+            .map(|(a, _)| a)
+            .or_else(|| targets.iter().find(|a| on_bus(a) && Some(a.slot) == slot))
+            .or_else(|| targets.iter().find(|a| on_bus(a)));
+        match to {
             Some(&to) => self.apply(Op::Move { device: origin, to }),
             None => {
                 let name = self.bus_name(bus);
@@ -603,5 +777,33 @@ impl App {
             Ok(_) => self.say(Severity::Info, "nothing to convert"),
             Err(e) => self.say(Severity::Warning, format!("convert refused: {e}")),
         }
+    }
+}
+
+/// A legal place as the pickers show it.
+struct Place {
+    at: PciAddr,
+    /// It shares a slot with other functions.
+    shared: bool,
+    /// The bus, and what it is beside.
+    where_: String,
+    /// What the edit writes besides the device's address.
+    note: Option<String>,
+}
+
+impl Place {
+    /// `on pcie-root #0, beside video qxl: transitional, IO +0x80; 00:01.0 gets
+    /// multifunction='on'`, with what the device `becomes` there.
+    fn detail(&self, becomes: Option<&str>) -> String {
+        let mut out = self.where_.clone();
+        if let Some(b) = becomes {
+            out.push_str(": ");
+            out.push_str(b);
+        }
+        if let Some(n) = &self.note {
+            out.push_str("; ");
+            out.push_str(n);
+        }
+        out
     }
 }

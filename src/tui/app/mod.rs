@@ -376,7 +376,8 @@ impl App {
             | Message::Backspace
             | Message::Yes
             | Message::No
-            | Message::Reload => {}
+            | Message::Reload
+            | Message::Keep => {}
         }
     }
 

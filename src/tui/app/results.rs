@@ -79,6 +79,12 @@ pub(super) enum Pending {
     Convert {
         to: crate::core::convert::To,
     },
+    /// An add or a move that renames what the guest has: as chosen (yes), or at the
+    /// place that keeps the old numbering (`k`).
+    Renames {
+        op: Op,
+        instead: Option<crate::core::edit::Instead>,
+    },
     /// `m` on a virtio device of a `virt` guest: entry 0 is virtio-mmio.
     MoveOrMmio {
         device: Origin,
@@ -289,6 +295,20 @@ impl App {
                 self.popups.pop();
                 self.confirmed(pending);
             }
+            (
+                Popup::Confirm(
+                    _,
+                    Pending::Renames {
+                        instead: Some(instead),
+                        ..
+                    },
+                ),
+                Message::Keep,
+            ) => {
+                let instead = instead.clone();
+                self.popups.pop();
+                self.apply_instead(instead);
+            }
             (Popup::Confirm(_, Pending::Quit), Message::Save) => {
                 self.popups.pop();
                 self.quit_after_save = true;
@@ -412,6 +432,7 @@ impl App {
         match pending {
             Pending::Convert { to } => self.convert_apply(to),
             Pending::Delete { device } => self.apply(Op::Delete { device }),
+            Pending::Renames { op, .. } => self.apply_now(op),
             Pending::Quit => self.quit = true,
             Pending::ForceSave { to } => self.save_to(
                 to,

@@ -81,6 +81,9 @@ pub(super) fn add_device(
     }
     let mut out = t.clone();
     insert(&mut out, place(d, at));
+    if let Placement::At(a) = at {
+        share_slot(&mut out, a);
+    }
     finish(out, at)
 }
 
@@ -92,6 +95,16 @@ pub(super) fn controller(origin: Origin, model: PciModel, index: u32) -> Device 
     d.index = Some(index);
     d.pci = Some(PciController::new(model));
     d
+}
+
+/// The index a new PCI controller gets: one more than the largest.
+pub(super) fn next_pci_index(t: &Topology) -> u32 {
+    t.devices
+        .iter()
+        .filter(|d| d.pci.is_some())
+        .filter_map(|d| d.index)
+        .max()
+        .map_or(1, |m| m + 1)
 }
 
 pub(super) fn add_controller(
@@ -108,19 +121,16 @@ pub(super) fn add_controller(
     {
         return err(format!("a {} cannot go to {}", model.name(), a.bdf()));
     }
-    let index = t
-        .devices
-        .iter()
-        .filter(|d| d.pci.is_some())
-        .filter_map(|d| d.index)
-        .max()
-        .map_or(1, |m| m + 1);
+    let index = next_pci_index(t);
     if index > 255 {
         return err("no PCI controller index left (the maximum is 255)");
     }
     let mut out = t.clone();
     let up = controller(fresh_origin(&out), model, index);
     insert(&mut out, place(up, at));
+    if let Placement::At(a) = at {
+        share_slot(&mut out, a);
+    }
     if model == PciModel::PcieSwitchUpstreamPort {
         let n = downstream.clamp(1, 32);
         for k in 0..n {

@@ -11,7 +11,8 @@
 //!
 //! This file holds the operations and their application, one function per operation;
 //! `catalog` what can be added, `targets` where things may go, `insert` where new
-//! devices sit in document order, `history` undo and redo.
+//! devices sit in document order, `keep` where an add or a move renames nothing in
+//! the guest, `history` undo and redo.
 
 use std::collections::BTreeSet;
 use std::fmt;
@@ -34,6 +35,7 @@ pub fn fresh_origin(t: &Topology) -> Origin {
 mod catalog;
 mod history;
 mod insert;
+mod keep;
 mod targets;
 #[cfg(test)]
 mod tests;
@@ -41,6 +43,7 @@ mod tests;
 pub use catalog::*;
 pub use history::*;
 pub use insert::*;
+pub use keep::*;
 pub use targets::*;
 
 /// Where a new device or controller goes.
@@ -270,7 +273,8 @@ fn apply_unchecked(t: &Topology, op: &Op) -> Result<Topology, EditError> {
     }
 }
 
-/// Moves a device to a free slot of a bus that accepts it.
+/// Moves a device to a free place of a bus that accepts it; a slot it shares gets
+/// `multifunction='on'` on function 0 ([`share_slot`]), undone with the move.
 fn move_device(t: &Topology, device: &Origin, to: &PciAddr) -> Result<Topology, EditError> {
     let i = device_of(t, *device)?;
     if t.devices[i].pci_addr() == Some(*to) {
@@ -278,7 +282,7 @@ fn move_device(t: &Topology, device: &Origin, to: &PciAddr) -> Result<Topology, 
     }
     if !move_targets(t, i).contains(to) {
         return err(format!(
-            "{} cannot go to {}: not a free slot of a bus that accepts it",
+            "{} cannot go to {}: not a free place of a bus that accepts it",
             t.devices[i].describe(&t.machine),
             to.bdf()
         ));
@@ -288,6 +292,7 @@ fn move_device(t: &Topology, device: &Origin, to: &PciAddr) -> Result<Topology, 
         addr: *to,
         multifunction: None,
     });
+    share_slot(&mut out, *to);
     Ok(out)
 }
 

@@ -207,3 +207,258 @@ fn names_and_origins_are_fresh() {
     assert_ne!(t.devices[1].origin, t.devices[2].origin);
     assert!(t.devices[1].origin.0 >= Origin::NEW_BASE);
 }
+
+/// A q35 guest with nothing libvirt would add (no USB, no balloon), so that every
+/// address in these tests is one the test put there.
+fn bare_q35() -> Topology {
+    let mut t = q35();
+    let mut usb = Device::new(Origin(2), Kind::Controller);
+    usb.ty = Some("usb".into());
+    usb.index = Some(0);
+    usb.model = Some("none".into());
+    let mut balloon = Device::new(Origin(3), Kind::Memballoon);
+    balloon.model = Some("none".into());
+    t.devices.extend([usb, balloon]);
+    t
+}
+
+const DISK: usize = 0;
+const NIC: usize = 1;
+
+fn at(slot: (u32, u8, u8)) -> Placement {
+    Placement::At(PciAddr::new(slot.0, slot.1, slot.2))
+}
+
+fn root_port(t: &Topology, place: (u32, u8, u8)) -> Topology {
+    add(
+        t,
+        Op::AddController {
+            model: PciModel::PcieRootPort,
+            at: at(place),
+            downstream: 0,
+        },
+    )
+}
+
+fn nic(t: &Topology, place: (u32, u8, u8)) -> Topology {
+    add(
+        t,
+        Op::AddDevice {
+            template: NIC,
+            model: "virtio".into(),
+            at: at(place),
+        },
+    )
+}
+
+/// The guest the rename tests start from: a root port at 00:03.0 (bus 01) with a
+/// NIC behind it (`enp1s0`).
+fn one_port() -> Topology {
+    nic(&root_port(&bare_q35(), (0, 3, 0)), (1, 0, 0))
+}
+
+#[test]
+fn free_functions_beside_function_0_are_places_but_not_those_of_an_empty_slot() {
+    let t = one_port();
+    let targets = device_targets(&t, DISK, "virtio");
+    let a = |b, s, f| PciAddr::new(b, s, f);
+    // Beside the NIC in the root port's one slot, and beside the ICH9 LPC bridge.
+    for f in 1..8 {
+        assert!(targets.contains(&a(1, 0, f)), "01:00.{f}: {targets:?}");
+    }
+    for f in [1, 4, 5, 6, 7] {
+        assert!(targets.contains(&a(0, 0x1f, f)), "00:1f.{f}");
+    }
+    // Not where the chipset is, not the NIC's own place, not a function of an empty
+    // slot (the guest never scans it), but function 0 of that slot.
+    for taken in [a(0, 0x1f, 2), a(0, 0x1f, 3), a(1, 0, 0), a(0, 5, 3)] {
+        assert!(!targets.contains(&taken), "{}", taken.bdf());
+    }
+    assert!(targets.contains(&a(0, 5, 0)));
+    // Beside the root port at 00:03.0 too.
+    assert!(targets.contains(&a(0, 3, 1)));
+    // A root port may share a slot with another root port (as libvirt packs them).
+    assert!(controller_targets(&t, PciModel::PcieRootPort).contains(&a(0, 3, 1)));
+    // What sharing means: the NIC at function 0 gets the multifunction bit.
+    let nic_origin = t
+        .devices
+        .iter()
+        .find(|d| d.kind == Kind::Interface)
+        .unwrap()
+        .origin;
+    assert_eq!(
+        sharing(&t, a(1, 0, 3), None),
+        Some(Sharing {
+            function0: Some(SlotMate::Device(nic_origin)),
+            others: 0,
+            sets_multifunction: true,
+        })
+    );
+    assert_eq!(sharing(&t, a(0, 5, 0), None), None);
+    assert!(matches!(
+        sharing(&t, a(0, 0x1f, 4), None),
+        Some(Sharing {
+            function0: Some(SlotMate::Chipset(_)),
+            others: 2,
+            sets_multifunction: false,
+        })
+    ));
+}
+
+#[test]
+fn moving_beside_a_device_sets_its_multifunction_bit_and_undo_takes_it_back() {
+    let t = add(
+        &one_port(),
+        Op::AddDevice {
+            template: DISK,
+            model: "virtio".into(),
+            at: at((0, 5, 0)),
+        },
+    );
+    let disk = t
+        .devices
+        .iter()
+        .find(|d| d.kind == Kind::Disk)
+        .unwrap()
+        .origin;
+    let mf = |t: &Topology, kind: Kind| {
+        t.devices
+            .iter()
+            .find(|d| d.kind == kind)
+            .and_then(|d| match d.address {
+                Some(Address::Pci { multifunction, .. }) => multifunction,
+                _ => None,
+            })
+    };
+    let mut h = History::new(t.clone());
+    // The disk's own slot is free once it moves: its other functions are not places.
+    let targets = move_targets(&t, index_of(&t, disk).unwrap());
+    assert!(!targets.contains(&PciAddr::new(0, 5, 3)), "{targets:?}");
+    h.apply(&Op::Move {
+        device: disk,
+        to: PciAddr::new(1, 0, 2),
+    })
+    .expect("moves beside the NIC");
+    assert_eq!(mf(h.current(), Kind::Interface), Some(true));
+    assert!(assign::assign(h.current()).is_ok());
+    h.undo();
+    assert_eq!(mf(h.current(), Kind::Interface), None);
+    // A function 0 written multifunction='off' gets it too: QEMU refuses the slot
+    // otherwise, while libvirt keeps the 'off'.
+    let mut off = t.clone();
+    for d in off.devices.iter_mut().filter(|d| d.kind == Kind::Interface) {
+        d.address = Some(Address::Pci {
+            addr: PciAddr::new(1, 0, 0),
+            multifunction: Some(false),
+        });
+    }
+    let moved = add(
+        &off,
+        Op::Move {
+            device: disk,
+            to: PciAddr::new(1, 0, 2),
+        },
+    );
+    assert_eq!(mf(&moved, Kind::Interface), Some(true));
+}
+
+#[test]
+fn a_new_port_before_the_existing_one_renames_and_one_after_it_does_not() {
+    use crate::guest::rename_warnings;
+    use crate::io_space::FirmwareKind;
+    let t = one_port();
+    let fw = FirmwareKind::SeaBios;
+    // At 00:02.0 the new port comes first: the old port's bus 01 becomes 02 and the
+    // NIC behind it enp1s0 becomes enp2s0.
+    let op = Op::AddController {
+        model: PciModel::PcieRootPort,
+        at: at((0, 2, 0)),
+        downstream: 0,
+    };
+    let n = numbering(&t, &op, fw);
+    let codes: Vec<&str> = n.collateral.iter().map(|d| d.code.as_str()).collect();
+    assert_eq!(codes, ["VP0701", "VP0702"], "{:?}", n.collateral);
+    assert!(n.collateral[1].message.contains("enp1s0 becomes enp2s0"));
+    // The next whole slot after the old port keeps every name.
+    let instead = n.instead.expect("a place after the existing port");
+    assert_eq!(instead.at, PciAddr::new(0, 4, 0));
+    assert_eq!(instead.label, "add pcie-root-port at 00:04.0");
+    let out = apply_as_one(&t, &instead.ops).expect("applies");
+    assert!(rename_warnings(&t, &out, fw).is_empty());
+    // An edit that renames nothing has nothing to offer.
+    let n = numbering(&t, &instead.ops[0], fw);
+    assert!(n.renames.is_empty() && n.collateral.is_empty() && n.instead.is_none());
+
+    // A disk where libvirt puts it: libvirt adds a root port for it in the lowest free
+    // slot, 00:01.0, in front of the old one. Instead: a root port of its own after
+    // the old one, with the disk behind it.
+    let op = Op::AddDevice {
+        template: DISK,
+        model: "virtio".into(),
+        at: Placement::Auto,
+    };
+    let n = numbering(&t, &op, fw);
+    assert!(!n.collateral.is_empty());
+    let instead = n.instead.expect("a port after the existing one");
+    assert_eq!(instead.at, PciAddr::new(0, 4, 0));
+    assert!(matches!(
+        instead.ops.as_slice(),
+        [Op::AddController { .. }, Op::AddDevice { .. }]
+    ));
+    assert_eq!(
+        instead.label,
+        "add disk (virtio-blk) (virtio) in a new pcie-root-port at 00:04.0"
+    );
+    let out = apply_as_one(&t, &instead.ops).expect("applies");
+    assert!(rename_warnings(&t, &out, fw).is_empty());
+    assert_eq!(out.devices.len(), t.devices.len() + 2);
+}
+
+#[test]
+fn moving_a_nic_renames_it_but_that_is_the_move_itself() {
+    use crate::io_space::FirmwareKind;
+    let t = root_port(&one_port(), (0, 4, 0));
+    let nic = t
+        .devices
+        .iter()
+        .find(|d| d.kind == Kind::Interface)
+        .unwrap()
+        .origin;
+    let n = numbering(
+        &t,
+        &Op::Move {
+            device: nic,
+            to: PciAddr::new(2, 0, 0),
+        },
+        FirmwareKind::SeaBios,
+    );
+    assert_eq!(n.renames.len(), 1, "{:?}", n.renames);
+    assert!(n.collateral.is_empty() && n.instead.is_none());
+}
+
+#[test]
+fn no_place_keeps_the_numbering_when_every_free_one_comes_first() {
+    use crate::io_space::FirmwareKind;
+    // The only root port is at 00:1e.0; every free function after it (beside it and
+    // beside the LPC bridge) holds a NIC. A new root port can only go in front.
+    let mut t = nic(&root_port(&bare_q35(), (0, 0x1e, 0)), (1, 0, 0));
+    for f in 1..8 {
+        t = nic(&t, (0, 0x1e, f));
+    }
+    for f in [1, 4, 5, 6, 7] {
+        t = nic(&t, (0, 0x1f, f));
+    }
+    let targets = controller_targets(&t, PciModel::PcieRootPort);
+    assert!(
+        targets.iter().all(|a| a.slot < 0x1e && a.function == 0),
+        "{targets:?}"
+    );
+    let op = Op::AddController {
+        model: PciModel::PcieRootPort,
+        at: at((0, 1, 0)),
+        downstream: 0,
+    };
+    let n = numbering(&t, &op, FirmwareKind::SeaBios);
+    assert!(!n.collateral.is_empty());
+    assert_eq!(n.instead, None);
+}

@@ -285,7 +285,7 @@ fn check_lists_every_problem_not_just_the_first() {
     let dir = tmpdir("checkall");
     let path = dir.join("g.xml");
     let doc = format!(
-        "{Q35_HEAD}    <controller type='pci' index='0' model='pcie-root'/>\n    <controller type='pci' index='1' model='pcie-root-port'/>\n    <disk type='file' device='disk'>\n      <target dev='vda' bus='virtio'/>\n      <address type='pci' domain='0x0000' bus='0x01' slot='0x02' function='0x0'/>\n    </disk>\n    <disk type='file' device='disk'>\n      <target dev='vdb' bus='virtio'/>\n      <address type='pci' domain='0x0001' bus='0x00' slot='0x05' function='0x0'/>\n    </disk>\n  </devices>\n</domain>\n"
+        "{Q35_HEAD}    <controller type='pci' index='0' model='pcie-root'/>\n    <controller type='pci' index='1' model='pcie-root-port'/>\n    <disk type='file' device='disk'>\n      <source file='/a.img'/>\n      <target dev='vda' bus='virtio'/>\n      <address type='pci' domain='0x0000' bus='0x01' slot='0x02' function='0x0'/>\n    </disk>\n    <disk type='file' device='disk'>\n      <source file='/b.img'/>\n      <target dev='vdb' bus='virtio'/>\n      <address type='pci' domain='0x0001' bus='0x00' slot='0x05' function='0x0'/>\n    </disk>\n  </devices>\n</domain>\n"
     );
     std::fs::write(&path, doc).unwrap();
     let out = bin().args(["check", "--json"]).arg(&path).output().unwrap();
@@ -296,7 +296,7 @@ fn check_lists_every_problem_not_just_the_first() {
     assert_eq!(codes, ["VP0102", "VP0104"], "{v}");
     // Each names its own element's line.
     assert_eq!(diags[0]["line"], 9);
-    assert_eq!(diags[1]["line"], 13);
+    assert_eq!(diags[1]["line"], 14);
 }
 
 #[test]

@@ -212,6 +212,10 @@ impl Reader<'_> {
         match kind {
             Kind::Disk => {
                 d.ty = attr("device");
+                d.empty = !self
+                    .doc
+                    .child(id, "source")
+                    .is_some_and(|s| self.doc.has_attrs(s));
                 d.model = attr("model");
                 d.bus = child("target", "bus");
                 d.name = child("target", "dev");

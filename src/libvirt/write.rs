@@ -428,7 +428,7 @@ mod tests {
     use crate::core::pci::PciModel;
     use crate::libvirt::read_topology;
 
-    const GUEST: &str = "<domain type='kvm'>\n  <name>g</name>\n  <os>\n    <type arch='x86_64' machine='pc-q35-7.2'>hvm</type>\n  </os>\n  <devices>\n    <emulator>/usr/bin/qemu-system-x86_64</emulator>\n    <controller type='pci' index='0' model='pcie-root'/>\n    <controller type='pci' index='1' model='pcie-root-port'>\n      <address type='pci' domain='0x0000' bus='0x00' slot='0x02' function='0x0'/>\n    </controller>\n    <disk type='file' device='disk'>\n      <target dev='vda' bus='virtio'/>\n      <address type='pci' domain='0x0000' bus='0x01' slot='0x00' function='0x0'/>\n    </disk>\n  </devices>\n</domain>\n";
+    const GUEST: &str = "<domain type='kvm'>\n  <name>g</name>\n  <os>\n    <type arch='x86_64' machine='pc-q35-7.2'>hvm</type>\n  </os>\n  <devices>\n    <emulator>/usr/bin/qemu-system-x86_64</emulator>\n    <controller type='pci' index='0' model='pcie-root'/>\n    <controller type='pci' index='1' model='pcie-root-port'>\n      <address type='pci' domain='0x0000' bus='0x00' slot='0x02' function='0x0'/>\n    </controller>\n    <disk type='file' device='disk'>\n      <source file='/var/lib/libvirt/images/vda.qcow2'/>\n      <target dev='vda' bus='virtio'/>\n      <address type='pci' domain='0x0000' bus='0x01' slot='0x00' function='0x0'/>\n    </disk>\n  </devices>\n</domain>\n";
 
     fn same(a: &Topology, b: &Topology) -> bool {
         let strip = |t: &Topology| {

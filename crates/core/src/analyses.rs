@@ -3,7 +3,7 @@
 //! OS can drive, and the diagnostics (each with a fix the core can apply). The CLI's
 //! `io`, `tree` and `check` and the TUI all read from [`Analysis`].
 
-use super::address::PciAddr;
+use super::address::{Address, PciAddr};
 use super::assign;
 use super::device::VirtioForm;
 use super::diag::{Diagnostic, Severity};
@@ -149,6 +149,7 @@ pub fn analyse(t: &Topology, ctx: &Context) -> Analysis {
     };
     let mut findings = Vec::new();
     start_findings(&a, &mut findings);
+    slot_findings(&a, &mut findings);
     guest_findings(&a, &mut findings);
     io_findings(&a, ctx, &mut findings);
     findings.sort_by_key(|f| f.diag.severity);
@@ -265,6 +266,85 @@ fn start_findings(a: &Analysis, out: &mut Vec<Finding>) {
                 }],
             }),
         });
+    }
+}
+
+/// Slots whose functions do not add up, as QEMU and the guest kernel see them (both
+/// measured: QEMU 7.2 and 10.0 refuse a second function beside a function 0 written
+/// `multifunction='off'`; Linux scans a slot from function 0, so functions of a slot
+/// with nothing at 0 never appear in the guest). libvirt defines both.
+fn slot_findings(a: &Analysis, out: &mut Vec<Finding>) {
+    use std::collections::BTreeMap;
+    // (bus, slot) -> the devices at each function; the chipset's built-in functions
+    // count as taken.
+    let mut slots: BTreeMap<(u32, u8), [Option<Option<usize>>; 8]> = BTreeMap::new();
+    for c in crate::chipset::chipset(a.defined.machine.class) {
+        slots.entry((c.addr.bus, c.addr.slot)).or_default()[usize::from(c.addr.function & 7)] =
+            Some(None);
+    }
+    for (i, d) in a.defined.devices.iter().enumerate() {
+        if let Some(p) = d.pci_addr() {
+            slots.entry((p.bus, p.slot)).or_default()[usize::from(p.function & 7)] = Some(Some(i));
+        }
+    }
+    let clear = |i: usize| input_origin(a, i).map(|device| Op::ClearAddress { device });
+    for (&(bus, slot), funcs) in &slots {
+        let others: Vec<usize> = funcs[1..].iter().filter_map(|f| f.flatten()).collect();
+        if others.is_empty() {
+            continue;
+        }
+        match funcs[0] {
+            None => {
+                for &i in &others {
+                    out.push(Finding {
+                        diag: Diagnostic::new(
+                            Code::GuestFunctionHidden,
+                            format!(
+                                "{}{}: nothing sits at function 0 of slot {bus:02x}:{slot:02x}, so the guest never sees it (Linux looks at a slot's other functions only when function 0 is there); libvirt defines it and QEMU starts it",
+                                describe(a, i),
+                                where_is(a, i)
+                            ),
+                        )
+                        .hint("move it to function 0, or put a device at function 0 of that slot")
+                        .on(input_device(a, i)),
+                        fix: clear(i).map(|op| Fix {
+                            summary: "let libvirt give it a slot of its own".into(),
+                            ops: vec![op],
+                        }),
+                    });
+                }
+            }
+            Some(Some(zero))
+                if matches!(
+                    a.defined.devices[zero].address,
+                    Some(Address::Pci {
+                        multifunction: Some(false),
+                        ..
+                    })
+                ) =>
+            {
+                let ops: Vec<Op> = others.iter().filter_map(|&i| clear(i)).collect();
+                out.push(Finding {
+                    diag: Diagnostic::new(
+                        Code::MultifunctionOff,
+                        format!(
+                            "{}{} says multifunction='off', yet {} other function(s) of its slot are in use ({}): libvirt defines the guest, QEMU does not start it (a single-function device cannot share its slot)",
+                            describe(a, zero),
+                            where_is(a, zero),
+                            others.len(),
+                            others.iter().map(|&i| describe(a, i)).collect::<Vec<_>>().join(", ")
+                        ),
+                    )
+                    .hint("remove multifunction='off' (libvirt then writes 'on'), or give the other functions slots of their own")
+                    .on(input_device(a, zero)),
+                    fix: (!ops.is_empty()).then(|| Fix {
+                        summary: "let libvirt give the other functions slots of their own".into(),
+                        ops,
+                    }),
+                });
+            }
+            _ => {}
+        }
     }
 }
 
@@ -954,6 +1034,90 @@ mod tests {
                 io_space::firmware("ovmf").expect("ovmf"),
                 FirmwareSource::User
             )
+        );
+    }
+
+    fn at_fn(mut d: Device, bus: u32, slot: u8, function: u8, mf: Option<bool>) -> Device {
+        d.address = Some(Address::Pci {
+            addr: PciAddr::new(bus, slot, function),
+            multifunction: mf,
+        });
+        d
+    }
+
+    fn codes(a: &Analysis, code: Code) -> Vec<Option<usize>> {
+        a.findings
+            .iter()
+            .filter(|f| f.diag.code == code)
+            .map(|f| f.diag.device)
+            .collect()
+    }
+
+    #[test]
+    fn a_function_without_function_0_is_hidden_and_its_fix_clears_it() {
+        let t = Topology::new(
+            "pc-i440fx-7.2",
+            vec![
+                at_fn(disk("virtio", "vda"), 0, 5, 3, None),
+                // Beside the chipset's 00:01.0 a function is seen.
+                at_fn(disk("virtio", "vdb"), 0, 1, 5, None),
+                at_fn(disk("virtio", "vdc"), 0, 6, 0, None),
+                at_fn(disk("virtio", "vdd"), 0, 6, 1, None),
+            ],
+        );
+        let a = analyse(&t, &Context::default());
+        assert!(a.refused.is_none(), "{:?}", a.refused);
+        assert_eq!(codes(&a, Code::GuestFunctionHidden), vec![Some(0)]);
+        let f = a
+            .findings
+            .iter()
+            .find(|f| f.diag.code == Code::GuestFunctionHidden)
+            .expect("VP0704");
+        let fixed = edit::apply_all(&t, &f.fix.as_ref().expect("fix").ops).expect("applies");
+        assert!(
+            codes(
+                &analyse(&fixed, &Context::default()),
+                Code::GuestFunctionHidden
+            )
+            .is_empty()
+        );
+    }
+
+    #[test]
+    fn multifunction_off_beside_other_functions_does_not_start() {
+        let shared = |mf| {
+            Topology::new(
+                "pc-q35-7.2",
+                vec![
+                    at_fn(disk("virtio", "vda"), 0, 5, 0, mf),
+                    at_fn(disk("virtio", "vdb"), 0, 5, 3, None),
+                ],
+            )
+        };
+        let off = analyse(&shared(Some(false)), &Context::default());
+        assert_eq!(codes(&off, Code::MultifunctionOff), vec![Some(0)]);
+        for mf in [None, Some(true)] {
+            assert!(
+                codes(
+                    &analyse(&shared(mf), &Context::default()),
+                    Code::MultifunctionOff
+                )
+                .is_empty()
+            );
+        }
+        let f = off
+            .findings
+            .iter()
+            .find(|f| f.diag.code == Code::MultifunctionOff)
+            .expect("VP0311");
+        let fixed = edit::apply_all(&shared(Some(false)), &f.fix.as_ref().expect("fix").ops)
+            .expect("applies");
+        assert!(
+            codes(
+                &analyse(&fixed, &Context::default()),
+                Code::MultifunctionOff
+            )
+            .is_empty()
         );
     }
 }

@@ -120,6 +120,8 @@ codes! {
         "a device or feature needs something the domain lacks (SPICE graphics, shared memory, a split I/O APIC, UEFI for ACPI)";
     DiskBus = "VP0310", "disk-bus", Error,
         "a disk on a bus that cannot carry it (floppies only on fdc and only fda/fdb, no ejectable media on virtio)";
+    MultifunctionOff = "VP0311", "multifunction-off", Error,
+        "function 0 of a slot says multifunction='off' while other functions of the slot are used: libvirt defines the guest, QEMU does not start it";
     VirtioGuestNoDriver = "VP0401", "virtio-guest-no-driver", Error,
         "a virtio device's mode (modern-only, legacy-only) has no driver in the guest OS";
     VirtioLegacyOnPciePort = "VP0402", "virtio-legacy-on-pcie-port", Warning,
@@ -152,6 +154,8 @@ codes! {
         "an edit changes the name a Linux guest gives a NIC";
     GuestDiskPathChanged = "VP0703", "guest-disk-path-changed", Warning,
         "an edit changes a disk's PCI path in the guest (/dev/disk/by-path)";
+    GuestFunctionHidden = "VP0704", "guest-function-hidden", Warning,
+        "a device at function 1-7 of a slot with nothing at function 0: the guest never sees it";
     MachineTypeUnknown = "VP0601", "machine-type-unknown", Error,
         "the target QEMU has no such machine type (or version of it)";
     NumberTooLarge = "VP0602", "number-too-large", Error,

@@ -110,6 +110,8 @@ pub struct Device {
     pub addr_controller: Option<u32>,
     /// For a drive address: its `bus`.
     pub addr_bus: Option<u32>,
+    /// A disk with no `<source>` (or one without attributes): an empty drive.
+    pub empty: bool,
     /// virtio-serial controllers: `ports=`.
     pub ports: Option<u32>,
     /// `<model primary='yes'>` on a video device.
@@ -143,6 +145,7 @@ impl Device {
             master_startport: None,
             addr_controller: None,
             addr_bus: None,
+            empty: false,
             ports: None,
             primary: false,
             driver_attrs: false,

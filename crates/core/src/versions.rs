@@ -72,6 +72,9 @@ pub struct LibvirtRules {
     /// An intel IOMMU with `intremap='on'` needs `<ioapic driver='qemu'/>` (9.0; 11.3
     /// leaves it to QEMU).
     pub intremap_needs_split_ioapic: bool,
+    /// An empty drive (a cdrom with no media) is refused on the USB bus ("'usb' disk
+    /// must not be empty", 11.3); 9.0 defines it.
+    pub usb_drive_needs_media: bool,
 }
 
 /// The rules of every known libvirt release, oldest first.
@@ -90,6 +93,7 @@ pub const LIBVIRT: &[LibvirtRules] = &[
         knows_crypto: false,
         usb_net_on_usb: false,
         intremap_needs_split_ioapic: true,
+        usb_drive_needs_media: false,
     },
     LibvirtRules {
         version: Libvirt::V11_3,
@@ -105,6 +109,7 @@ pub const LIBVIRT: &[LibvirtRules] = &[
         knows_crypto: true,
         usb_net_on_usb: true,
         intremap_needs_split_ioapic: false,
+        usb_drive_needs_media: true,
     },
 ];
 

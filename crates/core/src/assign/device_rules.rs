@@ -33,6 +33,16 @@ pub(super) fn validate(topo: &Topology) -> Result<(), Diagnostic> {
             Kind::Iommu => iommu(topo, d),
             Kind::Panic => panic_model(topo, d),
             Kind::Filesystem => filesystem(topo, d),
+            Kind::Watchdog => watchdog_address(d),
+            Kind::Input => input_bus(topo, d),
+            Kind::Sound if d.model.as_deref() == Some("ich7") => Some(
+                Diagnostic::new(
+                    Code::DeviceUnsupported,
+                    "QEMU has no ich7 sound card (libvirt knows the name, QEMU 7.2 and 10.0 \
+                     have no device for it)",
+                )
+                .hint("use model 'ich9' (q35) or 'ich6'"),
+            ),
             _ => None,
         };
         if let Some(r) = refusal.or_else(|| spicevmc(d, spice)) {
@@ -116,6 +126,24 @@ fn disk(topo: &Topology, d: &Device) -> Option<Diagnostic> {
                 "use bus='0' in its drive address (unit 0 or 1 picks the drive)",
             );
         }
+    }
+    if d.empty && matches!(device, "disk" | "lun") {
+        return Some(
+            Diagnostic::new(
+                Code::DiskBus,
+                format!("{name}: a {device} needs a <source> (only a cdrom or floppy drive may be empty)"),
+            )
+            .hint("add <source file='...'/>, or make it device='cdrom'"),
+        );
+    }
+    if d.empty && bus == "usb" && topo.platform.libvirt_rules().usb_drive_needs_media {
+        return refuse(
+            format!(
+                "{name}: libvirt {} refuses an empty drive on USB",
+                topo.platform.libvirt_rules().name
+            ),
+            "give it media (<source file='...'/>), or put the drive on sata or scsi",
+        );
     }
     if matches!(device, "cdrom" | "floppy") && bus == "virtio" {
         return refuse(
@@ -248,6 +276,46 @@ fn iommu(topo: &Topology, d: &Device) -> Option<Diagnostic> {
         }
         _ => None,
     }
+}
+
+/// Where a watchdog may sit: the ISA ib700 and the chipset's iTCO take no address at
+/// all, the i6300esb only a PCI one.
+fn watchdog_address(d: &Device) -> Option<Diagnostic> {
+    let model = d.model.as_deref().unwrap_or("i6300esb");
+    let address = d.address.as_ref()?;
+    let pci = matches!(address, Address::Pci { .. } | Address::PciRequest);
+    let (msg, hint) = match model {
+        "ib700" | "itco" => (
+            format!("a watchdog of model {model} takes no address (it is not a PCI device)"),
+            "remove its <address>",
+        ),
+        "i6300esb" if !pci => (
+            "the i6300esb watchdog is a PCI device: it takes only a PCI address".to_string(),
+            "remove its <address>, or give it a PCI one",
+        ),
+        _ => return None,
+    };
+    Some(Diagnostic::new(Code::DeviceUnsupported, msg).hint(hint))
+}
+
+/// The PS/2 bus: x86 only, and it carries a mouse and a keyboard, no tablet.
+fn input_bus(topo: &Topology, d: &Device) -> Option<Diagnostic> {
+    if d.bus.as_deref() != Some("ps2") {
+        return None;
+    }
+    if !topo.machine.arch.is_x86() {
+        return Some(
+            Diagnostic::new(
+                Code::DeviceUnsupported,
+                format!("{} has no PS/2 bus", topo.machine.arch_name),
+            )
+            .hint("use bus='usb' or bus='virtio'"),
+        );
+    }
+    (d.ty.as_deref() == Some("tablet")).then(|| {
+        Diagnostic::new(Code::DeviceUnsupported, "a PS/2 bus carries no tablet")
+            .hint("use bus='usb' for a tablet")
+    })
 }
 
 /// Panic models that exist on one architecture only.

@@ -1,7 +1,8 @@
 //! `virt-pci audit`: every guest of a fleet (files, a directory, or every domain of a
 //! libvirt connection) judged by the same analyses as `check`, in parallel, summed up
 //! in one row per guest: machine, OS, verdict, worst diagnostic, IO headroom, free
-//! hotplug ports, and what a move to q35 would need.
+//! hotplug ports, and what a move to q35 would need (the guest converted as `convert
+//! --to q35` converts it, and the result judged the same way).
 
 use std::path::PathBuf;
 
@@ -9,11 +10,10 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::context::Choices;
-use crate::core::analyses::{Analysis, analyse};
+use crate::core::analyses::{Analysis, Context, analyse};
 use crate::core::diag::Severity;
 use crate::core::io_space::Outcome;
 use crate::core::topology::Topology;
-use crate::core::virtio::Mode;
 use crate::libvirt::{Document, read_topology};
 
 /// One guest to audit: where it comes from, and how to get its XML.
@@ -66,31 +66,87 @@ impl Verdict {
     }
 }
 
-/// What moving the guest to q35 would need, as far as the current analyses tell.
-/// A hook: when `convert --to q35` exists, its what-if replaces this estimate.
+/// What moving the guest to q35 would take: `convert --to q35` run on it (as `virt-pci
+/// convert` would, spare root ports included, and with `--force` when osinfo-db does
+/// not list q35 for the OS, which is said apart), and the converted guest judged as
+/// the audit judges every guest.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Q35Needs {
-    /// The guest already has a PCI Express machine (q35, ARM or RISC-V virt).
+    /// The guest already has a PCI Express machine (q35, ARM or RISC-V virt); the
+    /// other fields are then empty.
     pub already_pcie: bool,
-    /// virtio devices that would become modern-only in PCIe root ports and that the
-    /// guest OS cannot drive that way (they would have to be transitional, behind a
-    /// pcie-to-pci-bridge).
+    /// virtio devices the conversion makes `virtio-transitional` (the guest OS has
+    /// only legacy virtio drivers, or nothing is known about them): libvirt puts them
+    /// behind a pcie-to-pci-bridge.
     pub virtio_need_transitional: usize,
     /// osinfo-db does not list q35 for the guest OS.
     pub os_not_on_q35: bool,
-    /// The guest OS's drivers are unknown, so the count above is a guess of zero.
+    /// Nothing is known about the guest OS's drivers (every virtio device is made
+    /// transitional, which works with either driver).
     pub os_unknown: bool,
+    /// The conversion is refused (something cannot be carried across): why.
+    pub refused: Option<Worst>,
+    /// IDE disks that become SATA disks under new names (`hda` → `sda`).
+    pub sata_renames: usize,
+    /// Other models that change (e1000 → e1000e, ich6 → ich9).
+    pub models_changed: usize,
+    /// pcie-to-pci-bridges of the converted guest (for its conventional PCI devices).
+    pub pcie_to_pci_bridges: usize,
+    /// The guest's i440fx pci-bridges, which do not carry over.
+    pub pci_bridges_removed: usize,
+    /// Root ports added so that hot-plug has room (as many as virt-install's 14
+    /// leave free, within the IO budget).
+    pub spare_root_ports: u32,
+    /// The converted guest's verdict.
+    pub verdict: Option<Verdict>,
+    /// Its worst finding.
+    pub worst: Option<Worst>,
+    /// IO port space it leaves under the firmware (bytes).
+    pub io_headroom: Option<u32>,
 }
 
 impl Q35Needs {
-    /// A few words for the table.
-    pub fn summary(&self) -> String {
-        if self.already_pcie {
-            return "-".into();
+    fn already() -> Q35Needs {
+        Q35Needs {
+            already_pcie: true,
+            virtio_need_transitional: 0,
+            os_not_on_q35: false,
+            os_unknown: false,
+            refused: None,
+            sata_renames: 0,
+            models_changed: 0,
+            pcie_to_pci_bridges: 0,
+            pci_bridges_removed: 0,
+            spare_root_ports: 0,
+            verdict: None,
+            worst: None,
+            io_headroom: None,
         }
+    }
+
+    /// What the conversion changes, in a few words (`3 transitional, 1 SATA, 1
+    /// bridge`; `nothing` when only the machine type and the placement change).
+    pub fn changes(&self) -> String {
         let mut parts = Vec::new();
         if self.virtio_need_transitional > 0 {
             parts.push(format!("{} transitional", self.virtio_need_transitional));
+        }
+        if self.sata_renames > 0 {
+            parts.push(format!("{} SATA", self.sata_renames));
+        }
+        if self.models_changed > 0 {
+            parts.push(format!("{} model", self.models_changed));
+        }
+        if self.pcie_to_pci_bridges > 0 {
+            parts.push(format!(
+                "{} bridge{}",
+                self.pcie_to_pci_bridges,
+                if self.pcie_to_pci_bridges == 1 {
+                    ""
+                } else {
+                    "s"
+                }
+            ));
         }
         if self.os_not_on_q35 {
             parts.push("OS not on q35".into());
@@ -104,32 +160,90 @@ impl Q35Needs {
             parts.join(", ")
         }
     }
+
+    /// What the converted guest then is: `ok`, `errors VP0401`, ...
+    pub fn outcome(&self) -> String {
+        match (&self.refused, self.verdict, &self.worst) {
+            (Some(w), _, _) => format!("cannot: {}", w.code),
+            (None, Some(Verdict::Ok) | None, _) => "ok".into(),
+            (None, Some(v), Some(w)) => format!("{} {}", v.name(), w.code),
+            (None, Some(v), None) => v.name().into(),
+        }
+    }
+
+    /// The table's cell: `-` already on q35, else the changes and the outcome.
+    pub fn summary(&self) -> String {
+        if self.already_pcie {
+            return "-".into();
+        }
+        if self.refused.is_some() {
+            return self.outcome();
+        }
+        format!("{} → {}", self.changes(), self.outcome())
+    }
 }
 
-/// The estimate of [`Q35Needs`] from the analyses of the guest as it is.
-pub fn q35_needs(a: &Analysis) -> Q35Needs {
-    let already_pcie = a.defined.machine.class.is_pcie();
+/// The what-if of a move to q35: the guest converted as `virt-pci convert --to q35`
+/// converts it, and the result judged. `doc` is read for secure boot, as `convert`
+/// reads it.
+pub fn q35_needs(t: &Topology, a: &Analysis, ctx: &Context, doc: &Document) -> Q35Needs {
+    use crate::core::convert::{Options, To, convert};
+    use crate::core::edit::Op;
+    use crate::core::pci::PciModel;
+    if t.machine.class.is_pcie() {
+        return Q35Needs::already();
+    }
     let drivers = a.os.as_ref().and_then(|o| o.drivers());
-    // On q35 libvirt puts a plain `virtio` device in a root port, where it is
-    // modern-only; only a guest with virtio 1.0 drivers can use it there.
-    let virtio_need_transitional = match drivers {
-        Some(d) if d.needs_legacy() => a
-            .virtio
-            .iter()
-            .filter(|v| v.mode != Mode::Mmio && v.model == "virtio")
-            .count(),
-        _ => 0,
-    };
     let os_not_on_q35 =
         a.os.as_ref()
             .and_then(|o| o.info.as_ref())
             .is_some_and(|(i, _)| !i.q35);
-    Q35Needs {
-        already_pcie,
-        virtio_need_transitional,
+    let mut q = Q35Needs {
+        already_pcie: false,
         os_not_on_q35,
         os_unknown: drivers.is_none(),
+        ..Q35Needs::already()
+    };
+    let opts = Options {
+        to: To::Q35,
+        spare_ports: None,
+        // An OS osinfo-db does not list on q35 is said apart (`os_not_on_q35`); the
+        // what-if is still worth knowing.
+        force: true,
+        secure_boot: crate::libvirt::meta::secure_boot(doc),
+    };
+    let c = match convert(t, ctx, &opts) {
+        Ok(c) => c,
+        Err(d) => {
+            q.refused = Some(Worst::of(&d));
+            return q;
+        }
+    };
+    for op in c.changes.iter().flat_map(|ch| &ch.ops) {
+        match op {
+            Op::SetModel { model, .. } if model.as_deref() == Some("virtio-transitional") => {
+                q.virtio_need_transitional += 1
+            }
+            Op::SetModel { .. } => q.models_changed += 1,
+            Op::SetDiskTarget { bus, .. } if bus == "sata" => q.sata_renames += 1,
+            _ => {}
+        }
     }
+    let count = |t: &Topology, m: PciModel| {
+        t.devices
+            .iter()
+            .filter(|d| d.pci.as_ref().is_some_and(|p| p.model == m))
+            .count()
+    };
+    q.pcie_to_pci_bridges = count(&c.result, PciModel::PcieToPciBridge);
+    q.pci_bridges_removed = count(t, PciModel::PciBridge);
+    q.spare_root_ports = c.spare.as_ref().map_or(0, |s| s.added);
+    let after = analyse(&c.result, ctx);
+    let j = judge(&c.result, &after);
+    q.verdict = Some(j.verdict);
+    q.worst = j.worst;
+    q.io_headroom = j.io_headroom;
+    q
 }
 
 /// The worst diagnostic of a guest.
@@ -141,6 +255,16 @@ pub struct Worst {
     pub severity: &'static str,
     /// The message.
     pub message: String,
+}
+
+impl Worst {
+    fn of(d: &crate::core::diag::Diagnostic) -> Worst {
+        Worst {
+            code: d.code.as_str(),
+            severity: d.severity.name(),
+            message: d.message.clone(),
+        }
+    }
 }
 
 /// One row of the audit.
@@ -253,11 +377,46 @@ pub fn audit_one(input: &Input, choices: &Choices) -> Row {
         }
     };
     let a = analyse(&t, &ctx);
+    let j = judge(&t, &a);
+    let refused = j.verdict == Verdict::Refused;
+    Row {
+        guest: t.name.clone(),
+        source,
+        machine: t.machine.machine_type.clone(),
+        os: a.os.as_ref().map(|o| {
+            o.info
+                .as_ref()
+                .map_or(o.id.clone(), |(i, _)| i.short_id().to_string())
+        }),
+        verdict: j.verdict,
+        errors: j.errors,
+        warnings: j.warnings,
+        worst: j.worst,
+        io_headroom: j.io_headroom,
+        free_hotplug_ports: j.free_hotplug_ports,
+        q35: (!refused).then(|| q35_needs(&t, &a, &ctx, &doc)),
+        error: None,
+    }
+}
+
+/// What the audit says of one analysed guest.
+struct Judgement {
+    verdict: Verdict,
+    errors: usize,
+    warnings: usize,
+    worst: Option<Worst>,
+    io_headroom: Option<u32>,
+    free_hotplug_ports: Option<u32>,
+}
+
+/// `check`'s rules (every libvirt refusal), then, once libvirt accepts the guest,
+/// the live analyses' findings; for the guest as read and for its q35 what-if.
+fn judge(t: &Topology, a: &Analysis) -> Judgement {
     // check_all lists every refusal by re-running the assigner until it accepts; on a
     // domain the assigner accepted at once it has nothing to say, so it runs only on
     // refused domains (half the work on a healthy fleet).
     let refusals = if a.refused.is_some() {
-        crate::core::assign::check_all(&t)
+        crate::core::assign::check_all(t)
     } else {
         Vec::new()
     };
@@ -279,13 +438,11 @@ pub fn audit_one(input: &Input, choices: &Choices) -> Row {
         _ if warnings > 0 => Verdict::Warnings,
         _ => Verdict::Ok,
     };
-    let worst = found.iter().min_by_key(|d| d.severity).map(|d| Worst {
-        code: d.code.as_str(),
-        severity: d.severity.name(),
-        message: d.message.clone(),
-    });
+    let worst = found
+        .iter()
+        .min_by_key(|d| d.severity)
+        .map(|d| Worst::of(d));
     let modelled = !refused && a.io.outcome != Outcome::NotModelled;
-    let io_headroom = modelled.then(|| a.io.budget.saturating_sub(a.io.used));
     // The rule of VP0504 (--headroom): an empty hotplug port counts unless OVMF
     // stripped its padding.
     let free_hotplug_ports = (!refused && t.machine.class.is_pcie()).then(|| {
@@ -294,23 +451,13 @@ pub fn audit_one(input: &Input, choices: &Choices) -> Row {
             .filter(|w| w.empty_port && w.hotplug && !w.padding_stripped)
             .count() as u32
     });
-    Row {
-        guest: t.name.clone(),
-        source,
-        machine: t.machine.machine_type.clone(),
-        os: a.os.as_ref().map(|o| {
-            o.info
-                .as_ref()
-                .map_or(o.id.clone(), |(i, _)| i.short_id().to_string())
-        }),
+    Judgement {
         verdict,
         errors,
         warnings,
         worst,
-        io_headroom,
+        io_headroom: modelled.then(|| a.io.budget.saturating_sub(a.io.used)),
         free_hotplug_ports,
-        q35: (!refused).then(|| q35_needs(&a)),
-        error: None,
     }
 }
 

@@ -813,6 +813,50 @@ mod designer {
 }
 
 #[test]
+fn the_operations_give_the_result() {
+    // The designer applies a conversion's operations; the command line writes its
+    // result (spare root ports placed in one assignment): on the corpus and on
+    // generated guests of every shape and size, they agree.
+    use crate::generate::{Shape, guest};
+    let mut texts: Vec<(String, String)> = support::own_guests()
+        .into_iter()
+        .map(|p| (p.display().to_string(), read(&p)))
+        .collect();
+    for shape in [Shape::I440fxNics, Shape::Q35Bridges, Shape::Q35Switches] {
+        for n in [1, 5, 10, 17, 25, 40, 60] {
+            texts.push((format!("{shape:?} {n}"), guest(shape, n)));
+        }
+    }
+    let mut checked = 0;
+    for (name, src) in texts {
+        let doc = Document::parse(&src).expect("xml");
+        let Ok(t) = read_topology(&doc) else { continue };
+        let ctx = context(&doc, &Choices::default()).expect("context");
+        for to in [To::Q35, To::Pc, To::Pci] {
+            for spare_ports in [None, Some(3), Some(20)] {
+                let opts = Options {
+                    to,
+                    spare_ports,
+                    force: true,
+                    secure_boot: meta::secure_boot(&doc),
+                };
+                let Ok(c) = convert(&t, &ctx, &opts) else {
+                    continue;
+                };
+                checked += 1;
+                assert_eq!(
+                    virt_pci::core::edit::apply_as_one(&t, &c.ops()).as_ref(),
+                    Ok(&c.result),
+                    "{name} --to {} {spare_ports:?}",
+                    to.name()
+                );
+            }
+        }
+    }
+    assert!(checked > 50, "{checked}");
+}
+
+#[test]
 fn every_libvirt_test_input_converts_or_is_refused_with_a_code() {
     let Some(shared) = support::shared_for("convert over the libvirt test inputs") else {
         return;
@@ -844,6 +888,15 @@ fn every_libvirt_test_input_converts_or_is_refused_with_a_code() {
                     Ok(c) if c.is_empty() => {}
                     Ok(c) => {
                         converted += 1;
+                        // What the designer applies (the operations, one by one) is
+                        // what the command line writes (the result).
+                        assert_eq!(
+                            virt_pci::core::edit::apply_as_one(&t, &c.ops()).as_ref(),
+                            Ok(&c.result),
+                            "{} --to {}: the operations do not give the result",
+                            path.display(),
+                            to.name()
+                        );
                         let plan = assign::assign(&c.result).unwrap_or_else(|d| {
                             panic!("{} --to {}: refused after: {d}", path.display(), to.name())
                         });

@@ -251,10 +251,409 @@ fn running_and_inactive_domains() {
             .output()
             .unwrap();
         assert!(
+            String::from_utf8_lossy(&out.stdout).contains(&format!("{} is running", g.name)),
+            "{name}: {out:?}"
+        );
+        // Commands that do not show the running guest say on stderr that it runs.
+        let out = bin_at(&uri)
+            .args(["-c", &uri, "qemu-args", &g.name])
+            .output()
+            .unwrap();
+        assert!(
             String::from_utf8_lossy(&out.stderr).contains("changes take effect at the next boot"),
             "{name}: {out:?}"
         );
     }
+}
+
+/// Starts `g`, or reports why the daemon cannot (then the test skips it).
+fn start(g: &Guest, daemon: &str, suite: &str) -> bool {
+    let uri = g.conn.uri.clone().unwrap();
+    let start = Command::new("virsh")
+        .args(["-q", "-c", &uri, "start", &g.name])
+        .output()
+        .unwrap();
+    if !start.status.success() {
+        support::skip(
+            suite,
+            &format!(
+                "{daemon} cannot start a guest here: {}",
+                String::from_utf8_lossy(&start.stderr)
+                    .trim()
+                    .replace('\n', "; ")
+            ),
+        );
+    }
+    start.status.success()
+}
+
+fn stdout(c: &mut Command) -> (Option<i32>, String, String) {
+    let out = c.output().unwrap();
+    (
+        out.status.code(),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+const HOT: &str = "52:54:00:aa:bb:01";
+const NEXT: &str = "52:54:00:aa:bb:02";
+
+#[test]
+fn a_running_domain_shows_what_differs_from_its_next_boot() {
+    use virt_pci::core::live::Side;
+    let suite = "libvirt_conn::live";
+    for (name, conn) in daemons(suite) {
+        let g = define(&conn, "live");
+        let uri = conn.uri.clone().unwrap();
+        // A free root port for the device hot-plugged below.
+        let read = conn.inactive_xml(&g.name).unwrap();
+        conn.define(&with_device(
+            &read,
+            "<controller type='pci' model='pcie-root-port'/>",
+        ))
+        .unwrap();
+        if !start(&g, name, suite) {
+            continue;
+        }
+        // Just started: the running guest runs its definition.
+        let (code, out, _) = stdout(bin_at(&uri).args(["-c", &uri, "tree", &g.name]));
+        assert_eq!(code, Some(0), "{name}: {out}");
+        assert!(
+            out.contains("live configuration matches this next-boot definition"),
+            "{name}: {out}"
+        );
+        let (_, out, _) = stdout(bin_at(&uri).args(["-c", &uri, "check", &g.name]));
+        assert!(
+            out.contains("running; its live configuration matches the next boot"),
+            "{name}: {out}"
+        );
+        // A NIC hot-plugged into the running guest only, and a NIC and a root port
+        // added to the next boot only.
+        let dir = tempfile::tempdir().unwrap();
+        let hot = dir.path().join("hot.xml");
+        std::fs::write(
+            &hot,
+            format!(
+                "<interface type='user'><mac address='{HOT}'/><model type='virtio'/></interface>"
+            ),
+        )
+        .unwrap();
+        let attach = Command::new("virsh")
+            .args(["-q", "-c", &uri, "attach-device", &g.name])
+            .arg(&hot)
+            .arg("--live")
+            .output()
+            .unwrap();
+        assert!(attach.status.success(), "{name}: {attach:?}");
+        let inactive = conn.inactive_xml(&g.name).unwrap();
+        conn.define(&with_device(
+            &with_device(
+                &inactive,
+                &format!("<interface type='user'><mac address='{NEXT}'/><model type='virtio'/></interface>"),
+            ),
+            "<controller type='pci' model='pcie-root-port'/>",
+        ))
+        .unwrap();
+        // tree: a section above the tree, one line per difference, and when they
+        // take effect.
+        let (code, out, err) = stdout(bin_at(&uri).args(["-c", &uri, "tree", &g.name]));
+        assert_eq!(code, Some(0), "{name}: {err}");
+        assert!(
+            out.contains("differs from this next-boot definition"),
+            "{name}: {out}"
+        );
+        let line = |mac: &str| {
+            out.lines()
+                .find(|l| l.contains(mac) && l.trim_start().starts_with(['-', '+', '~']))
+                .unwrap_or_else(|| panic!("{name}: no difference names {mac}: {out}"))
+                .trim_start()
+                .to_string()
+        };
+        assert!(line(HOT).starts_with("- interface virtio"), "{name}: {out}");
+        assert!(line(HOT).contains("gone at the next boot"), "{name}: {out}");
+        assert!(
+            line(NEXT).starts_with("+ interface virtio"),
+            "{name}: {out}"
+        );
+        assert!(
+            out.lines().any(|l| l
+                .trim_start()
+                .starts_with("+ pci controller pcie-root-port")),
+            "{name}: {out}"
+        );
+        assert!(
+            out.contains("changes take effect at the next boot"),
+            "{name}: {out}"
+        );
+        // The hot-plugged NIC is not in the next-boot tree; the new one is.
+        let tree: String = out
+            .lines()
+            .filter(|l| !l.trim_start().starts_with(['-', '+', '~']))
+            .collect();
+        assert!(!tree.contains(HOT) && tree.contains(NEXT), "{name}: {out}");
+        // JSON: the same, as the `running` object.
+        let (_, out, _) = stdout(bin_at(&uri).args(["-c", &uri, "tree", "--json", &g.name]));
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        let r = &v["running"];
+        assert_eq!(r["matches_next_boot"], false, "{name}: {r}");
+        let sides: Vec<(String, String)> = r["differences"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| {
+                (
+                    d["side"].as_str().unwrap().into(),
+                    d["subject"].as_str().unwrap().into(),
+                )
+            })
+            .collect();
+        assert!(
+            sides.contains(&("running-only".into(), format!("interface virtio ({HOT})"))),
+            "{name}: {sides:?}"
+        );
+        assert!(
+            sides.contains(&(
+                "next-boot-only".into(),
+                format!("interface virtio ({NEXT})")
+            )),
+            "{name}: {sides:?}"
+        );
+        assert_eq!(sides.len(), 3, "{name}: {sides:?}");
+        // check: one line; io and guest: the section; their JSON: the object.
+        let (_, out, _) = stdout(bin_at(&uri).args(["-c", &uri, "check", &g.name]));
+        assert!(
+            out.contains(
+                "running; its live configuration differs from the next boot (1 running only, 2 at the next boot only"
+            ),
+            "{name}: {out}"
+        );
+        let (_, out, _) = stdout(bin_at(&uri).args(["-c", &uri, "check", "--json", &g.name]));
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(
+            v["files"][0]["running"]["differences"]
+                .as_array()
+                .unwrap()
+                .len(),
+            3,
+            "{name}: {v}"
+        );
+        for cmd in ["io", "guest"] {
+            let (code, out, _) = stdout(bin_at(&uri).args(["-c", &uri, cmd, &g.name]));
+            assert_eq!(code, Some(0), "{name} {cmd}: {out}");
+            assert!(
+                out.contains(&format!("- interface virtio ({HOT})")),
+                "{name} {cmd}: {out}"
+            );
+            let (_, out, _) = stdout(bin_at(&uri).args(["-c", &uri, cmd, "--json", &g.name]));
+            let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+            assert_eq!(
+                v["running"]["matches_next_boot"], false,
+                "{name} {cmd}: {v}"
+            );
+        }
+        // The designer: a title mark, a status note, `+` on the new NIC's row, and
+        // `R` showing every difference (the hot-plugged NIC included).
+        let (session, target) = virt_pci::tui::libvirt_save::open(&conn, &g.name).unwrap();
+        assert!(target.running && target.live.is_some(), "{name}");
+        let mut app = virt_pci::tui::App::new(
+            session,
+            &virt_pci::tui::Options {
+                mono: true,
+                ..Default::default()
+            },
+        );
+        app.open_libvirt(target);
+        let report = app.running.clone().unwrap();
+        let diffs = report.differences.clone().unwrap();
+        assert_eq!(
+            virt_pci::core::live::counts(&diffs),
+            (1, 2, 0),
+            "{name}: {diffs:?}"
+        );
+        assert!(
+            app.status
+                .as_ref()
+                .unwrap()
+                .text
+                .contains("take effect at its next boot")
+                && app.status.as_ref().unwrap().text.contains("R shows it"),
+            "{name}: {:?}",
+            app.status
+        );
+        assert!(
+            app.rows
+                .iter()
+                .any(|r| r.label.starts_with("+ ") && r.label.contains(NEXT)),
+            "{name}"
+        );
+        let screen = |app: &mut virt_pci::tui::App, keys: &str| {
+            let mut term =
+                ratatui::Terminal::new(ratatui::backend::TestBackend::new(160, 40)).unwrap();
+            virt_pci::tui::run_app(&mut term, app, &mut virt_pci::tui::keys(keys)).unwrap();
+            let buf = term.backend().buffer().clone();
+            let mut s = String::new();
+            for y in 0..buf.area.height {
+                for x in 0..buf.area.width {
+                    s.push_str(buf[(x, y)].symbol());
+                }
+                s.push('\n');
+            }
+            s
+        };
+        let shown = screen(&mut app, "");
+        assert!(shown.contains("[running: 3 differ, R]"), "{name}: {shown}");
+        let shown = screen(&mut app, "R");
+        assert!(
+            shown.contains("running guest vs next boot"),
+            "{name}: {shown}"
+        );
+        assert!(shown.contains(HOT), "{name}: {shown}");
+        // An edit in the designer is one more thing waiting for the next boot.
+        let port = diffs
+            .iter()
+            .find(|d| d.side == Side::NextBootOnly && d.subject.contains("pcie-root-port"))
+            .and_then(|d| d.next_device)
+            .unwrap();
+        let origin = app.topology().devices[port].origin;
+        app.session
+            .history
+            .apply(&virt_pci::core::edit::Op::Delete { device: origin })
+            .unwrap();
+        app.refresh();
+        let after = app.running.clone().unwrap().differences.unwrap();
+        assert_eq!(
+            virt_pci::core::live::counts(&after),
+            (1, 1, 0),
+            "{name}: {after:?}"
+        );
+    }
+}
+
+#[test]
+fn guest_and_convert_read_a_domain_and_convert_defines_it_back() {
+    let suite = "libvirt_conn::convert";
+    for (name, conn) in daemons(suite) {
+        let g = Guest {
+            conn: &conn,
+            name: format!("vp-test-conv-{}", std::process::id()),
+        };
+        conn.define(&format!(
+            "<domain type='qemu'>
+  <name>{}</name>
+  <memory unit='MiB'>32</memory>
+  <os><type arch='x86_64' machine='pc'>hvm</type></os>
+  <devices>
+    <emulator>/usr/bin/qemu-system-x86_64</emulator>
+    <disk type='file' device='disk'><source file='/nonexistent.qcow2'/><target dev='hda' bus='ide'/></disk>
+    <interface type='user'><mac address='{NEXT}'/><model type='virtio'/></interface>
+  </devices>
+</domain>
+",
+            g.name
+        ))
+        .unwrap();
+        let uri = conn.uri.clone().unwrap();
+        // guest: what the guest sees, read from libvirt.
+        let (code, out, err) = stdout(bin_at(&uri).args(["-c", &uri, "guest", &g.name]));
+        assert_eq!(code, Some(0), "{name}: {err}");
+        assert!(
+            out.lines()
+                .any(|l| l.contains(&format!("interface virtio ({NEXT}) = en"))),
+            "{name}: {out}"
+        );
+        let (_, out, _) = stdout(bin_at(&uri).args(["guest", "--json", "-c", &uri, &g.name]));
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert!(
+            v.get("running").is_none(),
+            "{name}: an inactive domain: {v}"
+        );
+        // convert: prints the converted XML and leaves the definition alone.
+        let before = conn.inactive_xml(&g.name).unwrap();
+        let (code, out, err) =
+            stdout(bin_at(&uri).args(["-c", &uri, "convert", "--to", "q35", &g.name]));
+        assert_eq!(code, Some(0), "{name}: {err}");
+        assert!(out.contains("machine='pc-q35-"), "{name}: {out}");
+        assert!(
+            err.contains("sda"),
+            "{name}: the IDE disk's new name: {err}"
+        );
+        assert_eq!(conn.inactive_xml(&g.name).unwrap(), before, "{name}");
+        // --in-place is for files, --define for domains.
+        let (code, _, err) = stdout(bin_at(&uri).args([
+            "-c",
+            &uri,
+            "convert",
+            "--to",
+            "q35",
+            "--in-place",
+            &g.name,
+        ]));
+        assert_eq!(code, Some(2), "{name}: {err}");
+        assert!(err.contains("--define"), "{name}: {err}");
+        // A definition that changes between reading and defining is not overwritten:
+        // a virsh that lets someone else define first.
+        let dir = tempfile::tempdir().unwrap();
+        let theirs = with_device(&before, "<controller type='pci' model='pci-bridge'/>");
+        let theirs_file = dir.path().join("theirs.xml");
+        std::fs::write(&theirs_file, &theirs).unwrap();
+        let counter = dir.path().join("n");
+        let wrapper = dir.path().join("virsh");
+        std::fs::write(
+            &wrapper,
+            format!(
+                "#!/bin/sh\ncase \"$*\" in *'dumpxml --inactive'*)\n  n=$(cat {c} 2>/dev/null || echo 0); echo $((n+1)) > {c}\n  [ \"$n\" = 1 ] && virsh -q -c '{uri}' define {t} >/dev/null;;\nesac\nexec virsh \"$@\"\n",
+                c = counter.display(),
+                t = theirs_file.display(),
+            ),
+        )
+        .unwrap();
+        std::process::Command::new("chmod")
+            .arg("+x")
+            .arg(&wrapper)
+            .status()
+            .unwrap();
+        let (code, _, err) = stdout(
+            bin_at(&uri)
+                .env("VIRT_PCI_VIRSH", &wrapper)
+                .args(["-c", &uri, "convert", "--to", "q35", "--define", &g.name]),
+        );
+        assert_eq!(code, Some(1), "{name}: {err}");
+        assert!(
+            err.contains("changed since virt-pci read it"),
+            "{name}: {err}"
+        );
+        let now = conn.inactive_xml(&g.name).unwrap();
+        assert!(
+            now.contains("pci-bridge") && now.contains("machine='pc-i440fx-"),
+            "{name}: {now}"
+        );
+        // --define: the converted domain is defined; libvirt then has it on q35.
+        let (code, _, err) =
+            stdout(bin_at(&uri).args(["-c", &uri, "convert", "--to", "q35", "--define", &g.name]));
+        assert_eq!(code, Some(0), "{name}: {err}");
+        assert!(
+            err.contains("defined the converted domain"),
+            "{name}: {err}"
+        );
+        let now = conn.inactive_xml(&g.name).unwrap();
+        assert!(now.contains("machine='pc-q35-"), "{name}: {now}");
+        assert!(now.contains("dev='sda' bus='sata'"), "{name}: {now}");
+        // Defining what is already there: nothing to do.
+        let (code, _, err) =
+            stdout(bin_at(&uri).args(["-c", &uri, "convert", "--to", "q35", "--define", &g.name]));
+        assert_eq!(code, Some(0), "{name}: {err}");
+        assert!(err.contains("nothing to define"), "{name}: {err}");
+    }
+    // Without a connection there is nothing to define.
+    let (code, _, err) = stdout(bin().args([
+        "convert",
+        "--to",
+        "q35",
+        "--define",
+        "assets/examples/debian8-i440fx.xml",
+    ]));
+    assert_eq!(code, Some(2), "{err}");
 }
 
 #[test]

@@ -215,6 +215,8 @@ pub enum Command {
         all: bool,
         #[command(flatten)]
         analysis: AnalysisArgs,
+        #[command(flatten)]
+        layout: WidthArgs,
     },
     /// Print the `-device` arguments QEMU gets for the PCI controllers and devices,
     /// in libvirt's form, for the guest as libvirt defines it.
@@ -265,7 +267,8 @@ impl ConvertTo {
 /// The options of `convert`.
 #[derive(clap::Args, Debug, Clone)]
 pub struct ConvertArgs {
-    /// Domain XML file, or `-` for standard input.
+    /// Domain XML file, or `-` for standard input (with -c URI / --domain: a domain
+    /// name).
     pub file: PathBuf,
     /// Where the guest goes.
     #[arg(long, value_enum)]
@@ -276,6 +279,10 @@ pub struct ConvertArgs {
     /// Rewrite FILE atomically, keeping the original as FILE.bak.
     #[arg(long)]
     pub in_place: bool,
+    /// With -c URI / --domain: define the converted domain back in libvirt (as `virsh
+    /// define`), unless its definition changed since it was read.
+    #[arg(long, conflicts_with_all = ["in_place", "output"])]
+    pub define: bool,
     /// Print a unified diff instead of the converted domain.
     #[arg(long)]
     pub diff: bool,

@@ -184,6 +184,13 @@ pub(super) fn cmd_check(
             "virtio driver and IO checks skipped until libvirt accepts the domain".to_string()
         };
         text.push_str(&format!("{}: {verdict} ({scope})\n", loaded.path));
+        if let Some(r) = &loaded.running {
+            text.push_str(&format!(
+                "{}: {}\n",
+                loaded.path,
+                crate::render::live::summary(r)
+            ));
+        }
         reports.push(CheckFile::Checked {
             file: loaded.path.clone(),
             readable: true,
@@ -196,6 +203,10 @@ pub(super) fn cmd_check(
                 .iter()
                 .map(|(d, fix)| CheckDiagnostic::of(t, d, fix.as_ref()))
                 .collect(),
+            running: loaded
+                .running
+                .as_ref()
+                .map(crate::render::live::RunningJson::of),
         });
     }
     if json {

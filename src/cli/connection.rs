@@ -50,21 +50,31 @@ pub fn connection() -> Option<&'static crate::host::libvirt::Connection> {
     CONNECTION.get()
 }
 
-/// Reads domain `name` from `conn`: its persistent definition, with a note on stderr
-/// when it runs (its live configuration stays until it is shut down).
+/// Reads domain `name` from `conn`: its persistent definition, and its live
+/// configuration when it runs (the commands show what differs; see `running`).
 pub(super) fn load_domain(
     conn: &crate::host::libvirt::Connection,
     name: &str,
-) -> Result<(String, Vec<u8>), Failure> {
-    use crate::host::libvirt::State;
+) -> Result<(String, Vec<u8>, Option<crate::running::Live>), Failure> {
     let display = format!("{}:{name}", conn.describe());
     let xml = conn
         .inactive_xml(name)
         .map_err(|e| Failure::bad_input(format!("{display}: error: {e}")))?;
-    if let Ok(State::Running) = conn.state(name) {
+    Ok((
+        display,
+        xml.into_bytes(),
+        crate::running::Live::read(conn, name),
+    ))
+}
+
+/// For the commands that do not show the running guest beside its next boot: a note
+/// on stderr that the domain runs and what that means for the output.
+pub(super) fn note_running(loaded: &Loaded) {
+    if let Some(r) = &loaded.running {
         eprintln!(
-            "note: domain '{name}' is running: this is its next-boot definition; the running guest keeps its live configuration (virsh dumpxml {name}) until it is shut down, and changes take effect at the next boot"
+            "note: domain '{}' is running: this is its next-boot definition; {}",
+            r.domain,
+            crate::render::live::TAKES_EFFECT
         );
     }
-    Ok((display, xml.into_bytes()))
 }

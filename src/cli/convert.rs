@@ -5,7 +5,19 @@ use super::*;
 pub(super) fn cmd_convert(a: &ConvertArgs) -> Result<i32, Failure> {
     use crate::core::convert::{Options, convert};
     use crate::render::convert::{render_json, render_text, unified_diff};
+    let on_libvirt = connection().is_some() && a.file != Path::new("-");
+    if a.define && !on_libvirt {
+        return Err(Failure::bad_input(
+            "error: --define defines a libvirt domain: name it with -c URI DOMAIN or --domain DOMAIN".into(),
+        ));
+    }
+    if a.in_place && on_libvirt {
+        return Err(Failure::bad_input(
+            "error: --in-place rewrites a file; to define the converted domain in libvirt, give --define".into(),
+        ));
+    }
     let loaded = load(&a.file)?;
+    note_running(&loaded);
     let ctx = crate::context::context(&loaded.doc, &a.analysis.choices())
         .map_err(|e| Failure::bad_input(format!("{}: error: {e}", loaded.path)))?;
     if a.in_place && a.file == Path::new("-") {
@@ -46,7 +58,11 @@ pub(super) fn cmd_convert(a: &ConvertArgs) -> Result<i32, Failure> {
             .filter(|o| *o != Path::new("-"))
             .map(|o| (o, false))
     };
-    if let Some((path, backup)) = dest
+    if a.define
+        && let Some(conn) = connection()
+    {
+        define(conn, &a.file.to_string_lossy(), &old, &new, &loaded)?;
+    } else if let Some((path, backup)) = dest
         && (new != old || !backup)
     {
         let opts = crate::host::files::SaveOptions {
@@ -61,7 +77,7 @@ pub(super) fn cmd_convert(a: &ConvertArgs) -> Result<i32, Failure> {
         })?;
     }
     if a.json {
-        let xml = (dest.is_none() && !a.diff).then_some(new.as_str());
+        let xml = (dest.is_none() && !a.diff && !a.define).then_some(new.as_str());
         print(&render_json(
             &loaded.path,
             to,
@@ -74,9 +90,54 @@ pub(super) fn cmd_convert(a: &ConvertArgs) -> Result<i32, Failure> {
         eprint!("{}", render_text(&loaded.path, t, c));
         match (&diff, dest) {
             (Some(d), _) => print(d)?,
-            (None, None) => print(&new)?,
-            (None, Some(_)) => {}
+            (None, None) if !a.define => print(&new)?,
+            (None, _) => {}
         }
     }
     Ok(EXIT_OK)
+}
+
+/// `--define`: the converted XML defined back, as the designer saves a domain: never
+/// over a definition that changed since it was read (`old`, the text the conversion
+/// started from).
+fn define(
+    conn: &crate::host::libvirt::Connection,
+    domain: &str,
+    old: &str,
+    new: &str,
+    loaded: &Loaded,
+) -> Result<(), Failure> {
+    use crate::host::libvirt::Error;
+    if new == old {
+        eprintln!(
+            "{}: nothing to define: the conversion changes nothing",
+            loaded.path
+        );
+        return Ok(());
+    }
+    match conn.define_unchanged(domain, old, new) {
+        Ok(()) => {
+            eprintln!("{}: defined the converted domain in libvirt", loaded.path);
+            if loaded.running.is_some() {
+                eprintln!(
+                    "{}: the domain is running: {}",
+                    loaded.path,
+                    crate::render::live::TAKES_EFFECT
+                );
+            }
+            Ok(())
+        }
+        Err(e @ Error::Changed(_)) => Err(Failure {
+            code: EXIT_REFUSED,
+            message: format!("{}: error: {e}", loaded.path),
+        }),
+        Err(Error::Libvirt(e)) => Err(Failure {
+            code: EXIT_REFUSED,
+            message: format!(
+                "{}: error: libvirt refused the converted definition: {e}",
+                loaded.path
+            ),
+        }),
+        Err(e) => Err(Failure::bad_input(format!("{}: error: {e}", loaded.path))),
+    }
 }

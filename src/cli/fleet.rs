@@ -43,6 +43,7 @@ pub(super) fn cmd_audit(
     json: bool,
     csv: bool,
     args: &AnalysisArgs,
+    layout: &WidthArgs,
 ) -> Result<i32, Failure> {
     use std::io::IsTerminal as _;
     let choices = args.choices();
@@ -72,7 +73,7 @@ pub(super) fn cmd_audit(
     } else if csv {
         crate::render::audit::render_csv(&rows)
     } else {
-        crate::render::audit::render_table(&rows, None)
+        crate::render::audit::render_table(&rows, output_width(layout.width))
     };
     print(&text)?;
     Ok(crate::audit::exit_status(&rows))

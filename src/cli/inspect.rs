@@ -24,19 +24,24 @@ pub(super) fn cmd_tree(
         &loaded.topology
     };
     let text = match format {
-        TreeFormat::Svg => {
-            crate::render::svg::render(&crate::render::picture::picture(shown, &analysis))
+        TreeFormat::Svg | TreeFormat::Dot => {
+            note_running(&loaded);
+            let picture = crate::render::picture::picture(shown, &analysis);
+            if format == TreeFormat::Svg {
+                crate::render::svg::render(&picture)
+            } else {
+                crate::render::dot::render(&picture)
+            }
         }
-        TreeFormat::Dot => {
-            crate::render::dot::render(&crate::render::picture::picture(shown, &analysis))
-        }
-        _ if json || format == TreeFormat::Json => {
-            with_target_json(&render_json_analysed(shown, &analysis))
-        }
+        _ if json || format == TreeFormat::Json => with_running_json(
+            &with_target_json(&render_json_analysed(shown, &analysis)),
+            &loaded,
+        ),
         _ => crate::render::wrap::fit(
             &format!(
-                "target: {}\n{}",
+                "target: {}\n{}{}",
                 target().describe(),
+                running_section(&loaded),
                 render_text_analysed(shown, ascii, &analysis)
             ),
             output_width(layout.width),
@@ -62,12 +67,16 @@ pub(super) fn cmd_io(
         .map_err(|e| Failure::bad_input(format!("{}: error: {e}", loaded.path)))?;
     let analysis = crate::core::analyses::analyse(&loaded.topology, &ctx);
     let text = if json {
-        with_target_json(&render_json(&loaded.path, &analysis))
+        with_running_json(
+            &with_target_json(&render_json(&loaded.path, &analysis)),
+            &loaded,
+        )
     } else {
         crate::render::wrap::fit(
             &format!(
-                "target: {}\n{}",
+                "target: {}\n{}{}",
                 target().describe(),
+                running_section(&loaded),
                 render_text(&loaded.path, &analysis)
             ),
             output_width(layout.width),
@@ -83,6 +92,7 @@ pub(super) fn cmd_io(
 
 pub(super) fn cmd_qemu_args(file: &Path) -> Result<i32, Failure> {
     let loaded = load(file)?;
+    note_running(&loaded);
     let (defined, refused) = crate::core::analyses::as_defined(&loaded.topology);
     if let Some(d) = refused {
         eprintln!("{}", format_diagnostic(&loaded.path, &loaded.topology, &d));
@@ -138,9 +148,13 @@ pub(super) fn cmd_guest(
     let loaded = load(file)?;
     let (defined, v, o) = guest_views(&loaded, firmware)?;
     let text = if json {
-        render_json(&loaded.path, &defined, &v, Some(&o))
+        with_running_json(&render_json(&loaded.path, &defined, &v, Some(&o)), &loaded)
     } else {
-        render_text(&loaded.path, &defined, &v, Some(&o))
+        format!(
+            "{}{}",
+            running_section(&loaded),
+            render_text(&loaded.path, &defined, &v, Some(&o))
+        )
     };
     print(&text)?;
     Ok(EXIT_OK)
@@ -158,6 +172,7 @@ pub(super) fn cmd_which(
         )));
     };
     let loaded = load(file)?;
+    note_running(&loaded);
     let (defined, v, _) = guest_views(&loaded, firmware)?;
     let Some(f) = v.at(addr) else {
         eprintln!(

@@ -87,7 +87,9 @@ pub fn run(args: Args) -> i32 {
             csv,
             all,
             analysis,
-        } => audit_inputs(&paths, all).and_then(|inputs| cmd_audit(inputs, json, csv, &analysis)),
+            layout,
+        } => audit_inputs(&paths, all)
+            .and_then(|inputs| cmd_audit(inputs, json, csv, &analysis, &layout)),
         Command::Examples { name } => cmd_examples(name.as_deref()),
         Command::Completions { shell } => cmd_completions(shell),
         Command::Man => cmd_man(),

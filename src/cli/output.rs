@@ -50,24 +50,59 @@ impl Failure {
     }
 }
 
-/// A domain read from a file: its display name, the document and the model.
+/// A domain read from a file or libvirt: its display name, the document and the
+/// model; for a running libvirt domain, what differs from its live configuration.
 pub struct Loaded {
     pub path: String,
     pub doc: Document,
     pub topology: Topology,
+    pub running: Option<crate::running::Report>,
 }
 
 /// Reads and parses `path` (`-` = stdin). Errors carry `file:line:col: error: ...`.
 pub fn load(path: &Path) -> Result<Loaded, Failure> {
-    let (display, bytes) = if let Some(conn) = connection()
+    let (display, bytes, live) = if let Some(conn) = connection()
         && path != Path::new("-")
     {
         load_domain(conn, &path.to_string_lossy())?
     } else {
-        crate::host::files::read_input(path).map_err(Failure::bad_input)?
+        let (display, bytes) = crate::host::files::read_input(path).map_err(Failure::bad_input)?;
+        (display, bytes, None)
     };
     // The document takes the bytes over: a large file is held once.
-    finish_loaded(display, Document::parse_vec(bytes))
+    let mut loaded = finish_loaded(display, Document::parse_vec(bytes))?;
+    loaded.running = live.map(|l| l.against(&loaded.topology));
+    Ok(loaded)
+}
+
+/// `text` (a JSON object the renderers made) with `running` added for a running
+/// libvirt domain; unchanged otherwise.
+pub(super) fn with_running_json(text: &str, loaded: &Loaded) -> String {
+    let Some(r) = &loaded.running else {
+        return text.to_string();
+    };
+    match serde_json::from_str::<serde_json::Value>(text) {
+        Ok(serde_json::Value::Object(mut m)) => {
+            m.insert(
+                "running".into(),
+                serde_json::to_value(crate::render::live::RunningJson::of(r)).unwrap_or_default(),
+            );
+            let mut s =
+                serde_json::to_string_pretty(&serde_json::Value::Object(m)).unwrap_or_default();
+            s.push('\n');
+            s
+        }
+        _ => text.to_string(),
+    }
+}
+
+/// The running section (`render::live::section`) in front of a command's text, for
+/// a running libvirt domain.
+pub(super) fn running_section(loaded: &Loaded) -> String {
+    loaded
+        .running
+        .as_ref()
+        .map_or(String::new(), crate::render::live::section)
 }
 
 /// Parses bytes read from `display`.
@@ -96,6 +131,7 @@ fn finish_loaded(
         path: display,
         doc,
         topology,
+        running: None,
     })
 }
 

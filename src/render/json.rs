@@ -495,6 +495,9 @@ pub enum CheckFile {
         firmware: &'static str,
         io_outcome: Option<&'static str>,
         diagnostics: Vec<CheckDiagnostic>,
+        /// A running libvirt domain against its next boot (absent otherwise).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        running: Option<super::live::RunningJson>,
     },
 }
 

@@ -6,6 +6,7 @@ pub mod dot;
 pub mod guest;
 pub mod io_space;
 pub mod json;
+pub mod live;
 pub mod picture;
 pub mod qemu_args;
 pub mod svg;

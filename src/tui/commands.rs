@@ -64,6 +64,9 @@ pub enum Message {
     ToggleIo,
     /// Show the guest's addresses (its bus numbers) and NIC names in the tree.
     ToggleGuest,
+    /// A running libvirt domain: show what differs between its live configuration
+    /// and the next boot instead of the details.
+    ToggleRunning,
     /// Show the selected element's XML.
     ShowXml,
     /// Edit the selected element's XML.
@@ -223,6 +226,7 @@ pub const COMMANDS: &[Command] = &[
     cmd("guest.target", "choose the libvirt and QEMU releases to predict (9.0 + 7.2, 11.3 + 10.0, ...)", &["V"], S::Main, M::Target, None),
     cmd("view.io", "show the IO port plan / the details", &["i"], S::Main, M::ToggleIo, None),
     cmd("view.guest", "show the guest's addresses (its bus numbers) and NIC names next to libvirt's", &["b"], S::Main, M::ToggleGuest, None),
+    cmd("view.running", "a running libvirt domain: what differs between the running guest and the next boot (hot-plugged devices, edits waiting for it) / the details", &["R"], S::Main, M::ToggleRunning, None),
     cmd("edit.xml", "edit the selected element's XML (checked as you type, applied when you confirm)", &["e"], S::Main, M::EditXml, None),
     cmd("view.xml", "show the selected element's XML, or the domain's", &["X"], S::Main, M::ShowXml, None),
     cmd("view.defined", "show the guest as libvirt will define it (added controllers, placements) or the file as written", &["v"], S::Main, M::ToggleDefined, None),

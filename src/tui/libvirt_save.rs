@@ -1,10 +1,11 @@
 //! The designer on a libvirt domain (`virt-pci -c URI DOMAIN`): opening its persistent
-//! definition, and saving by defining the edited XML back, as `virsh edit` does. The
-//! save shows the diff first; libvirt's refusal is shown and the edit stays open; a
-//! definition that changed since it was read is never overwritten; a running domain
-//! is told that the changes take effect at its next boot.
+//! definition (and, when it runs, its live configuration, to show what differs), and
+//! saving by defining the edited XML back, as `virsh edit` does. The save shows the
+//! diff first; libvirt's refusal is shown and the edit stays open; a definition that
+//! changed since it was read is never overwritten; a running domain is told that the
+//! changes take effect at its next boot.
 
-use crate::host::libvirt::{Connection, Error, State};
+use crate::host::libvirt::{Connection, Error};
 
 use super::session::Session;
 
@@ -20,6 +21,8 @@ pub struct Target {
     as_read: String,
     /// The domain was running when it was opened.
     pub running: bool,
+    /// Its live configuration then, when it was running.
+    pub live: Option<crate::running::Live>,
 }
 
 /// What the title bar and status line say about a running domain.
@@ -31,7 +34,7 @@ pub fn open(conn: &Connection, domain: &str) -> Result<(Session, Target), String
     let xml = conn
         .inactive_xml(domain)
         .map_err(|e| format!("{display}: error: {e}"))?;
-    let running = matches!(conn.state(domain), Ok(State::Running));
+    let live = crate::running::Live::read(conn, domain);
     let session = Session::from_text(&xml, None, display)?;
     Ok((
         session,
@@ -39,7 +42,8 @@ pub fn open(conn: &Connection, domain: &str) -> Result<(Session, Target), String
             conn: conn.clone(),
             domain: domain.to_string(),
             as_read: xml,
-            running,
+            running: live.is_some(),
+            live,
         },
     ))
 }

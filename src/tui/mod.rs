@@ -19,6 +19,7 @@ pub mod io_pane;
 pub mod keybar;
 pub mod layout;
 pub mod libvirt_save;
+pub mod live_pane;
 pub mod new_guest;
 pub mod picker;
 pub mod popups;

@@ -1,6 +1,7 @@
 //! The title bar: the guest, its machine, the guest OS and firmware the analyses
-//! assume, the libvirt and QEMU releases they predict, the file, and the
-//! unsaved-changes marker.
+//! assume, the libvirt and QEMU releases they predict, the file, the
+//! unsaved-changes marker, and for a running libvirt domain whether the running guest
+//! differs from the next boot being edited.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -48,6 +49,16 @@ pub fn render(f: &mut Frame<'_>, area: Rect, view: &View) {
     ];
     if view.dirty() {
         spans.push(Span::styled("[+] ", th.alert()));
+    }
+    // A running libvirt domain: what is edited is its next boot, and whether the
+    // running guest differs from it (R lists the differences).
+    if let Some(r) = view.running {
+        let (text, style) = match &r.differences {
+            Ok(d) if d.is_empty() => ("[running] ".to_string(), th.dim()),
+            Ok(d) => (format!("[running: {} differ, R] ", d.len()), th.alert()),
+            Err(_) => ("[running: live unreadable] ".to_string(), th.alert()),
+        };
+        spans.push(Span::styled(text, style));
     }
     // What the analyses predict: libvirt and QEMU releases differ in what they
     // accept and where they put what they add. It comes before the file, which

@@ -133,6 +133,18 @@ pub fn as_defined(t: &Topology) -> (Topology, Option<Diagnostic>) {
 /// Runs every analysis.
 pub fn analyse(t: &Topology, ctx: &Context) -> Analysis {
     let (defined, refused) = as_defined(t);
+    analyse_defined(t, defined, refused, ctx)
+}
+
+/// Every analysis of `t`, whose assignment ([`as_defined`]) is given: for callers that
+/// analyse one guest under several contexts (each firmware), so that libvirt's
+/// assignment runs once.
+pub fn analyse_defined(
+    t: &Topology,
+    defined: Topology,
+    refused: Option<Diagnostic>,
+    ctx: &Context,
+) -> Analysis {
     let (firmware, firmware_source) = choose_firmware(t, ctx);
     let virtio = virtio::virtio_devices(&defined);
     let io = io_space::plan_with(&defined, firmware, &ctx.io, &virtio);

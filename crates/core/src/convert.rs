@@ -214,14 +214,8 @@ pub fn convert(t: &Topology, ctx: &Context, opts: &Options) -> Result<Conversion
     }
     if matches!(opts.to, To::Q35 | To::Pci) {
         let (change, spare) = spare_ports(&result, ctx, opts);
-        if let Some(ch) = change {
-            result = edit::apply_as_one(&result, &ch.ops).map_err(|e| {
-                refuse(
-                    Code::ConvertRefusedResult,
-                    format!("cannot add the spare root ports: {e}"),
-                    "ask for fewer with --spare-ports",
-                )
-            })?;
+        if let Some((ch, with_ports)) = change {
+            result = with_ports;
             c.changes.push(ch);
         }
         c.spare = Some(spare);
@@ -901,11 +895,13 @@ fn io_fits(t: &Topology, ctx: &Context) -> Result<(), String> {
         return Ok(());
     }
     let own = analyses::choose_firmware(t, ctx).0.id;
+    // One assignment for every firmware: only the IO plan depends on it.
+    let (defined, refused) = analyses::as_defined(t);
     for fw in io_space::FIRMWARES {
         let mut cx = ctx.clone();
         cx.firmware = Some(fw);
         cx.headroom = None;
-        let a = analyses::analyse(t, &cx);
+        let a = analyses::analyse_defined(t, defined.clone(), refused.clone(), &cx);
         if let Some(f) = a.findings.iter().find(|f| {
             matches!(
                 f.diag.code,
@@ -918,7 +914,9 @@ fn io_fits(t: &Topology, ctx: &Context) -> Result<(), String> {
     Ok(())
 }
 
-fn spare_ports(t: &Topology, ctx: &Context, opts: &Options) -> (Option<Change>, Spare) {
+/// The spare root ports: the change that adds them with the guest it makes (`None`
+/// when none are added), and the count.
+fn spare_ports(t: &Topology, ctx: &Context, opts: &Options) -> (Option<(Change, Topology)>, Spare) {
     let (used, free, hotplug) = root_ports(t);
     let (wanted, wanted_from) = match opts.spare_ports {
         Some(n) => (n, "--spare-ports".to_string()),
@@ -953,10 +951,25 @@ fn spare_ports(t: &Topology, ctx: &Context, opts: &Options) -> (Option<Change>, 
             })
             .collect()
     };
+    // The ports added unplaced and assigned in one go: the addresses adding them one
+    // at a time gives (`ops_for`, what the change applies; tests/convert.rs checks that
+    // a conversion's operations give its result), at one assignment instead of one per
+    // port, which made half of the audit's q35 what-if.
+    let placed = |n: u32| -> Result<Topology, edit::EditError> {
+        let mut ops: Vec<Op> = (0..n)
+            .map(|_| Op::AddController {
+                model: PciModel::PcieRootPort,
+                at: Placement::Unassigned,
+                downstream: 0,
+            })
+            .collect();
+        ops.push(Op::AutoAssign);
+        edit::apply_as_one(t, &ops)
+    };
     // Fewer ports until every firmware finds IO for the guest.
     let mut result = None;
     while add > 0 {
-        match edit::apply_as_one(t, &ops_for(add)) {
+        match placed(add) {
             Ok(out) => match io_fits(&out, ctx) {
                 Ok(()) => {
                     result = Some(out);
@@ -971,6 +984,19 @@ fn spare_ports(t: &Topology, ctx: &Context, opts: &Options) -> (Option<Change>, 
         add -= 1;
     }
     let free_after = result.as_ref().map_or(free, |r| root_ports(r).1);
+    // `add` is above 0 only when `result` holds the guest with the ports.
+    let Some(with_ports) = result.filter(|_| add > 0) else {
+        return (
+            None,
+            Spare {
+                wanted,
+                wanted_from,
+                added: 0,
+                free: free_after,
+                limited_by,
+            },
+        );
+    };
     let spare = Spare {
         wanted,
         wanted_from: wanted_from.clone(),
@@ -978,9 +1004,6 @@ fn spare_ports(t: &Topology, ctx: &Context, opts: &Options) -> (Option<Change>, 
         free: free_after,
         limited_by: limited_by.clone(),
     };
-    if add == 0 {
-        return (None, spare);
-    }
     let mut reason = format!(
         "hotplug headroom: {wanted} free root port(s) wanted ({wanted_from}), {free} free before"
     );
@@ -988,12 +1011,15 @@ fn spare_ports(t: &Topology, ctx: &Context, opts: &Options) -> (Option<Change>, 
         reason.push_str(&format!("; fewer because of {l}"));
     }
     (
-        Some(Change {
-            subject: format!("{add} spare pcie-root-port(s)"),
-            line: 0,
-            ops: ops_for(add),
-            reason,
-        }),
+        Some((
+            Change {
+                subject: format!("{add} spare pcie-root-port(s)"),
+                line: 0,
+                ops: ops_for(add),
+                reason,
+            },
+            with_ports,
+        )),
         spare,
     )
 }

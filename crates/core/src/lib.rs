@@ -13,6 +13,7 @@ pub mod explain;
 pub mod guest;
 pub mod guest_os;
 pub mod io_space;
+pub mod live;
 pub mod machine;
 pub mod pci;
 pub mod qemu_args;

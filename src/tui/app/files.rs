@@ -172,12 +172,30 @@ impl App {
         }
     }
 
-    /// Makes saving define the guest in libvirt (see `libvirt_save`).
+    /// Makes saving define the guest in libvirt (see `libvirt_save`); for a running
+    /// domain, compares its live configuration and says what differs.
     pub fn open_libvirt(&mut self, target: libvirt_save::Target) {
-        if target.running {
-            self.say(Severity::Warning, libvirt_save::RUNNING_NOTE);
-        }
+        let running = target.running;
         self.libvirt = Some(target);
+        self.compare_running();
+        self.rebuild_rows();
+        if running {
+            let live = match self.running.as_ref().map(|r| &r.differences) {
+                Some(Ok(d)) if d.is_empty() => {
+                    "its live configuration matches this definition".to_string()
+                }
+                Some(Ok(d)) => format!(
+                    "its live configuration differs ({}; R shows it)",
+                    crate::render::live::count_text(d)
+                ),
+                Some(Err(e)) => format!("its live configuration cannot be read: {e}"),
+                None => String::new(),
+            };
+            self.say(
+                Severity::Warning,
+                format!("{}; {live}", libvirt_save::RUNNING_NOTE),
+            );
+        }
     }
 
     pub(super) fn export_tree(&mut self) {

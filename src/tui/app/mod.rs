@@ -129,6 +129,11 @@ pub struct App {
     choices: crate::context::Choices,
     /// Set when the guest came from libvirt: saving defines it there.
     libvirt: Option<super::libvirt_save::Target>,
+    /// A running libvirt domain: what differs between its live configuration and the
+    /// edited next-boot definition (recomputed with the analyses).
+    pub running: Option<crate::running::Report>,
+    /// The right pane shows the running guest against its next boot.
+    pub show_running: bool,
     /// The libvirt and QEMU releases the analyses predict, and why.
     pub target: crate::host::platform::Target,
     /// A drag left its first row: the dragged device is cut and its legal places are
@@ -186,6 +191,8 @@ impl App {
             drag_from: None,
             choices: choices.clone(),
             libvirt: None,
+            running: None,
+            show_running: false,
             target: opts.target.clone(),
             dragging: false,
         };
@@ -265,7 +272,24 @@ impl App {
     /// Re-runs the analyses (after an edit or a change of guest OS or firmware).
     pub fn refresh(&mut self) {
         self.derived = Derived::new(self.session.topology(), &self.ctx);
+        self.compare_running();
         self.rebuild_rows();
+    }
+
+    /// For a running libvirt domain: the live configuration against the guest as it
+    /// will be defined (the edit included), or as written when libvirt would refuse it.
+    fn compare_running(&mut self) {
+        let Some(live) = self.libvirt.as_ref().and_then(|t| t.live.as_ref()) else {
+            self.running = None;
+            return;
+        };
+        let a = &self.derived.analysis;
+        let next = if a.refused.is_none() {
+            &a.defined
+        } else {
+            self.session.topology()
+        };
+        self.running = Some(live.against(next));
     }
 
     fn rebuild_rows(&mut self) {
@@ -291,6 +315,7 @@ impl App {
         if self.show_guest {
             self.annotate_guest();
         }
+        self.mark_running();
         if let Some(k) = key {
             self.select_key(k);
         }
@@ -343,7 +368,11 @@ impl App {
             Message::GuestOs => self.os_pick(),
             Message::Firmware => self.firmware_pick(),
             Message::Target => self.target_pick(),
-            Message::ToggleIo => self.show_io = !self.show_io,
+            Message::ToggleIo => {
+                self.show_io = !self.show_io;
+                self.show_running = false;
+            }
+            Message::ToggleRunning => self.toggle_running(),
             Message::ToggleGuest => {
                 self.show_guest = !self.show_guest;
                 self.rebuild_rows();
@@ -476,6 +505,36 @@ impl App {
         }
     }
 
+    /// `R`: the right pane shows the running guest against its next boot, or the
+    /// details again.
+    fn toggle_running(&mut self) {
+        if self.running.is_none() {
+            self.say(
+                Severity::Info,
+                "R: only for a running libvirt domain (virt-pci -c URI DOMAIN)",
+            );
+            return;
+        }
+        self.show_running = !self.show_running;
+        self.show_io = false;
+    }
+
+    /// Marks the rows of devices that differ from the running guest: `+` not in it
+    /// (comes at the next boot), `~` changed at the next boot. Devices only the
+    /// running guest has are not in the tree; the `R` pane lists them.
+    fn mark_running(&mut self) {
+        use crate::core::live::Side;
+        let Some(r) = &self.running else { return };
+        for d in r.list() {
+            let (Some(i), Side::NextBootOnly | Side::Changed) = (d.next_device, d.side) else {
+                continue;
+            };
+            for row in self.rows.iter_mut().filter(|row| row.device == Some(i)) {
+                row.label = format!("{} {}", crate::render::live::mark(d.side), row.label);
+            }
+        }
+    }
+
     /// Puts the guest's address (and a NIC's name, a bridge's bus) in front of each
     /// row's label: `→guest 03:01.0 ens1`.
     fn annotate_guest(&mut self) {
@@ -507,7 +566,9 @@ impl App {
         let a = layout::areas(f.area(), &view);
         super::title::render(f, a.title, &view);
         super::tree::render(f, a.tree, &view);
-        if view.show_io {
+        if view.show_running {
+            super::live_pane::render(f, a.side, &view);
+        } else if view.show_io {
             super::io_pane::render(f, a.side, &view);
         } else {
             super::details::render(f, a.side, &view);

@@ -29,6 +29,10 @@ pub struct View<'a> {
     pub ascii: bool,
     /// The right pane shows the IO plan rather than the details.
     pub show_io: bool,
+    /// A running libvirt domain against its next boot.
+    pub running: Option<&'a crate::running::Report>,
+    /// The right pane shows the running guest against its next boot.
+    pub show_running: bool,
     /// The tree shows the file as written rather than as libvirt will define it.
     pub as_written: bool,
     /// The device being moved by cut and paste, with its legal targets.
@@ -87,6 +91,8 @@ impl App {
             theme: &self.theme,
             ascii: self.ascii,
             show_io: self.show_io,
+            running: self.running.as_ref(),
+            show_running: self.show_running && self.running.is_some(),
             as_written: self.as_written,
             cut: self.cut.as_ref(),
             status: self.status.as_ref(),

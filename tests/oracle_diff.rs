@@ -206,7 +206,7 @@ const ADDRESSING_HUNTS: &[Hunt] = &[
 const DEVICE_HUNTS: &[Hunt] = &[
     ("nic-model", 2, ALL),
     ("crypto", 2, ALL),
-    ("usb-off", 2, ALL),
+    ("usb-off", 3, ALL),
     ("acpi", 4, &[Class::Virt]),
     ("floppy", 2, X86),
     ("cdrom", 2, ALL),
@@ -1474,19 +1474,22 @@ impl Gen {
     fn hunt_nic_model(&mut self) {
         for _ in 0..self.rng.range(1, 3) {
             let r = self.rng.below(100);
-            if r < 40 {
-                let m = self.rng.pick(NIC_CONVENTIONAL);
-                self.nic(Some(m));
+            let m = if r < 40 {
+                self.rng.pick(NIC_CONVENTIONAL)
             } else if r < 60 {
-                let m = self.rng.pick(NIC_EXPRESS);
-                self.nic(Some(m));
+                self.rng.pick(NIC_EXPRESS)
             } else if r < 85 {
-                let m = self.rng.pick(NIC_UNKNOWN);
-                self.nic(Some(m));
+                self.rng.pick(NIC_UNKNOWN)
             } else if r < 93 {
-                self.usb_net();
+                "usb-net"
             } else {
-                self.nic_at(Some("spapr-vlan"), Some(String::new()));
+                "spapr-vlan"
+            };
+            self.note(format!("nic model {m}"));
+            match m {
+                "usb-net" => self.usb_net(),
+                "spapr-vlan" => self.nic_at(Some(m), Some(String::new())),
+                _ => self.nic(Some(m)),
             }
         }
     }
@@ -1516,11 +1519,11 @@ impl Gen {
         }
     }
 
-    /// USB devices of every kind, in two guests of three with USB off (x86:
+    /// USB devices of every kind, in three guests of four with USB off (x86:
     /// `<controller type='usb' model='none'/>`; aarch64 virt: that, or no USB
-    /// controller at all), in the third with USB on.
+    /// controller at all), in the fourth with USB on.
     fn hunt_usb_off(&mut self) {
-        let off = self.rng.percent(65);
+        let off = self.rng.percent(75);
         let x86 = self.class.x86();
         if off || !self.usb_ok {
             self.frags
@@ -1547,7 +1550,8 @@ impl Gen {
             }
             self.note("usb devices with USB on");
         }
-        for _ in 0..self.rng.range(1, 3) {
+        // mostly one, so that the refusal (if any) is about that one
+        for _ in 0..self.rng.pick(&[1, 1, 1, 2]) {
             self.usb_device();
         }
     }
@@ -1568,6 +1572,7 @@ impl Gen {
             "usb-serial",
             "ccid",
         ]);
+        self.note(format!("usb device {kind}"));
         match kind {
             "input" => {
                 let t = self.rng.pick(&["tablet", "keyboard", "mouse"]);

@@ -3,7 +3,7 @@
 //! controllers for channels and consoles, and a video device for graphics.
 
 use super::controllers::MAX_INDEX;
-use super::{Assigner, Item, NewDevice, Target};
+use super::{Assigner, DeviceRef, NewDevice, Placement};
 use crate::device::Kind;
 use crate::diag::{Code, Diagnostic};
 use crate::machine::{Arch, MachineClass};
@@ -38,12 +38,12 @@ impl Assigner<'_> {
     pub(super) fn add_root(&mut self) -> Result<(), Diagnostic> {
         let want = self.topo.default_root();
         let existing = self
-            .items
+            .placements
             .iter()
             .position(|i| i.pci.is_some() && i.index == Some(0));
         match (existing, want) {
             (Some(i), Some(w)) => {
-                let m = self.items[i].pci_model();
+                let m = self.placements[i].pci_model();
                 if m != Some(w) {
                     return Err(Diagnostic::new(
                         Code::ControllerRoot,
@@ -53,7 +53,7 @@ impl Assigner<'_> {
                             m.map_or("?", |m| m.name())
                         ),
                     )
-                    .on(self.items[i].dev())
+                    .on(self.placements[i].topology_index())
                     .hint(format!("{} machines have a {} root bus", self.class.name(), w.name())));
                 }
             }
@@ -72,14 +72,14 @@ impl Assigner<'_> {
             _ => {}
         }
         self.pcie_root = self
-            .items
+            .placements
             .iter()
             .any(|i| i.index == Some(0) && i.pci_model() == Some(PciModel::PcieRoot));
         Ok(())
     }
 
     fn has_ctl(&self, ty: &str, index: Option<u32>) -> bool {
-        self.items
+        self.placements
             .iter()
             .any(|i| i.is_ctl(ty) && (index.is_none() || i.index == index))
     }
@@ -180,7 +180,7 @@ impl Assigner<'_> {
             // One pass over the controllers, not one per index: a disk may reach
             // thousands of indexes.
             let have: std::collections::HashSet<u32> = self
-                .items
+                .placements
                 .iter()
                 .filter(|i| i.is_ctl(ty))
                 .filter_map(|i| i.index)
@@ -207,8 +207,8 @@ impl Assigner<'_> {
             );
         }
         // Flags and slot classes of the added devices.
-        for it in &mut self.items {
-            if let Target::Added(_) = it.target
+        for it in &mut self.placements {
+            if let DeviceRef::Added(_) = it.device_ref
                 && it.pci.is_none()
             {
                 let key = crate::device::model_key(
@@ -233,13 +233,13 @@ impl Assigner<'_> {
     /// address take the first free port (port 0 is kept for a console) of the first
     /// controller with room; when none has room, another controller is added.
     fn add_virtio_serial(&mut self) {
-        let ports_of = |items: &[Item], devs: &[Device], idx: u32| -> u32 {
-            items
+        let ports_of = |placements: &[Placement], devs: &[Device], idx: u32| -> u32 {
+            placements
                 .iter()
                 .find(|i| i.is_ctl("virtio-serial") && i.index == Some(idx))
-                .and_then(|i| match i.target {
-                    Target::Existing(d) => devs[d].ports,
-                    Target::Added(_) => None,
+                .and_then(|i| match i.device_ref {
+                    DeviceRef::Existing(d) => devs[d].ports,
+                    DeviceRef::Added(_) => None,
                 })
                 .unwrap_or(31)
         };
@@ -272,7 +272,7 @@ impl Assigner<'_> {
             if !self.has_ctl("virtio-serial", Some(idx)) {
                 self.add_ctl("virtio-serial", idx, "needed by a virtio channel");
             }
-            let cap = ports_of(&self.items, devices, idx).saturating_sub(1);
+            let cap = ports_of(&self.placements, devices, idx).saturating_sub(1);
             let taken = used.iter().filter(|(c, _)| *c == idx).count() as u32;
             let room = cap.saturating_sub(taken);
             pending = pending.saturating_sub(room);

@@ -21,7 +21,7 @@ mod prepare;
 mod validate;
 
 pub use implicit::MAX_DISK_CONTROLLERS;
-pub use plan::{ControllerFill, Fill, NewDevice, Plan, Target};
+pub use plan::{ControllerFill, DeviceRef, Fill, NewDevice, Plan};
 pub use validate::transitional_off_pci;
 
 use crate::address::PciAddr;
@@ -31,10 +31,12 @@ use crate::machine::MachineClass;
 use crate::pci::{Flags, PciModel};
 use crate::topology::{PciController, Topology};
 
-/// One device as the assigner sees it.
+/// One device as the assigner places it: what it is, the connect flags it needs, the
+/// address it has or is given, and what of that is written back.
 #[derive(Clone, Debug)]
-struct Item {
-    target: Target,
+struct Placement {
+    /// The device in the topology or among the ones libvirt adds.
+    device_ref: DeviceRef,
     kind: Kind,
     ty: Option<String>,
     model: Option<String>,
@@ -61,11 +63,12 @@ struct Item {
     force_multifunction: bool,
 }
 
-impl Item {
-    fn dev(&self) -> Option<usize> {
-        match self.target {
-            Target::Existing(i) => Some(i),
-            Target::Added(_) => None,
+impl Placement {
+    /// The device's index in the topology; none for a device libvirt adds.
+    fn topology_index(&self) -> Option<usize> {
+        match self.device_ref {
+            DeviceRef::Existing(i) => Some(i),
+            DeviceRef::Added(_) => None,
         }
     }
 
@@ -78,16 +81,19 @@ impl Item {
     }
 }
 
+/// One run of the assignment over a topology: a placement per device and the devices
+/// libvirt adds, in the order it adds them.
 struct Assigner<'t> {
     topo: &'t Topology,
-    items: Vec<Item>,
+    placements: Vec<Placement>,
     added: Vec<NewDevice>,
     pcie_root: bool,
     class: MachineClass,
 }
 
-fn err_on(d: Diagnostic, item: &Item) -> Diagnostic {
-    let dev = item.dev();
+/// Ties a diagnostic to the device of `placement` (none for a device libvirt adds).
+fn err_on(d: Diagnostic, placement: &Placement) -> Diagnostic {
+    let dev = placement.topology_index();
     d.on(dev)
 }
 
@@ -95,7 +101,7 @@ impl<'t> Assigner<'t> {
     fn new(topo: &'t Topology) -> Assigner<'t> {
         Assigner {
             topo,
-            items: Vec::new(),
+            placements: Vec::new(),
             added: Vec::new(),
             pcie_root: false,
             class: topo.machine.class,
@@ -103,9 +109,9 @@ impl<'t> Assigner<'t> {
     }
 
     fn add(&mut self, nd: NewDevice, pci: Option<PciController>) -> usize {
-        let t = Target::Added(self.added.len());
-        self.items.push(Item {
-            target: t,
+        let t = DeviceRef::Added(self.added.len());
+        self.placements.push(Placement {
+            device_ref: t,
             kind: nd.kind,
             ty: nd.ty.clone(),
             model: nd.model.clone(),
@@ -125,7 +131,7 @@ impl<'t> Assigner<'t> {
             force_multifunction: false,
         });
         self.added.push(nd);
-        self.items.len() - 1
+        self.placements.len() - 1
     }
 }
 

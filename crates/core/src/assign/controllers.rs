@@ -8,6 +8,8 @@ use crate::device::Kind;
 use crate::diag::{Code, Diagnostic};
 use crate::machine::MachineClass;
 use crate::pci::PciModel;
+use crate::topology::PciController;
+use std::collections::HashSet;
 
 /// Models of USB2 companion controllers and the function each takes in its slot.
 pub(super) const USB2_COMPANIONS: &[(&str, u8)] = &[
@@ -104,169 +106,210 @@ impl Assigner<'_> {
         Ok(())
     }
 
+    /// The rules libvirt checks on every controller, in document order: indexes
+    /// used twice, IDE where the machine has none, then a PCI controller's index,
+    /// machine and `<target>` options.
     pub(super) fn validate_controllers(&self) -> Result<(), Diagnostic> {
-        let mut seen: std::collections::HashSet<(&str, u32)> = std::collections::HashSet::new();
+        let mut seen: HashSet<(&str, u32)> = HashSet::new();
         for it in &self.placements {
             if it.kind != Kind::Controller {
                 continue;
             }
-            let ty = it.ty.as_deref().unwrap_or("");
-            let idx = it.index.unwrap_or(0);
-            let companion = |o: &Placement| {
-                let master = o
-                    .topology_index()
-                    .is_some_and(|i| self.topo.devices[i].master_startport.is_some());
-                is_usb_companion(o.model.as_deref(), master)
-            };
-            if ty == "usb" && !companion(it) {
-                let clash = self.placements.iter().any(|o| {
-                    !std::ptr::eq(o, it) && o.is_ctl("usb") && o.index == it.index && !companion(o)
-                });
-                if clash {
-                    return Err(Diagnostic::new(
-                        Code::ControllerIndex,
-                        format!("Duplicate USB controllers with index {idx}"),
-                    )
-                    .on(it.topology_index())
-                    .hint("only ICH9 EHCI/UHCI companions may share a USB controller index"));
-                }
-            }
-            if ty != "usb" && !seen.insert((ty, idx)) {
-                return Err(Diagnostic::new(
-                    Code::ControllerIndex,
-                    format!("Multiple '{ty}' controllers with index '{idx}'"),
-                )
-                .on(it.topology_index())
-                .hint("give each controller its own index"));
-            }
-            if ty == "ide" && self.class == MachineClass::I440fx && idx > 0 {
-                return Err(Diagnostic::new(Code::DeviceUnsupported, "Only 1 IDE controller is supported")
-                    .on(it.topology_index())
-                    .hint("the PIIX3 has one IDE controller with 4 disks (hda-hdd); put more disks on virtio or SCSI"));
-            }
-            if ty == "ide" && self.class == MachineClass::Q35 {
-                return Err(Diagnostic::new(
-                    Code::DeviceUnsupported,
-                    "IDE controllers are unsupported for this QEMU binary or machine type",
-                )
-                .on(it.topology_index())
-                .hint("q35 has SATA: use bus='sata' for disks"));
-            }
+            self.check_index_unique(it, &mut seen)?;
+            self.check_ide(it)?;
             let Some(p) = &it.pci else { continue };
-            let name = p.model.name();
-            if p.model.is_root() {
-                if idx != 0 {
-                    return Err(Diagnostic::new(
-                        Code::ControllerIndex,
-                        "pci-root and pcie-root controllers should have index 0",
-                    )
-                    .on(it.topology_index()));
-                }
-                if it.addr.is_some() {
-                    return Err(Diagnostic::new(
-                        Code::ControllerIndex,
-                        "pci-root and pcie-root controllers should not have an address",
-                    )
-                    .on(it.topology_index()));
-                }
-            } else if idx == 0 {
-                return Err(Diagnostic::new(
-                    Code::ControllerIndex,
-                    format!("Index for '{name}' controllers must be > 0"),
-                )
-                .on(it.topology_index())
-                .hint("index 0 is the root bus; give this controller index 1 or higher"));
-            }
-            if p.model == PciModel::PciExpanderBus && self.class != MachineClass::I440fx {
-                return Err(Diagnostic::new(
-                    Code::ControllerMachine,
-                    "pci-expander-bus controllers are only supported on 440fx-based machinetypes",
-                )
-                .on(it.topology_index())
-                .hint("on PCIe machines use pcie-expander-bus"));
-            }
-            if p.model == PciModel::PcieExpanderBus
-                && !matches!(self.class, MachineClass::Q35 | MachineClass::Virt)
-            {
-                return Err(Diagnostic::new(
-                    Code::ControllerMachine,
-                    "pcie-expander-bus controllers are not supported with this machine type",
-                )
-                .on(it.topology_index()));
-            }
-            let opt_err = |opt: &str| {
-                Diagnostic::new(
-                    Code::ControllerTarget,
-                    format!(
-                        "Option '{opt}' is not valid for PCI controller with index '{idx}', model '{name}' and modelName '{}'",
-                        p.qemu_device()
-                    ),
-                )
-                .on(it.topology_index())
-            };
-            if p.chassis_nr.is_some() && p.model != PciModel::PciBridge {
-                return Err(opt_err("chassisNr"));
-            }
-            if (p.chassis.is_some() || p.port.is_some()) && !p.model.is_port() {
-                return Err(opt_err(if p.chassis.is_some() {
-                    "chassis"
-                } else {
-                    "port"
-                }));
-            }
-            if p.bus_nr.is_some() && !p.model.is_expander() {
-                return Err(opt_err("busNr"));
-            }
-            if p.hotplug.is_some() && !(p.model.is_port() || p.model == PciModel::PciRoot) {
-                return Err(opt_err("hotplug"));
-            }
-            if let Some(c) = p.chassis_nr
-                && !(1..=255).contains(&c)
-            {
-                return Err(Diagnostic::new(
-                    Code::ControllerTarget,
-                    format!("PCI controller chassisNr '{c}' out of range - must be 1-255"),
-                )
-                .on(it.topology_index()));
-            }
-            for (n, v) in [("chassis", p.chassis), ("port", p.port)] {
-                if let Some(v) = v
-                    && v > 255
-                {
-                    return Err(Diagnostic::new(
-                        Code::ControllerTarget,
-                        format!("PCI controller {n} '{v}' out of range - must be 0-255"),
-                    )
-                    .on(it.topology_index()));
-                }
-            }
-            if let Some(b) = p.bus_nr
-                && !(1..=254).contains(&b)
-            {
-                return Err(Diagnostic::new(
-                    Code::ControllerTarget,
-                    format!("PCI controller busNr '{b}' out of range - must be 1-254"),
-                )
-                .on(it.topology_index()));
-            }
-            if let Some(m) = &p.model_name {
-                let info = p.model.info();
-                if !p.model.is_root()
-                    && m != info.qemu_device
-                    && !info.alt_qemu_devices.contains(&m.as_str())
-                {
-                    return Err(Diagnostic::new(
-                        Code::ControllerTarget,
-                        format!("PCI controller model name '{m}' is not valid for a PCI controller with model '{name}'"),
-                    )
-                    .on(it.topology_index())
-                    .hint(format!("use <model name='{}'/> or leave it out", info.qemu_device)));
-                }
-            }
+            self.check_pci_index(it, p)?;
+            check_pci_target(it, p)?;
         }
         Ok(())
     }
 
+    /// An index one controller of a type holds alone (`seen`: the types and indexes so
+    /// far); USB companions share their master's.
+    fn check_index_unique<'a>(
+        &'a self,
+        it: &'a Placement,
+        seen: &mut HashSet<(&'a str, u32)>,
+    ) -> Result<(), Diagnostic> {
+        let ty = it.ty.as_deref().unwrap_or("");
+        let idx = it.index.unwrap_or(0);
+        let companion = |o: &Placement| {
+            let master = o
+                .topology_index()
+                .is_some_and(|i| self.topo.devices[i].master_startport.is_some());
+            is_usb_companion(o.model.as_deref(), master)
+        };
+        if ty == "usb" && !companion(it) {
+            let clash = self.placements.iter().any(|o| {
+                !std::ptr::eq(o, it) && o.is_ctl("usb") && o.index == it.index && !companion(o)
+            });
+            if clash {
+                return Err(Diagnostic::new(
+                    Code::ControllerIndex,
+                    format!("Duplicate USB controllers with index {idx}"),
+                )
+                .on(it.topology_index())
+                .hint("only ICH9 EHCI/UHCI companions may share a USB controller index"));
+            }
+        }
+        if ty != "usb" && !seen.insert((ty, idx)) {
+            return Err(Diagnostic::new(
+                Code::ControllerIndex,
+                format!("Multiple '{ty}' controllers with index '{idx}'"),
+            )
+            .on(it.topology_index())
+            .hint("give each controller its own index"));
+        }
+        Ok(())
+    }
+
+    /// IDE controllers: one on i440fx (the PIIX3's), none on q35.
+    fn check_ide(&self, it: &Placement) -> Result<(), Diagnostic> {
+        let ty = it.ty.as_deref().unwrap_or("");
+        let idx = it.index.unwrap_or(0);
+        if ty == "ide" && self.class == MachineClass::I440fx && idx > 0 {
+            return Err(Diagnostic::new(Code::DeviceUnsupported, "Only 1 IDE controller is supported")
+                .on(it.topology_index())
+                .hint("the PIIX3 has one IDE controller with 4 disks (hda-hdd); put more disks on virtio or SCSI"));
+        }
+        if ty == "ide" && self.class == MachineClass::Q35 {
+            return Err(Diagnostic::new(
+                Code::DeviceUnsupported,
+                "IDE controllers are unsupported for this QEMU binary or machine type",
+            )
+            .on(it.topology_index())
+            .hint("q35 has SATA: use bus='sata' for disks"));
+        }
+        Ok(())
+    }
+
+    /// A PCI controller's index (0 for the root only, no address on the root) and
+    /// the machines an expander bus needs.
+    fn check_pci_index(&self, it: &Placement, p: &PciController) -> Result<(), Diagnostic> {
+        let idx = it.index.unwrap_or(0);
+        let name = p.model.name();
+        if p.model.is_root() {
+            if idx != 0 {
+                return Err(Diagnostic::new(
+                    Code::ControllerIndex,
+                    "pci-root and pcie-root controllers should have index 0",
+                )
+                .on(it.topology_index()));
+            }
+            if it.addr.is_some() {
+                return Err(Diagnostic::new(
+                    Code::ControllerIndex,
+                    "pci-root and pcie-root controllers should not have an address",
+                )
+                .on(it.topology_index()));
+            }
+        } else if idx == 0 {
+            return Err(Diagnostic::new(
+                Code::ControllerIndex,
+                format!("Index for '{name}' controllers must be > 0"),
+            )
+            .on(it.topology_index())
+            .hint("index 0 is the root bus; give this controller index 1 or higher"));
+        }
+        if p.model == PciModel::PciExpanderBus && self.class != MachineClass::I440fx {
+            return Err(Diagnostic::new(
+                Code::ControllerMachine,
+                "pci-expander-bus controllers are only supported on 440fx-based machinetypes",
+            )
+            .on(it.topology_index())
+            .hint("on PCIe machines use pcie-expander-bus"));
+        }
+        if p.model == PciModel::PcieExpanderBus
+            && !matches!(self.class, MachineClass::Q35 | MachineClass::Virt)
+        {
+            return Err(Diagnostic::new(
+                Code::ControllerMachine,
+                "pcie-expander-bus controllers are not supported with this machine type",
+            )
+            .on(it.topology_index()));
+        }
+        Ok(())
+    }
+}
+
+/// A PCI controller's `<target>` options: only those its model has, in their ranges,
+/// and a `<model name>` QEMU has for it.
+fn check_pci_target(it: &Placement, p: &PciController) -> Result<(), Diagnostic> {
+    let idx = it.index.unwrap_or(0);
+    let name = p.model.name();
+    let opt_err = |opt: &str| {
+        Diagnostic::new(
+            Code::ControllerTarget,
+            format!(
+                "Option '{opt}' is not valid for PCI controller with index '{idx}', model '{name}' and modelName '{}'",
+                p.qemu_device()
+            ),
+        )
+        .on(it.topology_index())
+    };
+    if p.chassis_nr.is_some() && p.model != PciModel::PciBridge {
+        return Err(opt_err("chassisNr"));
+    }
+    if (p.chassis.is_some() || p.port.is_some()) && !p.model.is_port() {
+        return Err(opt_err(if p.chassis.is_some() {
+            "chassis"
+        } else {
+            "port"
+        }));
+    }
+    if p.bus_nr.is_some() && !p.model.is_expander() {
+        return Err(opt_err("busNr"));
+    }
+    if p.hotplug.is_some() && !(p.model.is_port() || p.model == PciModel::PciRoot) {
+        return Err(opt_err("hotplug"));
+    }
+    if let Some(c) = p.chassis_nr
+        && !(1..=255).contains(&c)
+    {
+        return Err(Diagnostic::new(
+            Code::ControllerTarget,
+            format!("PCI controller chassisNr '{c}' out of range - must be 1-255"),
+        )
+        .on(it.topology_index()));
+    }
+    for (n, v) in [("chassis", p.chassis), ("port", p.port)] {
+        if let Some(v) = v
+            && v > 255
+        {
+            return Err(Diagnostic::new(
+                Code::ControllerTarget,
+                format!("PCI controller {n} '{v}' out of range - must be 0-255"),
+            )
+            .on(it.topology_index()));
+        }
+    }
+    if let Some(b) = p.bus_nr
+        && !(1..=254).contains(&b)
+    {
+        return Err(Diagnostic::new(
+            Code::ControllerTarget,
+            format!("PCI controller busNr '{b}' out of range - must be 1-254"),
+        )
+        .on(it.topology_index()));
+    }
+    if let Some(m) = &p.model_name {
+        let info = p.model.info();
+        if !p.model.is_root()
+            && m != info.qemu_device
+            && !info.alt_qemu_devices.contains(&m.as_str())
+        {
+            return Err(Diagnostic::new(
+                Code::ControllerTarget,
+                format!("PCI controller model name '{m}' is not valid for a PCI controller with model '{name}'"),
+            )
+            .on(it.topology_index())
+            .hint(format!("use <model name='{}'/> or leave it out", info.qemu_device)));
+        }
+    }
+    Ok(())
+}
+
+impl Assigner<'_> {
     pub(super) fn controller_defaults(&mut self) -> Result<(), Diagnostic> {
         let mut order: Vec<usize> = (0..self.placements.len())
             .filter(|&i| self.placements[i].pci.is_some())

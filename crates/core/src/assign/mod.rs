@@ -4,7 +4,8 @@
 //!
 //! The result is a [`Plan`]: what to add and what to fill in. The libvirt layer writes
 //! it into the document; nothing here touches XML. This module holds the assigner's
-//! state (one entry per device) and the two entry points, [`assign`] and [`check_all`].
+//! state (one placement per device) and the two entry points, [`assign`] and
+//! [`check_all`].
 //! The steps live in the submodules, in the order a run takes them: `validate`, then
 //! `prepare` (with `controllers`' indexes and `implicit`'s devices), `controllers`'
 //! rules, and `passes`, which place devices in `order` on the buses of `bus`, the

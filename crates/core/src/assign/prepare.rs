@@ -1,6 +1,6 @@
-//! The assigner's view of the domain: one entry per device with libvirt's post-parse
-//! defaults, the virtio-mmio rule of ARM and RISC-V `virt`, and each entry's connect
-//! flags.
+//! The assigner's view of the domain: one placement per device with libvirt's
+//! post-parse defaults, the virtio-mmio rule of ARM and RISC-V `virt`, and each
+//! placement's connect flags.
 
 use super::{Assigner, DeviceRef, Placement};
 use crate::address::Address;

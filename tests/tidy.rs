@@ -437,7 +437,7 @@ fn a_plan_is_applied_in_one_place_and_a_topology_written_in_one() {
     // Two appliers once placed added devices by different rules and two writers wrote
     // addresses differently: the analyses and the saved file disagreed.
     assert_eq!(
-        code_sites(".apply_to("),
+        code_sites(".fill_in("),
         ["crates/core/src/assign/plan.rs"],
         "fills are written onto devices only by Plan::define"
     );

@@ -117,8 +117,7 @@ pub(super) fn cmd_check(
     args: &AnalysisArgs,
     layout: &WidthArgs,
 ) -> Result<i32, Failure> {
-    use crate::core::diag::Severity;
-    use crate::render::json::{CheckDiagnostic, CheckFile, CheckJson, GuestOsJson, TargetJson};
+    use crate::render::json::{CheckFile, CheckJson, TargetJson};
     let choices = args.choices();
     let mut worst = EXIT_OK;
     let mut reports = Vec::new();
@@ -142,72 +141,11 @@ pub(super) fn cmd_check(
             }
         };
         let (loaded, ctx) = loaded;
-        let t = &loaded.topology;
-        let mut found: Vec<(
-            crate::core::diag::Diagnostic,
-            Option<crate::core::analyses::Fix>,
-        )> = crate::core::assign::check_all(t)
-            .into_iter()
-            .map(|d| (d, None))
-            .collect();
-        let analysis = crate::core::analyses::analyse(t, &ctx);
-        // On a domain libvirt refuses, the analyses would judge a guest that never
-        // exists; they run once it is accepted.
-        let analysed =
-            analysis.refused.is_none() && !found.iter().any(|(d, _)| d.severity == Severity::Error);
-        if analysed {
-            found.extend(
-                analysis
-                    .findings
-                    .iter()
-                    .map(|f| (f.diag.clone(), f.fix.clone())),
-            );
-        }
-        let errors = found
-            .iter()
-            .filter(|(d, _)| d.severity == Severity::Error)
-            .count();
-        if errors > 0 && worst == EXIT_OK {
+        let (report, errors) = check_file(&loaded, &ctx, &mut text);
+        if errors && worst == EXIT_OK {
             worst = EXIT_REFUSED;
         }
-        for (d, fix) in &found {
-            text.push_str(&format_diagnostic(&loaded.path, t, d));
-            if let Some(f) = fix {
-                text.push_str(&format!("\n  fix: {}", f.summary));
-            }
-            text.push('\n');
-        }
-        let verdict = verdict(found.iter().map(|(d, _)| d.severity));
-        let scope = if analysed {
-            assumptions(&analysis)
-        } else {
-            "virtio driver and IO checks skipped until libvirt accepts the domain".to_string()
-        };
-        text.push_str(&format!("{}: {verdict} ({scope})\n", loaded.path));
-        if let Some(r) = &loaded.running {
-            text.push_str(&format!(
-                "{}: {}\n",
-                loaded.path,
-                crate::render::live::summary(r)
-            ));
-        }
-        reports.push(CheckFile::Checked {
-            file: loaded.path.clone(),
-            readable: true,
-            accepted_by_libvirt: analysis.refused.is_none() && analysed,
-            analysed,
-            guest_os: analysis.os.as_ref().map(GuestOsJson::of),
-            firmware: analysis.firmware.id,
-            io_outcome: analysed.then(|| analysis.io.outcome.name()),
-            diagnostics: found
-                .iter()
-                .map(|(d, fix)| CheckDiagnostic::of(t, d, fix.as_ref()))
-                .collect(),
-            running: loaded
-                .running
-                .as_ref()
-                .map(crate::render::live::RunningJson::of),
-        });
+        reports.push(report);
     }
     if json {
         print(&crate::render::json::pretty(&CheckJson {
@@ -221,4 +159,79 @@ pub(super) fn cmd_check(
         ))?;
     }
     Ok(worst)
+}
+
+/// Checks one loaded file: its diagnostics (with fixes) and verdict go into `text`;
+/// returns its JSON report and whether it has errors.
+fn check_file(
+    loaded: &Loaded,
+    ctx: &crate::core::analyses::Context,
+    text: &mut String,
+) -> (crate::render::json::CheckFile, bool) {
+    use crate::core::diag::Severity;
+    use crate::render::json::{CheckDiagnostic, CheckFile, GuestOsJson};
+    let t = &loaded.topology;
+    let mut found: Vec<(
+        crate::core::diag::Diagnostic,
+        Option<crate::core::analyses::Fix>,
+    )> = crate::core::assign::check_all(t)
+        .into_iter()
+        .map(|d| (d, None))
+        .collect();
+    let analysis = crate::core::analyses::analyse(t, ctx);
+    // On a domain libvirt refuses, the analyses would judge a guest that never
+    // exists; they run once it is accepted.
+    let analysed =
+        analysis.refused.is_none() && !found.iter().any(|(d, _)| d.severity == Severity::Error);
+    if analysed {
+        found.extend(
+            analysis
+                .findings
+                .iter()
+                .map(|f| (f.diag.clone(), f.fix.clone())),
+        );
+    }
+    let errors = found
+        .iter()
+        .filter(|(d, _)| d.severity == Severity::Error)
+        .count();
+    for (d, fix) in &found {
+        text.push_str(&format_diagnostic(&loaded.path, t, d));
+        if let Some(f) = fix {
+            text.push_str(&format!("\n  fix: {}", f.summary));
+        }
+        text.push('\n');
+    }
+    let verdict = verdict(found.iter().map(|(d, _)| d.severity));
+    let scope = if analysed {
+        assumptions(&analysis)
+    } else {
+        "virtio driver and IO checks skipped until libvirt accepts the domain".to_string()
+    };
+    text.push_str(&format!("{}: {verdict} ({scope})\n", loaded.path));
+    if let Some(r) = &loaded.running {
+        text.push_str(&format!(
+            "{}: {}\n",
+            loaded.path,
+            crate::render::live::summary(r)
+        ));
+    }
+    let report = CheckFile::Checked {
+        file: loaded.path.clone(),
+        readable: true,
+        accepted_by_libvirt: analysis.refused.is_none() && analysed,
+        analysed,
+        guest_os: analysis.os.as_ref().map(GuestOsJson::of),
+        firmware: analysis.firmware.id,
+        io_outcome: analysed.then(|| analysis.io.outcome.name()),
+        diagnostics: found
+            .iter()
+            .map(|(d, fix)| CheckDiagnostic::of(t, d, fix.as_ref()))
+            .collect(),
+        running: loaded
+            .running
+            .as_ref()
+            .map(crate::render::live::RunningJson::of),
+    };
+    (report, errors > 0)
 }

@@ -202,14 +202,24 @@ impl Reader<'_> {
         Ok(c)
     }
 
+    /// One device element read into the model: the fields its kind is read by, then
+    /// its address and what is read from every device.
     fn device(&self, id: NodeId, machine: &Machine) -> Result<Device, DomainError> {
         let tag = self.doc.name(id).to_string();
         let kind = Kind::from_tag(&tag);
         let mut d = Device::new(Origin(id.0), kind);
         d.line = self.doc.element(id).pos.line;
+        self.kind_fields(id, &mut d)?;
+        self.common_fields(id, &mut d)?;
+        let _ = machine;
+        Ok(d)
+    }
+
+    /// The attributes and children each kind of device is read by.
+    fn kind_fields(&self, id: NodeId, d: &mut Device) -> Result<(), DomainError> {
         let attr = |n: &str| self.attr(id, n);
         let child = |c: &str, n: &str| self.child_attr(id, c, n);
-        match kind {
+        match d.kind {
             Kind::Disk => {
                 d.ty = attr("device");
                 d.empty = !self
@@ -226,34 +236,7 @@ impl Reader<'_> {
                 d.name = child("mac", "address");
             }
             Kind::Controller => {
-                d.ty = attr("type");
-                d.model = attr("model");
-                d.index = match self.attr(id, "index") {
-                    None => None,
-                    Some(raw) => Some(parse_index(&raw).ok_or_else(|| {
-                        self.err(id, DomainErrorKind::NotANumber, format!("controller index='{raw}' is not a number; write a decimal number such as index='1'"))
-                    })?),
-                };
-                d.ports = self.number(id, "ports", "controller")?;
-                d.master_startport = self
-                    .doc
-                    .child(id, "master")
-                    .map(|m| self.number(m, "startport", "controller master"))
-                    .transpose()?
-                    .flatten();
-                if d.ty.as_deref() == Some("pci") {
-                    if let Some(i) = d.index
-                        && i > 255
-                    {
-                        return Err(self.err(
-                            id,
-                            DomainErrorKind::OutOfRange,
-                            format!("PCI controller index {i} is too high: the maximum is 255"),
-                        ));
-                    }
-                    d.pci = Some(self.pci_controller(id, d.index)?);
-                    d.model = d.pci.as_ref().map(|p| p.model.name().to_string());
-                }
+                self.controller_fields(id, d)?;
             }
             Kind::Video => {
                 d.model = child("model", "type");
@@ -262,18 +245,7 @@ impl Reader<'_> {
             Kind::Hostdev => {
                 d.ty = attr("type");
                 d.model = attr("model");
-                if let Some(src) = self.doc.child(id, "source")
-                    && let Some(a) = self.doc.child(src, "address")
-                {
-                    let get = |n: &str| self.attr(a, n).and_then(|v| parse_number(&v));
-                    if let (Some(b), Some(s), Some(f)) = (get("bus"), get("slot"), get("function"))
-                    {
-                        let bdf =
-                            format!("{:04x}:{b:02x}:{s:02x}.{f:x}", get("domain").unwrap_or(0));
-                        d.name = Some(format!("host {bdf}"));
-                        d.source_addr = Some(bdf);
-                    }
-                }
+                self.hostdev_source(id, d);
             }
             Kind::Input => {
                 d.ty = attr("type");
@@ -316,6 +288,61 @@ impl Reader<'_> {
                 d.model = attr("model");
             }
         }
+        Ok(())
+    }
+
+    /// A controller's type, model, index, ports and USB master; a PCI controller's
+    /// index range and `<target>` settings.
+    fn controller_fields(&self, id: NodeId, d: &mut Device) -> Result<(), DomainError> {
+        let attr = |n: &str| self.attr(id, n);
+        d.ty = attr("type");
+        d.model = attr("model");
+        d.index = match self.attr(id, "index") {
+            None => None,
+            Some(raw) => Some(parse_index(&raw).ok_or_else(|| {
+                self.err(id, DomainErrorKind::NotANumber, format!("controller index='{raw}' is not a number; write a decimal number such as index='1'"))
+            })?),
+        };
+        d.ports = self.number(id, "ports", "controller")?;
+        d.master_startport = self
+            .doc
+            .child(id, "master")
+            .map(|m| self.number(m, "startport", "controller master"))
+            .transpose()?
+            .flatten();
+        if d.ty.as_deref() == Some("pci") {
+            if let Some(i) = d.index
+                && i > 255
+            {
+                return Err(self.err(
+                    id,
+                    DomainErrorKind::OutOfRange,
+                    format!("PCI controller index {i} is too high: the maximum is 255"),
+                ));
+            }
+            d.pci = Some(self.pci_controller(id, d.index)?);
+            d.model = d.pci.as_ref().map(|p| p.model.name().to_string());
+        }
+        Ok(())
+    }
+
+    /// A PCI host device's address on the host (`<source><address>`), as its name.
+    fn hostdev_source(&self, id: NodeId, d: &mut Device) {
+        if let Some(src) = self.doc.child(id, "source")
+            && let Some(a) = self.doc.child(src, "address")
+        {
+            let get = |n: &str| self.attr(a, n).and_then(|v| parse_number(&v));
+            if let (Some(b), Some(s), Some(f)) = (get("bus"), get("slot"), get("function")) {
+                let bdf = format!("{:04x}:{b:02x}:{s:02x}.{f:x}", get("domain").unwrap_or(0));
+                d.name = Some(format!("host {bdf}"));
+                d.source_addr = Some(bdf);
+            }
+        }
+    }
+
+    /// What is read from every device: its address (and a drive address's
+    /// controller), driver attributes, a `<boot>`, a zPCI extension.
+    fn common_fields(&self, id: NodeId, d: &mut Device) -> Result<(), DomainError> {
         d.address = self.address(id)?;
         d.driver_attrs = self
             .doc
@@ -332,8 +359,7 @@ impl Reader<'_> {
             d.addr_controller = self.number(a, "controller", "address")?;
             d.addr_bus = self.number(a, "bus", "address")?;
         }
-        let _ = machine;
-        Ok(d)
+        Ok(())
     }
 }
 

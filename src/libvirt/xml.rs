@@ -407,6 +407,249 @@ fn utf8_error(bytes: &[u8], err: std::str::Utf8Error) -> XmlError {
     }
 }
 
+/// Refuses what no event needs to be read for: a source too large for the 32-bit
+/// spans, and characters XML forbids anywhere.
+fn check_input(src: &str) -> Result<(), XmlError> {
+    if src.len() >= u32::MAX as usize {
+        return Err(XmlError {
+            pos: Pos::default(),
+            message: "the document is 4 GiB or larger; a libvirt domain is far smaller".into(),
+        });
+    }
+    if let Some((at, c)) = forbidden_char(src) {
+        return Err(error_at(
+            src,
+            at,
+            format!(
+                "not well-formed: the character {} is not allowed in XML (not even in a value or a comment)",
+                show_char(c)
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// An error at byte `offset` of `src`, its message cut to a readable length.
+fn error_at(src: &str, offset: usize, message: String) -> XmlError {
+    XmlError {
+        pos: pos_at(src, offset),
+        message: clip_message(&message),
+    }
+}
+
+/// The document as it is built from the reader's events: the open elements, the root
+/// once seen, the entities the internal subset declares, and where the reader is.
+struct Builder<'s> {
+    src: &'s str,
+    doc: Document,
+    root: Option<NodeId>,
+    stack: Vec<NodeId>,
+    /// General entities declared in the internal subset: a reference to one is
+    /// refused with a message naming it (see `check_references`).
+    declared: Vec<Entity>,
+    cursor: Cursor,
+}
+
+impl<'s> Builder<'s> {
+    fn new(src: &'s str, bom: bool) -> Builder<'s> {
+        Builder {
+            src,
+            doc: Document {
+                src: String::new(),
+                bom,
+                nodes: Vec::new(),
+                parents: Vec::new(),
+                top: Vec::new(),
+                root: NodeId(0),
+                newline: if src.contains("\r\n") { "\r\n" } else { "\n" },
+                entities: Vec::new(),
+            },
+            root: None,
+            stack: Vec::new(),
+            declared: Vec::new(),
+            cursor: Cursor::default(),
+        }
+    }
+
+    fn err(&self, offset: usize, message: String) -> XmlError {
+        error_at(self.src, offset, message)
+    }
+
+    /// Reads every event, each node owning the source between the previous event's
+    /// end and its own.
+    fn read_all(&mut self) -> Result<(), XmlError> {
+        let src = self.src;
+        let mut reader = Reader::from_str(src);
+        reader.config_mut().check_end_names = true;
+        reader.config_mut().check_comments = true;
+        let mut last = 0usize;
+        loop {
+            let event = match reader.read_event() {
+                Ok(ev) => ev,
+                Err(e) => {
+                    let at = reader.error_position() as usize;
+                    return Err(self.err(at, describe_quick_xml_error(&e)));
+                }
+            };
+            let start = last;
+            let end = reader.buffer_position() as usize;
+            last = end;
+            let raw = &src[start..end];
+            let parent = self.stack.last().copied();
+            self.cursor.advance(src.as_bytes(), start);
+            let raw_node = |kind: RawKind| Node::Raw(kind, Text::span(start, end));
+            match event {
+                Event::Eof => break,
+                Event::Start(_) => self.start_tag(raw, start, end, parent, false)?,
+                Event::Empty(_) => self.start_tag(raw, start, end, parent, true)?,
+                Event::End(_) => self.end_tag(start, end)?,
+                Event::Text(_) | Event::GeneralRef(_) => self.text(raw, start, end, parent)?,
+                Event::Comment(_) => {
+                    self.doc.push(parent, raw_node(RawKind::Comment));
+                }
+                Event::CData(_) => {
+                    self.doc.push(parent, raw_node(RawKind::CData));
+                }
+                Event::Decl(_) | Event::PI(_) => {
+                    self.doc.push(parent, raw_node(RawKind::Pi));
+                }
+                Event::DocType(_) => self.doctype(raw, start, end, parent)?,
+            }
+        }
+        Ok(())
+    }
+
+    /// A start tag (or an empty element) at `start..end`: split into its pieces and
+    /// pushed; an open one becomes the parent of what follows.
+    fn start_tag(
+        &mut self,
+        raw: &str,
+        start: usize,
+        end: usize,
+        parent: Option<NodeId>,
+        self_closing: bool,
+    ) -> Result<(), XmlError> {
+        let (name, attrs, tag_tail, name_str) =
+            split_start_tag(raw, start, self_closing, &self.declared)
+                .map_err(|(off, m)| self.err(start + off, m))?;
+        if parent.is_none() && self.root.is_some() {
+            return Err(self.err(
+                start,
+                format!(
+                    "a second top-level element <{name_str}> after the root; a document has exactly one root"
+                ),
+            ));
+        }
+        let id = self.doc.push(
+            parent,
+            Node::Element(Box::new(Element {
+                name,
+                attrs,
+                tag_tail,
+                self_closing,
+                children: Vec::new(),
+                end_tag: Text::span(end, end),
+                raw_start_end: end as u32,
+                indent: self.cursor.indent(),
+                pos: self.cursor.pos(),
+            })),
+        );
+        if parent.is_none() {
+            self.root = Some(id);
+        }
+        if !self_closing {
+            self.stack.push(id);
+        }
+        Ok(())
+    }
+
+    /// An end tag at `start..end` closes the innermost open element.
+    fn end_tag(&mut self, start: usize, end: usize) -> Result<(), XmlError> {
+        let Some(id) = self.stack.pop() else {
+            return Err(self.err(start, "an end tag without a start tag".into()));
+        };
+        if let Node::Element(e) = &mut self.doc.nodes[id.0 as usize] {
+            e.end_tag = Text::span(start, end);
+            e.children.shrink_to_fit();
+        }
+        Ok(())
+    }
+
+    /// Text (or a reference) at `start..end`: its references checked, none outside the
+    /// root but whitespace, and joined to the text node right before it.
+    fn text(
+        &mut self,
+        raw: &str,
+        start: usize,
+        end: usize,
+        parent: Option<NodeId>,
+    ) -> Result<(), XmlError> {
+        check_references(raw, &self.declared).map_err(|(off, m)| self.err(start + off, m))?;
+        if parent.is_none() && !raw.trim().is_empty() {
+            return Err(self.err(
+                start + (raw.len() - raw.trim_start().len()),
+                "text outside the root element".into(),
+            ));
+        }
+        // quick-xml splits text at references; we keep one text node.
+        if let Some(&prev) = self.doc.children_of(parent).last()
+            && let Node::Raw(RawKind::Text, Text::Src(_, b)) = &mut self.doc.nodes[prev.0 as usize]
+            && *b as usize == start
+        {
+            *b = end as u32;
+            return Ok(());
+        }
+        self.doc
+            .push(parent, Node::Raw(RawKind::Text, Text::span(start, end)));
+        Ok(())
+    }
+
+    /// The DOCTYPE at `start..end`: its entities read, and it must come before the root.
+    fn doctype(
+        &mut self,
+        raw: &str,
+        start: usize,
+        end: usize,
+        parent: Option<NodeId>,
+    ) -> Result<(), XmlError> {
+        self.declared = declared_entities(raw, self.cursor.pos().line);
+        if self.root.is_some() || parent.is_some() {
+            return Err(self.err(start, "<!DOCTYPE> must come before the root element".into()));
+        }
+        self.doc
+            .push(parent, Node::Raw(RawKind::DocType, Text::span(start, end)));
+        Ok(())
+    }
+
+    /// The document once every event is read: every element closed, one root.
+    fn finish(self) -> Result<Document, XmlError> {
+        let mut doc = self.doc;
+        if let Some(&open) = self.stack.last() {
+            // Point at the element that is never closed: that is where the fix goes.
+            let e = doc.element(open);
+            let name = e.name.get(self.src);
+            return Err(XmlError {
+                pos: e.pos,
+                message: format!(
+                    "the document ends inside <{name}>, opened here; add its end tag </{name}>"
+                ),
+            });
+        }
+        let Some(root) = self.root else {
+            return Err(error_at(
+                self.src,
+                0,
+                "no root element: the input holds no XML element".into(),
+            ));
+        };
+        doc.root = root;
+        doc.entities = self.declared;
+        doc.nodes.shrink_to_fit();
+        doc.parents.shrink_to_fit();
+        Ok(doc)
+    }
+}
+
 impl Document {
     /// Reads a document from bytes (must be UTF-8, as libvirt writes it).
     pub fn parse_bytes(bytes: &[u8]) -> Result<Document, XmlError> {
@@ -436,167 +679,10 @@ impl Document {
         if bom {
             text.drain(..'\u{feff}'.len_utf8());
         }
-        if text.len() >= u32::MAX as usize {
-            return Err(XmlError {
-                pos: Pos::default(),
-                message: "the document is 4 GiB or larger; a libvirt domain is far smaller".into(),
-            });
-        }
-        let src: &str = &text;
-        let err = |offset: usize, message: String| XmlError {
-            pos: pos_at(src, offset),
-            message: clip_message(&message),
-        };
-        if let Some((at, c)) = forbidden_char(src) {
-            return Err(err(
-                at,
-                format!(
-                    "not well-formed: the character {} is not allowed in XML (not even in a value or a comment)",
-                    show_char(c)
-                ),
-            ));
-        }
-        let mut cursor = Cursor::default();
-
-        let mut doc = Document {
-            src: String::new(),
-            bom,
-            nodes: Vec::new(),
-            parents: Vec::new(),
-            top: Vec::new(),
-            root: NodeId(0),
-            newline: if src.contains("\r\n") { "\r\n" } else { "\n" },
-            entities: Vec::new(),
-        };
-        let mut root: Option<NodeId> = None;
-        let mut stack: Vec<NodeId> = Vec::new();
-        let mut reader = Reader::from_str(src);
-        reader.config_mut().check_end_names = true;
-        reader.config_mut().check_comments = true;
-        let mut last = 0usize;
-        // General entities declared in the internal subset: a reference to one is
-        // refused with a message naming it (see `check_references`).
-        let mut declared: Vec<Entity> = Vec::new();
-        loop {
-            let event = match reader.read_event() {
-                Ok(ev) => ev,
-                Err(e) => {
-                    let at = reader.error_position() as usize;
-                    return Err(err(at, describe_quick_xml_error(&e)));
-                }
-            };
-            let start = last;
-            let end = reader.buffer_position() as usize;
-            last = end;
-            let raw = &src[start..end];
-            let parent = stack.last().copied();
-            cursor.advance(src.as_bytes(), start);
-            match event {
-                Event::Eof => break,
-                Event::Start(_) | Event::Empty(_) => {
-                    let self_closing = matches!(event, Event::Empty(_));
-                    let (name, attrs, tag_tail, name_str) =
-                        split_start_tag(raw, start, self_closing, &declared)
-                            .map_err(|(off, m)| err(start + off, m))?;
-                    if parent.is_none() && root.is_some() {
-                        return Err(err(
-                            start,
-                            format!(
-                                "a second top-level element <{name_str}> after the root; a document has exactly one root"
-                            ),
-                        ));
-                    }
-                    let id = doc.push(
-                        parent,
-                        Node::Element(Box::new(Element {
-                            name,
-                            attrs,
-                            tag_tail,
-                            self_closing,
-                            children: Vec::new(),
-                            end_tag: Text::span(end, end),
-                            raw_start_end: end as u32,
-                            indent: cursor.indent(),
-                            pos: cursor.pos(),
-                        })),
-                    );
-                    if parent.is_none() {
-                        root = Some(id);
-                    }
-                    if !self_closing {
-                        stack.push(id);
-                    }
-                }
-                Event::End(_) => {
-                    let Some(id) = stack.pop() else {
-                        return Err(err(start, "an end tag without a start tag".into()));
-                    };
-                    if let Node::Element(e) = &mut doc.nodes[id.0 as usize] {
-                        e.end_tag = Text::span(start, end);
-                        e.children.shrink_to_fit();
-                    }
-                }
-                Event::Text(_) | Event::GeneralRef(_) => {
-                    check_references(raw, &declared).map_err(|(off, m)| err(start + off, m))?;
-                    if parent.is_none() && !raw.trim().is_empty() {
-                        return Err(err(
-                            start + (raw.len() - raw.trim_start().len()),
-                            "text outside the root element".into(),
-                        ));
-                    }
-                    // quick-xml splits text at references; we keep one text node.
-                    if let Some(&prev) = doc.children_of(parent).last()
-                        && let Node::Raw(RawKind::Text, Text::Src(_, b)) =
-                            &mut doc.nodes[prev.0 as usize]
-                        && *b as usize == start
-                    {
-                        *b = end as u32;
-                        continue;
-                    }
-                    doc.push(parent, Node::Raw(RawKind::Text, Text::span(start, end)));
-                }
-                Event::Comment(_) => {
-                    doc.push(parent, Node::Raw(RawKind::Comment, Text::span(start, end)));
-                }
-                Event::CData(_) => {
-                    doc.push(parent, Node::Raw(RawKind::CData, Text::span(start, end)));
-                }
-                Event::Decl(_) | Event::PI(_) => {
-                    doc.push(parent, Node::Raw(RawKind::Pi, Text::span(start, end)));
-                }
-                Event::DocType(_) => {
-                    declared = declared_entities(raw, cursor.pos().line);
-                    if root.is_some() || parent.is_some() {
-                        return Err(err(
-                            start,
-                            "<!DOCTYPE> must come before the root element".into(),
-                        ));
-                    }
-                    doc.push(parent, Node::Raw(RawKind::DocType, Text::span(start, end)));
-                }
-            }
-        }
-        if let Some(&open) = stack.last() {
-            // Point at the element that is never closed: that is where the fix goes.
-            let e = doc.element(open);
-            let name = e.name.get(src);
-            return Err(XmlError {
-                pos: e.pos,
-                message: format!(
-                    "the document ends inside <{name}>, opened here; add its end tag </{name}>"
-                ),
-            });
-        }
-        let Some(root) = root else {
-            return Err(err(
-                0,
-                "no root element: the input holds no XML element".into(),
-            ));
-        };
-        doc.root = root;
-        doc.entities = declared;
-        doc.nodes.shrink_to_fit();
-        doc.parents.shrink_to_fit();
+        check_input(&text)?;
+        let mut builder = Builder::new(&text, bom);
+        builder.read_all()?;
+        let mut doc = builder.finish()?;
         doc.src = text;
         Ok(doc)
     }
@@ -1018,36 +1104,21 @@ fn split_start_tag<'a>(
     let close = if self_closing { "/>" } else { ">" };
     let inner_end = raw.len() - close.len();
     let bytes = raw.as_bytes();
-    let is_ws = |b: u8| matches!(b, b' ' | b'\t' | b'\r' | b'\n');
-    let mut i = 1;
-    while i < inner_end && !is_ws(bytes[i]) {
-        i += 1;
-    }
-    let name = &raw[1..i];
+    let (name, mut i) = element_name(raw, inner_end)?;
     let name_span = span(1, i);
-    if name.is_empty() {
-        return Err((0, "not well-formed: an element without a name".into()));
-    }
-    if let Some((at, c)) = bad_name(name) {
-        return Err((
-            1 + at,
-            format!(
-                "the element name <{}> is not well-formed: a name cannot {} {}",
-                clip(name),
-                if at == 0 { "start with" } else { "contain" },
-                show_char(c)
-            ),
-        ));
-    }
     let mut attrs: Vec<Attr> = Vec::new();
     // Names seen so far, for the duplicate check; a set once a tag has many, so that
     // a tag with 100,000 attributes is read in linear time.
     let mut seen: std::collections::HashSet<&'a str> = std::collections::HashSet::new();
+    let tag = TagText {
+        raw,
+        base,
+        inner_end,
+        name,
+    };
     loop {
         let ws_start = i;
-        while i < inner_end && is_ws(bytes[i]) {
-            i += 1;
-        }
+        i = skip_ws(bytes, i, inner_end);
         if i >= inner_end {
             return Ok((
                 name_span,
@@ -1062,97 +1133,171 @@ fn split_start_tag<'a>(
                 format!("attributes of <{name}> must be separated by whitespace"),
             ));
         }
-        let name_start = i;
-        while i < inner_end && !is_ws(bytes[i]) && bytes[i] != b'=' {
-            i += 1;
-        }
-        let attr_name = &raw[name_start..i];
-        if attr_name.is_empty() {
-            return Err((
-                name_start,
-                format!(
-                    "not well-formed: an attribute of <{}> has no name",
-                    clip(name)
-                ),
-            ));
-        }
-        if let Some((at, c)) = bad_name(attr_name) {
-            return Err((
-                name_start + at,
-                format!(
-                    "attribute '{}' of <{}> is not well-formed: a name cannot {} {}",
-                    clip(attr_name),
-                    clip(name),
-                    if at == 0 { "start with" } else { "contain" },
-                    show_char(c)
-                ),
-            ));
-        }
-        let attr_name_c = clip(attr_name);
-        let name_c = clip(name);
-        while i < inner_end && is_ws(bytes[i]) {
-            i += 1;
-        }
-        if i >= inner_end || bytes[i] != b'=' {
-            return Err((
-                name_start,
-                format!(
-                    "attribute '{attr_name_c}' of <{name_c}> has no value; write {attr_name_c}='...'"
-                ),
-            ));
-        }
-        i += 1;
-        while i < inner_end && is_ws(bytes[i]) {
-            i += 1;
-        }
-        let quote = match bytes.get(i) {
-            Some(b'\'') => '\'',
-            Some(b'"') => '"',
-            _ => {
-                return Err((
-                    i,
-                    format!("the value of attribute '{attr_name_c}' of <{name_c}> must be quoted"),
-                ));
-            }
-        };
-        i += 1;
-        let value_start = i;
-        while i < inner_end && bytes[i] != quote as u8 {
-            i += 1;
-        }
-        if i >= inner_end {
-            return Err((
-                value_start,
-                format!("the value of attribute '{attr_name_c}' is not closed"),
-            ));
-        }
-        let raw_value = &raw[value_start..i];
-        let value_end = i;
-        i += 1;
-        if raw_value.contains('<') {
-            return Err((
-                value_start,
-                format!("attribute '{attr_name_c}' contains '<'; write &lt;"),
-            ));
-        }
-        if !seen.insert(attr_name) {
-            return Err((
-                name_start,
-                format!("attribute '{attr_name_c}' appears twice in <{name_c}>"),
-            ));
-        }
-        if let Err((off, m)) = check_references(raw_value, declared) {
-            return Err((value_start + off, format!("attribute '{attr_name_c}': {m}")));
-        }
-        let at = |k: usize| (base + k) as u32;
-        attrs.push(Attr::Src {
-            lead: at(ws_start),
-            name: at(name_start),
-            name_end: at(name_start + attr_name.len()),
-            value: at(value_start),
-            value_end: at(value_end),
-        });
+        let (attr, next) = read_attribute(&tag, ws_start, i, declared, &mut seen)?;
+        attrs.push(attr);
+        i = next;
     }
+}
+
+/// Whitespace between the pieces of a tag, as XML defines it.
+fn is_xml_ws(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\r' | b'\n')
+}
+
+/// The first position from `i` (up to `end`) that is not whitespace.
+fn skip_ws(bytes: &[u8], mut i: usize, end: usize) -> usize {
+    while i < end && is_xml_ws(bytes[i]) {
+        i += 1;
+    }
+    i
+}
+
+/// A start tag's element name (after `<`, up to whitespace), checked, with the
+/// position right after it.
+fn element_name(raw: &str, inner_end: usize) -> Result<(&str, usize), (usize, String)> {
+    let bytes = raw.as_bytes();
+    let mut i = 1;
+    while i < inner_end && !is_xml_ws(bytes[i]) {
+        i += 1;
+    }
+    let name = &raw[1..i];
+    if name.is_empty() {
+        return Err((0, "not well-formed: an element without a name".into()));
+    }
+    if let Some((at, c)) = bad_name(name) {
+        return Err((
+            1 + at,
+            format!(
+                "the element name <{}> is not well-formed: a name cannot {} {}",
+                clip(name),
+                if at == 0 { "start with" } else { "contain" },
+                show_char(c)
+            ),
+        ));
+    }
+    Ok((name, i))
+}
+
+/// The start tag an attribute is read from: its raw text, where it sits in the
+/// source, where its attributes end (before `>` or `/>`), and its element's name.
+struct TagText<'a> {
+    raw: &'a str,
+    base: usize,
+    inner_end: usize,
+    name: &'a str,
+}
+
+/// Reads the attribute whose name starts at `name_start` (its leading whitespace at
+/// `ws_start`): name, `=`, quoted value, each checked; `seen` holds the names read so
+/// far. Returns the attribute and the position after its closing quote.
+fn read_attribute<'a>(
+    tag: &TagText<'a>,
+    ws_start: usize,
+    name_start: usize,
+    declared: &[Entity],
+    seen: &mut std::collections::HashSet<&'a str>,
+) -> Result<(Attr, usize), (usize, String)> {
+    let (raw, name) = (tag.raw, tag.name);
+    let bytes = raw.as_bytes();
+    let mut i = name_start;
+    while i < tag.inner_end && !is_xml_ws(bytes[i]) && bytes[i] != b'=' {
+        i += 1;
+    }
+    let attr_name = &raw[name_start..i];
+    if attr_name.is_empty() {
+        return Err((
+            name_start,
+            format!(
+                "not well-formed: an attribute of <{}> has no name",
+                clip(name)
+            ),
+        ));
+    }
+    if let Some((at, c)) = bad_name(attr_name) {
+        return Err((
+            name_start + at,
+            format!(
+                "attribute '{}' of <{}> is not well-formed: a name cannot {} {}",
+                clip(attr_name),
+                clip(name),
+                if at == 0 { "start with" } else { "contain" },
+                show_char(c)
+            ),
+        ));
+    }
+    let attr_name_c = clip(attr_name);
+    let name_c = clip(name);
+    let (value_start, value_end) = attribute_value(tag, i, name_start, &attr_name_c, &name_c)?;
+    let raw_value = &raw[value_start..value_end];
+    if raw_value.contains('<') {
+        return Err((
+            value_start,
+            format!("attribute '{attr_name_c}' contains '<'; write &lt;"),
+        ));
+    }
+    if !seen.insert(attr_name) {
+        return Err((
+            name_start,
+            format!("attribute '{attr_name_c}' appears twice in <{name_c}>"),
+        ));
+    }
+    if let Err((off, m)) = check_references(raw_value, declared) {
+        return Err((value_start + off, format!("attribute '{attr_name_c}': {m}")));
+    }
+    let at = |k: usize| (tag.base + k) as u32;
+    let attr = Attr::Src {
+        lead: at(ws_start),
+        name: at(name_start),
+        name_end: at(name_start + attr_name.len()),
+        value: at(value_start),
+        value_end: at(value_end),
+    };
+    Ok((attr, value_end + 1))
+}
+
+/// The `= 'value'` after an attribute's name (which ends at `i`): returns where the
+/// value starts and ends, inside its quotes.
+fn attribute_value(
+    tag: &TagText<'_>,
+    i: usize,
+    name_start: usize,
+    attr_name_c: &str,
+    name_c: &str,
+) -> Result<(usize, usize), (usize, String)> {
+    let bytes = tag.raw.as_bytes();
+    let inner_end = tag.inner_end;
+    let mut i = skip_ws(bytes, i, inner_end);
+    if i >= inner_end || bytes[i] != b'=' {
+        return Err((
+            name_start,
+            format!(
+                "attribute '{attr_name_c}' of <{name_c}> has no value; write {attr_name_c}='...'"
+            ),
+        ));
+    }
+    i = skip_ws(bytes, i + 1, inner_end);
+    let quote = match bytes.get(i) {
+        Some(b'\'') => '\'',
+        Some(b'"') => '"',
+        _ => {
+            return Err((
+                i,
+                format!("the value of attribute '{attr_name_c}' of <{name_c}> must be quoted"),
+            ));
+        }
+    };
+    i += 1;
+    let value_start = i;
+    while i < inner_end && bytes[i] != quote as u8 {
+        i += 1;
+    }
+    if i >= inner_end {
+        return Err((
+            value_start,
+            format!("the value of attribute '{attr_name_c}' is not closed"),
+        ));
+    }
+    Ok((value_start, i))
 }
 
 fn describe_quick_xml_error(e: &quick_xml::Error) -> String {

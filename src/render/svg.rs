@@ -113,6 +113,23 @@ pub fn render(p: &Picture) -> String {
         esc(&p.heading)
     );
     // Connectors first, so that boxes are drawn over them.
+    connectors(p, &mut s);
+    for (row, n) in p.nodes.iter().enumerate() {
+        node_box(row, n, &mut s);
+    }
+    let _ = writeln!(
+        s,
+        r#"<text x="{MARGIN}" y="{:.1}">{}</text>"#,
+        body_end + 10.0,
+        esc(&p.footer)
+    );
+    legend(body_end, &mut s);
+    s.push_str("</svg>\n");
+    s
+}
+
+/// The elbow connectors from each box to its parent's, as one group.
+fn connectors(p: &Picture, s: &mut String) {
     s.push_str(r##"<g fill="none" stroke="#555555" stroke-width="1.2">"##);
     s.push('\n');
     for (row, n) in p.nodes.iter().enumerate() {
@@ -129,75 +146,77 @@ pub fn render(p: &Picture) -> String {
         }
     }
     s.push_str("</g>\n");
-    for (row, n) in p.nodes.iter().enumerate() {
-        let l = look(n.class);
-        let (x, y, w) = (x_of(n), y_of(row), width_of(n));
-        let (stroke, sw) = if n.error {
-            ("#b00020", 3.5)
-        } else {
-            (l.stroke, l.width)
-        };
-        let dash = if l.dash.is_empty() {
-            String::new()
-        } else {
-            format!(r#" stroke-dasharray="{}""#, l.dash)
-        };
-        let _ = writeln!(
-            s,
-            r#"<g class="{}"><rect x="{x:.1}" y="{y:.1}" width="{w:.1}" height="{BOX_H}" rx="4" fill="{}" stroke="{stroke}" stroke-width="{sw}"{dash}/>"#,
-            n.class.name(),
-            l.fill
-        );
-        let style = if n.class == Class::Free {
-            r#" font-style="italic""#
-        } else {
-            ""
-        };
-        let one_line = n.detail.is_empty() && n.codes.is_empty();
-        let ty = if one_line { y + 22.0 } else { y + 15.0 };
-        let _ = writeln!(
-            s,
-            r#"<text x="{:.1}" y="{ty:.1}" fill="{}"{style}>{}</text>"#,
-            x + 8.0,
-            l.text,
-            esc(&n.title)
-        );
-        if !one_line {
-            let _ = write!(
-                s,
-                r#"<text x="{:.1}" y="{:.1}" fill="{}" font-size="11">{}"#,
-                x + 8.0,
-                y + 30.0,
-                l.text,
-                esc(&n.detail)
-            );
-            if !n.codes.is_empty() {
-                let mark = if n.error { "✗" } else { "!" };
-                let _ = write!(
-                    s,
-                    r##"<tspan font-weight="bold" fill="#b00020"> {mark} {}</tspan>"##,
-                    esc(&n.codes.join(" "))
-                );
-            }
-            s.push_str("</text>\n");
-        }
-        s.push_str("</g>\n");
+}
+
+/// The dash attribute of a look, if it has a dash pattern.
+fn dash_attr(l: &Look) -> String {
+    if l.dash.is_empty() {
+        String::new()
+    } else {
+        format!(r#" stroke-dasharray="{}""#, l.dash)
     }
+}
+
+/// One node's box at `row`: its rectangle, title, and the detail line with its codes.
+fn node_box(row: usize, n: &Node, s: &mut String) {
+    let l = look(n.class);
+    let (x, y, w) = (x_of(n), y_of(row), width_of(n));
+    let (stroke, sw) = if n.error {
+        ("#b00020", 3.5)
+    } else {
+        (l.stroke, l.width)
+    };
+    let dash = dash_attr(&l);
     let _ = writeln!(
         s,
-        r#"<text x="{MARGIN}" y="{:.1}">{}</text>"#,
-        body_end + 10.0,
-        esc(&p.footer)
+        r#"<g class="{}"><rect x="{x:.1}" y="{y:.1}" width="{w:.1}" height="{BOX_H}" rx="4" fill="{}" stroke="{stroke}" stroke-width="{sw}"{dash}/>"#,
+        n.class.name(),
+        l.fill
     );
+    let style = if n.class == Class::Free {
+        r#" font-style="italic""#
+    } else {
+        ""
+    };
+    let one_line = n.detail.is_empty() && n.codes.is_empty();
+    let ty = if one_line { y + 22.0 } else { y + 15.0 };
+    let _ = writeln!(
+        s,
+        r#"<text x="{:.1}" y="{ty:.1}" fill="{}"{style}>{}</text>"#,
+        x + 8.0,
+        l.text,
+        esc(&n.title)
+    );
+    if !one_line {
+        let _ = write!(
+            s,
+            r#"<text x="{:.1}" y="{:.1}" fill="{}" font-size="11">{}"#,
+            x + 8.0,
+            y + 30.0,
+            l.text,
+            esc(&n.detail)
+        );
+        if !n.codes.is_empty() {
+            let mark = if n.error { "✗" } else { "!" };
+            let _ = write!(
+                s,
+                r##"<tspan font-weight="bold" fill="#b00020"> {mark} {}</tspan>"##,
+                esc(&n.codes.join(" "))
+            );
+        }
+        s.push_str("</text>\n");
+    }
+    s.push_str("</g>\n");
+}
+
+/// The legend below the boxes: one sample per class, three to a row, then the error
+/// border.
+fn legend(body_end: f64, s: &mut String) {
     for (i, c) in Class::ALL.iter().enumerate() {
         let l = look(*c);
         let x = MARGIN + (i % 3) as f64 * 220.0;
         let y = body_end + 24.0 + (i / 3) as f64 * 26.0;
-        let dash = if l.dash.is_empty() {
-            String::new()
-        } else {
-            format!(r#" stroke-dasharray="{}""#, l.dash)
-        };
+        let dash = dash_attr(&l);
         let _ = writeln!(
             s,
             r#"<rect x="{x:.1}" y="{y:.1}" width="28" height="18" rx="3" fill="{}" stroke="{}" stroke-width="{}"{dash}/><text x="{:.1}" y="{:.1}">{}</text>"#,
@@ -218,6 +237,4 @@ pub fn render(p: &Picture) -> String {
         MARGIN + (i % 3) as f64 * 220.0 + 36.0,
         body_end + 24.0 + (i / 3) as f64 * 26.0 + 13.0
     );
-    s.push_str("</svg>\n");
-    s
 }

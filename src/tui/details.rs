@@ -114,28 +114,7 @@ fn device_lines(view: &View, out: &mut Vec<Line<'static>>) {
     let dev = &t.devices[i];
     let needs = dev.needs(&t.machine);
     out.push(Line::styled(dev.describe(&t.machine), th.heading()));
-    let addr = match &dev.address {
-        Some(Address::Pci { addr, .. }) => {
-            let on = t
-                .bus_model(addr.bus)
-                .map_or(String::new(), |m| format!(" on {} #{}", m.name(), addr.bus));
-            format!("{}{on}", addr.bdf())
-        }
-        Some(Address::PciRequest) | None => {
-            let placed = d
-                .analysis
-                .defined
-                .devices
-                .get(i)
-                .and_then(|x| x.pci_addr())
-                .map_or(String::new(), |a| format!(" (libvirt: {})", a.bdf()));
-            format!("none{placed}")
-        }
-        Some(Address::VirtioMmio) => "virtio-mmio".into(),
-        Some(Address::Unassigned) => "unassigned (hidden from the guest)".into(),
-        Some(Address::Other(ty)) => format!("type='{ty}'"),
-    };
-    out.push(prop(view, "address", addr));
+    out.push(prop(view, "address", address_text(view, i)));
     if let Some(m) = dev.effective_model(&t.machine) {
         out.push(prop(view, "model", m));
     }
@@ -147,59 +126,12 @@ fn device_lines(view: &View, out: &mut Vec<Line<'static>>) {
     if !qemu.is_empty() {
         out.push(prop(view, "QEMU", qemu));
     }
-    if let Some(p) = &dev.pci {
-        let info = p.model.info();
-        out.push(prop(view, "what", info.summary));
-        out.push(prop(view, "takes", info.accepts.slot_description()));
-        out.push(prop(
-            view,
-            "hotplug",
-            if p.hotpluggable() { "yes" } else { "no" },
-        ));
-        if let Some(w) = dev.index.and_then(|x| d.analysis.io.window(x)) {
-            let reasons: Vec<&str> = w.reasons.iter().map(|r| r.describe()).collect();
-            let text = if w.size == 0 {
-                "no IO window".to_string()
-            } else {
-                format!("IO window {}: {}", size_text(w.size), reasons.join("; "))
-            };
-            out.push(prop(view, "IO", text));
-        }
+    if dev.pci.is_some() {
+        controller_lines(view, i, out);
     } else {
-        let slot = match needs.slot {
-            SlotClass::None => "none (not a PCI device)",
-            SlotClass::Pci => "conventional PCI",
-            SlotClass::Pcie => "PCI Express (conventional on i440fx)",
-            SlotClass::Virtio => "PCI Express port or any PCI slot",
-        };
-        // A device on virtio-mmio has no PCI slot at all.
-        if !matches!(dev.address, Some(Address::VirtioMmio)) {
-            out.push(prop(view, "slot", slot));
-        }
-        if let Some(io) = d.analysis.io.device_io(i)
-            && !io.bars.is_empty()
-        {
-            out.push(prop(
-                view,
-                "IO",
-                format!("{} bytes of IO ports ({})", io.total(), io.status.name()),
-            ));
-        }
+        slot_lines(view, i, needs.slot, out);
     }
-    if let Some(v) = d.analysis.virtio_of(i) {
-        out.push(Line::from(vec![
-            Span::styled(format!("{:<10}", "mode"), th.dim()),
-            Span::styled(mode_badge(v.mode).to_string(), th.mode(v.mode)),
-        ]));
-        if let Some(id) = v.pci_id_text() {
-            out.push(prop(view, "PCI id", id));
-        }
-        out.push(Line::default());
-        out.push(Line::styled("why", th.heading()));
-        for w in v.why() {
-            out.push(Line::from(format!("· {w}")));
-        }
-    }
+    virtio_lines(view, i, out);
     // Elements the designer added have no line in the file yet.
     out.push(prop(
         view,
@@ -210,10 +142,115 @@ fn device_lines(view: &View, out: &mut Vec<Line<'static>>) {
             dev.line.to_string()
         },
     ));
-    let mine: Vec<_> = d
+    problem_lines(view, i, out);
+}
+
+/// Device `i`'s address as written (with the bus it sits on), or where libvirt puts
+/// a device written without one.
+fn address_text(view: &View, i: usize) -> String {
+    let t = view.topology();
+    match &t.devices[i].address {
+        Some(Address::Pci { addr, .. }) => {
+            let on = t
+                .bus_model(addr.bus)
+                .map_or(String::new(), |m| format!(" on {} #{}", m.name(), addr.bus));
+            format!("{}{on}", addr.bdf())
+        }
+        Some(Address::PciRequest) | None => {
+            let placed = view
+                .derived
+                .analysis
+                .defined
+                .devices
+                .get(i)
+                .and_then(|x| x.pci_addr())
+                .map_or(String::new(), |a| format!(" (libvirt: {})", a.bdf()));
+            format!("none{placed}")
+        }
+        Some(Address::VirtioMmio) => "virtio-mmio".into(),
+        Some(Address::Unassigned) => "unassigned (hidden from the guest)".into(),
+        Some(Address::Other(ty)) => format!("type='{ty}'"),
+    }
+}
+
+/// A PCI controller's model: what it is, what it takes, hotplug, its IO window.
+fn controller_lines(view: &View, i: usize, out: &mut Vec<Line<'static>>) {
+    let dev = &view.topology().devices[i];
+    let Some(p) = &dev.pci else {
+        return;
+    };
+    let info = p.model.info();
+    out.push(prop(view, "what", info.summary));
+    out.push(prop(view, "takes", info.accepts.slot_description()));
+    out.push(prop(
+        view,
+        "hotplug",
+        if p.hotpluggable() { "yes" } else { "no" },
+    ));
+    if let Some(w) = dev.index.and_then(|x| view.derived.analysis.io.window(x)) {
+        let reasons: Vec<&str> = w.reasons.iter().map(|r| r.describe()).collect();
+        let text = if w.size == 0 {
+            "no IO window".to_string()
+        } else {
+            format!("IO window {}: {}", size_text(w.size), reasons.join("; "))
+        };
+        out.push(prop(view, "IO", text));
+    }
+}
+
+/// Another device's slot class (none on virtio-mmio) and the IO ports it needs.
+fn slot_lines(view: &View, i: usize, class: SlotClass, out: &mut Vec<Line<'static>>) {
+    let dev = &view.topology().devices[i];
+    let slot = match class {
+        SlotClass::None => "none (not a PCI device)",
+        SlotClass::Pci => "conventional PCI",
+        SlotClass::Pcie => "PCI Express (conventional on i440fx)",
+        SlotClass::Virtio => "PCI Express port or any PCI slot",
+    };
+    // A device on virtio-mmio has no PCI slot at all.
+    if !matches!(dev.address, Some(Address::VirtioMmio)) {
+        out.push(prop(view, "slot", slot));
+    }
+    if let Some(io) = view.derived.analysis.io.device_io(i)
+        && !io.bars.is_empty()
+    {
+        out.push(prop(
+            view,
+            "IO",
+            format!("{} bytes of IO ports ({})", io.total(), io.status.name()),
+        ));
+    }
+}
+
+/// A virtio device's mode, PCI id and the "why" of its mode.
+fn virtio_lines(view: &View, i: usize, out: &mut Vec<Line<'static>>) {
+    let th = &view.theme;
+    let Some(v) = view.derived.analysis.virtio_of(i) else {
+        return;
+    };
+    out.push(Line::from(vec![
+        Span::styled(format!("{:<10}", "mode"), th.dim()),
+        Span::styled(mode_badge(v.mode).to_string(), th.mode(v.mode)),
+    ]));
+    if let Some(id) = v.pci_id_text() {
+        out.push(prop(view, "PCI id", id));
+    }
+    out.push(Line::default());
+    out.push(Line::styled("why", th.heading()));
+    for w in v.why() {
+        out.push(Line::from(format!("· {w}")));
+    }
+}
+
+/// The diagnostics about device `i`, each with its hint and fix.
+fn problem_lines(view: &View, i: usize, out: &mut Vec<Line<'static>>) {
+    let th = &view.theme;
+    let origin = view.topology().devices[i].origin;
+    let mine: Vec<_> = view
+        .derived
         .problems
         .iter()
-        .filter(|p| p.origin == Some(dev.origin))
+        .filter(|p| p.origin == Some(origin))
         .collect();
     if !mine.is_empty() {
         out.push(Line::default());

@@ -103,13 +103,43 @@ pub fn with_model(view: &View, i: usize, model: &str) -> String {
 
 /// The explain view of `row`.
 pub fn row_lines(view: &View, row: &Row) -> Vec<(Tone, String)> {
-    let t = view.topology();
-    let d = &view.derived;
     let mut out = Vec::new();
     let mut topics: Vec<&'static str> = Vec::new();
+    key_lines(view, row, &mut out, &mut topics);
+    if let Some(g) = row.ghost {
+        out.push((
+            Tone::Heading,
+            match g {
+                Ghost::Added => "not in the file: libvirt adds this when it defines the guest (v shows the file as written)".to_string(),
+                Ghost::Placed => "written without an address: this is where libvirt puts it".to_string(),
+            },
+        ));
+        out.push((Tone::Plain, String::new()));
+    }
+    if let Some(i) = row.device {
+        device_lines(view, i, &mut out, &mut topics);
+    }
+    for id in topics {
+        if let Some(tp) = topic(id) {
+            topic_lines(tp, &mut out);
+            out.push((Tone::Plain, String::new()));
+        }
+    }
+    out.push((Tone::Dim, "F2: the glossary of every term".to_string()));
+    out
+}
+
+/// What the kind of row says before its device: the root's controller, the chipset,
+/// free slots, a section; and the topics each brings.
+fn key_lines(
+    view: &View,
+    row: &Row,
+    out: &mut Vec<(Tone, String)>,
+    topics: &mut Vec<&'static str>,
+) {
     match row.key {
         RowKey::Root => {
-            if let Some(r) = &d.view.root {
+            if let Some(r) = &view.derived.view.root {
                 topics.push(controller_topic(r.model()));
             }
         }
@@ -133,96 +163,94 @@ pub fn row_lines(view: &View, row: &Row) -> Vec<(Tone, String)> {
         }
         RowKey::Device(_) => {}
     }
-    if let Some(g) = row.ghost {
-        out.push((
-            Tone::Heading,
-            match g {
-                Ghost::Added => "not in the file: libvirt adds this when it defines the guest (v shows the file as written)".to_string(),
-                Ghost::Placed => "written without an address: this is where libvirt puts it".to_string(),
-            },
-        ));
-        out.push((Tone::Plain, String::new()));
-    }
-    if let Some(i) = row.device {
-        let dev = &t.devices[i];
-        out.push((Tone::Heading, dev.describe(&t.machine)));
-        if let Some(p) = &dev.pci {
-            topics.push(controller_topic(p.model));
-            if p.model.is_port() {
-                topics.push("hotplug");
-            }
-            if let Some(w) = dev.index.and_then(|x| d.analysis.io.window(x))
-                && w.size > 0
-            {
-                let why: Vec<&str> = w.reasons.iter().map(|r| r.describe()).collect();
-                out.push((
-                    Tone::Plain,
-                    format!(
-                        "Here: an IO window of {} ({}).",
-                        size_text(w.size),
-                        why.join("; ")
-                    ),
-                ));
-                topics.push("io-window");
-            }
+}
+
+/// Device `i`: a controller's topics and IO window, a virtio device's mode and why,
+/// and what another device would become elsewhere.
+fn device_lines(
+    view: &View,
+    i: usize,
+    out: &mut Vec<(Tone, String)>,
+    topics: &mut Vec<&'static str>,
+) {
+    let t = view.topology();
+    let d = &view.derived;
+    let dev = &t.devices[i];
+    out.push((Tone::Heading, dev.describe(&t.machine)));
+    if let Some(p) = &dev.pci {
+        topics.push(controller_topic(p.model));
+        if p.model.is_port() {
+            topics.push("hotplug");
         }
-        if let Some(v) = d.analysis.virtio_of(i) {
+        if let Some(w) = dev.index.and_then(|x| d.analysis.io.window(x))
+            && w.size > 0
+        {
+            let why: Vec<&str> = w.reasons.iter().map(|r| r.describe()).collect();
             out.push((
                 Tone::Plain,
-                format!("Here it is {}, because:", v.mode.name()),
+                format!(
+                    "Here: an IO window of {} ({}).",
+                    size_text(w.size),
+                    why.join("; ")
+                ),
             ));
-            for w in v.why() {
-                out.push((Tone::Plain, format!("  · {w}")));
-            }
-            topics.push(mode_topic(v.mode));
+            topics.push("io-window");
         }
-        if dev.pci.is_none() {
-            // What the device would become elsewhere, from the analyses themselves:
-            // the first legal place on each kind of bus, a whole slot where there is one.
-            let mut seen = Vec::new();
-            let mut lines = Vec::new();
-            let targets = edit::move_targets(t, i);
-            let shared = edit::sharings(t, &targets, Some(t.devices[i].origin));
-            let mut places: Vec<(PciAddr, bool)> = targets
-                .into_iter()
-                .zip(shared.iter().map(Option::is_some))
-                .collect();
-            places.sort_by_key(|&(_, s)| s);
-            for (a, _) in places {
-                let Some(model) = t.bus_model(a.bus) else {
-                    continue;
-                };
-                if seen.contains(&model) {
-                    continue;
-                }
-                seen.push(model);
-                lines.push(format!(
-                    "  {} on {} #{}: {}",
-                    a.bdf(),
-                    model.name(),
-                    a.bus,
-                    becomes(view, i, a)
-                ));
-                if seen.len() >= 4 {
-                    break;
-                }
-            }
-            if !lines.is_empty() {
-                out.push((Tone::Plain, String::new()));
-                out.push((Tone::Heading, "moved elsewhere it would be".to_string()));
-                out.extend(lines.into_iter().map(|l| (Tone::Plain, l)));
-            }
-        }
-        out.push((Tone::Plain, String::new()));
     }
-    for id in topics {
-        if let Some(tp) = topic(id) {
-            topic_lines(tp, &mut out);
+    if let Some(v) = d.analysis.virtio_of(i) {
+        out.push((
+            Tone::Plain,
+            format!("Here it is {}, because:", v.mode.name()),
+        ));
+        for w in v.why() {
+            out.push((Tone::Plain, format!("  · {w}")));
+        }
+        topics.push(mode_topic(v.mode));
+    }
+    if dev.pci.is_none() {
+        let lines = moved_lines(view, i);
+        if !lines.is_empty() {
             out.push((Tone::Plain, String::new()));
+            out.push((Tone::Heading, "moved elsewhere it would be".to_string()));
+            out.extend(lines.into_iter().map(|l| (Tone::Plain, l)));
         }
     }
-    out.push((Tone::Dim, "F2: the glossary of every term".to_string()));
-    out
+    out.push((Tone::Plain, String::new()));
+}
+
+/// What device `i` would become elsewhere, from the analyses themselves: the first
+/// legal place on each kind of bus (a whole slot where there is one), four at most.
+fn moved_lines(view: &View, i: usize) -> Vec<String> {
+    let t = view.topology();
+    let mut seen = Vec::new();
+    let mut lines = Vec::new();
+    let targets = edit::move_targets(t, i);
+    let shared = edit::sharings(t, &targets, Some(t.devices[i].origin));
+    let mut places: Vec<(PciAddr, bool)> = targets
+        .into_iter()
+        .zip(shared.iter().map(Option::is_some))
+        .collect();
+    places.sort_by_key(|&(_, s)| s);
+    for (a, _) in places {
+        let Some(model) = t.bus_model(a.bus) else {
+            continue;
+        };
+        if seen.contains(&model) {
+            continue;
+        }
+        seen.push(model);
+        lines.push(format!(
+            "  {} on {} #{}: {}",
+            a.bdf(),
+            model.name(),
+            a.bus,
+            becomes(view, i, a)
+        ));
+        if seen.len() >= 4 {
+            break;
+        }
+    }
+    lines
 }
 
 /// What a group row below the tree holds.

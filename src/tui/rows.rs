@@ -146,14 +146,17 @@ pub fn build(inp: &Inputs<'_>) -> Vec<Row> {
         g: if inp.ascii { &ASCII } else { &UNICODE },
         rows: Vec::new(),
     };
-    if let Some(root) = &inp.view.root {
-        let open = !inp.folded.contains(&RowKey::Root);
-        let mut label = format!("{} #{}", root.model().name(), root.index);
-        if root.implicit {
-            label.push_str(" (implicit)");
-        }
-        b.rows.push(Row {
-            key: RowKey::Root,
+    b.root();
+    b.sections();
+    b.rows
+}
+
+impl Row {
+    /// A row at the top level (the root bus, a section header) that stands for no
+    /// device.
+    fn top(key: RowKey, label: String) -> Row {
+        Row {
+            key,
             prefix: String::new(),
             addr: None,
             label,
@@ -163,99 +166,95 @@ pub fn build(inp: &Inputs<'_>) -> Vec<Row> {
             severity: None,
             locked: false,
             muted: false,
-            fold: Some(open),
-            device: None,
-            bus: Some(0),
-            parent: None,
-            depth: 0,
-            ghost: None,
-        });
-        if open {
-            b.bus(root, "", Some(0), 1);
-        }
-    } else {
-        b.rows.push(Row {
-            key: RowKey::Root,
-            prefix: String::new(),
-            addr: None,
-            label: "(no PCI root bus)".into(),
-            note: String::new(),
-            mode: None,
-            window: None,
-            severity: None,
-            locked: false,
-            muted: true,
             fold: None,
             device: None,
             bus: None,
             parent: None,
             depth: 0,
             ghost: None,
-        });
-    }
-    type Items<'v> = Vec<(&'v DeviceNode, String)>;
-    let sections: [(Section, &str, Items<'_>); 3] = [
-        (
-            Section::Mmio,
-            "virtio-mmio",
-            inp.view
-                .virtio_mmio
-                .iter()
-                .map(|d| (d, String::new()))
-                .collect(),
-        ),
-        (
-            Section::Unassigned,
-            "unassigned (libvirt picks the address)",
-            inp.view
-                .unassigned
-                .iter()
-                .map(|d| (d, String::new()))
-                .collect(),
-        ),
-        (
-            Section::Dangling,
-            "dangling (not attached to the tree)",
-            inp.view
-                .dangling
-                .iter()
-                .map(|x| (&x.device, x.problem.message()))
-                .collect(),
-        ),
-    ];
-    for (section, title, items) in sections {
-        if items.is_empty() {
-            continue;
         }
-        let key = RowKey::Section(section);
-        let open = !inp.folded.contains(&key);
-        let at = b.rows.len();
-        b.rows.push(Row {
-            key,
-            prefix: String::new(),
-            addr: None,
-            label: format!("{title}: {}", items.len()),
-            note: String::new(),
-            mode: None,
-            window: None,
-            severity: None,
-            locked: false,
-            muted: false,
+    }
+}
+
+impl Builder<'_, '_> {
+    /// The root bus's row and, unless it is folded, everything on it.
+    fn root(&mut self) {
+        let inp = self.inp;
+        let Some(root) = &inp.view.root else {
+            self.rows.push(Row {
+                muted: true,
+                ..Row::top(RowKey::Root, "(no PCI root bus)".into())
+            });
+            return;
+        };
+        let open = !inp.folded.contains(&RowKey::Root);
+        let mut label = format!("{} #{}", root.model().name(), root.index);
+        if root.implicit {
+            label.push_str(" (implicit)");
+        }
+        self.rows.push(Row {
             fold: Some(open),
-            device: None,
-            bus: None,
-            parent: None,
-            depth: 0,
-            ghost: None,
+            bus: Some(0),
+            ..Row::top(RowKey::Root, label)
         });
         if open {
-            let n = items.len();
-            for (k, (d, note)) in items.into_iter().enumerate() {
-                b.device(d, d.pci, note, "", k + 1 == n, Some(at), 1, false);
+            self.bus(root, "", Some(0), 1);
+        }
+    }
+
+    /// The sections below the tree (virtio-mmio, unassigned, dangling), each a header
+    /// and, unless it is folded, its devices.
+    fn sections(&mut self) {
+        let inp = self.inp;
+        type Items<'v> = Vec<(&'v DeviceNode, String)>;
+        let sections: [(Section, &str, Items<'_>); 3] = [
+            (
+                Section::Mmio,
+                "virtio-mmio",
+                inp.view
+                    .virtio_mmio
+                    .iter()
+                    .map(|d| (d, String::new()))
+                    .collect(),
+            ),
+            (
+                Section::Unassigned,
+                "unassigned (libvirt picks the address)",
+                inp.view
+                    .unassigned
+                    .iter()
+                    .map(|d| (d, String::new()))
+                    .collect(),
+            ),
+            (
+                Section::Dangling,
+                "dangling (not attached to the tree)",
+                inp.view
+                    .dangling
+                    .iter()
+                    .map(|x| (&x.device, x.problem.message()))
+                    .collect(),
+            ),
+        ];
+        for (section, title, items) in sections {
+            if items.is_empty() {
+                continue;
+            }
+            let key = RowKey::Section(section);
+            let open = !inp.folded.contains(&key);
+            let at = self.rows.len();
+            self.rows.push(Row {
+                fold: Some(open),
+                ..Row::top(key, format!("{title}: {}", items.len()))
+            });
+            if open {
+                let n = items.len();
+                for (k, (d, note)) in items.into_iter().enumerate() {
+                    self.device(d, d.pci, note, "", k + 1 == n, Some(at), 1, false);
+                }
             }
         }
     }
-    b.rows
 }
 
 struct Builder<'a, 'b> {

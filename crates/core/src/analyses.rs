@@ -365,17 +365,7 @@ fn guest_findings(a: &Analysis, out: &mut Vec<Finding>) {
         return;
     };
     let Some(drivers) = os.drivers() else {
-        out.push(Finding {
-            diag: Diagnostic::new(
-                Code::GuestOsUnknown,
-                format!(
-                    "guest OS '{}' is not in virt-pci's table or osinfo-db: whether it can drive virtio 1.0 devices is unknown",
-                    os.id
-                ),
-            )
-            .hint("give a libosinfo short id (virt-pci knows the ids of osinfo-db), or state the guest's drivers with --guest-virtio legacy|modern|both|none"),
-            fix: None,
-        });
+        out.push(unknown_os_finding(os));
         return;
     };
     let pcie_machine = a.defined.machine.class == MachineClass::Q35;
@@ -420,63 +410,11 @@ fn guest_findings(a: &Analysis, out: &mut Vec<Finding>) {
             Mode::ModernOnly | Mode::Mmio => drivers.modern,
             Mode::LegacyOnly => drivers.legacy,
         };
-        let i = v.device;
         if !ok {
-            unusable.push(i);
-            let (code, what, hint) = match v.mode {
-                Mode::LegacyOnly => (
-                    Code::VirtioLegacyOnPciePort,
-                    "is legacy-only",
-                    "use a machine type newer than 2.6 so that the device also offers virtio 1.0".to_string(),
-                ),
-                _ if can_be_transitional(v) => (
-                    Code::VirtioGuestNoDriver,
-                    "is modern-only (virtio 1.0)",
-                    "make it virtio-transitional on a conventional PCI slot (behind a pcie-to-pci-bridge on q35)".to_string(),
-                ),
-                _ => (
-                    Code::VirtioGuestNoDriver,
-                    "is modern-only (virtio 1.0)",
-                    format!(
-                        "{} exists in virtio 1.0 form only: use an emulated device instead (for example qxl or VGA video, a USB tablet)",
-                        v.qemu_device
-                    ),
-                ),
-            };
-            let mut diag = Diagnostic::new(
-                code,
-                format!(
-                    "{}{} {what}, and {} has no driver for it: {}",
-                    describe(a, i),
-                    where_is(a, i),
-                    os.label(),
-                    v.explanation()
-                ),
-            )
-            .hint(format!("{hint} ({})", os.drivers_reason()))
-            .on(input_device(a, i));
-            diag.severity = Severity::Error;
-            let fix = if code == Code::VirtioGuestNoDriver {
-                transitional_fix(a, &[i])
-            } else {
-                None
-            };
-            out.push(Finding { diag, fix });
+            unusable.push(v.device);
+            out.push(no_driver_finding(a, os, v));
         } else if drivers.needs_legacy() && v.mode == Mode::Transitional && v.express {
-            out.push(Finding {
-                diag: Diagnostic::new(
-                    Code::VirtioLegacyOnPciePort,
-                    format!(
-                        "{}{} must stay transitional for {} (legacy drivers only), and it sits in a PCI Express port: a legacy IO BAR on a PCIe endpoint, which costs the port a whole 4 KiB IO window",
-                        describe(a, i),
-                        where_is(a, i),
-                        os.label()
-                    ),
-                )
-                .hint("move it to a conventional PCI slot: every transitional device behind one pcie-to-pci-bridge shares a single 4 KiB window")
-                .on(input_device(a, i)),
-                fix: transitional_fix(a, &[i]),
-            });
+            out.push(legacy_on_port_finding(a, os, v));
         }
     }
     // One fix for all of them together, so that they share a bridge.
@@ -491,6 +429,86 @@ fn guest_findings(a: &Analysis, out: &mut Vec<Finding>) {
             summary: format!("{} (all {} devices)", fix.summary, unusable.len()),
             ops: fix.ops,
         });
+    }
+}
+
+/// A guest OS neither virt-pci's table nor osinfo-db knows.
+fn unknown_os_finding(os: &GuestOs) -> Finding {
+    Finding {
+        diag: Diagnostic::new(
+            Code::GuestOsUnknown,
+            format!(
+                "guest OS '{}' is not in virt-pci's table or osinfo-db: whether it can drive virtio 1.0 devices is unknown",
+                os.id
+            ),
+        )
+        .hint("give a libosinfo short id (virt-pci knows the ids of osinfo-db), or state the guest's drivers with --guest-virtio legacy|modern|both|none"),
+        fix: None,
+    }
+}
+
+/// A virtio device in a mode the guest has no driver for, with the fix that makes it
+/// transitional where that helps.
+fn no_driver_finding(a: &Analysis, os: &GuestOs, v: &VirtioInfo) -> Finding {
+    let i = v.device;
+    let (code, what, hint) = match v.mode {
+        Mode::LegacyOnly => (
+            Code::VirtioLegacyOnPciePort,
+            "is legacy-only",
+            "use a machine type newer than 2.6 so that the device also offers virtio 1.0".to_string(),
+        ),
+        _ if can_be_transitional(v) => (
+            Code::VirtioGuestNoDriver,
+            "is modern-only (virtio 1.0)",
+            "make it virtio-transitional on a conventional PCI slot (behind a pcie-to-pci-bridge on q35)".to_string(),
+        ),
+        _ => (
+            Code::VirtioGuestNoDriver,
+            "is modern-only (virtio 1.0)",
+            format!(
+                "{} exists in virtio 1.0 form only: use an emulated device instead (for example qxl or VGA video, a USB tablet)",
+                v.qemu_device
+            ),
+        ),
+    };
+    let mut diag = Diagnostic::new(
+        code,
+        format!(
+            "{}{} {what}, and {} has no driver for it: {}",
+            describe(a, i),
+            where_is(a, i),
+            os.label(),
+            v.explanation()
+        ),
+    )
+    .hint(format!("{hint} ({})", os.drivers_reason()))
+    .on(input_device(a, i));
+    diag.severity = Severity::Error;
+    let fix = if code == Code::VirtioGuestNoDriver {
+        transitional_fix(a, &[i])
+    } else {
+        None
+    };
+    Finding { diag, fix }
+}
+
+/// A device that must stay transitional for a legacy-only guest, sitting in a PCI
+/// Express port where its legacy IO BAR costs the port a whole IO window.
+fn legacy_on_port_finding(a: &Analysis, os: &GuestOs, v: &VirtioInfo) -> Finding {
+    let i = v.device;
+    Finding {
+        diag: Diagnostic::new(
+            Code::VirtioLegacyOnPciePort,
+            format!(
+                "{}{} must stay transitional for {} (legacy drivers only), and it sits in a PCI Express port: a legacy IO BAR on a PCIe endpoint, which costs the port a whole 4 KiB IO window",
+                describe(a, i),
+                where_is(a, i),
+                os.label()
+            ),
+        )
+        .hint("move it to a conventional PCI slot: every transitional device behind one pcie-to-pci-bridge shares a single 4 KiB window")
+        .on(input_device(a, i)),
+        fix: transitional_fix(a, &[i]),
     }
 }
 

@@ -645,32 +645,8 @@ fn q35_bridges(t: &Topology, bridges: &[&Device], conventional: bool, c: &mut Co
 }
 
 fn to_pc(t: &Topology, opts: &Options, c: &mut Conversion) -> Result<(), Diagnostic> {
-    if opts.secure_boot && t.machine.class == MachineClass::Q35 {
-        return Err(refuse(
-            Code::ConvertNotCarried,
-            "the domain boots with UEFI secure boot, which needs SMM and so q35: libvirt refuses it on i440fx".into(),
-            "turn secure boot off (<loader secure='no'>, the secure-boot firmware feature off) first, or keep the guest on q35",
-        ));
-    }
-    match t.machine.class {
-        MachineClass::I440fx => {
-            c.notes.push(format!(
-                "the guest is on i440fx already ({}): nothing to do",
-                t.machine.machine_type
-            ));
-            return Ok(());
-        }
-        MachineClass::Q35 => {}
-        _ => {
-            return Err(refuse(
-                Code::ConvertWrongMachine,
-                format!(
-                    "--to pc converts x86 q35 guests; this one is {} on {}",
-                    t.machine.machine_type, t.machine.arch_name
-                ),
-                "use --to pci or --to mmio for ARM and RISC-V virt guests",
-            ));
-        }
+    if !pc_applies(t, opts, c)? {
+        return Ok(());
     }
     let pc = pc_machine(&t.machine.machine_type);
     c.changes.push(Change {
@@ -684,74 +660,129 @@ fn to_pc(t: &Topology, opts: &Options, c: &mut Conversion) -> Result<(), Diagnos
             t.machine.machine_type
         ),
     });
-    let mut clears = Vec::new();
-    let mut deletes = Vec::new();
-    let mut gone = Vec::new();
+    let mut removed = PcControllers::default();
     for d in &t.devices {
-        let subj = subject(t, d);
-        if let Some(p) = &d.pci {
-            if p.model == PciModel::PcieRoot {
-                c.changes.push(Change {
-                    subject: subj,
-                    line: d.line,
-                    ops: vec![Op::ReplaceController {
-                        device: d.origin,
-                        model: PciModel::PciRoot,
-                    }],
-                    reason: "i440fx's root bus is conventional PCI (pci-root); the element and its index stay".into(),
-                });
-            } else {
-                if d.pci_addr().is_some() {
-                    clears.push(Op::ClearAddress { device: d.origin });
-                }
-                deletes.push(Op::Delete { device: d.origin });
-                gone.push(format!("{} (line {})", p.model.name(), d.line));
-            }
-            continue;
-        }
-        if d.kind == Kind::Watchdog && d.effective_model_str(&t.machine) == Some("itco") {
-            c.changes.push(Change {
-                subject: subj,
-                line: d.line,
-                ops: vec![Op::Delete { device: d.origin }],
-                reason: "the iTCO watchdog is part of q35's ICH9 and libvirt refuses it on i440fx; add an i6300esb watchdog (a PCI device) if the guest needs one".into(),
-            });
-            continue;
-        }
-        if let Some(a) = d.pci_addr() {
-            let needs = d.needs(&t.machine);
-            let mut reason = format!(
-                "its q35 slot {} does not carry over: libvirt places it on the i440fx root bus",
-                a.bdf()
-            );
-            if needs.virtio == VirtioForm::Plain {
-                reason.push_str("; plain virtio is transitional there");
-            }
-            c.changes.push(Change {
-                subject: subj,
-                line: d.line,
-                ops: vec![Op::ClearAddress { device: d.origin }],
-                reason,
-            });
-        }
+        pc_device(t, d, &mut removed, c);
     }
-    if !deletes.is_empty() {
-        clears.extend(deletes);
-        c.changes.push(Change {
-            subject: format!("{} PCI controller(s)", gone.len()),
-            line: 0,
-            ops: clears,
-            reason: format!(
-                "i440fx has no PCI Express ports: {} go, every device sits on the root bus (31 hotplug slots)",
-                gone.join(", ")
-            ),
-        });
+    if let Some(ch) = removed.change() {
+        c.changes.push(ch);
     }
     c.notes.push(
         "SATA disks stay SATA: libvirt adds an AHCI controller on i440fx (IDE takes four disks at most)"
             .into(),
     );
     Ok(())
+}
+
+/// Whether `--to pc` has work to do: false when the guest is on i440fx already; an
+/// error for other machines, or a q35 guest with secure boot.
+fn pc_applies(t: &Topology, opts: &Options, c: &mut Conversion) -> Result<bool, Diagnostic> {
+    if opts.secure_boot && t.machine.class == MachineClass::Q35 {
+        return Err(refuse(
+            Code::ConvertNotCarried,
+            "the domain boots with UEFI secure boot, which needs SMM and so q35: libvirt refuses it on i440fx".into(),
+            "turn secure boot off (<loader secure='no'>, the secure-boot firmware feature off) first, or keep the guest on q35",
+        ));
+    }
+    match t.machine.class {
+        MachineClass::I440fx => {
+            c.notes.push(format!(
+                "the guest is on i440fx already ({}): nothing to do",
+                t.machine.machine_type
+            ));
+            Ok(false)
+        }
+        MachineClass::Q35 => Ok(true),
+        _ => Err(refuse(
+            Code::ConvertWrongMachine,
+            format!(
+                "--to pc converts x86 q35 guests; this one is {} on {}",
+                t.machine.machine_type, t.machine.arch_name
+            ),
+            "use --to pci or --to mmio for ARM and RISC-V virt guests",
+        )),
+    }
+}
+
+/// The PCI controllers i440fx has no place for, removed in one change: their
+/// addresses cleared first, then the elements.
+#[derive(Default)]
+struct PcControllers {
+    clears: Vec<Op>,
+    deletes: Vec<Op>,
+    gone: Vec<String>,
+}
+
+impl PcControllers {
+    fn change(self) -> Option<Change> {
+        if self.deletes.is_empty() {
+            return None;
+        }
+        let mut ops = self.clears;
+        ops.extend(self.deletes);
+        Some(Change {
+            subject: format!("{} PCI controller(s)", self.gone.len()),
+            line: 0,
+            ops,
+            reason: format!(
+                "i440fx has no PCI Express ports: {} go, every device sits on the root bus (31 hotplug slots)",
+                self.gone.join(", ")
+            ),
+        })
+    }
+}
+
+/// One device of the q35 guest: the root becomes pci-root, other PCI controllers go
+/// into `removed`, the iTCO watchdog goes, and a device with a q35 slot loses it.
+fn pc_device(t: &Topology, d: &Device, removed: &mut PcControllers, c: &mut Conversion) {
+    let subj = subject(t, d);
+    if let Some(p) = &d.pci {
+        if p.model == PciModel::PcieRoot {
+            c.changes.push(Change {
+                subject: subj,
+                line: d.line,
+                ops: vec![Op::ReplaceController {
+                    device: d.origin,
+                    model: PciModel::PciRoot,
+                }],
+                reason: "i440fx's root bus is conventional PCI (pci-root); the element and its index stay".into(),
+            });
+        } else {
+            if d.pci_addr().is_some() {
+                removed.clears.push(Op::ClearAddress { device: d.origin });
+            }
+            removed.deletes.push(Op::Delete { device: d.origin });
+            removed
+                .gone
+                .push(format!("{} (line {})", p.model.name(), d.line));
+        }
+        return;
+    }
+    if d.kind == Kind::Watchdog && d.effective_model_str(&t.machine) == Some("itco") {
+        c.changes.push(Change {
+            subject: subj,
+            line: d.line,
+            ops: vec![Op::Delete { device: d.origin }],
+            reason: "the iTCO watchdog is part of q35's ICH9 and libvirt refuses it on i440fx; add an i6300esb watchdog (a PCI device) if the guest needs one".into(),
+        });
+        return;
+    }
+    if let Some(a) = d.pci_addr() {
+        let needs = d.needs(&t.machine);
+        let mut reason = format!(
+            "its q35 slot {} does not carry over: libvirt places it on the i440fx root bus",
+            a.bdf()
+        );
+        if needs.virtio == VirtioForm::Plain {
+            reason.push_str("; plain virtio is transitional there");
+        }
+        c.changes.push(Change {
+            subject: subj,
+            line: d.line,
+            ops: vec![Op::ClearAddress { device: d.origin }],
+            reason,
+        });
+    }
 }
 
 fn virt_only(t: &Topology, to: To) -> Result<(), Diagnostic> {

@@ -19,7 +19,7 @@ use super::diag::Diagnostic;
 use super::io_space::FirmwareKind;
 use super::machine::MachineClass;
 use super::pci::PciModel;
-use super::topology::{Origin, Topology};
+use super::topology::{ControllerMap, Origin, Topology};
 use super::virtio;
 
 /// A PCI address as the guest sees it (`lspci -D`): `bus` is the bus number the
@@ -238,8 +238,39 @@ fn is_bridge(m: PciModel) -> bool {
 /// for bus padding through QEMU's resource-reserve capability, which libvirt never
 /// sets (the corpus measured both: same numbers everywhere).
 pub fn guest_view(defined: &Topology, firmware: FirmwareKind) -> GuestView {
-    let class = defined.machine.class;
     let map = defined.controller_map();
+    let nodes = functions(defined, &map);
+    let mut by_bus: HashMap<u32, Vec<usize>> = HashMap::new();
+    for (k, n) in nodes.iter().enumerate() {
+        by_bus.entry(n.addr.bus).or_default().push(k);
+    }
+
+    let mut out = GuestView {
+        firmware,
+        functions: Vec::new(),
+        buses: vec![(0, 0)],
+        slots: Vec::new(),
+        roots: vec![0],
+    };
+    let mut next = 0u32;
+    walk(&nodes, &by_bus, 0, 0, 0, &mut next, &mut out);
+    let main_last = next;
+    expander_buses(defined, &map, &nodes, &by_bus, &mut next, &mut out);
+    for f in &mut out.functions {
+        f.origin = f
+            .device
+            .and_then(|i| defined.devices.get(i))
+            .map(|d| d.origin);
+    }
+    hotplug_slots(defined, &nodes, main_last, &mut out);
+    name_nics(defined, &mut out);
+    out
+}
+
+/// Every function the guest sees, in bus, slot and function order: the domain's
+/// devices on buses that exist, then the chipset functions no element stands for.
+fn functions(defined: &Topology, map: &ControllerMap) -> Vec<Node> {
+    let class = defined.machine.class;
     let virtio = virtio::virtio_devices(defined);
     let mut nodes: Vec<Node> = Vec::new();
     let mut taken: Vec<PciAddr> = Vec::new();
@@ -295,23 +326,19 @@ pub fn guest_view(defined: &Topology, firmware: FirmwareKind) -> GuestView {
         });
     }
     nodes.sort_by_key(|n| (n.addr.bus, n.addr.slot, n.addr.function));
-    let mut by_bus: HashMap<u32, Vec<usize>> = HashMap::new();
-    for (k, n) in nodes.iter().enumerate() {
-        by_bus.entry(n.addr.bus).or_default().push(k);
-    }
+    nodes
+}
 
-    let mut out = GuestView {
-        firmware,
-        functions: Vec::new(),
-        buses: vec![(0, 0)],
-        slots: Vec::new(),
-        roots: vec![0],
-    };
-    let mut next = 0u32;
-    walk(&nodes, &by_bus, 0, 0, 0, &mut next, &mut out);
-    let main_last = next;
-    // Expander buses: extra root buses at their busNr, scanned after the main root in
-    // ascending busNr order; the bridges behind one are numbered from busNr + 1.
+/// Expander buses: extra root buses at their busNr, scanned after the main root in
+/// ascending busNr order; the bridges behind one are numbered from busNr + 1.
+fn expander_buses(
+    defined: &Topology,
+    map: &ControllerMap,
+    nodes: &[Node],
+    by_bus: &HashMap<u32, Vec<usize>>,
+    next: &mut u32,
+    out: &mut GuestView,
+) {
     let mut roots: Vec<(u32, u32, PciModel)> = nodes
         .iter()
         .filter_map(|n| {
@@ -324,7 +351,7 @@ pub fn guest_view(defined: &Topology, firmware: FirmwareKind) -> GuestView {
         .collect();
     roots.sort();
     for (nr, idx, model) in roots {
-        next = next.max(nr);
+        *next = (*next).max(nr);
         if model == PciModel::PciExpanderBus {
             // QEMU puts a pci-bridge of its own at slot 0 of a conventional expander
             // bus; libvirt's slots on the pxb are the slots behind that bridge.
@@ -346,27 +373,18 @@ pub fn guest_view(defined: &Topology, firmware: FirmwareKind) -> GuestView {
                 depth: 0,
                 multifunction: false,
             });
-            next += 1;
-            let secondary = next;
+            *next += 1;
+            let secondary = *next;
             out.buses.push((idx, secondary));
             out.roots.push(nr);
-            walk(&nodes, &by_bus, idx, secondary, 1, &mut next, &mut out);
-            out.functions[pos].buses = Some((secondary, next));
+            walk(nodes, by_bus, idx, secondary, 1, next, out);
+            out.functions[pos].buses = Some((secondary, *next));
         } else {
             out.buses.push((idx, nr));
             out.roots.push(nr);
-            walk(&nodes, &by_bus, idx, nr, 0, &mut next, &mut out);
+            walk(nodes, by_bus, idx, nr, 0, next, out);
         }
     }
-    for f in &mut out.functions {
-        f.origin = f
-            .device
-            .and_then(|i| defined.devices.get(i))
-            .map(|d| d.origin);
-    }
-    hotplug_slots(defined, &nodes, main_last, &mut out);
-    name_nics(defined, &mut out);
-    out
 }
 
 /// Numbers bus `index` (guest number `bus`) and everything below it, depth-first.

@@ -39,8 +39,11 @@ impl Bus {
     }
 }
 
-pub(super) struct Set {
+/// The bus allocator: the guest's PCI buses, the functions taken on each, and where
+/// the search for a free address may start.
+pub(super) struct BusAllocator {
     pub(super) buses: Vec<Bus>,
+    /// Pass 1: a bus that does not exist yet is grown rather than refused.
     pub(super) dry_run: bool,
     /// For each set of device flags searched so far, the first bus that may still have
     /// room for it; earlier buses never regain room.
@@ -52,7 +55,7 @@ pub(super) fn show(a: &PciAddr) -> String {
     a.to_string()
 }
 
-impl Set {
+impl BusAllocator {
     /// Adds buses so that `bus` exists, choosing models from what `flags` needs.
     fn grow(&mut self, bus: u32, flags: Flags) -> Result<u32, Diagnostic> {
         let n = self.buses.len() as u32;
@@ -305,7 +308,7 @@ impl Set {
     }
 
     /// Finds the next free address for a device with `flags` (function -1 = any).
-    fn next(&mut self, flags: Flags, function: Option<u8>) -> Result<PciAddr, Diagnostic> {
+    fn next_free(&mut self, flags: Flags, function: Option<u8>) -> Result<PciAddr, Diagnostic> {
         if self.buses.is_empty() {
             return Err(Diagnostic::new(
                 Code::PciBusMissing,
@@ -371,7 +374,7 @@ impl Set {
         flags: Flags,
         function: Option<u8>,
     ) -> Result<PciAddr, Diagnostic> {
-        let a = self.next(flags, function)?;
+        let a = self.next_free(flags, function)?;
         // In the dry run growth may have placed the device on a bus whose flags
         // say otherwise (a port reserved for a bridge); libvirt does not check there.
         self.mark(&a, flags)?;

@@ -3,11 +3,13 @@
 //! options and their ranges), and the `<target>`/`<model>` defaults it writes on PCI
 //! controllers after placement.
 
-use super::{Assigner, Item};
+use super::{Assigner, Placement};
 use crate::device::Kind;
 use crate::diag::{Code, Diagnostic};
 use crate::machine::MachineClass;
 use crate::pci::PciModel;
+use crate::topology::PciController;
+use std::collections::{HashMap, HashSet};
 
 /// Models of USB2 companion controllers and the function each takes in its slot.
 pub(super) const USB2_COMPANIONS: &[(&str, u8)] = &[
@@ -38,7 +40,7 @@ impl Assigner<'_> {
     /// Controllers without `index` get the lowest unused one of their type, in
     /// document order.
     pub(super) fn fill_indexes(&mut self) -> Result<(), Diagnostic> {
-        let is_usb2 = |it: &Item| {
+        let is_usb2 = |it: &Placement| {
             it.is_ctl("usb")
                 && USB2_COMPANIONS
                     .iter()
@@ -47,49 +49,49 @@ impl Assigner<'_> {
         // The USB controller seen last, for index-less USB2 companions: they join the
         // group of the controller before them unless that group already has their model.
         let mut last_usb: Option<usize> = None;
-        for i in 0..self.items.len() {
-            if self.items[i].kind != Kind::Controller {
+        for i in 0..self.placements.len() {
+            if self.placements[i].kind != Kind::Controller {
                 continue;
             }
-            if self.items[i].index.is_some() {
-                if self.items[i].is_ctl("usb") {
+            if self.placements[i].index.is_some() {
+                if self.placements[i].is_ctl("usb") {
                     last_usb = Some(i);
                 }
                 continue;
             }
-            if is_usb2(&self.items[i])
-                && let Some(prev) = last_usb.filter(|&p| is_usb2(&self.items[p]))
+            if is_usb2(&self.placements[i])
+                && let Some(prev) = last_usb.filter(|&p| is_usb2(&self.placements[p]))
             {
-                let group = self.items[prev].index;
-                let model = self.items[i].model.clone();
+                let group = self.placements[prev].index;
+                let model = self.placements[i].model.clone();
                 let taken = self
-                    .items
+                    .placements
                     .iter()
                     .any(|o| o.is_ctl("usb") && o.index == group && o.model == model);
                 if !taken {
-                    self.items[i].index = group;
-                    self.items[i].index_filled = true;
+                    self.placements[i].index = group;
+                    self.placements[i].index_filled = true;
                     last_usb = Some(i);
                     continue;
                 }
             }
-            if self.items[i].is_ctl("usb") {
+            if self.placements[i].is_ctl("usb") {
                 last_usb = Some(i);
             }
-            let ty = self.items[i].ty.clone();
+            let ty = self.placements[i].ty.clone();
             let mut n = 0;
             while self
-                .items
+                .placements
                 .iter()
                 .any(|o| o.kind == Kind::Controller && o.ty == ty && o.index == Some(n))
             {
                 n += 1;
             }
-            self.items[i].index = Some(n);
-            self.items[i].index_filled = true;
+            self.placements[i].index = Some(n);
+            self.placements[i].index_filled = true;
             // A PCI controller without a model becomes the root at index 0 and a
             // machine-appropriate bus elsewhere; the reader guessed before the index was known.
-            if let Some(p) = &mut self.items[i].pci
+            if let Some(p) = &mut self.placements[i].pci
                 && self.topo.devices[i].model.is_none()
             {
                 p.model = if n == 0 {
@@ -104,190 +106,236 @@ impl Assigner<'_> {
         Ok(())
     }
 
+    /// The rules libvirt checks on every controller, in document order: indexes
+    /// used twice, IDE where the machine has none, then a PCI controller's index,
+    /// machine and `<target>` options.
     pub(super) fn validate_controllers(&self) -> Result<(), Diagnostic> {
-        let mut seen: std::collections::HashSet<(&str, u32)> = std::collections::HashSet::new();
-        let companion = |o: &Item| {
-            let master = o
-                .dev()
-                .is_some_and(|i| self.topo.devices[i].master_startport.is_some());
-            is_usb_companion(o.model.as_deref(), master)
-        };
+        let mut seen: HashSet<(&str, u32)> = HashSet::new();
         // USB controllers that are not companions, per index: one each at most (counted
         // once, not by a scan per controller, which thousands of them made quadratic).
-        let mut usb_heads: std::collections::HashMap<Option<u32>, usize> =
-            std::collections::HashMap::new();
+        let mut usb_heads: HashMap<Option<u32>, usize> = HashMap::new();
         for o in self
-            .items
+            .placements
             .iter()
-            .filter(|o| o.is_ctl("usb") && !companion(o))
+            .filter(|o| o.is_ctl("usb") && !self.is_companion(o))
         {
             *usb_heads.entry(o.index).or_insert(0) += 1;
         }
-        for it in &self.items {
+        for it in &self.placements {
             if it.kind != Kind::Controller {
                 continue;
             }
-            let ty = it.ty.as_deref().unwrap_or("");
-            let idx = it.index.unwrap_or(0);
-            if ty == "usb" && !companion(it) && usb_heads.get(&it.index).is_some_and(|&n| n > 1) {
-                return Err(Diagnostic::new(
-                    Code::ControllerIndex,
-                    format!("Duplicate USB controllers with index {idx}"),
-                )
-                .on(it.dev())
-                .hint("only ICH9 EHCI/UHCI companions may share a USB controller index"));
-            }
-            if ty != "usb" && !seen.insert((ty, idx)) {
-                return Err(Diagnostic::new(
-                    Code::ControllerIndex,
-                    format!("Multiple '{ty}' controllers with index '{idx}'"),
-                )
-                .on(it.dev())
-                .hint("give each controller its own index"));
-            }
-            if ty == "ide" && self.class == MachineClass::I440fx && idx > 0 {
-                return Err(Diagnostic::new(Code::DeviceUnsupported, "Only 1 IDE controller is supported")
-                    .on(it.dev())
-                    .hint("the PIIX3 has one IDE controller with 4 disks (hda-hdd); put more disks on virtio or SCSI"));
-            }
-            if ty == "ide" && self.class == MachineClass::Q35 {
-                return Err(Diagnostic::new(
-                    Code::DeviceUnsupported,
-                    "IDE controllers are unsupported for this QEMU binary or machine type",
-                )
-                .on(it.dev())
-                .hint("q35 has SATA: use bus='sata' for disks"));
-            }
+            self.check_index_unique(it, &usb_heads, &mut seen)?;
+            self.check_ide(it)?;
             let Some(p) = &it.pci else { continue };
-            let name = p.model.name();
-            if p.model.is_root() {
-                if idx != 0 {
-                    return Err(Diagnostic::new(
-                        Code::ControllerIndex,
-                        "pci-root and pcie-root controllers should have index 0",
-                    )
-                    .on(it.dev()));
-                }
-                if it.addr.is_some() {
-                    return Err(Diagnostic::new(
-                        Code::ControllerIndex,
-                        "pci-root and pcie-root controllers should not have an address",
-                    )
-                    .on(it.dev()));
-                }
-            } else if idx == 0 {
-                return Err(Diagnostic::new(
-                    Code::ControllerIndex,
-                    format!("Index for '{name}' controllers must be > 0"),
-                )
-                .on(it.dev())
-                .hint("index 0 is the root bus; give this controller index 1 or higher"));
-            }
-            if p.model == PciModel::PciExpanderBus && self.class != MachineClass::I440fx {
-                return Err(Diagnostic::new(
-                    Code::ControllerMachine,
-                    "pci-expander-bus controllers are only supported on 440fx-based machinetypes",
-                )
-                .on(it.dev())
-                .hint("on PCIe machines use pcie-expander-bus"));
-            }
-            if p.model == PciModel::PcieExpanderBus
-                && !matches!(self.class, MachineClass::Q35 | MachineClass::Virt)
-            {
-                return Err(Diagnostic::new(
-                    Code::ControllerMachine,
-                    "pcie-expander-bus controllers are not supported with this machine type",
-                )
-                .on(it.dev()));
-            }
-            let opt_err = |opt: &str| {
-                Diagnostic::new(
-                    Code::ControllerTarget,
-                    format!(
-                        "Option '{opt}' is not valid for PCI controller with index '{idx}', model '{name}' and modelName '{}'",
-                        p.qemu_device()
-                    ),
-                )
-                .on(it.dev())
-            };
-            if p.chassis_nr.is_some() && p.model != PciModel::PciBridge {
-                return Err(opt_err("chassisNr"));
-            }
-            if (p.chassis.is_some() || p.port.is_some()) && !p.model.is_port() {
-                return Err(opt_err(if p.chassis.is_some() {
-                    "chassis"
-                } else {
-                    "port"
-                }));
-            }
-            if p.bus_nr.is_some() && !p.model.is_expander() {
-                return Err(opt_err("busNr"));
-            }
-            if p.hotplug.is_some() && !(p.model.is_port() || p.model == PciModel::PciRoot) {
-                return Err(opt_err("hotplug"));
-            }
-            if let Some(c) = p.chassis_nr
-                && !(1..=255).contains(&c)
-            {
-                return Err(Diagnostic::new(
-                    Code::ControllerTarget,
-                    format!("PCI controller chassisNr '{c}' out of range - must be 1-255"),
-                )
-                .on(it.dev()));
-            }
-            for (n, v) in [("chassis", p.chassis), ("port", p.port)] {
-                if let Some(v) = v
-                    && v > 255
-                {
-                    return Err(Diagnostic::new(
-                        Code::ControllerTarget,
-                        format!("PCI controller {n} '{v}' out of range - must be 0-255"),
-                    )
-                    .on(it.dev()));
-                }
-            }
-            if let Some(b) = p.bus_nr
-                && !(1..=254).contains(&b)
-            {
-                return Err(Diagnostic::new(
-                    Code::ControllerTarget,
-                    format!("PCI controller busNr '{b}' out of range - must be 1-254"),
-                )
-                .on(it.dev()));
-            }
-            if let Some(m) = &p.model_name {
-                let info = p.model.info();
-                if !p.model.is_root()
-                    && m != info.qemu_device
-                    && !info.alt_qemu_devices.contains(&m.as_str())
-                {
-                    return Err(Diagnostic::new(
-                        Code::ControllerTarget,
-                        format!("PCI controller model name '{m}' is not valid for a PCI controller with model '{name}'"),
-                    )
-                    .on(it.dev())
-                    .hint(format!("use <model name='{}'/> or leave it out", info.qemu_device)));
-                }
-            }
+            self.check_pci_index(it, p)?;
+            check_pci_target(it, p)?;
         }
         Ok(())
     }
 
+    /// An index one controller of a type holds alone (`seen`: the types and indexes so
+    /// far); USB companions share their master's.
+    fn check_index_unique<'a>(
+        &'a self,
+        it: &'a Placement,
+        usb_heads: &HashMap<Option<u32>, usize>,
+        seen: &mut HashSet<(&'a str, u32)>,
+    ) -> Result<(), Diagnostic> {
+        let ty = it.ty.as_deref().unwrap_or("");
+        let idx = it.index.unwrap_or(0);
+        if ty == "usb"
+            && !self.is_companion(it)
+            && usb_heads.get(&it.index).is_some_and(|&n| n > 1)
+        {
+            return Err(Diagnostic::new(
+                Code::ControllerIndex,
+                format!("Duplicate USB controllers with index {idx}"),
+            )
+            .on(it.topology_index())
+            .hint("only ICH9 EHCI/UHCI companions may share a USB controller index"));
+        }
+        if ty != "usb" && !seen.insert((ty, idx)) {
+            return Err(Diagnostic::new(
+                Code::ControllerIndex,
+                format!("Multiple '{ty}' controllers with index '{idx}'"),
+            )
+            .on(it.topology_index())
+            .hint("give each controller its own index"));
+        }
+        Ok(())
+    }
+
+    /// A USB companion controller (it shares its master's index).
+    fn is_companion(&self, o: &Placement) -> bool {
+        let master = o
+            .topology_index()
+            .is_some_and(|i| self.topo.devices[i].master_startport.is_some());
+        is_usb_companion(o.model.as_deref(), master)
+    }
+
+    /// IDE controllers: one on i440fx (the PIIX3's), none on q35.
+    fn check_ide(&self, it: &Placement) -> Result<(), Diagnostic> {
+        let ty = it.ty.as_deref().unwrap_or("");
+        let idx = it.index.unwrap_or(0);
+        if ty == "ide" && self.class == MachineClass::I440fx && idx > 0 {
+            return Err(Diagnostic::new(Code::DeviceUnsupported, "Only 1 IDE controller is supported")
+                .on(it.topology_index())
+                .hint("the PIIX3 has one IDE controller with 4 disks (hda-hdd); put more disks on virtio or SCSI"));
+        }
+        if ty == "ide" && self.class == MachineClass::Q35 {
+            return Err(Diagnostic::new(
+                Code::DeviceUnsupported,
+                "IDE controllers are unsupported for this QEMU binary or machine type",
+            )
+            .on(it.topology_index())
+            .hint("q35 has SATA: use bus='sata' for disks"));
+        }
+        Ok(())
+    }
+
+    /// A PCI controller's index (0 for the root only, no address on the root) and
+    /// the machines an expander bus needs.
+    fn check_pci_index(&self, it: &Placement, p: &PciController) -> Result<(), Diagnostic> {
+        let idx = it.index.unwrap_or(0);
+        let name = p.model.name();
+        if p.model.is_root() {
+            if idx != 0 {
+                return Err(Diagnostic::new(
+                    Code::ControllerIndex,
+                    "pci-root and pcie-root controllers should have index 0",
+                )
+                .on(it.topology_index()));
+            }
+            if it.addr.is_some() {
+                return Err(Diagnostic::new(
+                    Code::ControllerIndex,
+                    "pci-root and pcie-root controllers should not have an address",
+                )
+                .on(it.topology_index()));
+            }
+        } else if idx == 0 {
+            return Err(Diagnostic::new(
+                Code::ControllerIndex,
+                format!("Index for '{name}' controllers must be > 0"),
+            )
+            .on(it.topology_index())
+            .hint("index 0 is the root bus; give this controller index 1 or higher"));
+        }
+        if p.model == PciModel::PciExpanderBus && self.class != MachineClass::I440fx {
+            return Err(Diagnostic::new(
+                Code::ControllerMachine,
+                "pci-expander-bus controllers are only supported on 440fx-based machinetypes",
+            )
+            .on(it.topology_index())
+            .hint("on PCIe machines use pcie-expander-bus"));
+        }
+        if p.model == PciModel::PcieExpanderBus
+            && !matches!(self.class, MachineClass::Q35 | MachineClass::Virt)
+        {
+            return Err(Diagnostic::new(
+                Code::ControllerMachine,
+                "pcie-expander-bus controllers are not supported with this machine type",
+            )
+            .on(it.topology_index()));
+        }
+        Ok(())
+    }
+}
+
+/// A PCI controller's `<target>` options: only those its model has, in their ranges,
+/// and a `<model name>` QEMU has for it.
+fn check_pci_target(it: &Placement, p: &PciController) -> Result<(), Diagnostic> {
+    let idx = it.index.unwrap_or(0);
+    let name = p.model.name();
+    let opt_err = |opt: &str| {
+        Diagnostic::new(
+            Code::ControllerTarget,
+            format!(
+                "Option '{opt}' is not valid for PCI controller with index '{idx}', model '{name}' and modelName '{}'",
+                p.qemu_device()
+            ),
+        )
+        .on(it.topology_index())
+    };
+    if p.chassis_nr.is_some() && p.model != PciModel::PciBridge {
+        return Err(opt_err("chassisNr"));
+    }
+    if (p.chassis.is_some() || p.port.is_some()) && !p.model.is_port() {
+        return Err(opt_err(if p.chassis.is_some() {
+            "chassis"
+        } else {
+            "port"
+        }));
+    }
+    if p.bus_nr.is_some() && !p.model.is_expander() {
+        return Err(opt_err("busNr"));
+    }
+    if p.hotplug.is_some() && !(p.model.is_port() || p.model == PciModel::PciRoot) {
+        return Err(opt_err("hotplug"));
+    }
+    if let Some(c) = p.chassis_nr
+        && !(1..=255).contains(&c)
+    {
+        return Err(Diagnostic::new(
+            Code::ControllerTarget,
+            format!("PCI controller chassisNr '{c}' out of range - must be 1-255"),
+        )
+        .on(it.topology_index()));
+    }
+    for (n, v) in [("chassis", p.chassis), ("port", p.port)] {
+        if let Some(v) = v
+            && v > 255
+        {
+            return Err(Diagnostic::new(
+                Code::ControllerTarget,
+                format!("PCI controller {n} '{v}' out of range - must be 0-255"),
+            )
+            .on(it.topology_index()));
+        }
+    }
+    if let Some(b) = p.bus_nr
+        && !(1..=254).contains(&b)
+    {
+        return Err(Diagnostic::new(
+            Code::ControllerTarget,
+            format!("PCI controller busNr '{b}' out of range - must be 1-254"),
+        )
+        .on(it.topology_index()));
+    }
+    if let Some(m) = &p.model_name {
+        let info = p.model.info();
+        if !p.model.is_root()
+            && m != info.qemu_device
+            && !info.alt_qemu_devices.contains(&m.as_str())
+        {
+            return Err(Diagnostic::new(
+                Code::ControllerTarget,
+                format!("PCI controller model name '{m}' is not valid for a PCI controller with model '{name}'"),
+            )
+            .on(it.topology_index())
+            .hint(format!("use <model name='{}'/> or leave it out", info.qemu_device)));
+        }
+    }
+    Ok(())
+}
+
+impl Assigner<'_> {
     pub(super) fn controller_defaults(&mut self) -> Result<(), Diagnostic> {
-        let mut order: Vec<usize> = (0..self.items.len())
-            .filter(|&i| self.items[i].pci.is_some())
+        let mut order: Vec<usize> = (0..self.placements.len())
+            .filter(|&i| self.placements[i].pci.is_some())
             .collect();
-        order.sort_by_key(|&i| self.items[i].index);
+        order.sort_by_key(|&i| self.placements[i].index);
         let mut lowest_bus_nr = self
-            .items
+            .placements
             .iter()
             .filter_map(|i| i.pci.as_ref().and_then(|p| p.bus_nr))
             .min()
             .unwrap_or(256);
         for i in order {
-            let idx = self.items[i].index.unwrap_or(0);
-            let addr = self.items[i].addr;
-            let Some(p) = self.items[i].pci.as_mut() else {
+            let idx = self.placements[i].index.unwrap_or(0);
+            let addr = self.placements[i].addr;
+            let Some(p) = self.placements[i].pci.as_mut() else {
                 continue;
             };
             if p.model.is_root() {
@@ -321,7 +369,7 @@ impl Assigner<'_> {
                                     "No free busNr lower than current lowest busNr is available to auto-assign to bus {idx}. Must be manually assigned"
                                 ),
                             )
-                            .on(self.items[i].dev())
+                            .on(self.placements[i].topology_index())
                             .hint("set <target busNr='...'/> by hand"));
                     }
                     lowest_bus_nr -= 2;
@@ -340,7 +388,7 @@ impl Assigner<'_> {
                                 a.bus
                             ),
                         )
-                        .on(self.items[i].dev())
+                        .on(self.placements[i].topology_index())
                         .hint("renumber the controllers so that a bridge's index exceeds its parent's"));
             }
         }

@@ -4,7 +4,8 @@
 //!
 //! The result is a [`Plan`]: what to add and what to fill in. The libvirt layer writes
 //! it into the document; nothing here touches XML. This module holds the assigner's
-//! state (one entry per device) and the two entry points, [`assign`] and [`check_all`].
+//! state (one placement per device) and the two entry points, [`assign`] and
+//! [`check_all`].
 //! The steps live in the submodules, in the order a run takes them: `validate`, then
 //! `prepare` (with `controllers`' indexes and `implicit`'s devices), `controllers`'
 //! rules, and `passes`, which place devices in `order` on the buses of `bus`, the
@@ -22,7 +23,7 @@ mod prepare;
 mod validate;
 
 pub use implicit::MAX_DISK_CONTROLLERS;
-pub use plan::{ControllerFill, Fill, NewDevice, Plan, Target};
+pub use plan::{ControllerFill, DeviceRef, Fill, NewDevice, Plan};
 pub use validate::transitional_off_pci;
 
 use crate::address::PciAddr;
@@ -32,10 +33,12 @@ use crate::machine::MachineClass;
 use crate::pci::{Flags, PciModel};
 use crate::topology::{PciController, Topology};
 
-/// One device as the assigner sees it.
+/// One device as the assigner places it: what it is, the connect flags it needs, the
+/// address it has or is given, and what of that is written back.
 #[derive(Clone, Debug)]
-struct Item {
-    target: Target,
+struct Placement {
+    /// The device in the topology or among the ones libvirt adds.
+    device_ref: DeviceRef,
     kind: Kind,
     ty: Option<String>,
     model: Option<String>,
@@ -62,11 +65,12 @@ struct Item {
     force_multifunction: bool,
 }
 
-impl Item {
-    fn dev(&self) -> Option<usize> {
-        match self.target {
-            Target::Existing(i) => Some(i),
-            Target::Added(_) => None,
+impl Placement {
+    /// The device's index in the topology; none for a device libvirt adds.
+    fn topology_index(&self) -> Option<usize> {
+        match self.device_ref {
+            DeviceRef::Existing(i) => Some(i),
+            DeviceRef::Added(_) => None,
         }
     }
 
@@ -79,16 +83,19 @@ impl Item {
     }
 }
 
+/// One run of the assignment over a topology: a placement per device and the devices
+/// libvirt adds, in the order it adds them.
 struct Assigner<'t> {
     topo: &'t Topology,
-    items: Vec<Item>,
+    placements: Vec<Placement>,
     added: Vec<NewDevice>,
     pcie_root: bool,
     class: MachineClass,
 }
 
-fn err_on(d: Diagnostic, item: &Item) -> Diagnostic {
-    let dev = item.dev();
+/// Ties a diagnostic to the device of `placement` (none for a device libvirt adds).
+fn err_on(d: Diagnostic, placement: &Placement) -> Diagnostic {
+    let dev = placement.topology_index();
     d.on(dev)
 }
 
@@ -96,7 +103,7 @@ impl<'t> Assigner<'t> {
     fn new(topo: &'t Topology) -> Assigner<'t> {
         Assigner {
             topo,
-            items: Vec::new(),
+            placements: Vec::new(),
             added: Vec::new(),
             pcie_root: false,
             class: topo.machine.class,
@@ -104,9 +111,9 @@ impl<'t> Assigner<'t> {
     }
 
     fn add(&mut self, nd: NewDevice, pci: Option<PciController>) -> usize {
-        let t = Target::Added(self.added.len());
-        self.items.push(Item {
-            target: t,
+        let t = DeviceRef::Added(self.added.len());
+        self.placements.push(Placement {
+            device_ref: t,
             kind: nd.kind,
             ty: nd.ty.clone(),
             model: nd.model.clone(),
@@ -126,7 +133,7 @@ impl<'t> Assigner<'t> {
             force_multifunction: false,
         });
         self.added.push(nd);
-        self.items.len() - 1
+        self.placements.len() - 1
     }
 }
 

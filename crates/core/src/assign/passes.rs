@@ -4,10 +4,10 @@
 
 use std::collections::HashMap;
 
-use super::bus::{Bus, Set};
+use super::bus::{Bus, BusAllocator};
 use super::controllers::USB2_COMPANIONS;
 use super::validate::validate_devices;
-use super::{Assigner, ControllerFill, Fill, Item, NewDevice, Plan, Target, err_on};
+use super::{Assigner, ControllerFill, DeviceRef, Fill, NewDevice, Placement, Plan, err_on};
 use crate::address::PciAddr;
 use crate::device::{Kind, SlotClass};
 use crate::diag::Diagnostic;
@@ -15,10 +15,10 @@ use crate::pci::{Flags, PciModel};
 use crate::topology::PciController;
 
 impl Assigner<'_> {
-    fn new_set(&self, nbuses: u32, dry_run: bool) -> Set {
+    fn new_allocator(&self, nbuses: u32, dry_run: bool) -> BusAllocator {
         // The first PCI controller with each index, found in one pass.
-        let mut by_index: Vec<Option<&Item>> = vec![None; nbuses as usize];
-        for it in self.items.iter().filter(|i| i.pci.is_some()) {
+        let mut by_index: Vec<Option<&Placement>> = vec![None; nbuses as usize];
+        for it in self.placements.iter().filter(|i| i.pci.is_some()) {
             if let Some(slot) = it.index.and_then(|x| by_index.get_mut(x as usize))
                 && slot.is_none()
             {
@@ -39,7 +39,7 @@ impl Assigner<'_> {
             };
             buses.push(Bus::new(model, hotplug));
         }
-        Set {
+        BusAllocator {
             buses,
             dry_run,
             start: Vec::new(),
@@ -47,11 +47,11 @@ impl Assigner<'_> {
     }
 
     /// Reserves every address the config gives, in libvirt's device-iteration order.
-    fn collect(&mut self, set: &mut Set) -> Result<(), Diagnostic> {
-        let mut order: Vec<usize> = (0..self.items.len()).collect();
-        order.sort_by_key(|&i| (self.items[i].kind.iteration_rank(), i));
+    fn reserve_written(&mut self, alloc: &mut BusAllocator) -> Result<(), Diagnostic> {
+        let mut order: Vec<usize> = (0..self.placements.len()).collect();
+        order.sort_by_key(|&i| (self.placements[i].kind.iteration_rank(), i));
         for i in order {
-            let it = &self.items[i];
+            let it = &self.placements[i];
             let Some(mut a) = it.addr else { continue };
             // A console of a serial port is the same device as the serial port.
             if it.assigned || self.is_piix3_fixed(it) || it.kind == Kind::Console {
@@ -59,32 +59,33 @@ impl Assigner<'_> {
             }
             let flags = it.flags;
             let was = a;
-            set.reserve_config(&mut a, flags)
+            alloc
+                .reserve_config(&mut a, flags)
                 .map_err(|d| err_on(d, it))?;
             if a != was {
-                self.items[i].addr = Some(a);
-                self.items[i].moved = true;
+                self.placements[i].addr = Some(a);
+                self.placements[i].moved = true;
             }
         }
         Ok(())
     }
 
     /// Records an address chosen by the assigner. In the dry run only the `want`
-    /// flag changes (the items are restored afterwards), so nothing is placed twice.
+    /// flag changes (the placements are restored afterwards), so nothing is placed twice.
     pub(super) fn set_addr(&mut self, i: usize, a: PciAddr, dry: bool) {
-        self.items[i].want = false;
+        self.placements[i].want = false;
         if !dry {
-            self.items[i].addr = Some(a);
-            self.items[i].assigned = true;
+            self.placements[i].addr = Some(a);
+            self.placements[i].assigned = true;
         }
     }
 
-    fn assign_all(&mut self, set: &mut Set, dry: bool) -> Result<(), Diagnostic> {
+    fn assign_all(&mut self, alloc: &mut BusAllocator, dry: bool) -> Result<(), Diagnostic> {
         let order = self.assignment_order();
         // USB2 companions share one slot per controller index.
         // By index; the first address written for an index is the group's slot.
         let mut usb2_slot: HashMap<u32, PciAddr> = HashMap::new();
-        for (i, it) in self.items.iter().enumerate() {
+        for (i, it) in self.placements.iter().enumerate() {
             if let (true, Some(a)) = (it.is_ctl("usb"), it.addr)
                 && USB2_COMPANIONS
                     .iter()
@@ -95,7 +96,7 @@ impl Assigner<'_> {
             }
         }
         for i in order {
-            let it = &self.items[i];
+            let it = &self.placements[i];
             if !it.want || it.flags == Flags::NONE || it.pci_model().is_some_and(|m| m.is_root()) {
                 continue;
             }
@@ -114,14 +115,15 @@ impl Assigner<'_> {
                     match usb2_slot.get(&idx) {
                         Some(s) => {
                             let mut a = PciAddr::new(s.bus, s.slot, func);
-                            set.reserve_config(&mut a, flags)
-                                .map_err(|d| err_on(d, &self.items[i]))?;
+                            alloc
+                                .reserve_config(&mut a, flags)
+                                .map_err(|d| err_on(d, &self.placements[i]))?;
                             a
                         }
                         None => {
-                            let a = set
+                            let a = alloc
                                 .reserve_next(flags, Some(func))
-                                .map_err(|d| err_on(d, &self.items[i]))?;
+                                .map_err(|d| err_on(d, &self.placements[i]))?;
                             // In the dry run libvirt does not record the address on
                             // the controller, so its companions cannot find it and each
                             // takes a slot of its own.
@@ -132,9 +134,9 @@ impl Assigner<'_> {
                         }
                     }
                 }
-                None => set
+                None => alloc
                     .reserve_next(flags, None)
-                    .map_err(|d| err_on(d, &self.items[i]))?,
+                    .map_err(|d| err_on(d, &self.placements[i]))?,
             };
             self.set_addr(i, a, dry);
         }
@@ -142,7 +144,7 @@ impl Assigner<'_> {
     }
 
     fn max_index(&self) -> u32 {
-        self.items
+        self.placements
             .iter()
             .filter(|i| i.pci.is_some())
             .filter_map(|i| i.index)
@@ -154,7 +156,7 @@ impl Assigner<'_> {
         validate_devices(self.topo)?;
         self.prepare()?;
         self.validate_controllers()?;
-        if self.topo.default_root().is_none() && !self.items.iter().any(|i| i.pci.is_some()) {
+        if self.topo.default_root().is_none() && !self.placements.iter().any(|i| i.pci.is_some()) {
             // No PCI on this machine: only the implicit devices and mmio priming.
             self.virtio_mmio();
             return Ok(self.plan());
@@ -164,37 +166,37 @@ impl Assigner<'_> {
         let max_idx = self.max_index();
 
         // Pass 1: a dry run that grows the bus list as needed.
-        let saved = self.items.clone();
-        let mut set = self.new_set(max_idx + 1, true);
-        self.collect(&mut set)?;
-        self.chipset(&mut set, true)?;
-        if !self.pcie_root && !set.all_full() {
+        let saved = self.placements.clone();
+        let mut alloc = self.new_allocator(max_idx + 1, true);
+        self.reserve_written(&mut alloc)?;
+        self.place_chipset(&mut alloc, true)?;
+        if !self.pcie_root && !alloc.all_full() {
             // Keep one conventional slot free for a future pci-bridge.
-            set.reserve_next(Flags::PCI_DEVICE.or(Flags::AUTOASSIGN), None)?;
+            alloc.reserve_next(Flags::PCI_DEVICE.or(Flags::AUTOASSIGN), None)?;
         }
-        self.assign_all(&mut set, true)?;
-        if max_idx == 0 && set.buses.len() > 1 && self.pcie_root {
+        self.assign_all(&mut alloc, true)?;
+        if max_idx == 0 && alloc.buses.len() > 1 && self.pcie_root {
             // One spare root port for hotplug.
-            set.reserve_next(Flags::PCIE_DEVICE.or(Flags::AUTOASSIGN), None)?;
+            alloc.reserve_next(Flags::PCIE_DEVICE.or(Flags::AUTOASSIGN), None)?;
         }
         // Addresses moved by bus growth stay moved, as libvirt changes them in place.
-        let moved: Vec<(usize, Option<PciAddr>)> = (0..self.items.len())
-            .filter(|&i| self.items[i].moved)
-            .map(|i| (i, self.items[i].addr))
+        let moved: Vec<(usize, Option<PciAddr>)> = (0..self.placements.len())
+            .filter(|&i| self.placements[i].moved)
+            .map(|i| (i, self.placements[i].addr))
             .collect();
-        self.items = saved;
+        self.placements = saved;
         for (i, a) in moved {
-            self.items[i].addr = a;
-            self.items[i].moved = true;
+            self.placements[i].addr = a;
+            self.placements[i].moved = true;
         }
         let mut b = 1;
-        while b < set.buses.len() as u32 {
+        while b < alloc.buses.len() as u32 {
             if !self
-                .items
+                .placements
                 .iter()
                 .any(|i| i.pci.is_some() && i.index == Some(b))
             {
-                let model = set.buses[b as usize].model;
+                let model = alloc.buses[b as usize].model;
                 let pos = self.add(
                     NewDevice {
                         kind: Kind::Controller,
@@ -205,20 +207,20 @@ impl Assigner<'_> {
                     },
                     Some(PciController::new(model)),
                 );
-                self.items[pos].flags = model.info().connect;
-                set.reserve_next(model.info().connect, None)?;
+                self.placements[pos].flags = model.info().connect;
+                alloc.reserve_next(model.info().connect, None)?;
             }
             b += 1;
         }
-        let nbuses = set.buses.len() as u32;
+        let nbuses = alloc.buses.len() as u32;
 
         // Pass 2: the real assignment.
-        let mut set = self.new_set(nbuses, false);
-        self.collect(&mut set)?;
-        self.chipset(&mut set, false)?;
-        self.assign_all(&mut set, false)?;
+        let mut alloc = self.new_allocator(nbuses, false);
+        self.reserve_written(&mut alloc)?;
+        self.place_chipset(&mut alloc, false)?;
+        self.assign_all(&mut alloc, false)?;
         self.controller_defaults()?;
-        Ok(self.plan_with_multifunction(&set))
+        Ok(self.plan_with_multifunction(&alloc))
     }
 
     fn plan(&self) -> Plan {
@@ -226,25 +228,25 @@ impl Assigner<'_> {
             added: self.added.clone(),
             fills: Vec::new(),
         };
-        for it in &self.items {
+        for it in &self.placements {
             let mut f = Fill::default();
-            if it.index_filled || matches!(it.target, Target::Added(_)) {
+            if it.index_filled || matches!(it.device_ref, DeviceRef::Added(_)) {
                 f.index = it.index.filter(|_| it.kind == Kind::Controller);
             }
             if it.assigned || it.moved {
                 f.address = it.addr;
             }
             if it.mmio {
-                if let Target::Existing(i) = it.target {
+                if let DeviceRef::Existing(i) = it.device_ref {
                     f.virtio_mmio = self.topo.devices[i].address.is_none();
                 } else {
                     f.virtio_mmio = true;
                 }
             }
             if let Some(p) = &it.pci {
-                let orig = match it.target {
-                    Target::Existing(i) => self.topo.devices[i].pci.clone(),
-                    Target::Added(_) => None,
+                let orig = match it.device_ref {
+                    DeviceRef::Existing(i) => self.topo.devices[i].pci.clone(),
+                    DeviceRef::Added(_) => None,
                 };
                 let o = orig.unwrap_or_else(|| PciController::new(p.model));
                 let pick =
@@ -261,8 +263,8 @@ impl Assigner<'_> {
                     bus_nr: pick(p.bus_nr, o.bus_nr),
                 };
             }
-            if f != Fill::default() || matches!(it.target, Target::Added(_)) {
-                plan.fills.push((it.target, f));
+            if f != Fill::default() || matches!(it.device_ref, DeviceRef::Added(_)) {
+                plan.fills.push((it.device_ref, f));
             }
         }
         plan
@@ -270,13 +272,13 @@ impl Assigner<'_> {
 
     /// The first console of a serial port is the same device as the first serial; libvirt
     /// writes the serial's PCI address on it too.
-    fn console_mirror(&self) -> Option<(Target, PciAddr)> {
-        let serial = self.items.iter().find(|it| it.kind == Kind::Serial)?;
-        let Target::Existing(ci) = self
-            .items
+    fn console_mirror(&self) -> Option<(DeviceRef, PciAddr)> {
+        let serial = self.placements.iter().find(|it| it.kind == Kind::Serial)?;
+        let DeviceRef::Existing(ci) = self
+            .placements
             .iter()
             .find(|it| it.kind == Kind::Console)?
-            .target
+            .device_ref
         else {
             return None;
         };
@@ -289,10 +291,10 @@ impl Assigner<'_> {
         let addr = serial
             .addr
             .filter(|_| serial.needs_slot != SlotClass::None)?;
-        (mirrors && console.address.is_none()).then_some((Target::Existing(ci), addr))
+        (mirrors && console.address.is_none()).then_some((DeviceRef::Existing(ci), addr))
     }
 
-    fn plan_with_multifunction(&self, set: &Set) -> Plan {
+    fn plan_with_multifunction(&self, alloc: &BusAllocator) -> Plan {
         let mut plan = self.plan();
         if let Some((t, a)) = self.console_mirror() {
             plan.fills.push((
@@ -303,22 +305,22 @@ impl Assigner<'_> {
                 },
             ));
         }
-        for it in &self.items {
+        for it in &self.placements {
             let Some(a) = it.addr else { continue };
             if a.function != 0 || it.mf_attr.is_some() {
                 continue;
             }
-            let used = set
+            let used = alloc
                 .buses
                 .get(a.bus as usize)
                 .map_or(0, |b| b.used[a.slot as usize]);
             if used & !1 == 0 && !it.force_multifunction {
                 continue;
             }
-            match plan.fills.iter_mut().find(|(t, _)| *t == it.target) {
+            match plan.fills.iter_mut().find(|(t, _)| *t == it.device_ref) {
                 Some((_, f)) => f.multifunction = true,
                 None => plan.fills.push((
-                    it.target,
+                    it.device_ref,
                     Fill {
                         multifunction: true,
                         ..Fill::default()
@@ -327,7 +329,7 @@ impl Assigner<'_> {
             }
         }
         plan.fills
-            .retain(|(t, f)| matches!(t, Target::Added(_)) || *f != Fill::default());
+            .retain(|(t, f)| matches!(t, DeviceRef::Added(_)) || *f != Fill::default());
         plan.fills.sort_by_key(|(t, _)| *t);
         plan
     }

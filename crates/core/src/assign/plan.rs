@@ -9,7 +9,7 @@ use crate::topology::{Device, Origin, PciController, Topology};
 
 /// Which device an entry of the plan is about.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Target {
+pub enum DeviceRef {
     /// `Topology::devices[i]`.
     Existing(usize),
     /// `Plan::added[i]`.
@@ -81,7 +81,7 @@ pub struct Fill {
 impl Fill {
     /// Writes what this fill decides onto the model of the device (what the libvirt
     /// layer writes into the XML), for analyses of the guest as libvirt will define it.
-    pub fn apply_to(&self, d: &mut Device) {
+    pub fn fill_in(&self, d: &mut Device) {
         if let Some(idx) = self.index {
             d.index = Some(idx);
         }
@@ -121,7 +121,7 @@ pub struct Plan {
     /// Devices libvirt adds, in the order it adds them.
     pub added: Vec<NewDevice>,
     /// What to fill in, per device; devices with nothing to fill are absent.
-    pub fills: Vec<(Target, Fill)>,
+    pub fills: Vec<(DeviceRef, Fill)>,
 }
 
 impl Plan {
@@ -131,7 +131,7 @@ impl Plan {
     }
 
     /// The final PCI address of a device (from the plan, or as it was).
-    pub fn fill_of(&self, t: Target) -> Option<&Fill> {
+    pub fn fill_of(&self, t: DeviceRef) -> Option<&Fill> {
         self.fills.iter().find(|(x, _)| *x == t).map(|(_, f)| f)
     }
 
@@ -162,13 +162,13 @@ impl Plan {
             out.devices.push(nd.device(origin));
         }
         let base = t.devices.len();
-        for (target, fill) in &self.fills {
-            let i = match *target {
-                Target::Existing(i) => i,
-                Target::Added(a) => base + a,
+        for (device_ref, fill) in &self.fills {
+            let i = match *device_ref {
+                DeviceRef::Existing(i) => i,
+                DeviceRef::Added(a) => base + a,
             };
             if let Some(d) = out.devices.get_mut(i) {
-                fill.apply_to(d);
+                fill.fill_in(d);
             }
         }
         out

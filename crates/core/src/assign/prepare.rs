@@ -1,8 +1,8 @@
-//! The assigner's view of the domain: one entry per device with libvirt's post-parse
-//! defaults, the virtio-mmio rule of ARM and RISC-V `virt`, and each entry's connect
-//! flags.
+//! The assigner's view of the domain: one placement per device with libvirt's
+//! post-parse defaults, the virtio-mmio rule of ARM and RISC-V `virt`, and each
+//! placement's connect flags.
 
-use super::{Assigner, Item, Target};
+use super::{Assigner, DeviceRef, Placement};
 use crate::address::Address;
 use crate::device::{Kind, SlotClass, VirtioForm};
 use crate::diag::{Code, Diagnostic};
@@ -10,11 +10,11 @@ use crate::pci::Flags;
 use crate::topology::Device;
 
 impl Assigner<'_> {
-    /// Builds the item list from the topology, with libvirt's post-parse defaults.
+    /// Builds one placement per device of the topology, with libvirt's post-parse defaults.
     pub(super) fn prepare(&mut self) -> Result<(), Diagnostic> {
         let machine = &self.topo.machine;
-        // Devices plus what libvirt may add; growing would copy every item again.
-        self.items.reserve(self.topo.devices.len() + 16);
+        // Devices plus what libvirt may add; growing would copy every placement again.
+        self.placements.reserve(self.topo.devices.len() + 16);
         let knows_crypto = self.topo.platform.libvirt_rules().knows_crypto;
         for (i, d) in self.topo.devices.iter().enumerate() {
             let needs = d.needs(machine);
@@ -32,8 +32,8 @@ impl Assigner<'_> {
                 Some(Address::VirtioMmio) => (None, None, false, true),
                 Some(_) => (None, None, false, false),
             };
-            self.items.push(Item {
-                target: Target::Existing(i),
+            self.placements.push(Placement {
+                device_ref: DeviceRef::Existing(i),
                 kind: d.kind,
                 ty: d.ty.clone(),
                 model: d.effective_model(machine),
@@ -89,17 +89,17 @@ impl Assigner<'_> {
         if !self.topo.machine.arch.has_virtio_mmio() {
             return;
         }
-        let any_mmio = self.items.iter().any(|i| i.mmio);
+        let any_mmio = self.placements.iter().any(|i| i.mmio);
         let pci_ok = self.pcie_root && !any_mmio;
         if pci_ok {
             return;
         }
-        for it in &mut self.items {
+        for it in &mut self.placements {
             if !it.want || it.addr.is_some() {
                 continue;
             }
             // Only address-less devices (not `<address type='pci'/>` requests).
-            if let Target::Existing(i) = it.target
+            if let DeviceRef::Existing(i) = it.device_ref
                 && self.topo.devices[i].address.is_some()
             {
                 continue;
@@ -132,7 +132,7 @@ impl Assigner<'_> {
             pci
         };
         let machine = &self.topo.machine;
-        for it in &mut self.items {
+        for it in &mut self.placements {
             let mut f = if let Some(p) = &it.pci {
                 p.model.info().connect
             } else {
@@ -142,7 +142,7 @@ impl Assigner<'_> {
                     SlotClass::Pcie | SlotClass::Virtio => pcie,
                 }
             };
-            if let Target::Existing(i) = it.target {
+            if let DeviceRef::Existing(i) = it.device_ref {
                 let d = &self.topo.devices[i];
                 if d.pci.is_none() && d.needs(machine).integrated {
                     f = f.or(Flags::INTEGRATED);

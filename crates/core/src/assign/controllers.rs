@@ -144,9 +144,7 @@ impl Assigner<'_> {
     ) -> Result<(), Diagnostic> {
         let ty = it.ty.as_deref().unwrap_or("");
         let idx = it.index.unwrap_or(0);
-        if ty == "usb"
-            && !self.is_companion(it)
-            && usb_heads.get(&it.index).is_some_and(|&n| n > 1)
+        if ty == "usb" && !self.is_companion(it) && usb_heads.get(&it.index).is_some_and(|&n| n > 1)
         {
             return Err(Diagnostic::new(
                 Code::ControllerIndex,

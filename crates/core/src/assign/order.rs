@@ -57,7 +57,9 @@ impl Assigner<'_> {
         let mut buses: Vec<Option<&str>> = Vec::new();
         let mut keyed: Vec<(usize, i64, usize)> = Vec::new();
         for i in (0..self.placements.len()).filter(|&i| self.placements[i].kind == Kind::Disk) {
-            let d = self.placements[i].topology_index().map(|d| &self.topo.devices[d]);
+            let d = self.placements[i]
+                .topology_index()
+                .map(|d| &self.topo.devices[d]);
             let bus = d.and_then(Device::disk_bus);
             let n = d
                 .and_then(|d| d.name.as_deref())

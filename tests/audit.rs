@@ -249,7 +249,7 @@ fn q35_what_if_is_the_guest_convert_makes_as_check_judges_it() {
         .iter()
         .filter(|d| {
             d.effective_model_str(&t.machine) == Some("virtio")
-                && d.needs(&t.machine).virtio != virt_pci::core::device::VirtioForm::No
+                && d.facts(&t.machine).virtio != virt_pci::core::device::VirtioForm::No
         })
         .count();
     assert!(plain > 0);

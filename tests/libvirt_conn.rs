@@ -518,7 +518,7 @@ fn a_running_domain_shows_what_differs_from_its_next_boot() {
         let origin = app.topology().devices[port].origin;
         app.session
             .history
-            .apply(&virt_pci::core::edit::Op::Delete { device: origin })
+            .record(&virt_pci::core::edit::Op::Delete { device: origin })
             .unwrap();
         app.refresh();
         let after = app.running.clone().unwrap().differences.unwrap();
@@ -673,7 +673,7 @@ fn the_designer_defines_its_edit_back() {
             .origin;
         session
             .history
-            .apply(&Op::SetHotplug {
+            .record(&Op::SetHotplug {
                 device: port,
                 on: false,
             })
@@ -692,7 +692,7 @@ fn the_designer_defines_its_edit_back() {
         .unwrap();
         session
             .history
-            .apply(&Op::SetHotplug {
+            .record(&Op::SetHotplug {
                 device: port,
                 on: true,
             })

@@ -120,7 +120,7 @@ fn check(machine: usize, devices: &[RandomDevice]) -> Result<bool, TestCaseError
     let mut seen = HashSet::new();
     for d in &topo2.devices {
         let needs_pci = d.pci.as_ref().is_some_and(|p| !p.model.is_root())
-            || d.needs(&topo2.machine).slot != SlotClass::None;
+            || d.facts(&topo2.machine).slot != SlotClass::None;
         match &d.address {
             Some(Address::Pci { addr, .. }) => {
                 prop_assert!(seen.insert(*addr), "{addr} used twice\n{out}");
@@ -305,7 +305,7 @@ fn run_edits(text: &str, steps: &[Step]) -> Result<usize, TestCaseError> {
                 h.redo();
             }
             Some(Ok(op)) => {
-                if h.apply(&op).is_err() {
+                if h.record(&op).is_err() {
                     prop_assert_eq!(h.current(), &before, "a refused edit changed the topology");
                     continue;
                 }
@@ -446,7 +446,7 @@ fn run_session_edits(text: &str, steps: &[Step]) -> Result<(usize, usize), TestC
                     edited_now = false;
                 }
                 Some(Ok(op)) => {
-                    if s.history.apply(&op).is_err() {
+                    if s.history.record(&op).is_err() {
                         continue;
                     }
                     ops += 1;

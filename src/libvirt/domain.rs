@@ -259,30 +259,30 @@ impl Reader<'_> {
             Kind::Filesystem => {
                 d.ty = attr("type");
                 d.model = attr("model");
-                d.sub = child("driver", "type");
+                d.driver_type = child("driver", "type");
                 d.name = child("target", "dir");
             }
             Kind::Serial | Kind::Channel | Kind::Console => {
                 d.ty = attr("type");
-                d.sub = child("target", "type");
+                d.target_type = child("target", "type");
             }
             Kind::Pstore => {
-                d.sub = attr("backend");
+                d.backend = attr("backend");
             }
+            // The character device behind it is its `type` (spicevmc, tcp, ...).
             Kind::Redirdev => {
-                d.ty = attr("bus");
-                d.sub = attr("type");
+                d.ty = attr("type");
+                d.bus = attr("bus");
             }
             Kind::Smartcard => {
-                d.ty = attr("mode");
-                d.sub = attr("type");
+                d.ty = attr("type");
             }
             Kind::Graphics => {
                 d.ty = attr("type");
             }
             Kind::Iommu => {
                 d.model = attr("model");
-                d.sub = child("driver", "intremap");
+                d.intremap = child("driver", "intremap").as_deref() == Some("on");
             }
             _ => {
                 d.model = attr("model");

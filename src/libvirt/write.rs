@@ -526,7 +526,7 @@ mod tests {
             let mut h = edit::History::new(t0.clone());
             for raw in ops {
                 if let Some(op) = resolve(h.current(), raw) {
-                    let _ = h.apply(&op);
+                    let _ = h.record(&op);
                 }
             }
             let mut doc = doc0.clone();

@@ -157,7 +157,7 @@ pub fn can_go_to_mmio(t: &Topology, i: usize) -> bool {
         && d.pci.is_none()
         && d.address != Some(Address::VirtioMmio)
         && matches!(
-            d.needs(&t.machine).virtio,
+            d.facts(&t.machine).virtio,
             VirtioForm::Plain | VirtioForm::ModernOnly
         )
 }

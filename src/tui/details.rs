@@ -112,7 +112,7 @@ fn device_lines(view: &View, out: &mut Vec<Line<'static>>) {
         return;
     };
     let dev = &t.devices[i];
-    let needs = dev.needs(&t.machine);
+    let facts = dev.facts(&t.machine);
     out.push(Line::styled(dev.describe(&t.machine), th.heading()));
     out.push(prop(view, "address", address_text(view, i)));
     if let Some(m) = dev.effective_model(&t.machine) {
@@ -122,14 +122,14 @@ fn device_lines(view: &View, out: &mut Vec<Line<'static>>) {
         .analysis
         .virtio_of(i)
         .map(|v| v.qemu_device.clone())
-        .unwrap_or(needs.qemu.clone());
+        .unwrap_or(facts.qemu.clone());
     if !qemu.is_empty() {
         out.push(prop(view, "QEMU", qemu));
     }
     if dev.pci.is_some() {
         controller_lines(view, i, out);
     } else {
-        slot_lines(view, i, needs.slot, out);
+        slot_lines(view, i, facts.slot, out);
     }
     virtio_lines(view, i, out);
     // Elements the designer added have no line in the file yet.

@@ -27,16 +27,16 @@ pub struct TerminalEvents;
 
 impl EventSource for TerminalEvents {
     fn next_event(&mut self) -> io::Result<Option<Event>> {
-        use super::terminal::{self, Pending};
+        use super::terminal::{self, SignalAction};
         let redraw = || {
             let (w, h) = ratatui::crossterm::terminal::size().unwrap_or((80, 24));
             Ok(Some(Event::Resize(w, h)))
         };
         loop {
             match terminal::pending() {
-                Pending::Exit => return Ok(None),
-                Pending::Redraw => return redraw(),
-                Pending::Nothing => {}
+                SignalAction::Exit => return Ok(None),
+                SignalAction::Redraw => return redraw(),
+                SignalAction::Nothing => {}
             }
             // A dead terminal (hang-up) makes polls fail or return at once: the
             // recorded signal ends the loop at the next turn.

@@ -449,7 +449,7 @@ mod tests {
             .unwrap()
             .origin;
         s.history
-            .apply(&Op::SetModel {
+            .record(&Op::SetModel {
                 device: rng,
                 model: Some("virtio-transitional".into()),
             })

@@ -87,7 +87,7 @@ pub fn take_redraw() -> bool {
 }
 
 /// What the event source must do before it waits for input.
-pub enum Pending {
+pub enum SignalAction {
     /// Nothing.
     Nothing,
     /// End the loop: a signal asked for it.
@@ -98,20 +98,20 @@ pub enum Pending {
 
 /// Handles what the signals recorded: suspends (returning once continued), takes the
 /// terminal again after a SIGCONT, or says the loop must end.
-pub fn pending() -> Pending {
+pub fn pending() -> SignalAction {
     if exit_signal().is_some() {
-        return Pending::Exit;
+        return SignalAction::Exit;
     }
     if SUSPEND.swap(false, Ordering::SeqCst) {
         suspend();
-        return Pending::Redraw;
+        return SignalAction::Redraw;
     }
     if CONTINUED.swap(false, Ordering::SeqCst) {
         let _ = take();
         REDRAW.store(true, Ordering::SeqCst);
-        return Pending::Redraw;
+        return SignalAction::Redraw;
     }
-    Pending::Nothing
+    SignalAction::Nothing
 }
 
 /// Gives the terminal back, stops the process (the default action of SIGTSTP), and

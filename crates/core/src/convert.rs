@@ -544,7 +544,7 @@ fn q35_device(
     if let Some(m) = &new_model {
         after.model = m.clone();
     }
-    let n = after.needs(q35);
+    let n = after.facts(q35);
     if !ops.is_empty() {
         c.changes.push(Change {
             subject: subj,
@@ -567,7 +567,7 @@ fn q35_model(
 ) -> (Option<Option<String>>, Vec<String>) {
     let mut why: Vec<String> = Vec::new();
     let mut new_model: Option<Option<String>> = None;
-    match d.needs(&t.machine).virtio {
+    match d.facts(&t.machine).virtio {
         VirtioForm::Plain if g.legacy => {
             new_model = Some(Some("virtio-transitional".into()));
             why.push(format!(
@@ -768,12 +768,12 @@ fn pc_device(t: &Topology, d: &Device, removed: &mut PcControllers, c: &mut Conv
         return;
     }
     if let Some(a) = d.pci_addr() {
-        let needs = d.needs(&t.machine);
+        let facts = d.facts(&t.machine);
         let mut reason = format!(
             "its q35 slot {} does not carry over: libvirt places it on the i440fx root bus",
             a.bdf()
         );
-        if needs.virtio == VirtioForm::Plain {
+        if facts.virtio == VirtioForm::Plain {
             reason.push_str("; plain virtio is transitional there");
         }
         c.changes.push(Change {
@@ -848,7 +848,7 @@ fn to_mmio(t: &Topology, c: &mut Conversion) -> Result<(), Diagnostic> {
         if d.pci.is_some() || d.address == Some(Address::VirtioMmio) {
             continue;
         }
-        let v = d.needs(&t.machine).virtio;
+        let v = d.facts(&t.machine).virtio;
         if v == VirtioForm::No {
             continue;
         }

@@ -484,7 +484,7 @@ impl super::topology::Device {
 
 /// What the device table says about one device.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Needs {
+pub struct ModelFacts {
     /// The slot it needs.
     pub slot: SlotClass,
     /// Must sit on bus 0.
@@ -496,7 +496,7 @@ pub struct Needs {
 }
 
 /// Looks up a device by kind and model key (see [`model_key`]).
-pub fn needs(kind: Kind, key: &str) -> Needs {
+pub fn facts(kind: Kind, key: &str) -> ModelFacts {
     for &(k, plain, base) in VIRTIO_FAMILIES {
         if k != kind {
             continue;
@@ -520,7 +520,7 @@ pub fn needs(kind: Kind, key: &str) -> Needs {
         } else {
             S::Virtio
         };
-        return Needs {
+        return ModelFacts {
             slot,
             integrated: false,
             qemu,
@@ -549,13 +549,13 @@ pub fn needs(kind: Kind, key: &str) -> Needs {
     }
     let row = best.map(|(_, r)| r);
     match row {
-        Some(r) => Needs {
+        Some(r) => ModelFacts {
             slot: r.slot,
             integrated: r.integrated,
             qemu: r.qemu.to_string(),
             virtio: r.virtio,
         },
-        None => Needs {
+        None => ModelFacts {
             slot: S::None,
             integrated: false,
             qemu: String::new(),
@@ -574,8 +574,9 @@ pub struct ModelInput<'a> {
     pub model: Option<&'a str>,
     /// Disk target bus or input bus.
     pub bus: Option<&'a str>,
-    /// Filesystem driver type, serial target type, pstore backend.
-    pub sub: Option<&'a str>,
+    /// The attribute besides the model that picks the device: a filesystem's driver
+    /// type, a serial port's target type, a pstore's backend.
+    pub selector: Option<&'a str>,
 }
 
 /// The model libvirt writes on a device it adds on its own: the post-parse default
@@ -592,7 +593,7 @@ pub fn added_model(kind: Kind, ty: Option<&str>, machine: &Machine) -> Option<&'
         ty,
         model: None,
         bus: None,
-        sub: None,
+        selector: None,
     };
     default_model(kind, &input, machine, true).filter(|_| written)
 }
@@ -664,13 +665,13 @@ pub fn model_key(kind: Kind, input: &ModelInput<'_>, machine: &Machine) -> Strin
             None => String::new(),
         },
         Kind::Input => [input.bus.unwrap_or(""), "/", input.ty.unwrap_or("")].concat(),
-        Kind::Filesystem => match input.sub {
+        Kind::Filesystem => match input.selector {
             Some("virtiofs") => "virtiofs".into(),
             Some("mtp" | "loop" | "nbd" | "ploop") => "-".into(),
             _ => model().to_string(),
         },
-        Kind::Serial => input.sub.unwrap_or("").to_string(),
-        Kind::Pstore => input.sub.unwrap_or("").to_string(),
+        Kind::Serial => input.selector.unwrap_or("").to_string(),
+        Kind::Pstore => input.selector.unwrap_or("").to_string(),
         _ => model().to_string(),
     }
 }
@@ -687,7 +688,7 @@ mod tests {
                 ty,
                 model,
                 bus,
-                sub: None,
+                selector: None,
             },
             &m,
         )
@@ -695,7 +696,7 @@ mod tests {
 
     #[test]
     fn virtio_families_expand_to_three_models() {
-        let n = needs(
+        let n = facts(
             Kind::Disk,
             &key(
                 Kind::Disk,
@@ -709,17 +710,17 @@ mod tests {
             (SlotClass::Pci, VirtioForm::Transitional)
         );
         assert_eq!(n.qemu, "virtio-blk-pci-transitional");
-        let n = needs(Kind::Disk, &key(Kind::Disk, None, None, Some("virtio")));
+        let n = facts(Kind::Disk, &key(Kind::Disk, None, None, Some("virtio")));
         assert_eq!(
             (n.slot, n.qemu.as_str()),
             (SlotClass::Virtio, "virtio-blk-pci")
         );
-        let n = needs(
+        let n = facts(
             Kind::Controller,
             &key(Kind::Controller, Some("scsi"), Some("virtio-scsi"), None),
         );
         assert_eq!(n.qemu, "virtio-scsi-pci");
-        let n = needs(
+        let n = facts(
             Kind::Controller,
             &key(
                 Kind::Controller,
@@ -730,7 +731,7 @@ mod tests {
         );
         assert_eq!(n.slot, SlotClass::Pci);
         assert_eq!(
-            needs(Kind::Disk, &key(Kind::Disk, None, None, Some("sata"))).slot,
+            facts(Kind::Disk, &key(Kind::Disk, None, None, Some("sata"))).slot,
             SlotClass::None
         );
     }
@@ -738,13 +739,13 @@ mod tests {
     #[test]
     fn defaults_follow_the_machine() {
         assert_eq!(key(Kind::Interface, Some("network"), None, None), "rtl8139");
-        assert_eq!(needs(Kind::Interface, "rtl8139").slot, SlotClass::Pci);
-        assert_eq!(needs(Kind::Interface, "e1000e").slot, SlotClass::Pcie);
+        assert_eq!(facts(Kind::Interface, "rtl8139").slot, SlotClass::Pci);
+        assert_eq!(facts(Kind::Interface, "e1000e").slot, SlotClass::Pcie);
         assert_eq!(
-            needs(Kind::Controller, "usb/qemu-xhci").slot,
+            facts(Kind::Controller, "usb/qemu-xhci").slot,
             SlotClass::Pcie
         );
-        assert_eq!(needs(Kind::Controller, "usb/whatever").slot, SlotClass::Pci);
-        assert!(needs(Kind::Iommu, "virtio").integrated);
+        assert_eq!(facts(Kind::Controller, "usb/whatever").slot, SlotClass::Pci);
+        assert!(facts(Kind::Iommu, "virtio").integrated);
     }
 }

@@ -291,7 +291,7 @@ fn functions(defined: &Topology, map: &ControllerMap) -> Vec<Node> {
             None => {
                 let id = match virtio.iter().find(|v| v.device == i) {
                     Some(v) => v.pci_id,
-                    None => pci_id(&d.needs(&defined.machine).qemu),
+                    None => pci_id(&d.facts(&defined.machine).qemu),
                 };
                 (id, None, None)
             }
@@ -727,7 +727,7 @@ pub fn rename_warnings(before: &Topology, after: &Topology, fw: FirmwareKind) ->
 pub fn without_unplaced(t: &Topology) -> Topology {
     let mut before = t.clone();
     before.devices.retain(|d| {
-        let pci = d.needs(&t.machine).slot != super::device::SlotClass::None || d.pci.is_some();
+        let pci = d.facts(&t.machine).slot != super::device::SlotClass::None || d.pci.is_some();
         !(pci
             && matches!(d.address, None | Some(Address::PciRequest))
             && !d.is_pci_root()

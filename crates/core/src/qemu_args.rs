@@ -74,7 +74,7 @@ fn driver(t: &Topology, i: usize, primary_video: Option<usize>) -> String {
     if d.kind == Kind::Interface && d.ty.as_deref() == Some("hostdev") {
         return "vfio-pci".into();
     }
-    let qemu = d.needs(&t.machine).qemu;
+    let qemu = d.facts(&t.machine).qemu;
     if qemu.is_empty() && d.kind == Kind::Interface {
         // libvirt passes a NIC model it does not know to QEMU as it is written.
         return d.model.clone().unwrap_or_default();

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use super::address::{Address, PciAddr};
-use super::device::{self, Kind, ModelInput, Needs};
+use super::device::{self, Kind, ModelFacts, ModelInput};
 use super::machine::{Machine, MachineClass};
 use super::pci::PciModel;
 
@@ -91,11 +91,17 @@ pub struct Device {
     pub ty: Option<String>,
     /// The model as written.
     pub model: Option<String>,
-    /// Disk target bus or input bus.
+    /// Disk target bus, input bus, redirected device bus.
     pub bus: Option<String>,
-    /// Filesystem driver type, serial target type, pstore backend, the character
-    /// device type of a redirdev or smartcard, an IOMMU's `intremap`.
-    pub sub: Option<String>,
+    /// `<target type>` of a serial port, channel or console (`pci-serial`, `virtio`,
+    /// `usb-serial`).
+    pub target_type: Option<String>,
+    /// `<driver type>` of a filesystem (`virtiofs`, `path`).
+    pub driver_type: Option<String>,
+    /// `backend` of a pstore (`acpi-erst`).
+    pub backend: Option<String>,
+    /// `<driver intremap='on'>` on an IOMMU.
+    pub intremap: bool,
     /// Disk target dev, interface MAC, or another short identifier for people.
     pub name: Option<String>,
     /// Controller index (`<controller index>`).
@@ -137,7 +143,10 @@ impl Device {
             ty: None,
             model: None,
             bus: None,
-            sub: None,
+            target_type: None,
+            driver_type: None,
+            backend: None,
+            intremap: false,
             name: None,
             index: None,
             pci: None,
@@ -162,7 +171,12 @@ impl Device {
             ty: self.ty.as_deref(),
             model: self.model.as_deref(),
             bus: self.bus.as_deref(),
-            sub: self.sub.as_deref(),
+            selector: match self.kind {
+                Kind::Filesystem => self.driver_type.as_deref(),
+                Kind::Serial => self.target_type.as_deref(),
+                Kind::Pstore => self.backend.as_deref(),
+                _ => None,
+            },
         }
     }
 
@@ -183,16 +197,16 @@ impl Device {
     }
 
     /// What kind of slot the device needs and which QEMU device it becomes.
-    pub fn needs(&self, machine: &Machine) -> Needs {
+    pub fn facts(&self, machine: &Machine) -> ModelFacts {
         if let Some(p) = &self.pci {
-            return Needs {
+            return ModelFacts {
                 slot: device::SlotClass::None,
                 integrated: false,
                 qemu: p.qemu_device().to_string(),
                 virtio: device::VirtioForm::No,
             };
         }
-        device::needs(
+        device::facts(
             self.kind,
             &device::model_key(self.kind, &self.model_input(), machine),
         )

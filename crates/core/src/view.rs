@@ -235,7 +235,7 @@ fn pci_capable(dev: &Device, machine: &Machine) -> bool {
     match &dev.pci {
         // The root at index 0 is the tree itself, not something waiting for a slot.
         Some(p) => !(p.model.is_root() && dev.index == Some(0)),
-        None => dev.needs(machine).slot != SlotClass::None,
+        None => dev.facts(machine).slot != SlotClass::None,
     }
 }
 
@@ -511,12 +511,12 @@ impl<'a> Builder<'a> {
         self.placed[i] = true;
         let d = &self.topo.devices[i];
         let machine = &self.topo.machine;
-        let needs = d.needs(machine);
+        let facts = d.facts(machine);
         let mmio = matches!(d.address, Some(Address::VirtioMmio));
         let qemu_device = if mmio {
-            mmio_qemu_device(&needs.qemu)
+            mmio_qemu_device(&facts.qemu)
         } else {
-            Some(needs.qemu).filter(|q| !q.is_empty())
+            Some(facts.qemu).filter(|q| !q.is_empty())
         };
         let label = match (&d.pci, d.index) {
             (Some(p), Some(index)) => format!("{} #{index}", p.model.name()),

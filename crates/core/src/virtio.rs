@@ -287,18 +287,18 @@ pub fn virtio_in(t: &Topology, controllers: &ControllerMap, i: usize) -> Option<
     if d.pci.is_some() {
         return None;
     }
-    let needs = d.needs(&t.machine);
-    if needs.virtio == VirtioForm::No {
+    let facts = d.facts(&t.machine);
+    if facts.virtio == VirtioForm::No {
         return None;
     }
-    let fam = family(&needs.qemu);
+    let fam = family(&facts.qemu);
     let model = d
         .effective_model(&t.machine)
         .unwrap_or_else(|| "virtio".into());
     let mut info = VirtioInfo {
         device: i,
         mode: Mode::ModernOnly,
-        form: needs.virtio,
+        form: facts.virtio,
         family: fam,
         pci_id: None,
         express: false,
@@ -306,7 +306,7 @@ pub fn virtio_in(t: &Topology, controllers: &ControllerMap, i: usize) -> Option<
         bus_model: None,
         model,
         rule: Rule::ModernType,
-        qemu_device: needs.qemu,
+        qemu_device: facts.qemu,
     };
     if matches!(d.address, Some(Address::VirtioMmio)) {
         info.mode = Mode::Mmio;

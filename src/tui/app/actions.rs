@@ -5,7 +5,7 @@
 use std::collections::HashSet;
 
 use super::results::NewThing;
-use super::{App, Pending, Popup, ShownProblem};
+use super::{App, Popup, Question, ShownProblem};
 use crate::core::address::PciAddr;
 use crate::core::diag::Severity;
 use crate::core::edit::{self, CONTROLLER_MODELS, Op, Placement, TEMPLATES};
@@ -24,7 +24,7 @@ impl App {
     /// or a move that would rename what the guest already has (a bus number, a NIC
     /// name, a disk path) asks first, offering the same edit at a place that keeps
     /// the old numbering when there is one.
-    pub fn apply(&mut self, op: Op) {
+    pub fn perform(&mut self, op: Op) {
         if matches!(
             op,
             Op::AddDevice { .. } | Op::AddController { .. } | Op::Move { .. }
@@ -36,11 +36,11 @@ impl App {
                 return;
             }
         }
-        self.apply_now(op);
+        self.perform_now(op);
     }
 
     /// Applies an edit without asking about renames.
-    pub(super) fn apply_now(&mut self, op: Op) {
+    pub(super) fn perform_now(&mut self, op: Op) {
         let focus = match &op {
             Op::Move { device, .. }
             | Op::SetModel { device, .. }
@@ -58,7 +58,7 @@ impl App {
     }
 
     /// The same edit at the place that keeps the guest's numbering, as one step.
-    pub(super) fn apply_instead(&mut self, instead: edit::Instead) {
+    pub(super) fn perform_instead(&mut self, instead: edit::Instead) {
         let focus = instead.ops.iter().find_map(|op| match op {
             Op::Move { device, .. } => Some(*device),
             _ => None,
@@ -161,7 +161,7 @@ impl App {
                 text,
                 keys: keys.into(),
             },
-            Pending::Renames {
+            Question::Renames {
                 op,
                 instead: numbering.instead,
             },
@@ -181,7 +181,7 @@ impl App {
             };
             entries.push(Entry::new(label, m.info().summary));
         }
-        self.pick("add", entries, Pending::AddWhat);
+        self.pick("add", entries, Question::AddWhat);
     }
 
     /// Entry `i` of the add list: a device (its model next, when it has several) or a
@@ -199,7 +199,7 @@ impl App {
                 self.pick(
                     format!("model of the {}", tpl.label),
                     entries,
-                    Pending::AddModel { template: i },
+                    Question::AddModel { template: i },
                 );
             }
         } else if let Some(&m) = CONTROLLER_MODELS.get(i - TEMPLATES.len()) {
@@ -207,7 +207,7 @@ impl App {
                 let entries = (1..=8)
                     .map(|n| Entry::new(n.to_string(), "downstream ports"))
                     .collect();
-                self.pick("how many downstream ports?", entries, Pending::SwitchPorts);
+                self.pick("how many downstream ports?", entries, Question::SwitchPorts);
             } else {
                 self.places(NewThing::Controller {
                     model: m,
@@ -231,7 +231,7 @@ impl App {
                 downstream,
             },
         };
-        self.apply(op);
+        self.perform(op);
     }
 
     /// The places offered for a new thing: libvirt's choice, no address, and every
@@ -268,7 +268,7 @@ impl App {
         self.pick(
             format!("where does the {what} go?"),
             entries,
-            Pending::Place { thing, places },
+            Question::Place { thing, places },
         );
     }
 
@@ -353,7 +353,7 @@ impl App {
         let d = &t.devices[i];
         let behind = edit::behind(t, i);
         if behind.is_empty() {
-            self.apply(Op::Delete { device: d.origin });
+            self.perform(Op::Delete { device: d.origin });
             return;
         }
         let names: Vec<String> = behind
@@ -380,7 +380,7 @@ impl App {
                 text,
                 keys: "y delete · n/Esc keep".into(),
             },
-            Pending::Delete { device: origin },
+            Question::Delete { device: origin },
         ));
     }
 
@@ -442,7 +442,7 @@ impl App {
                 0,
                 Entry::new("virtio-mmio", "the virt board's mmio transports"),
             );
-            let pending = Pending::MoveOrMmio {
+            let pending = Question::MoveOrMmio {
                 device: origin,
                 targets,
             };
@@ -452,7 +452,7 @@ impl App {
         self.pick(
             title,
             entries,
-            Pending::MoveTo {
+            Question::MoveTo {
                 device: origin,
                 targets,
             },
@@ -501,7 +501,7 @@ impl App {
             match edit::index_of(t, origin) {
                 Some(i) if convert::can_go_to_mmio(t, i) => {
                     self.cut = None;
-                    self.apply(Op::ToMmio { device: origin });
+                    self.perform(Op::ToMmio { device: origin });
                 }
                 _ => self.say(
                     Severity::Warning,
@@ -534,7 +534,7 @@ impl App {
             .or_else(|| targets.iter().find(|a| on_bus(a) && Some(a.slot) == slot))
             .or_else(|| targets.iter().find(|a| on_bus(a)));
         match to {
-            Some(&to) => self.apply(Op::Move { device: origin, to }),
+            Some(&to) => self.perform(Op::Move { device: origin, to }),
             None => {
                 let name = self.bus_name(bus);
                 self.say(Severity::Warning, format!("no legal slot {name}"));
@@ -572,7 +572,7 @@ impl App {
         self.pick(
             title,
             entries,
-            Pending::Model {
+            Question::Model {
                 device: origin,
                 models,
             },
@@ -588,7 +588,7 @@ impl App {
             Some(p) if p.model.is_port() => {
                 let on = p.hotplug == Some(false);
                 let device = d.origin;
-                self.apply(Op::SetHotplug { device, on });
+                self.perform(Op::SetHotplug { device, on });
             }
             _ => self.say(
                 Severity::Info,
@@ -660,7 +660,7 @@ impl App {
             ids.push(Some(os.short_id().to_string()));
             entries.push(Entry::new(os.short_id(), os.name.clone()));
         }
-        self.pick("guest OS", entries, Pending::Os { ids });
+        self.pick("guest OS", entries, Question::Os { ids });
     }
 
     /// Offers every pair of known libvirt and QEMU releases; the current one first.
@@ -699,7 +699,7 @@ impl App {
         self.pick(
             "target: the libvirt and QEMU releases to predict",
             entries,
-            Pending::Target { platforms },
+            Question::Target { platforms },
         );
     }
 
@@ -733,7 +733,7 @@ impl App {
             ids.push(Some(f.id));
             entries.push(Entry::new(f.id, format!("{}: {}", f.name, f.summary)));
         }
-        self.pick("firmware", entries, Pending::Firmware { ids });
+        self.pick("firmware", entries, Question::Firmware { ids });
     }
 
     pub(super) fn convert_pick(&mut self) {
@@ -746,7 +746,7 @@ impl App {
             .iter()
             .map(|&to| Entry::new(to.name(), convert::describe(to)))
             .collect();
-        self.pick("convert to", entries, Pending::ConvertTo { targets });
+        self.pick("convert to", entries, Question::ConvertTo { targets });
     }
 
     pub(super) fn convert_preview(&mut self, to: crate::core::convert::To) {
@@ -760,7 +760,7 @@ impl App {
             Ok(c) => {
                 let view = convert::preview(&self.session, &self.ctx, &c, self.ascii);
                 self.popups
-                    .push(Popup::Preview(view, Pending::Convert { to }));
+                    .push(Popup::Preview(view, Question::Convert { to }));
             }
             Err(e) => self.say(Severity::Warning, format!("convert refused: {e}")),
         }

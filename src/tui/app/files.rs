@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use super::{App, Options, Pending, Popup};
+use super::{App, Options, Popup, Question};
 use crate::core::diag::Severity;
 use crate::tui::popups::{Confirm, TextView};
 use crate::tui::save_popup::Conflict;
@@ -66,7 +66,7 @@ impl App {
             .as_ref()
             .map(|p| p.display().to_string())
             .unwrap_or_default();
-        self.prompt("save as", &current, Pending::SaveAs);
+        self.prompt("save as", &current, Question::SaveAs);
     }
 
     pub(super) fn save(&mut self) {
@@ -75,7 +75,7 @@ impl App {
             return;
         }
         if self.session.path.is_none() {
-            self.prompt("save as", "", Pending::SaveAs);
+            self.prompt("save as", "", Question::SaveAs);
             return;
         }
         if !self.session.dirty() {
@@ -116,7 +116,7 @@ impl App {
                         ),
                         keys: "y replace it · n/Esc do not save".into(),
                     },
-                    Pending::ForceSave { to },
+                    Question::ForceSave { to },
                 ));
             }
             Err(SaveProblem::Failed(e)) => {
@@ -154,7 +154,7 @@ impl App {
                 ),
                 keys: "y define · n/Esc keep editing".into(),
             },
-            Pending::DefineLibvirt,
+            Question::DefineLibvirt,
         ));
     }
 

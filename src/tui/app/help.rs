@@ -1,7 +1,7 @@
 //! The text views: help and the palette from the command registry, the full list of
 //! diagnostics, the status line's messages, explain and the glossary.
 
-use super::{App, Pending, Popup, ShownProblem};
+use super::{App, Popup, Question, ShownProblem};
 use crate::core::diag::Severity;
 use crate::tui::commands::{COMMANDS, Command, Scope, keys_text};
 use crate::tui::explain;
@@ -28,7 +28,7 @@ impl App {
                 )
             })
             .collect();
-        self.pick("commands", entries, Pending::Palette);
+        self.pick("commands", entries, Question::Palette);
     }
 
     /// Every diagnostic in full: message, hint and fix, in the pane's order.

@@ -40,7 +40,7 @@ mod view;
 
 pub use derived::{Derived, ShownProblem};
 pub use help::{counts, help_lines, keys_or_palette, severity_word};
-use results::{Pending, Popup};
+use results::{Popup, Question};
 pub use view::View;
 
 /// How the designer starts.
@@ -212,7 +212,7 @@ impl App {
         self.pick(
             "bundled examples: what each one shows (Esc keeps the first)",
             entries,
-            Pending::Example,
+            Question::Example,
         );
     }
 
@@ -232,7 +232,7 @@ impl App {
         self.pick(
             format!("new guest {name}: architecture and machine"),
             entries,
-            Pending::NewGuest { name: name.into() },
+            Question::NewGuest { name: name.into() },
         );
     }
 
@@ -353,7 +353,7 @@ impl App {
             Message::Toggle => self.toggle(),
             Message::NextProblem => self.next_problem(1),
             Message::PrevProblem => self.next_problem(-1),
-            Message::Search => self.prompt("search", "", Pending::Search),
+            Message::Search => self.prompt("search", "", Question::Search),
             Message::SearchNext => self.search_next(),
             Message::Add => self.add(),
             Message::Delete => self.delete(),
@@ -362,7 +362,7 @@ impl App {
             Message::Paste => self.paste(),
             Message::SetModel => self.model_pick(),
             Message::Hotplug => self.hotplug(),
-            Message::AutoAssign => self.apply(Op::AutoAssign),
+            Message::AutoAssign => self.perform(Op::AutoAssign),
             Message::Fix => self.fix(),
             Message::Convert => self.convert_pick(),
             Message::GuestOs => self.os_pick(),
@@ -498,7 +498,7 @@ impl App {
                     ),
                     keys: "y quit without saving · w save and quit · n/Esc stay".into(),
                 },
-                Pending::Quit,
+                Question::Quit,
             ));
         } else {
             self.quit = true;

@@ -3,7 +3,7 @@
 
 use ratatui::layout::Rect;
 
-use super::{App, Pending};
+use super::{App, Question};
 use crate::core::diag::Severity;
 use crate::core::topology::Origin;
 use crate::tui::layout;
@@ -125,7 +125,7 @@ impl App {
 
     pub(super) fn search_next(&mut self) {
         if self.search.is_empty() {
-            self.prompt("search", "", Pending::Search);
+            self.prompt("search", "", Question::Search);
             return;
         }
         let q = self.search.to_lowercase();

@@ -24,9 +24,9 @@ pub(super) enum NewThing {
     Controller { model: PciModel, downstream: u8 },
 }
 
-/// What accepting a popup does.
+/// The question a popup asks: what accepting it does.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(super) enum Pending {
+pub(super) enum Question {
     Palette,
     Example,
     NewGuest {
@@ -95,13 +95,13 @@ pub(super) enum Pending {
 /// A popup and what its answer means.
 #[derive(Clone, Debug)]
 pub(super) enum Popup {
-    Pick(Picker, Pending),
-    Confirm(Confirm, Pending),
-    Prompt(Prompt, Pending),
+    Pick(Picker, Question),
+    Confirm(Confirm, Question),
+    Prompt(Prompt, Question),
     Text(TextView),
     Editor(Box<XmlEditor>),
     /// A scrollable text whose Enter means yes (the convert preview).
-    Preview(TextView, Pending),
+    Preview(TextView, Question),
     /// The file changed on disk since it was read.
     Conflict(Conflict),
 }
@@ -184,7 +184,7 @@ impl App {
                             text,
                             keys: "y / Enter apply · n / Esc back to the editor".into(),
                         },
-                        Pending::ApplyXml,
+                        Question::ApplyXml,
                     ));
                 }
                 Err(_) => e.refused = true,
@@ -197,7 +197,7 @@ impl App {
                             text: "Close the editor and drop the changes to the XML?".into(),
                             keys: "y / Enter discard · n / Esc back to the editor".into(),
                         },
-                        Pending::DiscardXml,
+                        Question::DiscardXml,
                     ));
                 } else {
                     self.popups.pop();
@@ -298,7 +298,7 @@ impl App {
             (
                 Popup::Confirm(
                     _,
-                    Pending::Renames {
+                    Question::Renames {
                         instead: Some(instead),
                         ..
                     },
@@ -307,9 +307,9 @@ impl App {
             ) => {
                 let instead = instead.clone();
                 self.popups.pop();
-                self.apply_instead(instead);
+                self.perform_instead(instead);
             }
-            (Popup::Confirm(_, Pending::Quit), Message::Save) => {
+            (Popup::Confirm(_, Question::Quit), Message::Save) => {
                 self.popups.pop();
                 self.quit_after_save = true;
                 self.save();
@@ -318,12 +318,17 @@ impl App {
         }
     }
 
-    pub(super) fn pick(&mut self, title: impl Into<String>, entries: Vec<Entry>, pending: Pending) {
+    pub(super) fn pick(
+        &mut self,
+        title: impl Into<String>,
+        entries: Vec<Entry>,
+        pending: Question,
+    ) {
         self.popups
             .push(Popup::Pick(Picker::new(title, entries), pending));
     }
 
-    pub(super) fn prompt(&mut self, title: &str, input: &str, pending: Pending) {
+    pub(super) fn prompt(&mut self, title: &str, input: &str, pending: Question) {
         self.popups.push(Popup::Prompt(
             Prompt {
                 title: title.into(),
@@ -334,32 +339,32 @@ impl App {
     }
 
     /// Carries out entry `i` of the list that asked `pending`.
-    pub(super) fn picked(&mut self, pending: Pending, i: usize) {
+    pub(super) fn picked(&mut self, pending: Question, i: usize) {
         match pending {
-            Pending::ConvertTo { targets } => {
+            Question::ConvertTo { targets } => {
                 if let Some(&to) = targets.get(i) {
                     self.convert_preview(to);
                 }
             }
-            Pending::MoveOrMmio { device, targets } => match i {
-                0 => self.apply(Op::ToMmio { device }),
+            Question::MoveOrMmio { device, targets } => match i {
+                0 => self.perform(Op::ToMmio { device }),
                 _ => {
                     if let Some(&to) = targets.get(i - 1) {
-                        self.apply(Op::Move { device, to });
+                        self.perform(Op::Move { device, to });
                     }
                 }
             },
-            Pending::Example => self.open_example(i),
-            Pending::NewGuest { name } => self.open_new_guest(&name, i),
-            Pending::Palette => {
+            Question::Example => self.open_example(i),
+            Question::NewGuest { name } => self.open_new_guest(&name, i),
+            Question::Palette => {
                 let cmds: Vec<&'static Command> =
                     COMMANDS.iter().filter(|c| c.scope == Scope::Main).collect();
                 if let Some(c) = cmds.get(i) {
                     self.update(c.message);
                 }
             }
-            Pending::AddWhat => self.add_what(i),
-            Pending::AddModel { template } => {
+            Question::AddWhat => self.add_what(i),
+            Question::AddModel { template } => {
                 if let Some(m) = TEMPLATES[template].models.get(i) {
                     self.places(NewThing::Device {
                         template,
@@ -367,39 +372,39 @@ impl App {
                     });
                 }
             }
-            Pending::SwitchPorts => self.places(NewThing::Controller {
+            Question::SwitchPorts => self.places(NewThing::Controller {
                 model: PciModel::PcieSwitchUpstreamPort,
                 downstream: i as u8 + 1,
             }),
-            Pending::Place { thing, places } => {
+            Question::Place { thing, places } => {
                 if let Some(&at) = places.get(i) {
                     self.add_at(thing, at);
                 }
             }
-            Pending::MoveTo { device, targets } => {
+            Question::MoveTo { device, targets } => {
                 if let Some(&to) = targets.get(i) {
-                    self.apply(Op::Move { device, to });
+                    self.perform(Op::Move { device, to });
                 }
             }
-            Pending::Model { device, models } => {
+            Question::Model { device, models } => {
                 if let Some(m) = models.get(i) {
-                    self.apply(Op::SetModel {
+                    self.perform(Op::SetModel {
                         device,
                         model: Some(m.clone()),
                     });
                 }
             }
-            Pending::Os { ids } => {
+            Question::Os { ids } => {
                 if let Some(id) = ids.get(i) {
                     self.choose_os(id.as_deref());
                 }
             }
-            Pending::Firmware { ids } => {
+            Question::Firmware { ids } => {
                 if let Some(&id) = ids.get(i) {
                     self.choose_firmware(id);
                 }
             }
-            Pending::Target { platforms } => {
+            Question::Target { platforms } => {
                 if let Some(&p) = platforms.get(i) {
                     self.set_target(crate::host::platform::Target::designer(p));
                 }
@@ -408,13 +413,13 @@ impl App {
         }
     }
 
-    pub(super) fn prompted(&mut self, pending: Pending, input: String) {
+    pub(super) fn prompted(&mut self, pending: Question, input: String) {
         match pending {
-            Pending::Search => {
+            Question::Search => {
                 self.search = input;
                 self.search_next();
             }
-            Pending::SaveAs => {
+            Question::SaveAs => {
                 let input = input.trim();
                 if input.is_empty() {
                     self.quit_after_save = false;
@@ -428,21 +433,21 @@ impl App {
         }
     }
 
-    pub(super) fn confirmed(&mut self, pending: Pending) {
+    pub(super) fn confirmed(&mut self, pending: Question) {
         match pending {
-            Pending::Convert { to } => self.convert_apply(to),
-            Pending::Delete { device } => self.apply(Op::Delete { device }),
-            Pending::Renames { op, .. } => self.apply_now(op),
-            Pending::Quit => self.quit = true,
-            Pending::ForceSave { to } => self.save_to(
+            Question::Convert { to } => self.convert_apply(to),
+            Question::Delete { device } => self.perform(Op::Delete { device }),
+            Question::Renames { op, .. } => self.perform_now(op),
+            Question::Quit => self.quit = true,
+            Question::ForceSave { to } => self.save_to(
                 to,
                 SaveMode {
                     overwrite_changes: false,
                     force: true,
                 },
             ),
-            Pending::DefineLibvirt => self.define_libvirt(),
-            Pending::ApplyXml => {
+            Question::DefineLibvirt => self.define_libvirt(),
+            Question::ApplyXml => {
                 if let Some(Popup::Editor(e)) = self.popups.pop()
                     && let Ok(edit) = e.checked
                 {
@@ -456,7 +461,7 @@ impl App {
                     self.say(Severity::Info, format!("{label} (u undoes it)"));
                 }
             }
-            Pending::DiscardXml => {
+            Question::DiscardXml => {
                 self.popups.pop();
             }
             _ => {}

@@ -262,7 +262,7 @@ fn iommu(topo: &Topology, d: &Device) -> Option<Diagnostic> {
             )
         }
         "intel"
-            if d.sub.as_deref() == Some("on")
+            if d.intremap
                 && !topo.settings.split_ioapic
                 && topo.platform.libvirt_rules().intremap_needs_split_ioapic =>
         {
@@ -337,7 +337,7 @@ fn panic_model(topo: &Topology, d: &Device) -> Option<Diagnostic> {
 
 /// virtiofs shares the guest's memory with the daemon: it needs shared memory.
 fn filesystem(topo: &Topology, d: &Device) -> Option<Diagnostic> {
-    (d.sub.as_deref() == Some("virtiofs") && !topo.settings.shared_memory).then(|| {
+    (d.driver_type.as_deref() == Some("virtiofs") && !topo.settings.shared_memory).then(|| {
         Diagnostic::new(
             Code::DeviceRequires,
             "a virtiofs filesystem needs the guest's memory shared",
@@ -354,8 +354,12 @@ fn filesystem(topo: &Topology, d: &Device) -> Option<Diagnostic> {
 /// port it does not exist at all.
 fn spicevmc(d: &Device, spice: bool) -> Option<Diagnostic> {
     let chardev = match d.kind {
-        Kind::Redirdev | Kind::Smartcard => d.sub.as_deref(),
-        Kind::Channel | Kind::Serial | Kind::Console | Kind::Parallel => d.ty.as_deref(),
+        Kind::Redirdev
+        | Kind::Smartcard
+        | Kind::Channel
+        | Kind::Serial
+        | Kind::Console
+        | Kind::Parallel => d.ty.as_deref(),
         _ => None,
     };
     if chardev != Some("spicevmc") {

@@ -258,11 +258,11 @@ impl Assigner<'_> {
                         ty: it.ty.as_deref(),
                         model: it.model.as_deref(),
                         bus: None,
-                        sub: None,
+                        selector: None,
                     },
                     machine,
                 );
-                let n = crate::device::needs(it.kind, &key);
+                let n = crate::device::facts(it.kind, &key);
                 it.needs_slot = n.slot;
                 it.virtio = n.virtio;
             }
@@ -288,7 +288,7 @@ impl Assigner<'_> {
         let mut pending = 0u32;
         for d in devices {
             if !(matches!(d.kind, Kind::Channel | Kind::Console)
-                && d.sub.as_deref() == Some("virtio"))
+                && d.target_type.as_deref() == Some("virtio"))
             {
                 continue;
             }

@@ -283,7 +283,7 @@ impl Assigner<'_> {
             return None;
         };
         let console = &self.topo.devices[ci];
-        let mirrors = match console.sub.as_deref() {
+        let mirrors = match console.target_type.as_deref() {
             Some("serial") => true,
             None => self.topo.machine.arch.is_x86(),
             Some(_) => false,

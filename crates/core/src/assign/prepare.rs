@@ -17,7 +17,7 @@ impl Assigner<'_> {
         self.placements.reserve(self.topo.devices.len() + 16);
         let knows_crypto = self.topo.platform.libvirt_rules().knows_crypto;
         for (i, d) in self.topo.devices.iter().enumerate() {
-            let needs = d.needs(machine);
+            let facts = d.facts(machine);
             // A release that does not know <crypto> drops it as it reads the domain:
             // it takes no slot and its address claims none.
             let dropped = d.kind == Kind::Crypto && !knows_crypto;
@@ -43,13 +43,13 @@ impl Assigner<'_> {
                 flags: Flags::NONE,
                 addr,
                 mf_attr: mf,
-                want: want && (needs.slot != SlotClass::None || d.pci.is_some()),
+                want: want && (facts.slot != SlotClass::None || d.pci.is_some()),
                 assigned: false,
                 moved: false,
                 mmio,
                 iface_hostdev: d.kind == Kind::Interface && d.ty.as_deref() == Some("hostdev"),
-                needs_slot: needs.slot,
-                virtio: needs.virtio,
+                needs_slot: facts.slot,
+                virtio: facts.virtio,
                 force_multifunction: false,
             });
             self.validate_virtio_model(d, i)?;
@@ -144,7 +144,7 @@ impl Assigner<'_> {
             };
             if let DeviceRef::Existing(i) = it.device_ref {
                 let d = &self.topo.devices[i];
-                if d.pci.is_none() && d.needs(machine).integrated {
+                if d.pci.is_none() && d.facts(machine).integrated {
                     f = f.or(Flags::INTEGRATED);
                 }
                 // A PCI host device counts as conventional where PCI and PCIe are the same.

@@ -273,7 +273,7 @@ fn validate_usb_off(topo: &Topology) -> Result<(), Diagnostic> {
             Kind::Redirdev => "a redirected USB device",
             Kind::Smartcard => "a smartcard (a USB CCID device)",
             Kind::Sound if d.model.as_deref() == Some("usb") => "USB sound",
-            Kind::Serial if d.sub.as_deref() == Some("usb-serial") => "a USB serial port",
+            Kind::Serial if d.target_type.as_deref() == Some("usb-serial") => "a USB serial port",
             Kind::Interface if usb_net && d.model.as_deref() == Some("usb-net") => "a usb-net NIC",
             _ => continue,
         };

@@ -88,9 +88,9 @@ impl<B: Clone + SameBase> History<B> {
         }
     }
 
-    /// Applies `op` to the current topology and makes the result current; the states
-    /// that could have been redone are dropped.
-    pub fn apply(&mut self, op: &Op) -> Result<&str, EditError> {
+    /// Records an edit: applies `op` to the current topology and makes the result
+    /// current; the states that could have been redone are dropped.
+    pub fn record(&mut self, op: &Op) -> Result<&str, EditError> {
         let label = op.label(self.current());
         let t = apply(self.current(), op)?;
         self.push(label, t);

@@ -444,7 +444,7 @@ fn to_mmio(t: &Topology, device: &Origin) -> Result<Topology, EditError> {
     if !t.machine.arch.has_virtio_mmio() || t.machine.class != MachineClass::Virt {
         return err("virtio-mmio is a transport of the ARM and RISC-V virt machines");
     }
-    if t.devices[i].needs(&t.machine).virtio == VirtioForm::No {
+    if t.devices[i].facts(&t.machine).virtio == VirtioForm::No {
         return err(format!(
             "{} is not a virtio device",
             t.devices[i].describe(&t.machine)

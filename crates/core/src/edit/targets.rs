@@ -41,15 +41,15 @@ pub(super) fn device_flags(t: &Topology, d: &Device) -> Option<Flags> {
         let f = p.model.info().connect;
         return (f != Flags::NONE).then_some(f);
     }
-    let needs = d.needs(&t.machine);
+    let facts = d.facts(&t.machine);
     let pcie_root = t.bus_model(0) == Some(PciModel::PcieRoot);
-    let f = match needs.slot {
+    let f = match facts.slot {
         SlotClass::None => return None,
         SlotClass::Pci => Flags::PCI_DEVICE,
         SlotClass::Pcie | SlotClass::Virtio if pcie_root => Flags::PCIE_DEVICE,
         SlotClass::Pcie | SlotClass::Virtio => Flags::PCI_DEVICE,
     };
-    Some(if needs.integrated {
+    Some(if facts.integrated {
         f.or(Flags::INTEGRATED)
     } else {
         f
@@ -276,9 +276,9 @@ pub fn model_choices(t: &Topology, i: usize) -> Vec<String> {
     if d.pci.is_some() || !MODEL_KINDS.contains(&d.kind) {
         return Vec::new();
     }
-    let needs = d.needs(&t.machine);
+    let facts = d.facts(&t.machine);
     if matches!(
-        needs.virtio,
+        facts.virtio,
         VirtioForm::Plain | VirtioForm::Transitional | VirtioForm::NonTransitional
     ) {
         let plain = if d.kind == Kind::Controller && d.ty.as_deref() == Some("scsi") {

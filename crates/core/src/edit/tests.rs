@@ -34,7 +34,7 @@ fn root_port_then_disk_behind_it_then_undo_everything() {
         at: Placement::At(PciAddr::new(0, 2, 0)),
         downstream: 0,
     };
-    h.apply(&op).expect("root port");
+    h.record(&op).expect("root port");
     let targets = device_targets(h.current(), 0, "virtio");
     assert!(targets.contains(&PciAddr::new(1, 0, 0)), "{targets:?}");
     let op = Op::AddDevice {
@@ -42,7 +42,7 @@ fn root_port_then_disk_behind_it_then_undo_everything() {
         model: "virtio".into(),
         at: Placement::At(PciAddr::new(1, 0, 0)),
     };
-    h.apply(&op).expect("disk");
+    h.record(&op).expect("disk");
     assert!(h.dirty());
     assert_eq!(h.current().devices.len(), 3);
     assert_eq!(h.current().devices[2].name.as_deref(), Some("vda"));
@@ -63,7 +63,7 @@ fn a_new_target_reaches_every_state_and_is_not_an_edit() {
         at: Placement::At(PciAddr::new(0, 2, 0)),
         downstream: 0,
     };
-    h.apply(&op).expect("root port");
+    h.record(&op).expect("root port");
     h.mark_saved();
     h.set_platform(Platform::DEBIAN12);
     assert!(!h.dirty());
@@ -334,7 +334,7 @@ fn moving_beside_a_device_sets_its_multifunction_bit_and_undo_takes_it_back() {
     // The disk's own slot is free once it moves: its other functions are not places.
     let targets = move_targets(&t, index_of(&t, disk).unwrap());
     assert!(!targets.contains(&PciAddr::new(0, 5, 3)), "{targets:?}");
-    h.apply(&Op::Move {
+    h.record(&Op::Move {
         device: disk,
         to: PciAddr::new(1, 0, 2),
     })

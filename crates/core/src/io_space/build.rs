@@ -188,15 +188,15 @@ impl<'a> Planner<'a> {
                     (v.qemu_device.clone(), bars, source)
                 }
                 None => {
-                    let needs = d.needs(&t.machine);
-                    if needs.slot == SlotClass::None && needs.qemu.is_empty() {
+                    let facts = d.facts(&t.machine);
+                    if facts.slot == SlotClass::None && facts.qemu.is_empty() {
                         continue;
                     }
-                    let (bars, source) = match bar_row(&needs.qemu) {
+                    let (bars, source) = match bar_row(&facts.qemu) {
                         Some(r) => (r.bars.to_vec(), r.source),
                         None => (Vec::new(), BarSource::Unknown),
                     };
-                    (needs.qemu, bars, source)
+                    (facts.qemu, bars, source)
                 }
             };
             let k = self.devices.len();

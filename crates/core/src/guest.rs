@@ -677,20 +677,20 @@ pub fn rename_diagnostics(after: &Topology, renames: &[Rename]) -> Vec<Diagnosti
             let (code, msg, hint) = match r.what {
                 RenameKind::Bus => (
                     Code::GuestBusRenumbered,
-                    format!("{who}: the guest's bus {} becomes bus {}", r.old, r.new),
+                    format!("the guest's bus {} becomes bus {} ({who})", r.old, r.new),
                     "every device behind it gets a new guest address (lspci, dmesg, \
                      by-path names)",
                 ),
                 RenameKind::Nic => (
                     Code::GuestNicRenamed,
-                    format!("{who}: the guest's NIC {} becomes {}", r.old, r.new),
+                    format!("the guest's NIC {} becomes {} ({who})", r.old, r.new),
                     "network configuration that names the interface stops matching; \
                      place the new device after the existing ones, or match by MAC",
                 ),
                 RenameKind::Disk => (
                     Code::GuestDiskPathChanged,
                     format!(
-                        "{who}: /dev/disk/by-path/{} becomes /dev/disk/by-path/{}",
+                        "/dev/disk/by-path/{} becomes /dev/disk/by-path/{} ({who})",
                         r.old, r.new
                     ),
                     "fstab entries by path stop matching; use UUID= or by-id",

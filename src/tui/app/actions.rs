@@ -106,9 +106,10 @@ impl App {
                     1 => String::new(),
                     n => format!(" (+{} more)", n - 1),
                 };
+                // The rename first: it is what the status line has room for.
                 self.say(
                     Severity::Warning,
-                    format!("{label}: {} {}{more}", w.code, w.message),
+                    format!("{} {}{more} (after: {label})", w.code, w.message),
                 );
             }
             None => self.say(Severity::Info, label),
@@ -624,13 +625,10 @@ impl App {
                 return;
             }
         };
+        // Through `commit`, like every edit: a fix that moves a device says what it
+        // renames in the guest (a NIC behind the new bridge gets a new name).
         let label = format!("fix {}: {}", diag.code, fix.summary);
-        self.session.history.push(label.clone(), out);
-        self.refresh();
-        if let Some(o) = here {
-            self.select_origin(o);
-        }
-        self.say(Severity::Info, label);
+        self.commit(label, out, here);
     }
 
     /// The guest OS the analyses assume (`None`: no driver checks).

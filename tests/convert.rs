@@ -923,3 +923,46 @@ fn every_libvirt_test_input_converts_or_is_refused_with_a_code() {
     }
     assert!(converted > 200, "{converted} converted, {refused} refused");
 }
+
+/// A conversion says what the guest will see renamed: Debian 8's NIC and disk move
+/// from i440fx slots to q35 ports and bridges, so its interface name and by-path name
+/// change; the JSON lists the same warnings as the text.
+#[test]
+fn convert_warns_of_the_names_the_guest_loses() {
+    let example = crate::support::root().join("assets/examples/debian8-i440fx.xml");
+    let out = Command::new(env!("CARGO_BIN_EXE_virt-pci"))
+        .args(["convert", "--to", "q35", "--force", "--json"])
+        .arg(&example)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let codes: Vec<&str> = v["renames"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["code"].as_str().unwrap())
+        .collect();
+    assert!(codes.contains(&"VP0702"), "{v}");
+    assert!(codes.contains(&"VP0703"), "{v}");
+    let text = Command::new(env!("CARGO_BIN_EXE_virt-pci"))
+        .args(["convert", "--to", "q35", "--force"])
+        .arg(&example)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&text.stderr);
+    assert_eq!(
+        stderr.matches("warning [VP070").count(),
+        codes.len(),
+        "{stderr}"
+    );
+    // Converting back and forth is not a rename of nothing: to q35 of a q35 guest
+    // renames nothing.
+    let again = Command::new(env!("CARGO_BIN_EXE_virt-pci"))
+        .args(["convert", "--to", "q35", "--json"])
+        .arg(crate::support::root().join("assets/examples/centos6-q35-transitional.xml"))
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&again.stdout).unwrap();
+    assert_eq!(v["renames"].as_array().map(Vec::len), Some(0), "{v}");
+}

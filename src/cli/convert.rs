@@ -38,13 +38,17 @@ pub(super) fn cmd_convert(a: &ConvertArgs) -> Result<i32, Failure> {
         Ok(c) => c,
         Err(d) => {
             if a.json {
-                print(&render_json(&loaded.path, to, t, &result, None, None))?;
+                print(&render_json(&loaded.path, to, t, &result, None, None, &[]))?;
             } else {
                 eprintln!("{}", format_diagnostic(&loaded.path, t, d));
             }
             return Ok(EXIT_REFUSED);
         }
     };
+    // What the guest will see renamed: its network configuration and fstab name
+    // interfaces and paths that a conversion moves.
+    let (fw, _) = crate::core::analyses::choose_firmware(t, &ctx);
+    let renames = crate::core::guest::rename_warnings(t, &c.result, fw.kind);
     let old = loaded.doc.write();
     let mut doc = loaded.doc.clone();
     crate::libvirt::write::write_topology(&mut doc, t, &c.result);
@@ -85,9 +89,13 @@ pub(super) fn cmd_convert(a: &ConvertArgs) -> Result<i32, Failure> {
             &result,
             xml,
             diff.as_deref(),
+            &renames,
         ))?;
     } else {
         eprint!("{}", render_text(&loaded.path, t, c));
+        for d in &renames {
+            eprintln!("{}", format_diagnostic(&loaded.path, &c.result, d));
+        }
         match (&diff, dest) {
             (Some(d), _) => print(d)?,
             (None, None) if !a.define => print(&new)?,

@@ -66,6 +66,8 @@ struct ConvertJson<'a> {
     kept: Vec<KeptJson<'a>>,
     notes: &'a [String],
     spare_ports: Option<SpareJson<'a>>,
+    /// What the guest sees renamed: bus numbers, NIC names, disk paths (VP0701-0703).
+    renames: Vec<RefusalJson<'a>>,
     /// The converted XML when it was not written to a file.
     xml: Option<&'a str>,
     diff: Option<&'a str>,
@@ -131,6 +133,7 @@ pub fn render_json(
     result: &Result<Conversion, Diagnostic>,
     xml: Option<&str>,
     diff: Option<&str>,
+    renames: &[Diagnostic],
 ) -> String {
     let empty: Vec<String> = Vec::new();
     let out = match result {
@@ -174,6 +177,14 @@ pub fn render_json(
                 .collect(),
             notes: &c.notes,
             spare_ports: c.spare.as_ref().map(SpareJson::from),
+            renames: renames
+                .iter()
+                .map(|d| RefusalJson {
+                    code: d.code.as_str(),
+                    message: &d.message,
+                    hint: d.hint.as_deref(),
+                })
+                .collect(),
             xml,
             diff,
         },
@@ -191,6 +202,7 @@ pub fn render_json(
             kept: Vec::new(),
             notes: &empty,
             spare_ports: None,
+            renames: Vec::new(),
             xml: None,
             diff: None,
         },

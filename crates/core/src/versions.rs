@@ -46,9 +46,9 @@ pub struct LibvirtRules {
     pub watchdogs: WatchdogCount,
     /// Watchdog models the release knows; another is refused ("unknown watchdog model").
     pub watchdog_models: &'static [&'static str],
-    /// Watchdog models refused on q35 ("ib700 model of watchdog cannot be used with
-    /// this machine type"); 9.0 does not check.
-    pub watchdog_not_on_q35: &'static [&'static str],
+    /// Watchdog models refused on any machine but i440fx ("ib700 model of watchdog
+    /// cannot be used with this machine type": q35 and ARM virt); 9.0 does not check.
+    pub watchdog_i440fx_only: &'static [&'static str],
     /// Watchdog models allowed only on q35 ("itco model of watchdog is only part of
     /// q35 machine").
     pub watchdog_q35_only: &'static [&'static str],
@@ -85,7 +85,7 @@ pub const LIBVIRT: &[LibvirtRules] = &[
         shipped_in: "Debian 12",
         watchdogs: WatchdogCount::One,
         watchdog_models: &["i6300esb", "ib700", "diag288"],
-        watchdog_not_on_q35: &[],
+        watchdog_i440fx_only: &[],
         watchdog_q35_only: &[],
         panic_models: &["isa", "hyperv", "pseries", "s390"],
         single_pstore: false,
@@ -101,7 +101,7 @@ pub const LIBVIRT: &[LibvirtRules] = &[
         shipped_in: "Debian 13",
         watchdogs: WatchdogCount::OnePerModelExceptPci,
         watchdog_models: &["i6300esb", "ib700", "diag288", "itco"],
-        watchdog_not_on_q35: &["ib700"],
+        watchdog_i440fx_only: &["ib700"],
         watchdog_q35_only: &["itco"],
         panic_models: &["isa", "hyperv", "pseries", "s390", "pvpanic"],
         single_pstore: true,
@@ -150,6 +150,9 @@ pub struct QemuRules {
     /// virtio-blk can pass SCSI commands through (`<disk device='lun' bus='virtio'>`);
     /// QEMU 10.0 no longer can, and libvirt 11.3 refuses such a disk.
     pub virtio_blk_scsi: bool,
+    /// The ARM QEMU has the VMware SVGA card (`<video><model type='vmvga'/>`): 7.2
+    /// does, 10.0 does not.
+    pub arm_vmvga: bool,
 }
 
 const X86: &[Arch] = &[Arch::X86_64, Arch::I686];
@@ -277,6 +280,7 @@ pub const QEMU: &[QemuRules] = &[
             "z2",
         ],
         virtio_blk_scsi: true,
+        arm_vmvga: true,
     },
     QemuRules {
         version: Qemu::V10_0,
@@ -399,6 +403,7 @@ pub const QEMU: &[QemuRules] = &[
             "yosemitev2-bmc",
         ],
         virtio_blk_scsi: false,
+        arm_vmvga: false,
     },
 ];
 

@@ -181,13 +181,13 @@ impl Assigner<'_> {
                 .on(it.topology_index())
                 .hint("the PIIX3 has one IDE controller with 4 disks (hda-hdd); put more disks on virtio or SCSI"));
         }
-        if ty == "ide" && self.class == MachineClass::Q35 {
+        if ty == "ide" && matches!(self.class, MachineClass::Q35 | MachineClass::Virt) {
             return Err(Diagnostic::new(
                 Code::DeviceUnsupported,
                 "IDE controllers are unsupported for this QEMU binary or machine type",
             )
             .on(it.topology_index())
-            .hint("q35 has SATA: use bus='sata' for disks"));
+            .hint("only i440fx has IDE: use bus='sata' (q35) or bus='virtio' / 'scsi' for disks"));
         }
         Ok(())
     }

@@ -32,6 +32,16 @@ pub(super) fn validate(topo: &Topology) -> Result<(), Diagnostic> {
             Kind::Controller if d.ty.as_deref() == Some("scsi") => scsi_controller(d),
             Kind::Iommu => iommu(topo, d),
             Kind::Panic => panic_model(topo, d),
+            Kind::Video => arm_video(topo, d),
+            Kind::Tpm if !topo.machine.arch.is_x86() && d.model.as_deref() == Some("tpm-crb") => {
+                Some(
+                    Diagnostic::new(
+                        Code::DeviceUnsupported,
+                        format!("QEMU has no CRB TPM on {}", topo.machine.arch_name),
+                    )
+                    .hint("use model='tpm-tis'"),
+                )
+            }
             Kind::Filesystem => filesystem(topo, d),
             Kind::Watchdog => watchdog_address(d),
             Kind::Input => input_bus(topo, d),
@@ -318,12 +328,41 @@ fn input_bus(topo: &Topology, d: &Device) -> Option<Diagnostic> {
     })
 }
 
-/// Panic models that exist on one architecture only.
+/// Video cards the ARM QEMU lacks: QXL, and VMware's where the release has none.
+fn arm_video(topo: &Topology, d: &Device) -> Option<Diagnostic> {
+    if topo.machine.arch != Arch::Aarch64 {
+        return None;
+    }
+    let model = d.model.as_deref()?;
+    let lacks = model == "qxl" || (model == "vmvga" && !topo.platform.qemu_rules().arm_vmvga);
+    lacks.then(|| {
+        Diagnostic::new(
+            Code::DeviceUnsupported,
+            format!(
+                "QEMU {} on ARM has no {model} video card",
+                topo.platform.qemu_rules().name
+            ),
+        )
+        .hint("use model 'virtio' (or 'ramfb')")
+    })
+}
+
+/// Panic models that exist on one architecture only: the ISA and Hyper-V ones on x86,
+/// pseries and s390 on theirs.
 fn panic_model(topo: &Topology, d: &Device) -> Option<Diagnostic> {
     let arch = topo.machine.arch_name.as_str();
     let (model, home) = match d.model.as_deref() {
         Some("pseries") => ("pseries", "ppc64"),
         Some("s390") => ("s390", "s390x"),
+        Some(m @ ("isa" | "hyperv")) if !topo.machine.arch.is_x86() => {
+            return Some(
+                Diagnostic::new(
+                    Code::DeviceUnsupported,
+                    format!("a panic device of model '{m}' exists only on x86 guests"),
+                )
+                .hint("use model 'pvpanic' (libvirt 11.3) on ARM"),
+            );
+        }
         _ => return None,
     };
     (!arch.starts_with(home)).then(|| {

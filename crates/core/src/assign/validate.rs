@@ -450,13 +450,13 @@ fn check_watchdog_machine(
             "diag288 model of watchdog is allowed for s390 and s390x only".into(),
         ));
     }
-    if q35 && lv.watchdog_not_on_q35.contains(&m) {
+    if machine.class != MachineClass::I440fx && lv.watchdog_i440fx_only.contains(&m) {
         return Err(on_device(
             Code::DeviceModelVersion,
             i,
             format!("{m} model of watchdog cannot be used with this machine type"),
         )
-        .hint("use model='i6300esb' (or itco, q35's own)"));
+        .hint("use model='i6300esb' (or itco on q35)"));
     }
     if !q35 && lv.watchdog_q35_only.contains(&m) {
         return Err(on_device(

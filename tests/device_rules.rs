@@ -493,7 +493,14 @@ const CASES: &[Case] = &[
         "<controller type='ide' index='0'/>",
         UNSUPPORTED,
     ),
-    with("QXL on ARM", "virt", "", ARM_CPU, "<video><model type='qxl'/></video>", UNSUPPORTED),
+    with(
+        "QXL on ARM",
+        "virt",
+        "",
+        ARM_CPU,
+        "<video><model type='qxl'/></video>",
+        UNSUPPORTED,
+    ),
     Case {
         name: "VMware SVGA on ARM",
         machine: "virt",
@@ -503,8 +510,22 @@ const CASES: &[Case] = &[
         v9: Ok,
         v11: UNSUPPORTED,
     },
-    with("ISA panic on ARM", "virt", "", ARM_CPU, "<panic model='isa'/>", UNSUPPORTED),
-    with("Hyper-V panic on ARM", "virt", "", ARM_CPU, "<panic model='hyperv'/>", UNSUPPORTED),
+    with(
+        "ISA panic on ARM",
+        "virt",
+        "",
+        ARM_CPU,
+        "<panic model='isa'/>",
+        UNSUPPORTED,
+    ),
+    with(
+        "Hyper-V panic on ARM",
+        "virt",
+        "",
+        ARM_CPU,
+        "<panic model='hyperv'/>",
+        UNSUPPORTED,
+    ),
     with(
         "CRB TPM on ARM",
         "virt",
@@ -530,6 +551,28 @@ const CASES: &[Case] = &[
         v9: Ok,
         v11: No(Code::DeviceModelVersion),
     },
+    with(
+        "virtio-pmem on ARM",
+        "virt",
+        "",
+        "<maxMemory slots='4' unit='KiB'>8388608</maxMemory><cpu mode='custom'>\
+         <model>cortex-a57</model><numa><cell id='0' cpus='0' memory='1048576' unit='KiB'/>\
+         </numa></cpu>",
+        "<memory model='virtio-pmem' access='shared'><source><path>/tmp/pmem</path></source>\
+         <target><size unit='KiB'>524288</size></target></memory>",
+        UNSUPPORTED,
+    ),
+    // A video of type none is no device: its address claims nothing, so another
+    // device may take that slot.
+    case(
+        "video none on a slot another device takes",
+        "pc-i440fx-7.2",
+        "<video><model type='none'/><address type='pci' domain='0x0000' bus='0x00' slot='0x05' \
+         function='0x0'/></video><interface type='user'><model type='e1000'/>\
+         <address type='pci' domain='0x0000' bus='0x00' slot='0x05' function='0x0'/></interface>",
+        Ok,
+        Ok,
+    ),
     // libvirt 9.0 drops <crypto>: its address claims nothing there.
     case(
         "crypto on a chipset address",

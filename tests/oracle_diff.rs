@@ -216,6 +216,8 @@ const DEVICE_HUNTS: &[Hunt] = &[
     ("iommu", 2, ALL),
     ("panic", 2, ALL),
     ("virtiofs", 2, ALL),
+    ("arm-devices", 3, &[Class::Virt]),
+    ("video-none", 1, ALL),
 ];
 
 /// NIC models by how libvirt places them: its own list of conventional PCI models,
@@ -1395,6 +1397,8 @@ impl Gen {
             "iommu" => self.hunt_iommu(),
             "panic" => self.hunt_panic(),
             "virtiofs" => self.hunt_virtiofs(),
+            "arm-devices" => self.hunt_arm_devices(),
+            "video-none" => self.hunt_video_none(),
             _ => {
                 // Explicit bridges and ports without addresses, with unaddressed
                 // conventional and express devices that must find a place among them.
@@ -1967,6 +1971,55 @@ impl Gen {
             };
             self.push(G_PANIC, xml);
         }
+    }
+
+    /// What an x86 guest has and ARM virt does not: an IDE controller, the QXL and
+    /// VMware video cards (QEMU 7.2 has the latter on ARM, 10.0 does not), the CRB TPM
+    /// (the TIS one it has), the ib700 watchdog (11.3 keeps it to i440fx).
+    fn hunt_arm_devices(&mut self) {
+        let (group, xml, what) = match self.rng.below(6) {
+            0 => (
+                G_CTRL,
+                "<controller type='ide' index='0'/>".to_string(),
+                "IDE",
+            ),
+            1 => (
+                G_VIDEO,
+                "<video><model type='qxl'/></video>".to_string(),
+                "QXL",
+            ),
+            2 => (
+                G_VIDEO,
+                "<video><model type='vmvga'/></video>".to_string(),
+                "vmvga",
+            ),
+            3 => (
+                G_WATCHDOG,
+                "<tpm model='tpm-crb'><backend type='emulator' version='2.0'/></tpm>".to_string(),
+                "CRB TPM",
+            ),
+            4 => (
+                G_WATCHDOG,
+                "<tpm model='tpm-tis'><backend type='emulator' version='2.0'/></tpm>".to_string(),
+                "TIS TPM",
+            ),
+            _ => (G_WATCHDOG, "<watchdog model='ib700'/>".to_string(), "ib700"),
+        };
+        self.note(format!("arm {what}"));
+        self.push(group, xml);
+    }
+
+    /// A video of type none with a PCI address: no device, so the address claims
+    /// nothing, even when another device is written at the same place.
+    fn hunt_video_none(&mut self) {
+        let addr = self.endpoint_addr();
+        let xml = if addr.is_empty() {
+            "<video><model type='none'/>\n      <address type='pci' domain='0x0000' bus='0x00' slot='0x05' function='0x0'/>\n    </video>".to_string()
+        } else {
+            format!("<video><model type='none'/>{addr}\n    </video>")
+        };
+        self.note("video none with an address");
+        self.push(G_VIDEO, xml);
     }
 
     /// virtiofs filesystems, which libvirt accepts only with shared memory: memfd,

@@ -33,6 +33,17 @@ pub(super) fn validate(topo: &Topology) -> Result<(), Diagnostic> {
             Kind::Iommu => iommu(topo, d),
             Kind::Panic => panic_model(topo, d),
             Kind::Video => arm_video(topo, d),
+            Kind::Memory
+                if d.model.as_deref() == Some("virtio-pmem") && !topo.machine.arch.is_x86() =>
+            {
+                Some(
+                    Diagnostic::new(
+                        Code::DeviceUnsupported,
+                        format!("QEMU has no virtio-pmem on {}", topo.machine.arch_name),
+                    )
+                    .hint("use virtio-mem or an nvdimm"),
+                )
+            }
             Kind::Tpm if !topo.machine.arch.is_x86() && d.model.as_deref() == Some("tpm-crb") => {
                 Some(
                     Diagnostic::new(

@@ -18,9 +18,11 @@ impl Assigner<'_> {
         let knows_crypto = self.topo.platform.libvirt_rules().knows_crypto;
         for (i, d) in self.topo.devices.iter().enumerate() {
             let facts = d.facts(machine);
-            // A release that does not know <crypto> drops it as it reads the domain:
-            // it takes no slot and its address claims none.
-            let dropped = d.kind == Kind::Crypto && !knows_crypto;
+            // A release that does not know <crypto> drops it as it reads the domain,
+            // and a video of type none is no device: neither takes a slot, and an
+            // address written on one claims nothing (both releases).
+            let dropped = (d.kind == Kind::Crypto && !knows_crypto)
+                || (d.kind == Kind::Video && d.model.as_deref() == Some("none"));
             let (addr, mf, want, mmio) = match &d.address {
                 _ if dropped => (None, None, false, false),
                 Some(Address::Pci {
